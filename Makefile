@@ -1,0 +1,56 @@
+# Everything bootstraps from a bare machine with python3 and pip.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PEERS  := benchmarks/.venv-peers
+
+.PHONY: demo test lint types imports unit services bench-setup bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps re-run pip only when pyproject.toml changes.
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[demo]"
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.demo-installed
+
+demo: $(VENV)/.demo-installed
+	cd examples/quickstart && ../../$(BIN)/alambic run pipeline.py:quickstart
+
+services:
+	@# PostgreSQL for the store tests (trust auth, database `test`); start it when it is down.
+	@if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+		for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+	fi
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+
+types: $(VENV)/.dev-installed
+	$(BIN)/mypy
+
+imports: $(VENV)/.dev-installed
+	$(BIN)/lint-imports
+
+unit: $(VENV)/.dev-installed services
+	$(BIN)/pytest
+
+test: lint types imports unit
+
+bench-setup:
+	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS)/bin/python -m pip install --quiet -r benchmarks/peers/requirements.txt
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python benchmarks/orchestration.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache examples/quickstart/.alambic

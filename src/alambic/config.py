@@ -1,0 +1,153 @@
+"""Settings, read from ``ALAMBIC_*`` environment variables and ``alambic.toml``.
+
+The environment wins over the file; the file wins over the defaults. ``alambic.toml``
+is looked up in the current folder and its parents::
+
+    # alambic.toml
+    home = ".alambic"
+    db_url = "postgresql+psycopg://127.0.0.1:5432/mlops"
+    artifacts = "s3://my-bucket/alambic"
+    executor = "local"
+    max_workers = 4
+
+Example:
+    >>> from alambic.config import settings
+    >>> settings().executor
+    'local'
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from alambic.errors import ConfigError
+
+__all__ = ["Settings", "find_config_file", "settings"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; paths are absolute so child processes see the same store.
+
+    Attributes:
+        home: folder holding the default database, artifacts and logs.
+        db_url: SQLAlchemy URL of the metadata database.
+        artifacts: fsspec URL (or local path) of the artifact store.
+        executor: name of the executor plugin that runs steps (``local``).
+        max_workers: how many steps run at once.
+        allow_pickle: whether values without a materializer may be pickled.
+        heartbeat_seconds: how often an orchestrator proves it is alive.
+    """
+
+    home: Path
+    db_url: str
+    artifacts: str
+    executor: str = "local"
+    max_workers: int = 1
+    allow_pickle: bool = False
+    heartbeat_seconds: float = 5.0
+
+    def env(self) -> dict[str, str]:
+        """Return these settings as ``ALAMBIC_*`` variables, for child processes."""
+        return {
+            "ALAMBIC_HOME": str(self.home),
+            "ALAMBIC_DB_URL": self.db_url,
+            "ALAMBIC_ARTIFACTS": self.artifacts,
+            "ALAMBIC_EXECUTOR": self.executor,
+            "ALAMBIC_MAX_WORKERS": str(self.max_workers),
+            "ALAMBIC_ALLOW_PICKLE": "true" if self.allow_pickle else "false",
+            "ALAMBIC_HEARTBEAT_SECONDS": str(self.heartbeat_seconds),
+        }
+
+
+def find_config_file(start: Path | None = None) -> Path | None:
+    """Return the nearest ``alambic.toml`` in ``start`` (default: cwd) or a parent."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        path = candidate / "alambic.toml"
+        if path.is_file():
+            return path
+    return None
+
+
+def _read_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}; fix the file or remove it") from exc
+    section = data.get("alambic", data)
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    return dict(section)
+
+
+def _as_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{key}={value!r} is not a boolean; use true or false")
+
+
+def _as_number(key: str, value: Any, kind: type[int] | type[float]) -> Any:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}={value!r} is not a {kind.__name__}") from None
+    if number <= 0:
+        raise ConfigError(f"{key}={value!r} must be greater than 0")
+    return number
+
+
+def settings() -> Settings:
+    """Read the settings now (environment first, then ``alambic.toml``, then defaults).
+
+    Returns:
+        The resolved :class:`Settings`.
+
+    Raises:
+        ConfigError: a value is malformed; the message names the key.
+    """
+    config_path = find_config_file()
+    raw = _read_file(config_path)
+    # A relative home in alambic.toml is relative to that file, not to wherever we run.
+    home_base = config_path.parent if config_path is not None and "home" in raw else Path.cwd()
+    for f in fields(Settings):
+        env_value = os.environ.get(f"ALAMBIC_{f.name.upper()}")
+        if env_value is not None and env_value != "":
+            raw[f.name] = env_value
+            if f.name == "home":
+                home_base = Path.cwd()
+
+    home = Path(str(raw.get("home", ".alambic"))).expanduser()
+    if not home.is_absolute():
+        home = (home_base / home).resolve()
+    db_url = str(raw.get("db_url") or f"sqlite:///{home / 'alambic.db'}")
+    artifacts = str(raw.get("artifacts") or home / "artifacts")
+    if "://" not in artifacts:
+        artifacts = str(Path(artifacts).expanduser().resolve())
+    return Settings(
+        home=home,
+        db_url=db_url,
+        artifacts=artifacts,
+        executor=str(raw.get("executor", "local")).strip().lower(),
+        max_workers=_as_number("max_workers", raw.get("max_workers", os.cpu_count() or 1), int),
+        allow_pickle=_as_bool("allow_pickle", raw.get("allow_pickle", False)),
+        heartbeat_seconds=_as_number("heartbeat_seconds", raw.get("heartbeat_seconds", 5.0), float),
+    )

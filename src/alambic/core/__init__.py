@@ -1,0 +1,17 @@
+"""Base utilities: ids, hashing, durations, optional imports."""
+
+from alambic.core._hashing import canonical_json, sha256_bytes, sha256_file, sha256_text
+from alambic.core._ids import new_id
+from alambic.core._imports import optional_import
+from alambic.core._time import parse_duration, utcnow
+
+__all__ = [
+    "canonical_json",
+    "new_id",
+    "optional_import",
+    "parse_duration",
+    "sha256_bytes",
+    "sha256_file",
+    "sha256_text",
+    "utcnow",
+]

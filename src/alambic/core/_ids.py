@@ -1,0 +1,17 @@
+"""Sortable, readable ids for runs and step runs."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+
+def new_id(prefix: str) -> str:
+    """Return an id like ``run-20261123-134501-8f3a2c`` that sorts by creation time.
+
+    Example:
+        >>> new_id("run").startswith("run-")
+        True
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    return f"{prefix}-{stamp}-{secrets.token_hex(3)}"

@@ -1,0 +1,89 @@
+"""The alambic error tree.
+
+Every error alambic raises on purpose derives from :class:`AlambicError`, and each
+message says what went wrong *and* what to do next::
+
+    AlambicError
+    ├── ConfigError                 a setting or alambic.toml is invalid
+    ├── StoreError                  the metadata database cannot be used
+    │   └── NotFoundError           a run, step or pipeline id does not exist
+    ├── ArtifactError               the artifact store cannot read or write
+    │   ├── IntegrityError          an artifact's bytes no longer match its hash
+    │   └── MaterializerError       no materializer can store or load a value
+    ├── PipelineError               a pipeline cannot be defined or loaded
+    │   ├── DefinitionError         the traced graph is invalid (names step and argument)
+    │   ├── ParameterError          a parameter override is invalid (names the parameter)
+    │   └── PipelineLoadError       a pipeline file or name cannot be imported
+    ├── RunError                    a run cannot be started, resumed or cancelled
+    └── ExecutorError               an executor backend failed or is unknown
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlambicError",
+    "ArtifactError",
+    "ConfigError",
+    "DefinitionError",
+    "ExecutorError",
+    "IntegrityError",
+    "MaterializerError",
+    "NotFoundError",
+    "ParameterError",
+    "PipelineError",
+    "PipelineLoadError",
+    "RunError",
+    "StoreError",
+]
+
+
+class AlambicError(Exception):
+    """Root of every error alambic raises on purpose."""
+
+
+class ConfigError(AlambicError):
+    """A setting (environment variable or alambic.toml) is invalid."""
+
+
+class StoreError(AlambicError):
+    """The metadata database cannot be reached, migrated or written."""
+
+
+class NotFoundError(StoreError):
+    """A run, step run, pipeline or artifact id does not exist in the store."""
+
+
+class ArtifactError(AlambicError):
+    """The artifact store cannot read or write an artifact."""
+
+
+class IntegrityError(ArtifactError):
+    """An artifact's content no longer matches the hash it is stored under."""
+
+
+class MaterializerError(ArtifactError):
+    """No registered materializer can store (or load) a value."""
+
+
+class PipelineError(AlambicError):
+    """A pipeline cannot be defined, validated or loaded."""
+
+
+class DefinitionError(PipelineError):
+    """The traced pipeline graph is invalid; the message names the step and argument."""
+
+
+class ParameterError(PipelineError):
+    """A parameter value does not fit the pipeline's signature."""
+
+
+class PipelineLoadError(PipelineError):
+    """A pipeline file does not import, or the named pipeline is not in it."""
+
+
+class RunError(AlambicError):
+    """A run cannot be started, resumed or cancelled in its current state."""
+
+
+class ExecutorError(AlambicError):
+    """An executor is unknown or its backend failed."""

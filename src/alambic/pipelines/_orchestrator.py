@@ -1,0 +1,650 @@
+"""The orchestrator: a durable state machine that drives one run to its end.
+
+All state that matters lives in the metadata database: a run can be resumed by any
+process after its orchestrator died. Map fan-out is expanded as soon as its list is
+known; a step instance starts when its inputs and conditions are resolved, unless an
+earlier result with the same cache key can be reused.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import cloudpickle
+
+from alambic.config import Settings
+from alambic.core import canonical_json, new_id, sha256_text, utcnow
+from alambic.errors import AlambicError
+from alambic.pipelines._executors import BaseExecutor, Task, TaskResult, create_executor
+from alambic.pipelines._graph import Graph, Node
+from alambic.pipelines._resolve import OPERATORS, WAIT, Skip, Wait, fingerprint, short
+from alambic.store import (
+    ArtifactRecord,
+    ArtifactRef,
+    ArtifactStore,
+    MetadataStore,
+    RunRecord,
+    StepRunRecord,
+    load_value,
+    save_value,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Orchestrator", "StepState"]
+
+TERMINAL = frozenset({"succeeded", "cached", "failed", "skipped", "cancelled"})
+DONE = frozenset({"succeeded", "cached"})
+
+
+@dataclass
+class StepState:
+    """The orchestrator's view of one step instance."""
+
+    node: Node
+    index: tuple[int, ...]
+    record: StepRunRecord
+    status: str = "pending"
+    outputs: dict[str, Any] = field(default_factory=dict)
+    attempt: int = 0
+    not_before: float = 0.0
+    deadline: float | None = None
+    task_id: str | None = None
+    started: float = 0.0
+    skip_failed: bool = False
+    reason: str = ""
+
+    @property
+    def label(self) -> str:
+        """``train`` or ``train[1]``."""
+        return self.record.label
+
+
+class Orchestrator:
+    """Drives one run: expands maps, resolves inputs, uses the cache, runs and retries steps.
+
+    Args:
+        graph: the pipeline's graph.
+        run: the run record (already in the store).
+        store: the metadata store.
+        settings: where artifacts and logs go, how many workers.
+        cache: whether earlier results may be reused.
+        on_change: called after every state change (for progress views).
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        run: RunRecord,
+        store: MetadataStore,
+        settings: Settings,
+        *,
+        cache: bool = True,
+        executor: str | None = None,
+        max_workers: int | None = None,
+        on_change: Callable[[Orchestrator], None] | None = None,
+        functions: dict[str, Callable[..., Any]] | None = None,
+    ) -> None:
+        self.graph = graph
+        self.run = run
+        self.store = store
+        self.settings = settings
+        self.artifacts = ArtifactStore(settings.artifacts)
+        self.cache = cache
+        self.executor_name = executor
+        self.max_workers = max_workers
+        self.on_change = on_change
+        self.functions = functions or {}
+        self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        self.states: dict[tuple[str, tuple[int, ...]], StepState] = {}
+        self.expansions: dict[tuple[str, tuple[int, ...]], list[Any] | Skip] = {}
+        self.errors: list[str] = []
+        self.order = graph.topological_order()
+        self.previous = {(s.node, s.instance): s for s in store.step_runs(run.id)}
+        self._executor: BaseExecutor | None = None
+        self._running: dict[str, StepState] = {}
+        self._values: dict[str, Any] = {}
+        self._cancelled = False
+        self._log_dir = settings.home / "logs" / run.id
+
+    # -- public ----------------------------------------------------------------------
+    def execute(self) -> RunRecord:
+        """Run to the end; return the final run record."""
+        self.store.update_run(self.run.id, status="running", started_at=self.run.started_at or utcnow(),
+                              ended_at=None, error=None, cancel_requested=False)
+        next_beat = 0.0
+        try:
+            while True:
+                now = time.monotonic()
+                if now >= next_beat:
+                    if self.store.heartbeat(self.run.id, self.identity):
+                        self._cancel_all("cancelled on request")
+                    next_beat = now + self.settings.heartbeat_seconds
+                if self._cancelled:
+                    break
+                progressed = self._schedule()
+                self._check_deadlines()
+                if not self._running and not progressed and not self._waiting_on_retry():
+                    break
+                timeout = max(0.0, min(next_beat - time.monotonic(), self._next_wakeup()))
+                if self._running:
+                    for result in self._get_executor().wait(timeout):
+                        self._on_result(result)
+                elif not progressed:
+                    time.sleep(timeout)  # only retries are due later
+        except KeyboardInterrupt:
+            self._cancel_all("interrupted (Ctrl-C)")
+            raise
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown()
+            self._finish()
+        return self.store.get_run(self.run.id)
+
+    def snapshot(self) -> list[StepState]:
+        """The step instances known so far, in graph order."""
+        rank = {node: i for i, node in enumerate(self.order)}
+        return sorted(self.states.values(), key=lambda s: (rank[s.node.id], s.index))
+
+    # -- scheduling ------------------------------------------------------------------
+    def _get_executor(self) -> BaseExecutor:
+        if self._executor is None:
+            self._executor = create_executor(self.settings, self.executor_name,
+                                             max_workers=self.max_workers)
+        return self._executor
+
+    def _schedule(self) -> bool:
+        progressed = False
+        while True:
+            changed = self._create_instances()
+            for state in self.snapshot():
+                if state.status == "pending" and state.task_id is None:
+                    changed |= self._try_start(state)
+            progressed |= changed
+            if not changed:
+                return progressed
+
+    def _create_instances(self) -> bool:
+        new: list[StepState] = []
+        for node_id in self.order:
+            node = self.graph.nodes[node_id]
+            for ctx, skip in self._contexts(node.scopes, {}):
+                index = tuple(ctx[m] for m in node.scopes if m in ctx)
+                key = (node_id, index if skip is None else (*index, -1))
+                if key in self.states:
+                    continue
+                instance = ".".join(str(i) for i in index)
+                if skip is not None:
+                    instance = f"{instance}.*" if instance else "*"
+                record = StepRunRecord(
+                    id=new_id("step"), run_id=self.run.id, pipeline_name=self.graph.name,
+                    node=node_id, instance=instance, status="pending", created_at=utcnow(),
+                )
+                state = StepState(node, index, record)
+                if skip is not None:
+                    state.status, state.reason, state.skip_failed = "skipped", skip.reason, skip.failed
+                    state.record = _replace(record, status="skipped", error=skip.reason)
+                self.states[key] = state
+                new.append(state)
+        if new:
+            saved = self.store.save_step_runs([s.record for s in new])
+            for state, record in zip(new, saved, strict=True):
+                state.record = _replace(record, status=state.status,
+                                        error=state.reason or None)
+                if record.status != state.status or record.error != state.record.error:
+                    self.store.update_step_run(record.id, status=state.status,
+                                               error=state.reason or None, outputs={})
+            self._changed()
+        return bool(new)
+
+    def _contexts(self, scopes: list[str], ctx: dict[str, int]) -> list[tuple[dict[str, int], Skip | None]]:
+        """Every index context of a scope chain whose maps are expanded (or skipped)."""
+        if not scopes:
+            return [(ctx, None)]
+        expansion = self._expand(scopes[0], ctx)
+        if isinstance(expansion, Wait):
+            return []
+        if isinstance(expansion, Skip):
+            return [(ctx, expansion)]
+        found = []
+        for i in range(len(expansion)):
+            found.extend(self._contexts(scopes[1:], {**ctx, scopes[0]: i}))
+        return found
+
+    def _expand(self, map_id: str, ctx: dict[str, int]) -> list[Any] | Skip | Wait:
+        spec = self.graph.maps[map_id]
+        outer = tuple(ctx[m] for m in spec["scopes"])
+        key = (map_id, outer)
+        if key in self.expansions:
+            return self.expansions[key]
+        local = {m: ctx[m] for m in spec["scopes"]}
+        guard = self._guards(spec.get("guards", []), local)
+        if not isinstance(guard, bool):
+            if isinstance(guard, Skip):
+                self.expansions[key] = guard
+            return guard
+        if guard is False:
+            result: list[Any] | Skip = Skip("its al.map is inside a condition that does not hold", False)
+            self.expansions[key] = result
+            return result
+        desc = self._resolve(spec["source"], local)
+        if isinstance(desc, Wait):
+            return desc
+        if isinstance(desc, Skip):
+            result = desc
+        else:
+            try:
+                result = self._items(desc)
+            except Exception as exc:
+                message = f"al.map({spec.get('label', map_id)}) cannot fan out: {exc}"
+                self.errors.append(message)
+                result = Skip(message, True)
+        self.expansions[key] = result
+        return result
+
+    def _items(self, desc: dict[str, Any]) -> list[Any]:
+        if "list" in desc:
+            return list(desc["list"])
+        value = self._value(desc)
+        if not isinstance(value, list | tuple):
+            raise TypeError(f"it is a {type(value).__name__}, not a list")
+        items = []
+        for item in value:
+            if _jsonable(item):
+                items.append({"value": item})
+            else:
+                ref = save_value(self.artifacts, item, allow_pickle=self.settings.allow_pickle)
+                items.append({"artifact": ref.to_dict()})
+        return items
+
+    # -- resolution --------------------------------------------------------------------
+    def _resolve(self, expr: dict[str, Any], ctx: dict[str, int]) -> Any:
+        if "const" in expr:
+            return {"value": expr["const"]}
+        if "param" in expr:
+            return _with_path({"value": self.run.params[expr["param"]]}, expr)
+        if "item" in expr:
+            map_id = expr["item"]
+            expansion = self._expand(map_id, ctx)
+            if isinstance(expansion, Wait | Skip):
+                return expansion
+            return _with_path(dict(expansion[ctx[map_id]]), expr)
+        if "output" in expr:
+            node = self.graph.nodes[expr["output"]]
+            state = self.states.get((node.id, tuple(ctx[m] for m in node.scopes)))
+            if state is None:
+                return WAIT
+            if state.status in DONE:
+                name = expr.get("name", "return")
+                return _with_path({"artifact": state.outputs[name]}, expr)
+            if state.status == "skipped":
+                return Skip(f"{state.label} was skipped", state.skip_failed)
+            if state.status in ("failed", "cancelled"):
+                return Skip(f"{state.label} {state.status}", True)
+            return WAIT
+        if "gather" in expr:
+            return self._gather(expr["gather"], expr["over"], ctx)
+        if "list" in expr:
+            items = [self._resolve(e, ctx) for e in expr["list"]]
+            return _first_blocker(items) or {"list": items}
+        if "dict" in expr:
+            values = {k: self._resolve(e, ctx) for k, e in expr["dict"].items()}
+            return _first_blocker(list(values.values())) or {"dict": values}
+        raise AlambicError(f"cannot resolve expression {expr!r}")  # pragma: no cover
+
+    def _gather(self, expr: dict[str, Any], over: list[str], ctx: dict[str, int]) -> Any:
+        if not over:
+            return self._resolve(expr, ctx)
+        expansion = self._expand(over[0], ctx)
+        if isinstance(expansion, Wait):
+            return expansion
+        if isinstance(expansion, Skip):
+            return expansion if expansion.failed else {"list": []}
+        items = []
+        for i in range(len(expansion)):
+            desc = self._gather(expr, over[1:], {**ctx, over[0]: i})
+            if isinstance(desc, Wait) or (isinstance(desc, Skip) and desc.failed):
+                return desc
+            if not isinstance(desc, Skip):  # a branch whose condition did not hold is left out
+                items.append(desc)
+        return {"list": items}
+
+    def _value(self, desc: dict[str, Any]) -> Any:
+        if "value" in desc:
+            value = desc["value"]
+        elif "artifact" in desc:
+            key = desc["artifact"]["hash"]
+            if key not in self._values:
+                self._values[key] = load_value(self.artifacts, ArtifactRef.from_dict(desc["artifact"]),
+                                               allow_pickle=self.settings.allow_pickle)
+            value = self._values[key]
+        elif "list" in desc:
+            return [self._value(d) for d in desc["list"]]
+        else:
+            return {k: self._value(d) for k, d in desc["dict"].items()}
+        for part in desc.get("path", []):
+            value = value[part]
+        return value
+
+    def _guards(self, guards: list[list[Any]], ctx: dict[str, int]) -> bool | Skip | Wait:
+        for cond_id, expect in guards:
+            cond = self.graph.conditions[cond_id]
+            local = {m: ctx[m] for m in cond["scopes"]}
+            parent = self._guards(cond.get("guards", []), local)
+            if parent is not True:
+                return parent
+            value = self._evaluate(cond["expr"], local)
+            if isinstance(value, Wait | Skip):
+                return value
+            if bool(value) != bool(expect):
+                return False
+        return True
+
+    def _evaluate(self, expr: dict[str, Any], ctx: dict[str, int]) -> Any:
+        if "op" not in expr:
+            desc = self._resolve(expr, ctx)
+            return desc if isinstance(desc, Wait | Skip) else self._value(desc)
+        args = [self._evaluate(a, ctx) for a in expr["args"]]
+        blocker = _first_blocker(args)
+        if blocker is not None:
+            return blocker
+        op = expr["op"]
+        if op == "and":
+            return all(bool(a) for a in args)
+        if op == "or":
+            return any(bool(a) for a in args)
+        if op == "not":
+            return not bool(args[0])
+        if op == "truth":
+            return bool(args[0])
+        return OPERATORS[op](args[0], args[1])
+
+    # -- starting steps ----------------------------------------------------------------
+    def _try_start(self, state: StepState) -> bool:
+        if state.not_before > time.monotonic():
+            return False
+        node = state.node
+        ctx = dict(zip(node.scopes, state.index, strict=False))
+        try:
+            guard = self._guards(node.guards, ctx)
+        except Exception as exc:
+            self._fail(state, f"its condition cannot be evaluated: {type(exc).__name__}: {exc}")
+            return True
+        if isinstance(guard, Wait):
+            return False
+        if isinstance(guard, Skip):
+            self._skip(state, guard.reason, guard.failed)
+            return True
+        if guard is False:
+            labels = [self.graph.conditions[c]["label"] for c, _ in node.guards]
+            self._skip(state, f"condition not met: {' and '.join(labels)}", False)
+            return True
+        inputs = {arg: self._resolve(expr, ctx) for arg, expr in node.args.items()}
+        blocker = _first_blocker(list(inputs.values()))
+        if isinstance(blocker, Wait):
+            return False
+        if isinstance(blocker, Skip):
+            self._skip(state, f"upstream {blocker.reason}", blocker.failed)
+            return True
+        components = {"code": node.code_hash, "args": {a: fingerprint(d) for a, d in inputs.items()}}
+        key = sha256_text(canonical_json({**components, "outputs": node.outputs}))
+        if self._reuse(state, key, components):
+            return True
+        if self._running and len(self._running) >= self._get_executor().max_workers:
+            return False
+        self._submit(state, inputs, key, components)
+        return True
+
+    def _reuse(self, state: StepState, key: str, components: dict[str, Any]) -> bool:
+        previous = self.previous.get((state.node.id, state.record.instance))
+        if previous is not None and previous.status in DONE and previous.cache_key == key \
+                and self._outputs_exist(previous.outputs):
+            state.status, state.outputs = previous.status, dict(previous.outputs)
+            state.record = previous
+            self._changed()
+            return True
+        if not (self.cache and state.node.cache):
+            return False
+        hit = self.store.find_cached(key)
+        if hit is None or not self._outputs_exist(hit.outputs):
+            return False
+        reason = f"hit: same code, parameters and inputs as {hit.label} in {hit.run_id}"
+        state.status, state.outputs = "cached", dict(hit.outputs)
+        now = utcnow()
+        values = {"status": "cached", "cache_key": key, "outputs": state.outputs,
+                  "cached_from": hit.id, "cache": {"hit": True, "reason": reason,
+                                                   "components": components},
+                  "inputs": {}, "started_at": now, "ended_at": now, "duration": 0.0,
+                  "log_artifact": hit.log_artifact, "error": None}
+        self.store.update_step_run(state.record.id, **values)
+        state.record = _replace(state.record, **values)
+        self._changed()
+        return True
+
+    def _outputs_exist(self, outputs: dict[str, Any]) -> bool:
+        return bool(outputs) and all(self.artifacts.exists(o["hash"]) for o in outputs.values())
+
+    def _explain_miss(self, state: StepState, components: dict[str, Any]) -> str:
+        if not self.cache:
+            return "miss: the cache is off for this run"
+        if not state.node.cache:
+            return "miss: the cache is off for this step (@al.step(cache=False))"
+        before = self.store.previous_step_run(self.graph.name, state.node.id, state.record.instance,
+                                              exclude_run=self.run.id)
+        if before is None or "components" not in before.cache:
+            return "miss: first run of this step"
+        old = before.cache["components"]
+        changes = []
+        if old.get("code") != components["code"]:
+            changes.append("its code changed")
+        old_args = old.get("args", {})
+        for arg in sorted(set(old_args) | set(components["args"])):
+            was, now = old_args.get(arg), components["args"].get(arg)
+            if was == now:
+                continue
+            if isinstance(now, dict) and "a" in now and isinstance(was, dict) and "a" in was:
+                changes.append(f"input {arg!r} changed (content {was['a'][:8]} → {now['a'][:8]})")
+            elif '"a":' in canonical_json(now) or '"a":' in canonical_json(was):
+                changes.append(f"input {arg!r} changed (content)")
+            else:
+                changes.append(f"argument {arg!r} changed ({short(_plain(was))} → {short(_plain(now))})")
+        if changes:
+            return f"miss: since {before.run_id}, " + "; ".join(changes)
+        if before.status == "failed":
+            return f"miss: the same inputs failed in {before.run_id}"
+        return "miss: the earlier result's artifacts are gone"
+
+    def _submit(self, state: StepState, inputs: dict[str, Any], key: str,
+                components: dict[str, Any]) -> None:
+        node = state.node
+        state.attempt += 1
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = str(self._log_dir / f"{state.label}.{state.attempt}-{secrets.token_hex(3)}.log")
+        task_id = f"{state.record.id}:{state.attempt}"
+        code = node.code
+        function = self.functions.get(node.id)
+        if function is not None and "<locals>" in code["qualname"]:
+            # Not importable by name: ship it by value (only for runs driven in-process).
+            code = {**code, "pickled": base64.b64encode(cloudpickle.dumps(function)).decode()}
+        payload = {
+            "code": code, "args": inputs, "outputs": node.outputs, "label": state.label,
+            "artifacts": self.settings.artifacts,
+            "allow_pickle": node.allow_pickle or self.settings.allow_pickle,
+        }
+        reason = self._explain_miss(state, components) if state.attempt == 1 else \
+            state.record.cache.get("reason", "miss")
+        values = {"status": "running", "attempt": state.attempt, "cache_key": key,
+                  "cache": {"hit": False, "reason": reason, "components": components},
+                  "inputs": inputs, "started_at": utcnow(), "log_path": log_path,
+                  "error": None, "traceback": None}
+        self.store.update_step_run(state.record.id, **values)
+        state.record = _replace(state.record, **values)
+        state.status, state.task_id, state.started = "running", task_id, time.monotonic()
+        state.deadline = state.started + node.timeout if node.timeout else None
+        self._running[task_id] = state
+        self._get_executor().submit(Task(task_id, payload, log_path))
+        self._changed()
+
+    # -- results -------------------------------------------------------------------------
+    def _on_result(self, result: TaskResult) -> None:
+        state = self._running.pop(result.task_id, None)
+        if state is None:
+            return  # cancelled or timed out meanwhile
+        state.task_id = None
+        log_key = self.artifacts.put_bytes(result.logs.encode()) if result.logs else None
+        if result.ok:
+            artifacts = [
+                ArtifactRecord(o["hash"], o["materializer"], o["type_name"], o["size"],
+                               o.get("meta", {}), utcnow())
+                for o in result.outputs.values()
+            ]
+            values = {"status": "succeeded", "outputs": result.outputs, "ended_at": utcnow(),
+                      "duration": result.duration, "log_artifact": log_key, "error": None,
+                      "traceback": None}
+            self.store.finish_step_run(state.record.id, artifacts, **values)
+            state.status, state.outputs = "succeeded", result.outputs
+            state.record = _replace(state.record, **values)
+            self._changed()
+            return
+        self._failed_attempt(state, result.error or "failed", result.traceback, log_key,
+                             result.duration)
+
+    def _failed_attempt(self, state: StepState, error: str, trace: str | None,
+                        log_key: str | None, duration: float) -> None:
+        node = state.node
+        values: dict[str, Any] = {"error": error, "traceback": trace, "log_artifact": log_key,
+                                  "duration": duration, "ended_at": utcnow()}
+        if state.attempt <= node.retries and not self._cancelled:
+            delay = node.retry_delay * node.backoff ** (state.attempt - 1)
+            state.status, state.not_before = "pending", time.monotonic() + delay
+            values["status"] = "retrying"
+            log.info("%s failed (attempt %d), retrying in %.1fs: %s", state.label,
+                     state.attempt, delay, error)
+        else:
+            state.status = values["status"] = "failed"
+        self.store.update_step_run(state.record.id, **values)
+        state.record = _replace(state.record, **values)
+        self._changed()
+
+    def _check_deadlines(self) -> None:
+        now = time.monotonic()
+        for task_id, state in list(self._running.items()):
+            if state.deadline is not None and now > state.deadline:
+                self._running.pop(task_id)
+                self._get_executor().cancel(task_id)
+                state.task_id = None
+                timeout = state.node.timeout or 0
+                self._failed_attempt(state, f"TimeoutError: the step ran longer than its timeout "
+                                            f"of {timeout:g}s and was stopped", None, None,
+                                     now - state.started)
+
+    def _waiting_on_retry(self) -> bool:
+        return any(s.status == "pending" and s.not_before > 0 and s.task_id is None
+                   for s in self.states.values())
+
+    def _next_wakeup(self) -> float:
+        now = time.monotonic()
+        times = [s.not_before - now for s in self.states.values()
+                 if s.status == "pending" and s.not_before > now]
+        times += [s.deadline - now for s in self._running.values() if s.deadline is not None]
+        return max(0.01, min(times, default=1.0))
+
+    # -- endings -------------------------------------------------------------------------
+    def _skip(self, state: StepState, reason: str, failed: bool) -> None:
+        state.status, state.reason, state.skip_failed = "skipped", reason, failed
+        self.store.update_step_run(state.record.id, status="skipped", error=reason, outputs={})
+        state.record = _replace(state.record, status="skipped", error=reason)
+        self._changed()
+
+    def _fail(self, state: StepState, reason: str) -> None:
+        state.status = "failed"
+        self.store.update_step_run(state.record.id, status="failed", error=reason,
+                                   ended_at=utcnow())
+        state.record = _replace(state.record, status="failed", error=reason)
+        self._changed()
+
+    def _cancel_all(self, reason: str) -> None:
+        self._cancelled = True
+        for task_id, state in list(self._running.items()):
+            if self._executor is not None:
+                self._executor.cancel(task_id)
+            self._running.pop(task_id)
+            state.task_id = None
+        for state in self.states.values():
+            if state.status not in TERMINAL:
+                state.status = "cancelled"
+                self.store.update_step_run(state.record.id, status="cancelled", error=reason,
+                                           ended_at=utcnow())
+                state.record = _replace(state.record, status="cancelled", error=reason)
+        self.errors.append(reason)
+        self._changed()
+
+    def _finish(self) -> None:
+        if self._running:  # an unexpected error left steps running: they are lost
+            self._cancel_all("the orchestrator stopped")
+        failed = [s.label for s in self.states.values() if s.status == "failed"]
+        stuck = [s for s in self.states.values() if s.status not in TERMINAL]
+        for state in stuck:  # never leave a run half-open
+            self._skip(state, "could not be scheduled", True)
+        if self._cancelled:
+            status = "cancelled"
+        elif failed or self.errors or stuck:
+            status = "failed"
+        else:
+            status = "succeeded"
+        messages = list(self.errors)
+        if failed:
+            messages.insert(0, f"{len(failed)} step(s) failed: {', '.join(failed[:10])}")
+        outputs = None
+        if status == "succeeded" and self.graph.outputs is not None:
+            desc = self._resolve(self.graph.outputs, {})
+            outputs = None if isinstance(desc, Wait | Skip) else desc
+        self.store.update_run(self.run.id, status=status, ended_at=utcnow(),
+                              error="; ".join(messages) or None, outputs=outputs)
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self)
+
+
+def _replace(record: StepRunRecord, **values: Any) -> StepRunRecord:
+    import dataclasses
+
+    return dataclasses.replace(record, **values)
+
+
+def _with_path(desc: dict[str, Any], expr: dict[str, Any]) -> dict[str, Any]:
+    if expr.get("path"):
+        desc["path"] = [*desc.get("path", []), *expr["path"]]
+    return desc
+
+
+def _first_blocker(values: list[Any]) -> Wait | Skip | None:
+    skips = [v for v in values if isinstance(v, Skip)]
+    if skips:
+        return next((s for s in skips if s.failed), skips[0])
+    return WAIT if any(isinstance(v, Wait) for v in values) else None
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        return canonical_json(value) is not None and type(value) in (
+            type(None), bool, int, float, str, list, dict)
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(fp: Any) -> Any:
+    if isinstance(fp, dict) and "v" in fp:
+        return fp["v"]
+    return fp
+
+

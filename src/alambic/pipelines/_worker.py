@@ -1,0 +1,246 @@
+"""What runs inside a worker: load the step's code and inputs, call it, store its outputs.
+
+:func:`execute_task` is executor-agnostic: the local executor calls it in its worker
+processes, and any other executor (Ray, …) can call it wherever it runs code. A task
+is plain JSON-able data, so nothing relies on memory shared with the orchestrator.
+
+Run as ``python -m alambic.pipelines._worker FD`` it is a local worker process serving
+tasks over the socket ``FD`` until the socket closes.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import ctypes
+import importlib
+import importlib.util
+import io
+import logging
+import os
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from alambic.errors import AlambicError, PipelineLoadError
+
+__all__ = ["IN_WORKER_ENV", "execute_task", "load_code", "load_module"]
+
+IN_WORKER_ENV = "ALAMBIC_IN_WORKER"
+_LOG_TAIL = 1 << 20  # keep at most the last MiB of a step's output
+_modules: dict[tuple[str, str | None], ModuleType] = {}
+
+
+def load_module(module: str, file: str | None) -> ModuleType:
+    """Import the module holding a step or pipeline, by name or from its file.
+
+    Modules run as scripts (``__main__``) are imported from their file under another
+    name, as :mod:`multiprocessing` does, so an ``if __name__ == "__main__":`` block
+    does not run again.
+
+    Raises:
+        PipelineLoadError: the module does not import.
+    """
+    key = (module, file)
+    if key in _modules:
+        return _modules[key]
+    loaded = sys.modules.get(module)
+    if loaded is not None and module != "__main__" and (
+        file is None or getattr(loaded, "__file__", None) == file
+    ):
+        _modules[key] = loaded
+        return loaded
+    try:
+        if module != "__main__" and file is None:
+            loaded = importlib.import_module(module)
+        else:
+            if file is None:
+                raise PipelineLoadError("the pipeline runs from an interactive session without a file")
+            name = "__alambic_main__" if module == "__main__" else module
+            folder = str(Path(file).parent)
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
+            spec = importlib.util.spec_from_file_location(name, file)
+            if spec is None or spec.loader is None:
+                raise PipelineLoadError(f"cannot import {file}")
+            loaded = importlib.util.module_from_spec(spec)
+            sys.modules[name] = loaded
+            spec.loader.exec_module(loaded)
+    except AlambicError:
+        raise
+    except BaseException as exc:
+        raise PipelineLoadError(f"cannot import {file or module}: {type(exc).__name__}: {exc}") from exc
+    _modules[key] = loaded
+    return loaded
+
+
+def load_code(code: dict[str, Any], *, unwrap: bool = True) -> Any:
+    """Return the function that a code reference names (the Step/Pipeline itself if not unwrap)."""
+    if code.get("pickled"):
+        import cloudpickle
+
+        return cloudpickle.loads(base64.b64decode(code["pickled"]))  # noqa: S301 - our own payload
+    target: Any = load_module(code["module"], code.get("file"))
+    for part in code["qualname"].split("."):
+        target = getattr(target, part, None)
+        if target is None:
+            raise PipelineLoadError(
+                f"{code['qualname']} is not in {code.get('file') or code['module']}; "
+                "was it renamed since the run started?"
+            )
+    return getattr(target, "fn", target) if unwrap else target
+
+
+@contextlib.contextmanager
+def _capture(log_path: str) -> Iterator[None]:
+    """Send fds 1 and 2 (print, C extensions, subprocesses) and logging to ``log_path``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    old_level = root.level
+    try:
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        root.addHandler(handler)
+        root.setLevel(min(old_level, logging.INFO) if old_level else logging.INFO)
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for handle in (*saved, fd):
+            os.close(handle)
+
+
+def read_log_tail(path: str | None) -> str:
+    """Return the last MiB of a log file ('' if it does not exist)."""
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, "rb") as handle:
+        handle.seek(0, io.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - _LOG_TAIL))
+        data = handle.read()
+    text = data.decode("utf-8", errors="replace")
+    return text if size <= _LOG_TAIL else "[… earlier output cut …]\n" + text
+
+
+def _materialize(desc: Any, store: Any, allow_pickle: bool) -> Any:
+    from alambic.store import ArtifactRef, load_value
+
+    if "value" in desc:
+        value = desc["value"]
+    elif "artifact" in desc:
+        value = load_value(store, ArtifactRef.from_dict(desc["artifact"]), allow_pickle=allow_pickle)
+    elif "list" in desc:
+        return [_materialize(item, store, allow_pickle) for item in desc["list"]]
+    else:
+        return {k: _materialize(v, store, allow_pickle) for k, v in desc["dict"].items()}
+    for key in desc.get("path", []):
+        value = value[key]
+    return value
+
+
+def execute_task(task: dict[str, Any], log_path: str | None = None) -> dict[str, Any]:
+    """Run one step attempt and return its result (JSON-able).
+
+    Args:
+        task: ``code`` (reference), ``args`` (value descriptions), ``outputs`` (names),
+            ``artifacts`` (store URL), ``allow_pickle``, ``label``.
+        log_path: where to write the step's output; a temporary file when None.
+
+    Returns:
+        ``{"ok", "outputs", "duration", "error", "traceback", "logs"}``.
+    """
+    from alambic.store import ArtifactStore, save_value
+
+    own_log = log_path is None
+    if log_path is None:
+        handle, log_path = tempfile.mkstemp(prefix="alambic-step-", suffix=".log")
+        os.close(handle)
+    result: dict[str, Any] = {"ok": False, "outputs": {}, "duration": 0.0, "error": None,
+                              "traceback": None}
+    try:
+        with _capture(log_path):
+            started = time.perf_counter()
+            try:
+                store = ArtifactStore(task["artifacts"])
+                allow_pickle = bool(task.get("allow_pickle"))
+                fn = load_code(task["code"])
+                kwargs = {name: _materialize(desc, store, allow_pickle)
+                          for name, desc in task["args"].items()}
+                started = time.perf_counter()
+                value = fn(**kwargs)
+                result["duration"] = time.perf_counter() - started
+                names = task["outputs"]
+                if names == ["return"]:
+                    values = [value]
+                elif not isinstance(value, tuple) or len(value) != len(names):
+                    raise TypeError(
+                        f"step {task['label']} is annotated to return a tuple of {len(names)} "
+                        f"values but returned {type(value).__name__}"
+                    )
+                else:
+                    values = list(value)
+                for name, item in zip(names, values, strict=True):
+                    what = f"the output of step {task['label']!r}"
+                    ref = save_value(store, item, allow_pickle=allow_pickle, what=what)
+                    result["outputs"][name] = ref.to_dict()
+                result["ok"] = True
+            except BaseException as exc:  # a step may raise anything, SystemExit included
+                result["duration"] = result["duration"] or time.perf_counter() - started
+                result["error"] = f"{type(exc).__name__}: {exc}"
+                result["traceback"] = traceback.format_exc()
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                sys.stderr.write(result["traceback"])
+    finally:
+        result["logs"] = read_log_tail(log_path)
+        if own_log:
+            os.unlink(log_path)
+    return result
+
+
+def _die_with_parent() -> None:
+    # Linux: get SIGKILL when the orchestrator dies, so no orphan keeps computing.
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def serve(fd: int) -> None:
+    """Serve tasks sent over the socket ``fd`` until it closes."""
+    from multiprocessing.connection import Connection
+
+    _die_with_parent()
+    os.environ[IN_WORKER_ENV] = "1"
+    connection = Connection(fd)
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):
+            return
+        result = execute_task(message["task"], message.get("log_path"))
+        result["task_id"] = message["task_id"]
+        try:
+            connection.send(result)
+        except (BrokenPipeError, OSError):
+            return
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]))

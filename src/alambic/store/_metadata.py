@@ -1,0 +1,388 @@
+"""The repository over the metadata database: the only place that speaks SQL.
+
+Everything above the storage layer reads and writes runs, step runs, pipeline
+definitions and artifact records through :class:`MetadataStore`, in plain
+dataclasses, never ORM objects.
+
+Example:
+    >>> from alambic.store import MetadataStore
+    >>> store = MetadataStore.open("sqlite://")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from alambic.core import utcnow
+from alambic.errors import NotFoundError, StoreError
+from alambic.store._db import get_engine
+from alambic.store._models import ArtifactRow, Base, PipelineRow, RunRow, StepRunRow
+
+__all__ = [
+    "ArtifactRecord",
+    "MetadataStore",
+    "PipelineRecord",
+    "RunRecord",
+    "StepRunRecord",
+]
+
+
+@dataclass(frozen=True)
+class PipelineRecord:
+    """A stored pipeline definition, versioned by its content hash."""
+
+    hash: str
+    name: str
+    definition: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of a pipeline with its parameters and state."""
+
+    id: str
+    pipeline_name: str
+    pipeline_hash: str
+    params: dict[str, Any]
+    source: dict[str, Any]
+    options: dict[str, Any]
+    status: str
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    error: str | None = None
+    orchestrator: str | None = None
+    heartbeat_at: datetime | None = None
+    cancel_requested: bool = False
+    outputs: dict[str, Any] | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run reached a final state."""
+        return self.status in ("succeeded", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class StepRunRecord:
+    """One execution (or cache hit, or skip) of one step instance inside a run."""
+
+    id: str
+    run_id: str
+    pipeline_name: str
+    node: str
+    instance: str
+    status: str
+    created_at: datetime
+    attempt: int = 0
+    cache_key: str | None = None
+    cache: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    cached_from: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration: float | None = None
+    error: str | None = None
+    traceback: str | None = None
+    log_artifact: str | None = None
+    log_path: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The step's display name: ``train`` or ``train[2]`` inside a map."""
+        return f"{self.node}[{self.instance}]" if self.instance else self.node
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    """What the store knows of one content-addressed artifact."""
+
+    hash: str
+    materializer: str
+    type_name: str
+    size: int
+    meta: dict[str, Any]
+    created_at: datetime
+
+
+R = TypeVar("R")
+
+
+def _record(cls: type[R], row: Base) -> R:
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    return cls(**{name: getattr(row, name) for name in names})
+
+
+class MetadataStore:
+    """Runs, step runs, pipeline definitions and artifact records, on any SQLAlchemy URL.
+
+    Args:
+        engine: an engine whose database is migrated to the newest schema.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> MetadataStore:
+        """Open (and on first use create and migrate) the database at ``url``."""
+        return cls(get_engine(url))
+
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # -- pipelines -------------------------------------------------------------------
+    def save_pipeline(self, hash: str, name: str, definition: dict[str, Any]) -> PipelineRecord:
+        """Store a definition under its hash; storing the same hash again is a no-op."""
+        with self._session() as session, session.begin():
+            row = session.get(PipelineRow, hash)
+            if row is None:
+                row = PipelineRow(hash=hash, name=name, definition=definition, created_at=utcnow())
+                session.add(row)
+        return _record(PipelineRecord, row)
+
+    def get_pipeline(self, hash: str) -> PipelineRecord:
+        """Return the definition stored under ``hash``."""
+        with self._session() as session:
+            row = session.get(PipelineRow, hash)
+            if row is None:
+                raise NotFoundError(f"no pipeline definition {hash}")
+            return _record(PipelineRecord, row)
+
+    def latest_pipeline(self, name: str) -> PipelineRecord:
+        """Return the newest stored definition of the pipeline called ``name``."""
+        with self._session() as session:
+            row = session.scalars(
+                select(PipelineRow)
+                .where(PipelineRow.name == name)
+                .order_by(PipelineRow.created_at.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                raise NotFoundError(
+                    f"no pipeline named {name!r} in the store; run it once, or name its file "
+                    "(alambic pipelines show path/to/file.py:NAME)"
+                )
+            return _record(PipelineRecord, row)
+
+    def list_pipelines(self) -> list[dict[str, Any]]:
+        """Return one summary per pipeline name: versions, newest hash, runs, last run."""
+        with self._session() as session:
+            rows = session.execute(
+                select(PipelineRow.name, func.count(), func.max(PipelineRow.created_at)).group_by(
+                    PipelineRow.name
+                )
+            ).all()
+            summaries = []
+            for name, versions, _ in sorted(rows):
+                latest = self.latest_pipeline(name)
+                n_runs, last_run = session.execute(
+                    select(func.count(), func.max(RunRow.created_at)).where(
+                        RunRow.pipeline_name == name
+                    )
+                ).one()
+                summaries.append(
+                    {
+                        "name": name,
+                        "versions": versions,
+                        "hash": latest.hash,
+                        "runs": n_runs,
+                        "last_run": last_run,
+                    }
+                )
+            return summaries
+
+    # -- runs ------------------------------------------------------------------------
+    def create_run(self, run: RunRecord) -> RunRecord:
+        """Insert a new run."""
+        with self._session() as session, session.begin():
+            session.add(RunRow(**dataclasses.asdict(run)))
+        return run
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """Return a run by its id or by a unique prefix of it."""
+        with self._session() as session:
+            row = session.get(RunRow, run_id)
+            if row is None:
+                rows = session.scalars(
+                    select(RunRow).where(RunRow.id.startswith(run_id, autoescape=True)).limit(2)
+                ).all()
+                if len(rows) != 1:
+                    what = "is ambiguous" if rows else "does not exist"
+                    raise NotFoundError(f"run {run_id!r} {what}; see `alambic runs list`")
+                row = rows[0]
+            return _record(RunRecord, row)
+
+    def list_runs(
+        self, *, pipeline: str | None = None, status: str | None = None, limit: int = 20
+    ) -> list[RunRecord]:
+        """Return runs, newest first."""
+        query = select(RunRow).order_by(RunRow.created_at.desc(), RunRow.id.desc()).limit(limit)
+        if pipeline:
+            query = query.where(RunRow.pipeline_name == pipeline)
+        if status:
+            query = query.where(RunRow.status == status)
+        with self._session() as session:
+            return [_record(RunRecord, row) for row in session.scalars(query)]
+
+    def update_run(self, run_id: str, **values: Any) -> None:
+        """Set some columns of a run."""
+        self._update(RunRow, RunRow.id == run_id, values)
+
+    def claim_run(self, run_id: str, orchestrator: str, *, stale_after: float) -> bool:
+        """Become the run's orchestrator unless a live one holds it; return whether we did.
+
+        A holder is live when its heartbeat is younger than ``stale_after`` seconds.
+        """
+        now = utcnow()
+        stale = now - timedelta(seconds=stale_after)
+        with self._session() as session, session.begin():
+            row = session.get(RunRow, run_id)
+            if row is None:
+                raise NotFoundError(f"run {run_id!r} does not exist; see `alambic runs list`")
+            held = (
+                row.orchestrator not in (None, orchestrator)
+                and row.heartbeat_at is not None
+                and row.heartbeat_at > stale
+            )
+            if held:
+                return False
+            row.orchestrator = orchestrator
+            row.heartbeat_at = now
+            return True
+
+    def heartbeat(self, run_id: str, orchestrator: str) -> bool:
+        """Refresh the orchestrator's heartbeat; return whether a cancel was requested."""
+        with self._session() as session, session.begin():
+            session.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id, RunRow.orchestrator == orchestrator)
+                .values(heartbeat_at=utcnow())
+            )
+            return bool(
+                session.scalar(select(RunRow.cancel_requested).where(RunRow.id == run_id))
+            )
+
+    # -- step runs -------------------------------------------------------------------
+    def save_step_runs(self, steps: list[StepRunRecord]) -> list[StepRunRecord]:
+        """Insert step runs in one transaction; a step run that exists (same run, node and
+        instance) is kept as it is and returned instead."""
+        if not steps:
+            return []
+        saved = []
+        with self._session() as session, session.begin():
+            existing = {
+                (row.node, row.instance): row
+                for row in session.scalars(
+                    select(StepRunRow).where(StepRunRow.run_id == steps[0].run_id)
+                )
+            }
+            for step in steps:
+                row = existing.get((step.node, step.instance))
+                if row is None:
+                    session.add(StepRunRow(**dataclasses.asdict(step)))
+                    saved.append(step)
+                else:
+                    saved.append(_record(StepRunRecord, row))
+        return saved
+
+    def finish_step_run(
+        self, step_id: str, artifacts: list[ArtifactRecord], **values: Any
+    ) -> None:
+        """Set a step run's final columns and record its output artifacts, in one transaction."""
+        with self._session() as session, session.begin():
+            session.execute(update(StepRunRow).where(StepRunRow.id == step_id).values(**values))
+            self._insert_artifacts(session, artifacts)
+
+    def update_step_run(self, step_id: str, **values: Any) -> None:
+        """Set some columns of a step run."""
+        self._update(StepRunRow, StepRunRow.id == step_id, values)
+
+    def step_runs(self, run_id: str) -> list[StepRunRecord]:
+        """Return the step runs of a run in creation order."""
+        with self._session() as session:
+            rows = session.scalars(
+                select(StepRunRow)
+                .where(StepRunRow.run_id == run_id)
+                .order_by(StepRunRow.created_at, StepRunRow.id)
+            )
+            return [_record(StepRunRecord, row) for row in rows]
+
+    def find_cached(self, cache_key: str) -> StepRunRecord | None:
+        """Return the newest succeeded step run with this cache key, if any."""
+        with self._session() as session:
+            row = session.scalars(
+                select(StepRunRow)
+                .where(StepRunRow.cache_key == cache_key, StepRunRow.status == "succeeded")
+                .order_by(StepRunRow.ended_at.desc())
+                .limit(1)
+            ).first()
+            return None if row is None else _record(StepRunRecord, row)
+
+    def previous_step_run(
+        self, pipeline_name: str, node: str, instance: str, *, exclude_run: str
+    ) -> StepRunRecord | None:
+        """Return the newest step run of the same step in another run (explains cache misses)."""
+        with self._session() as session:
+            row = session.scalars(
+                select(StepRunRow)
+                .where(
+                    StepRunRow.pipeline_name == pipeline_name,
+                    StepRunRow.node == node,
+                    StepRunRow.instance == instance,
+                    StepRunRow.run_id != exclude_run,
+                    StepRunRow.cache_key.is_not(None),
+                    StepRunRow.status.in_(("succeeded", "cached", "failed")),
+                )
+                .order_by(StepRunRow.created_at.desc())
+                .limit(1)
+            ).first()
+            return None if row is None else _record(StepRunRecord, row)
+
+    # -- artifacts -------------------------------------------------------------------
+    def record_artifacts(self, artifacts: Iterable[ArtifactRecord]) -> None:
+        """Remember artifacts; recording a hash that is already known is a no-op."""
+        with self._session() as session, session.begin():
+            self._insert_artifacts(session, list(artifacts))
+
+    def _insert_artifacts(self, session: Session, artifacts: list[ArtifactRecord]) -> None:
+        if not artifacts:
+            return
+        rows = [dataclasses.asdict(a) for a in artifacts]
+        dialect = self.engine.dialect.name
+        if dialect in ("sqlite", "postgresql"):
+            module = sqlite_dialect if dialect == "sqlite" else postgresql_dialect
+            # Two processes may store the same content at once: same hash, same row.
+            statement = module.insert(ArtifactRow).values(rows).on_conflict_do_nothing()
+            session.execute(statement)
+            return
+        for row in rows:  # pragma: no cover - other databases
+            if session.get(ArtifactRow, row["hash"]) is None:
+                session.add(ArtifactRow(**row))
+
+    def get_artifact(self, hash: str) -> ArtifactRecord:
+        """Return what the store knows of the artifact ``hash``."""
+        with self._session() as session:
+            row = session.get(ArtifactRow, hash)
+            if row is None:
+                raise NotFoundError(f"no artifact {hash} in the metadata store")
+            return _record(ArtifactRecord, row)
+
+    # -- helpers ---------------------------------------------------------------------
+    def _update(self, table: type[Base], where: Any, values: dict[str, Any]) -> None:
+        try:
+            with self._session() as session, session.begin():
+                session.execute(update(table).where(where).values(**values))
+        except OperationalError as exc:
+            raise StoreError(f"cannot write to the metadata database: {exc.orig}") from exc

@@ -1,0 +1,64 @@
+"""Values in and out of the artifact store, through their materializer."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alambic.store._artifacts import ArtifactStore
+from alambic.store._materializers import find_materializer, get_materializer, type_name
+
+__all__ = ["ArtifactRef", "load_value", "save_value"]
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    """How to find and read a stored value: its hash and the materializer that wrote it."""
+
+    hash: str
+    materializer: str
+    type_name: str
+    size: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-able form (stored in step runs and sent to workers)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArtifactRef:
+        """Rebuild a reference from :meth:`to_dict`'s output."""
+        return cls(**data)
+
+
+def save_value(
+    store: ArtifactStore, value: Any, *, allow_pickle: bool = False, what: str = "value"
+) -> ArtifactRef:
+    """Materialize ``value`` into one file and store it; return its reference.
+
+    Raises:
+        MaterializerError: no materializer handles the value (and pickle is not allowed).
+    """
+    materializer = find_materializer(value, allow_pickle=allow_pickle, what=what)
+    with tempfile.TemporaryDirectory(prefix="alambic-save-") as folder:
+        path = Path(folder) / "value"
+        meta = materializer.save(value, path) or {}
+        size = os.path.getsize(path)
+        key = store.put_file(path)
+    return ArtifactRef(key, materializer.name, type_name(value), size, meta)
+
+
+def load_value(store: ArtifactStore, ref: ArtifactRef, *, allow_pickle: bool = False) -> Any:
+    """Load a stored value after checking its hash.
+
+    Raises:
+        IntegrityError: the blob no longer matches its hash.
+        MaterializerError: its materializer is not registered, or it is a pickle and
+            pickle is not allowed.
+    """
+    materializer = get_materializer(ref.materializer, allow_pickle=allow_pickle)
+    with store.local_file(ref.hash) as path:
+        return materializer.load(path)
