@@ -292,10 +292,11 @@ def _spawn_detached(run_id: str, config: Settings) -> None:
     env = {**os.environ, **config.env()}
     env["PYTHONPATH"] = os.pathsep.join(p for p in [os.getcwd(), *sys.path] if p)
     with open(log_dir / "orchestrator.log", "ab") as log:
-        subprocess.Popen(  # noqa: S603 - our own module, no shell
+        # The child forks the real orchestrator and exits at once (see _detached).
+        subprocess.run(  # noqa: S603 - our own module, no shell
             [sys.executable, "-m", "alambic.pipelines._detached", run_id],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-            start_new_session=True, close_fds=True,
+            start_new_session=True, close_fds=True, check=True, timeout=60,
         )
 
 

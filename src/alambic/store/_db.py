@@ -48,7 +48,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Readers take no write lock (WAL lets them run beside a writer); writers queue up.
+    read_only = connection.get_execution_options().get("alambic_read_only", False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _make_engine(url: str) -> Engine:

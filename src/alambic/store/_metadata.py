@@ -133,6 +133,7 @@ class MetadataStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._reader = engine.execution_options(alambic_read_only=True)
 
     @classmethod
     def open(cls, url: str) -> MetadataStore:
@@ -141,6 +142,9 @@ class MetadataStore:
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
+
+    def _read(self) -> Session:
+        return Session(self._reader, expire_on_commit=False)
 
     # -- pipelines -------------------------------------------------------------------
     def save_pipeline(self, hash: str, name: str, definition: dict[str, Any]) -> PipelineRecord:
@@ -154,7 +158,7 @@ class MetadataStore:
 
     def get_pipeline(self, hash: str) -> PipelineRecord:
         """Return the definition stored under ``hash``."""
-        with self._session() as session:
+        with self._read() as session:
             row = session.get(PipelineRow, hash)
             if row is None:
                 raise NotFoundError(f"no pipeline definition {hash}")
@@ -162,7 +166,7 @@ class MetadataStore:
 
     def latest_pipeline(self, name: str) -> PipelineRecord:
         """Return the newest stored definition of the pipeline called ``name``."""
-        with self._session() as session:
+        with self._read() as session:
             row = session.scalars(
                 select(PipelineRow)
                 .where(PipelineRow.name == name)
@@ -178,7 +182,7 @@ class MetadataStore:
 
     def list_pipelines(self) -> list[dict[str, Any]]:
         """Return one summary per pipeline name: versions, newest hash, runs, last run."""
-        with self._session() as session:
+        with self._read() as session:
             rows = session.execute(
                 select(PipelineRow.name, func.count(), func.max(PipelineRow.created_at)).group_by(
                     PipelineRow.name
@@ -186,7 +190,12 @@ class MetadataStore:
             ).all()
             summaries = []
             for name, versions, _ in sorted(rows):
-                latest = self.latest_pipeline(name)
+                latest = session.scalars(
+                    select(PipelineRow)
+                    .where(PipelineRow.name == name)
+                    .order_by(PipelineRow.created_at.desc())
+                    .limit(1)
+                ).one()
                 n_runs, last_run = session.execute(
                     select(func.count(), func.max(RunRow.created_at)).where(
                         RunRow.pipeline_name == name
@@ -212,7 +221,7 @@ class MetadataStore:
 
     def get_run(self, run_id: str) -> RunRecord:
         """Return a run by its id or by a unique prefix of it."""
-        with self._session() as session:
+        with self._read() as session:
             row = session.get(RunRow, run_id)
             if row is None:
                 rows = session.scalars(
@@ -233,7 +242,7 @@ class MetadataStore:
             query = query.where(RunRow.pipeline_name == pipeline)
         if status:
             query = query.where(RunRow.status == status)
-        with self._session() as session:
+        with self._read() as session:
             return [_record(RunRecord, row) for row in session.scalars(query)]
 
     def update_run(self, run_id: str, **values: Any) -> None:
@@ -311,7 +320,7 @@ class MetadataStore:
 
     def step_runs(self, run_id: str) -> list[StepRunRecord]:
         """Return the step runs of a run in creation order."""
-        with self._session() as session:
+        with self._read() as session:
             rows = session.scalars(
                 select(StepRunRow)
                 .where(StepRunRow.run_id == run_id)
@@ -321,7 +330,7 @@ class MetadataStore:
 
     def find_cached(self, cache_key: str) -> StepRunRecord | None:
         """Return the newest succeeded step run with this cache key, if any."""
-        with self._session() as session:
+        with self._read() as session:
             row = session.scalars(
                 select(StepRunRow)
                 .where(StepRunRow.cache_key == cache_key, StepRunRow.status == "succeeded")
@@ -334,7 +343,7 @@ class MetadataStore:
         self, pipeline_name: str, node: str, instance: str, *, exclude_run: str
     ) -> StepRunRecord | None:
         """Return the newest step run of the same step in another run (explains cache misses)."""
-        with self._session() as session:
+        with self._read() as session:
             row = session.scalars(
                 select(StepRunRow)
                 .where(
@@ -373,7 +382,7 @@ class MetadataStore:
 
     def get_artifact(self, hash: str) -> ArtifactRecord:
         """Return what the store knows of the artifact ``hash``."""
-        with self._session() as session:
+        with self._read() as session:
             row = session.get(ArtifactRow, hash)
             if row is None:
                 raise NotFoundError(f"no artifact {hash} in the metadata store")

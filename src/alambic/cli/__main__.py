@@ -1,0 +1,5 @@
+"""``python -m alambic.cli``."""
+
+from alambic.cli import main
+
+main()

@@ -1,0 +1,321 @@
+"""The ``alambic`` command line.
+
+Exit codes: 0 success, 1 the run failed (or was cancelled), 2 usage error (bad
+parameter, unknown pipeline, a file that does not import, an unknown run…).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console, RenderableType
+from rich.live import Live
+from rich.text import Text
+
+from alambic.cli import _render as render
+from alambic.config import settings
+from alambic.errors import AlambicError
+from alambic.pipelines import (
+    Graph,
+    Orchestrator,
+    Run,
+    load_pipeline,
+    parse_cli_params,
+    step_logs,
+)
+from alambic.pipelines import cancel as cancel_run
+from alambic.pipelines import resume as resume_run
+from alambic.pipelines import run as run_pipeline
+from alambic.pipelines import submit as submit_pipeline
+from alambic.store import ArtifactStore, MetadataStore
+
+app = typer.Typer(name="alambic", help="Local-first MLOps: pipelines from data to production "
+                  "models.", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
+runs_app = typer.Typer(help="Inspect runs.", no_args_is_help=True)
+pipelines_app = typer.Typer(help="Inspect pipeline definitions.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the metadata database.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+app.add_typer(pipelines_app, name="pipelines")
+app.add_typer(db_app, name="db")
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+F = TypeVar("F", bound=Callable[..., Any])
+
+ParamOption = Annotated[list[str] | None, typer.Option(
+    "--param", "-p", help="Parameter override NAME=VALUE (JSON, or a,b,c for lists); repeatable.")]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Execute every step again.")]
+Executor = Annotated[str | None, typer.Option(help="Executor plugin (default: ALAMBIC_EXECUTOR).")]
+Workers = Annotated[int | None, typer.Option("--max-workers", "-j", min=1,
+                                             help="Steps at once (default: ALAMBIC_MAX_WORKERS).")]
+
+
+def friendly(fn: F) -> F:
+    """Turn alambic errors into a one-line message and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AlambicError as exc:
+            errors.print(Text(f"error: {exc}", style="red"), soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _store() -> MetadataStore:
+    return MetadataStore.open(settings().db_url)
+
+
+class _LiveRun:
+    """Renders the orchestrator's state, at most ten times a second."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.view: RenderableType = Text("starting…", style="dim")
+        self.last = 0.0
+        self.live: Live | None = None
+
+    def __call__(self, orchestrator: Orchestrator) -> None:
+        now = time.monotonic()
+        if now - self.last >= 0.1:
+            self.last = now
+            self.view = render.live_view(orchestrator, self.started)
+            if self.live is not None:
+                self.live.update(self.view)
+
+    def finish(self, orchestrator: Orchestrator | None) -> None:
+        if orchestrator is not None:
+            self.view = render.live_view(orchestrator, self.started)
+
+
+def _run_with_view(start: Callable[[Callable[[Orchestrator], None]], Run], quiet: bool) -> Run:
+    view = _LiveRun()
+    last: list[Orchestrator] = []
+
+    def on_change(orchestrator: Orchestrator) -> None:
+        if not last:
+            last.append(orchestrator)
+        view(orchestrator)
+
+    if quiet:
+        return start(lambda _: None)
+    with Live(view.view, console=console, refresh_per_second=10, transient=False) as live:
+        view.live = live
+        try:
+            return start(on_change)
+        finally:
+            view.finish(last[0] if last else None)
+            live.update(view.view)
+
+
+def _report(run: Run) -> None:
+    style = "green" if run.succeeded else "red"
+    console.print(Text(f"run {run.id} {run.status}", style=style))
+    if run.error:
+        console.print(Text(run.error, style="red"))
+    failed = [s for s in run.steps if s.status == "failed"]
+    for step in failed[:3]:
+        console.print(Text(f"--- {step.label}: {step.error}", style="red"))
+    if failed:
+        console.print(f"details: alambic runs show {run.id}")
+    if not run.succeeded:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def run(
+    target: Annotated[str, typer.Argument(help="path/to/file.py[:PIPELINE] or module:PIPELINE")],
+    param: ParamOption = None,
+    no_cache: NoCache = False,
+    executor: Executor = None,
+    max_workers: Workers = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live view.")] = False,
+) -> None:
+    """Run a pipeline to its end, showing its steps live."""
+    pipeline = load_pipeline(target)
+    pipeline.graph  # noqa: B018 - trace and validate before anything is stored
+    params = parse_cli_params(pipeline.specs, param or [])
+    finished = _run_with_view(
+        lambda on_change: run_pipeline(pipeline, params, cache=not no_cache, executor=executor,
+                                       max_workers=max_workers, on_change=on_change), quiet)
+    _report(finished)
+
+
+@app.command()
+@friendly
+def submit(
+    target: Annotated[str, typer.Argument(help="path/to/file.py[:PIPELINE] or module:PIPELINE")],
+    param: ParamOption = None,
+    no_cache: NoCache = False,
+    executor: Executor = None,
+    max_workers: Workers = None,
+) -> None:
+    """Start a run in the background and print its id at once."""
+    pipeline = load_pipeline(target)
+    pipeline.graph  # noqa: B018
+    params = parse_cli_params(pipeline.specs, param or [])
+    started = submit_pipeline(pipeline, params, cache=not no_cache, executor=executor,
+                              max_workers=max_workers)
+    console.print(started.id)
+    errors.print(f"follow it with: alambic runs show {started.id}", style="dim")
+
+
+@app.command()
+@friendly
+def resume(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    detach: Annotated[bool, typer.Option("--detach", help="Resume in the background.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Finish a failed, cancelled or interrupted run; succeeded steps are not run again."""
+    if detach:
+        console.print(resume_run(run_id, detach=True).id)
+        return
+    _report(_run_with_view(lambda on_change: resume_run(run_id, on_change=on_change), quiet))
+
+
+@app.command()
+@friendly
+def cancel(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the run to stop.")] = 30.0,
+) -> None:
+    """Cancel a run: running steps are stopped, pending ones never start."""
+    cancelled = cancel_run(run_id)
+    deadline = time.monotonic() + wait
+    while not cancelled.refresh().record.finished and time.monotonic() < deadline:
+        time.sleep(0.25)
+    console.print(f"run {cancelled.id} {cancelled.status}")
+
+
+@runs_app.command("list")
+@friendly
+def runs_list(
+    pipeline: Annotated[str | None, typer.Option(help="Only runs of this pipeline.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only runs in this state.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 20,
+) -> None:
+    """List recent runs, newest first."""
+    console.print(render.runs_table(_store().list_runs(pipeline=pipeline, status=status, limit=limit)))
+
+
+@runs_app.command("show")
+@friendly
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show a run: its parameters, every step's state, and why it was a cache hit or miss."""
+    store = _store()
+    record = store.get_run(run_id)
+    steps = store.step_runs(record.id)
+    if as_json:
+        data = {"run": _jsonable(record), "steps": [_jsonable(s) for s in steps]}
+        console.print_json(json.dumps(data, default=str))
+        return
+    console.print(render.run_header(record))
+    console.print(render.steps_table(steps))
+    for step in steps:
+        if step.status == "failed" and step.traceback:
+            console.print(Text(f"\n{step.label} traceback:", style="bold red"))
+            console.print(Text(step.traceback.rstrip()))
+
+
+def _jsonable(record: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(record)
+
+
+@runs_app.command("logs")
+@friendly
+def runs_logs(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    step: Annotated[str | None, typer.Argument(help="Step name, like train or train[1].")] = None,
+) -> None:
+    """Print the captured output (stdout, stderr, logging) of a run's steps."""
+    config = settings()
+    store = MetadataStore.open(config.db_url)
+    record = store.get_run(run_id)
+    artifacts = ArtifactStore(config.artifacts)
+    steps = store.step_runs(record.id)
+    if step is not None:
+        chosen = [s for s in steps if step in (s.label, s.node)]
+        if not chosen:
+            known = ", ".join(s.label for s in steps)
+            raise AlambicError(f"run {record.id} has no step {step!r}; it has: {known}")
+        steps = chosen
+    for item in steps:
+        text = step_logs(item, artifacts)
+        if len(steps) > 1:
+            console.print(Text(f"── {item.label} ({item.status})", style="bold"))
+        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        sys.stdout.flush()
+
+
+@pipelines_app.command("list")
+@friendly
+def pipelines_list() -> None:
+    """List the pipelines that have run against this store."""
+    from rich.table import Table
+
+    table = Table(header_style="bold")
+    for column in ("pipeline", "versions", "latest", "runs", "last run"):
+        table.add_column(column)
+    for row in _store().list_pipelines():
+        table.add_row(row["name"], str(row["versions"]), row["hash"][:12], str(row["runs"]),
+                      render.when(row["last_run"]))
+    console.print(table)
+
+
+@pipelines_app.command("show")
+@friendly
+def pipelines_show(
+    name: Annotated[str, typer.Argument(help="A stored pipeline name, or path/to/file.py[:NAME].")],
+    fmt: Annotated[str, typer.Option("--format", help="text, mermaid or json.")] = "text",
+) -> None:
+    """Draw a pipeline's DAG: its steps in order, fan-outs, conditions and inputs."""
+    if name.endswith(".py") or ".py:" in name or ":" in name:
+        graph = load_pipeline(name).graph
+    else:
+        graph = Graph.from_json(_store().latest_pipeline(name).definition)
+    if fmt == "json":
+        console.print_json(json.dumps(graph.to_json()))
+    elif fmt == "mermaid":
+        sys.stdout.write(graph.to_mermaid() + "\n")
+    elif fmt == "text":
+        console.print(render.params_table(graph.params))
+        console.print(render.graph_table(graph))
+    else:
+        raise AlambicError(f"--format {fmt!r}: use text, mermaid or json")
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade() -> None:
+    """Create the metadata database or migrate it to the newest schema."""
+    from alambic.store import get_engine, upgrade
+
+    engine = get_engine(settings().db_url, migrate=False)
+    before, after = upgrade(engine)
+    if before == after:
+        console.print(f"database is up to date (revision {after})")
+    else:
+        console.print(f"database migrated from {before or 'empty'} to {after}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()

@@ -1,0 +1,166 @@
+"""Rich views of runs, steps and graphs, shared by the CLI commands."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from alambic.pipelines import Graph, Orchestrator, StepState
+from alambic.store import RunRecord, StepRunRecord
+
+STYLES = {
+    "pending": ("·", "dim"),
+    "running": ("▶", "bold cyan"),
+    "retrying": ("↻", "yellow"),
+    "succeeded": ("✔", "green"),
+    "cached": ("⚡", "blue"),
+    "failed": ("✘", "bold red"),
+    "skipped": ("↷", "dim yellow"),
+    "cancelled": ("■", "magenta"),
+}
+
+
+def status_text(status: str) -> Text:
+    """A coloured status with its symbol."""
+    symbol, style = STYLES.get(status, ("?", ""))
+    return Text(f"{symbol} {status}", style=style)
+
+
+def duration(seconds: float | None) -> str:
+    """``0.41s``, ``2m05s``, ``1h02m``."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.2f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def when(moment: datetime | None) -> str:
+    """A UTC timestamp to the second."""
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def elapsed(start: datetime | None, end: datetime | None) -> float | None:
+    """Seconds between two datetimes (None if one is missing)."""
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds()
+
+
+def live_view(orchestrator: Orchestrator, started: float) -> RenderableType:
+    """One row per graph node; map nodes show how many branches are in each state."""
+    by_node: dict[str, list[StepState]] = defaultdict(list)
+    for state in orchestrator.snapshot():
+        by_node[state.node.id].append(state)
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    table.add_column("step")
+    table.add_column("status")
+    table.add_column("progress")
+    table.add_column("time", justify="right")
+    for node_id in orchestrator.order:
+        states = by_node.get(node_id, [])
+        if not states:
+            table.add_row(node_id, status_text("pending"), "", "")
+            continue
+        counts: dict[str, int] = defaultdict(int)
+        for state in states:
+            counts[state.status] += 1
+        overall = _overall(counts)
+        done = sum(counts[s] for s in ("succeeded", "cached", "failed", "skipped", "cancelled"))
+        progress = f"{done}/{len(states)}" if orchestrator.graph.nodes[node_id].scopes else ""
+        running = [s for s in states if s.status == "running"]
+        seconds = max((time.monotonic() - s.started for s in running), default=None)
+        finished = [s.record.duration for s in states if s.record.duration is not None]
+        if seconds is None and finished:
+            seconds = sum(finished)
+        table.add_row(node_id, status_text(overall), progress, duration(seconds))
+    footer = Text(f"{orchestrator.run.id} · {duration(time.monotonic() - started)} elapsed",
+                  style="dim")
+    return Group(table, footer)
+
+
+def _overall(counts: dict[str, int]) -> str:
+    for status in ("failed", "running", "retrying", "pending", "cancelled"):
+        if counts.get(status):
+            return status
+    if counts.get("succeeded"):
+        return "succeeded"
+    if counts.get("cached"):
+        return "cached"
+    return "skipped"
+
+
+def runs_table(runs: list[RunRecord]) -> Table:
+    """A table of runs."""
+    table = Table(header_style="bold")
+    for column in ("run", "pipeline", "status", "started", "duration", "params"):
+        table.add_column(column)
+    for run in runs:
+        params = ", ".join(f"{k}={v!r}" for k, v in run.params.items())
+        table.add_row(run.id, run.pipeline_name, status_text(run.status), when(run.created_at),
+                      duration(elapsed(run.started_at, run.ended_at)),
+                      params if len(params) < 60 else params[:59] + "…")
+    return table
+
+
+def run_header(run: RunRecord) -> Table:
+    """Key facts of one run."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("run", run.id)
+    grid.add_row("pipeline", f"{run.pipeline_name} ({run.pipeline_hash[:12]})")
+    grid.add_row("status", status_text(run.status))
+    grid.add_row("created", when(run.created_at))
+    grid.add_row("duration", duration(elapsed(run.started_at, run.ended_at)))
+    grid.add_row("params", ", ".join(f"{k}={v!r}" for k, v in run.params.items()) or "—")
+    if run.orchestrator and not run.finished:
+        grid.add_row("orchestrator", f"{run.orchestrator} (heartbeat {when(run.heartbeat_at)})")
+    if run.error:
+        grid.add_row("error", Text(run.error, style="red"))
+    return grid
+
+
+def steps_table(steps: list[StepRunRecord]) -> Table:
+    """One row per step run with its status, attempts, duration and cache decision."""
+    table = Table(header_style="bold")
+    for column in ("step", "status", "tries", "duration", "cache", "note"):
+        table.add_column(column, overflow="fold")
+    for step in steps:
+        cache = step.cache.get("reason", "") if step.cache else ""
+        note = (step.error or "").splitlines()[0][:120] if step.error else ""
+        seconds = step.duration if step.duration is not None else elapsed(step.started_at, step.ended_at)
+        table.add_row(step.label, status_text(step.status), str(step.attempt or ""),
+                      duration(seconds), cache, Text(note, style="red" if step.status == "failed" else "dim"))
+    return table
+
+
+def graph_table(graph: Graph) -> Table:
+    """The DAG as a table in topological order: fan-out, conditions and inputs of each step."""
+    table = Table(header_style="bold", title=f"{graph.name}  ({graph.hash[:12]})")
+    for column in ("#", "step", "fan-out", "when", "inputs"):
+        table.add_column(column, overflow="fold")
+    for i, row in enumerate(graph.describe(), 1):
+        table.add_row(str(i), row["node"], row["fan_out"], row["when"], row["inputs"])
+    return table
+
+
+def params_table(params: dict[str, dict[str, Any]]) -> Table:
+    """The pipeline's parameters with types and defaults."""
+    table = Table(header_style="bold", title="parameters")
+    for column in ("name", "type", "default"):
+        table.add_column(column)
+    for name, spec in params.items():
+        default = "(required)" if spec.get("required") else repr(spec.get("default"))
+        table.add_row(name, spec.get("type", ""), default)
+    return table

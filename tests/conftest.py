@@ -1,0 +1,84 @@
+"""Fixtures shared by every test: an isolated alambic home, and real databases."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from alambic.store import dispose_engines
+
+PG_BASE = "postgresql+psycopg://127.0.0.1:5432/test"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own ALAMBIC_HOME and working folder; no setting leaks in."""
+    for key in list(os.environ):
+        if key.startswith("ALAMBIC_"):
+            monkeypatch.delenv(key)
+    folder = tmp_path / "home"
+    monkeypatch.setenv("ALAMBIC_HOME", str(folder))
+    monkeypatch.setenv("ALAMBIC_MAX_WORKERS", "2")
+    monkeypatch.chdir(tmp_path)
+    yield folder
+    dispose_engines()
+
+
+def _postgres_ready() -> bool:
+    if shutil.which("pg_isready") is None:
+        return False
+    ready = subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"], check=False)
+    if ready.returncode == 0:
+        return True
+    versions = Path("/etc/postgresql")
+    if versions.is_dir() and shutil.which("pg_ctlcluster"):
+        for version in versions.iterdir():
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version.name, "main",
+                            "start"], check=False)
+        for _ in range(20):
+            if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"], check=False).returncode == 0:
+                return True
+            import time
+
+            time.sleep(0.5)
+    return False
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The PostgreSQL server at 127.0.0.1:5432 (started when it is down)."""
+    if not _postgres_ready():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is required in CI and could not be started")
+        pytest.skip("PostgreSQL is not available on this machine")
+    return PG_BASE
+
+
+@pytest.fixture
+def pg_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL schema for one test, dropped afterwards."""
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_server)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{postgres_server}?options=-csearch_path%3D{schema}"
+    dispose_engines()
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, home: Path) -> str:
+    """Each test using it runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{home / 'alambic.db'}"
+    return str(request.getfixturevalue("pg_url"))
