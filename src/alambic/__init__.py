@@ -14,30 +14,31 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from alambic.core._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "step": "alambic.pipelines",
-    "pipeline": "alambic.pipelines",
-    "map": "alambic.pipelines",
-    "when": "alambic.pipelines",
-    "otherwise": "alambic.pipelines",
-    "run": "alambic.pipelines",
-    "submit": "alambic.pipelines",
-    "resume": "alambic.pipelines",
-    "cancel": "alambic.pipelines",
-    "get_run": "alambic.pipelines",
-    "list_runs": "alambic.pipelines",
-    "load_pipeline": "alambic.pipelines",
-    "Run": "alambic.pipelines",
-    "Pipeline": "alambic.pipelines",
-    "Step": "alambic.pipelines",
-    "Materializer": "alambic.store",
-    "register_materializer": "alambic.store",
-    "settings": "alambic.config",
+    "step": ".pipelines",
+    "pipeline": ".pipelines",
+    "map": ".pipelines",
+    "when": ".pipelines",
+    "otherwise": ".pipelines",
+    "run": ".pipelines",
+    "submit": ".pipelines",
+    "resume": ".pipelines",
+    "cancel": ".pipelines",
+    "get_run": ".pipelines",
+    "list_runs": ".pipelines",
+    "load_pipeline": ".pipelines",
+    "Run": ".pipelines",
+    "Pipeline": ".pipelines",
+    "Step": ".pipelines",
+    "Materializer": ".store",
+    "register_materializer": ".store",
+    "settings": ".config",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]
@@ -64,14 +65,4 @@ if TYPE_CHECKING:
     from alambic.store import Materializer, register_materializer
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'alambic' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,61 +1,72 @@
-"""Pipelines: the DSL, the static graph, the orchestrator, executors and runs."""
+"""Pipelines: the DSL, the static graph, the orchestrator, executors and runs.
 
-from alambic.pipelines._dsl import Pipeline, Step, map, otherwise, pipeline, step, when
-from alambic.pipelines._executors import (
-    BaseExecutor,
-    InlineExecutor,
-    Task,
-    TaskResult,
-    available_executors,
-    create_executor,
-    register_executor,
-)
-from alambic.pipelines._graph import Graph, Node
-from alambic.pipelines._orchestrator import Orchestrator, StepState
-from alambic.pipelines._params import ParamSpec, parse_cli_params, validate_params
-from alambic.pipelines._run import (
-    Run,
-    cancel,
-    get_run,
-    list_runs,
-    load_pipeline,
-    resume,
-    run,
-    step_logs,
-    submit,
-)
-from alambic.pipelines._worker import execute_task
+Names load lazily, so that defining steps (and running them in a worker) does not
+import the orchestrator or the metadata store.
+"""
 
-__all__ = [
-    "BaseExecutor",
-    "Graph",
-    "InlineExecutor",
-    "Node",
-    "Orchestrator",
-    "ParamSpec",
-    "Pipeline",
-    "Run",
-    "Step",
-    "StepState",
-    "Task",
-    "TaskResult",
-    "available_executors",
-    "cancel",
-    "create_executor",
-    "execute_task",
-    "get_run",
-    "list_runs",
-    "load_pipeline",
-    "map",
-    "otherwise",
-    "parse_cli_params",
-    "pipeline",
-    "register_executor",
-    "resume",
-    "run",
-    "step",
-    "step_logs",
-    "submit",
-    "validate_params",
-    "when",
-]
+from typing import TYPE_CHECKING
+
+from alambic.core._lazy import lazy_exports
+
+_EXPORTS = {
+    "Pipeline": "._dsl",
+    "Step": "._dsl",
+    "map": "._dsl",
+    "otherwise": "._dsl",
+    "pipeline": "._dsl",
+    "step": "._dsl",
+    "when": "._dsl",
+    "BaseExecutor": "._executors",
+    "InlineExecutor": "._executors",
+    "Task": "._executors",
+    "TaskResult": "._executors",
+    "available_executors": "._executors",
+    "create_executor": "._executors",
+    "register_executor": "._executors",
+    "Graph": "._graph",
+    "Node": "._graph",
+    "Orchestrator": "._orchestrator",
+    "StepState": "._orchestrator",
+    "ParamSpec": "._params",
+    "parse_cli_params": "._params",
+    "validate_params": "._params",
+    "Run": "._run",
+    "cancel": "._run",
+    "get_run": "._run",
+    "list_runs": "._run",
+    "load_pipeline": "._run",
+    "resume": "._run",
+    "run": "._run",
+    "step_logs": "._run",
+    "submit": "._run",
+    "execute_task": "._worker",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:
+    from alambic.pipelines._dsl import Pipeline, Step, map, otherwise, pipeline, step, when
+    from alambic.pipelines._executors import (
+        BaseExecutor,
+        InlineExecutor,
+        Task,
+        TaskResult,
+        available_executors,
+        create_executor,
+        register_executor,
+    )
+    from alambic.pipelines._graph import Graph, Node
+    from alambic.pipelines._orchestrator import Orchestrator, StepState
+    from alambic.pipelines._params import ParamSpec, parse_cli_params, validate_params
+    from alambic.pipelines._run import (
+        Run,
+        cancel,
+        get_run,
+        list_runs,
+        load_pipeline,
+        resume,
+        run,
+        step_logs,
+        submit,
+    )
+    from alambic.pipelines._worker import execute_task

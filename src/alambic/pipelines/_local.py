@@ -129,13 +129,6 @@ class LocalExecutor(BaseExecutor):
     def shutdown(self) -> None:
         self._queue.clear()
         for worker in [*self._idle, *self._busy.values()]:
-            worker.connection.close()  # the worker sees EOF and exits
-        for worker in [*self._idle, *self._busy.values()]:
-            try:
-                worker.process.wait(timeout=0.5 if worker.task is None else 0)
-            except subprocess.TimeoutExpired:
-                self._kill(worker)
+            self._kill(worker)  # idle workers hold no work; busy ones were abandoned
         self._idle.clear()
         self._busy.clear()
-
-

@@ -61,6 +61,7 @@ class StepState:
     started: float = 0.0
     skip_failed: bool = False
     reason: str = ""
+    prepared: tuple[dict[str, Any], str, dict[str, Any]] | None = None
 
     @property
     def label(self) -> str:
@@ -111,6 +112,15 @@ class Orchestrator:
         self.previous = {(s.node, s.instance): s for s in store.step_runs(run.id)}
         self._executor: BaseExecutor | None = None
         self._running: dict[str, StepState] = {}
+        self._unprepared: list[StepState] = []  # pending, inputs not resolved yet
+        self._ready: list[StepState] = []  # inputs resolved, waiting for a worker or a retry
+        self._complete: set[str] = set()  # nodes whose instances all exist
+        self._lookups: list[tuple[StepState, str, dict[str, Any]]] = []  # cache keys to look up
+        # Writes are batched: one transaction per scheduling round (see _flush).
+        self._writes: dict[str, dict[str, Any]] = {}
+        self._new_artifacts: list[ArtifactRecord] = []
+        self._history: dict[tuple[str, str], StepRunRecord] | None = None
+        self._flushed_at = time.monotonic()
         self._values: dict[str, Any] = {}
         self._cancelled = False
         self._log_dir = settings.home / "logs" / run.id
@@ -136,9 +146,18 @@ class Orchestrator:
                     break
                 timeout = max(0.0, min(next_beat - time.monotonic(), self._next_wakeup()))
                 if self._running:
-                    for result in self._get_executor().wait(timeout):
+                    # Under load results arrive within milliseconds: collect them before
+                    # writing, so one commit covers many steps. Idle, flush, then block.
+                    results = self._get_executor().wait(min(timeout, 0.005))
+                    if not results:
+                        self._flush()
+                        results = self._get_executor().wait(timeout)
+                    for result in results:
                         self._on_result(result)
+                    if time.monotonic() - self._flushed_at > 0.25:
+                        self._flush()
                 elif not progressed:
+                    self._flush()
                     time.sleep(timeout)  # only retries are due later
         except KeyboardInterrupt:
             self._cancel_all("interrupted (Ctrl-C)")
@@ -165,9 +184,10 @@ class Orchestrator:
         progressed = False
         while True:
             changed = self._create_instances()
-            for state in self.snapshot():
-                if state.status == "pending" and state.task_id is None:
-                    changed |= self._try_start(state)
+            for state in list(self._unprepared):
+                changed |= self._prepare(state)
+            self._lookup_cache()
+            changed |= self._launch()
             progressed |= changed
             if not changed:
                 return progressed
@@ -175,8 +195,13 @@ class Orchestrator:
     def _create_instances(self) -> bool:
         new: list[StepState] = []
         for node_id in self.order:
+            if node_id in self._complete:
+                continue
             node = self.graph.nodes[node_id]
-            for ctx, skip in self._contexts(node.scopes, {}):
+            contexts, complete = self._contexts(node.scopes, {})
+            if complete:
+                self._complete.add(node_id)
+            for ctx, skip in contexts:
                 index = tuple(ctx[m] for m in node.scopes if m in ctx)
                 key = (node_id, index if skip is None else (*index, -1))
                 if key in self.states:
@@ -194,30 +219,35 @@ class Orchestrator:
                     state.record = _replace(record, status="skipped", error=skip.reason)
                 self.states[key] = state
                 new.append(state)
+                if state.status == "pending":
+                    self._unprepared.append(state)
         if new:
             saved = self.store.save_step_runs([s.record for s in new])
             for state, record in zip(new, saved, strict=True):
                 state.record = _replace(record, status=state.status,
                                         error=state.reason or None)
                 if record.status != state.status or record.error != state.record.error:
-                    self.store.update_step_run(record.id, status=state.status,
-                                               error=state.reason or None, outputs={})
+                    self._write(state, status=state.status, error=state.reason or None, outputs={})
             self._changed()
         return bool(new)
 
-    def _contexts(self, scopes: list[str], ctx: dict[str, int]) -> list[tuple[dict[str, int], Skip | None]]:
-        """Every index context of a scope chain whose maps are expanded (or skipped)."""
+    def _contexts(self, scopes: list[str], ctx: dict[str, int]
+                  ) -> tuple[list[tuple[dict[str, int], Skip | None]], bool]:
+        """Every index context of a scope chain whose maps are expanded (or skipped), and
+        whether that is all of them (no expansion still waits)."""
         if not scopes:
-            return [(ctx, None)]
+            return [(ctx, None)], True
         expansion = self._expand(scopes[0], ctx)
         if isinstance(expansion, Wait):
-            return []
+            return [], False
         if isinstance(expansion, Skip):
-            return [(ctx, expansion)]
-        found = []
+            return [(ctx, expansion)], True
+        found, complete = [], True
         for i in range(len(expansion)):
-            found.extend(self._contexts(scopes[1:], {**ctx, scopes[0]: i}))
-        return found
+            more, done = self._contexts(scopes[1:], {**ctx, scopes[0]: i})
+            found.extend(more)
+            complete &= done
+        return found, complete
 
     def _expand(self, map_id: str, ctx: dict[str, int]) -> list[Any] | Skip | Wait:
         spec = self.graph.maps[map_id]
@@ -368,22 +398,24 @@ class Orchestrator:
         return OPERATORS[op](args[0], args[1])
 
     # -- starting steps ----------------------------------------------------------------
-    def _try_start(self, state: StepState) -> bool:
-        if state.not_before > time.monotonic():
-            return False
+    def _prepare(self, state: StepState) -> bool:
+        """Resolve a pending step's conditions and inputs: skip it, reuse a result, or queue it."""
         node = state.node
         ctx = dict(zip(node.scopes, state.index, strict=False))
         try:
             guard = self._guards(node.guards, ctx)
         except Exception as exc:
+            self._unprepared.remove(state)
             self._fail(state, f"its condition cannot be evaluated: {type(exc).__name__}: {exc}")
             return True
         if isinstance(guard, Wait):
             return False
         if isinstance(guard, Skip):
+            self._unprepared.remove(state)
             self._skip(state, guard.reason, guard.failed)
             return True
         if guard is False:
+            self._unprepared.remove(state)
             labels = [self.graph.conditions[c]["label"] for c, _ in node.guards]
             self._skip(state, f"condition not met: {' and '.join(labels)}", False)
             return True
@@ -391,43 +423,69 @@ class Orchestrator:
         blocker = _first_blocker(list(inputs.values()))
         if isinstance(blocker, Wait):
             return False
+        self._unprepared.remove(state)
         if isinstance(blocker, Skip):
             self._skip(state, f"upstream {blocker.reason}", blocker.failed)
             return True
         components = {"code": node.code_hash, "args": {a: fingerprint(d) for a, d in inputs.items()}}
         key = sha256_text(canonical_json({**components, "outputs": node.outputs}))
-        if self._reuse(state, key, components):
-            return True
-        if self._running and len(self._running) >= self._get_executor().max_workers:
-            return False
-        self._submit(state, inputs, key, components)
+        state.prepared = (inputs, key, components)
+        if not self._reuse_previous(state, key):
+            if self.cache and node.cache:
+                self._lookups.append((state, key, components))
+            else:
+                self._ready.append(state)
         return True
 
-    def _reuse(self, state: StepState, key: str, components: dict[str, Any]) -> bool:
+    def _lookup_cache(self) -> None:
+        """Look up the cache keys of every step prepared this round, in one query."""
+        if not self._lookups:
+            return
+        lookups, self._lookups = self._lookups, []
+        hits = self.store.find_cached_many([key for _, key, _ in lookups])
+        for state, key, components in lookups:
+            hit = hits.get(key)
+            if hit is not None and self._outputs_exist(hit.outputs):
+                self._use_cached(state, key, components, hit)
+            else:
+                self._ready.append(state)
+
+    def _launch(self) -> bool:
+        """Submit queued steps while workers are free (and their retry delay has passed)."""
+        launched = False
+        now = time.monotonic()
+        for state in list(self._ready):
+            if len(self._running) >= self._get_executor().max_workers:
+                break
+            if state.not_before > now or state.prepared is None:
+                continue
+            self._ready.remove(state)
+            self._submit(state, *state.prepared)
+            launched = True
+        return launched
+
+    def _reuse_previous(self, state: StepState, key: str) -> bool:
+        """On resume: keep a step that succeeded earlier in this run with the same key."""
         previous = self.previous.get((state.node.id, state.record.instance))
         if previous is not None and previous.status in DONE and previous.cache_key == key \
                 and self._outputs_exist(previous.outputs):
             state.status, state.outputs = previous.status, dict(previous.outputs)
             state.record = previous
+            self._writes.pop(previous.id, None)
             self._changed()
             return True
-        if not (self.cache and state.node.cache):
-            return False
-        hit = self.store.find_cached(key)
-        if hit is None or not self._outputs_exist(hit.outputs):
-            return False
+        return False
+
+    def _use_cached(self, state: StepState, key: str, components: dict[str, Any],
+                    hit: StepRunRecord) -> None:
         reason = f"hit: same code, parameters and inputs as {hit.label} in {hit.run_id}"
         state.status, state.outputs = "cached", dict(hit.outputs)
         now = utcnow()
-        values = {"status": "cached", "cache_key": key, "outputs": state.outputs,
-                  "cached_from": hit.id, "cache": {"hit": True, "reason": reason,
-                                                   "components": components},
-                  "inputs": {}, "started_at": now, "ended_at": now, "duration": 0.0,
-                  "log_artifact": hit.log_artifact, "error": None}
-        self.store.update_step_run(state.record.id, **values)
-        state.record = _replace(state.record, **values)
+        self._write(state, status="cached", cache_key=key, outputs=state.outputs,
+                    cached_from=hit.id, cache={"hit": True, "reason": reason, "components": components},
+                    inputs={}, started_at=now, ended_at=now, duration=0.0,
+                    log_artifact=hit.log_artifact, error=None)
         self._changed()
-        return True
 
     def _outputs_exist(self, outputs: dict[str, Any]) -> bool:
         return bool(outputs) and all(self.artifacts.exists(o["hash"]) for o in outputs.values())
@@ -437,8 +495,9 @@ class Orchestrator:
             return "miss: the cache is off for this run"
         if not state.node.cache:
             return "miss: the cache is off for this step (@al.step(cache=False))"
-        before = self.store.previous_step_run(self.graph.name, state.node.id, state.record.instance,
-                                              exclude_run=self.run.id)
+        if self._history is None:
+            self._history = self.store.recent_step_runs(self.graph.name, exclude_run=self.run.id)
+        before = self._history.get((state.node.id, state.record.instance))
         if before is None or "components" not in before.cache:
             return "miss: first run of this step"
         old = before.cache["components"]
@@ -485,8 +544,7 @@ class Orchestrator:
                   "cache": {"hit": False, "reason": reason, "components": components},
                   "inputs": inputs, "started_at": utcnow(), "log_path": log_path,
                   "error": None, "traceback": None}
-        self.store.update_step_run(state.record.id, **values)
-        state.record = _replace(state.record, **values)
+        self._write(state, **values)
         state.status, state.task_id, state.started = "running", task_id, time.monotonic()
         state.deadline = state.started + node.timeout if node.timeout else None
         self._running[task_id] = state
@@ -509,9 +567,9 @@ class Orchestrator:
             values = {"status": "succeeded", "outputs": result.outputs, "ended_at": utcnow(),
                       "duration": result.duration, "log_artifact": log_key, "error": None,
                       "traceback": None}
-            self.store.finish_step_run(state.record.id, artifacts, **values)
+            self._new_artifacts.extend(artifacts)
+            self._write(state, **values)
             state.status, state.outputs = "succeeded", result.outputs
-            state.record = _replace(state.record, **values)
             self._changed()
             return
         self._failed_attempt(state, result.error or "failed", result.traceback, log_key,
@@ -526,12 +584,12 @@ class Orchestrator:
             delay = node.retry_delay * node.backoff ** (state.attempt - 1)
             state.status, state.not_before = "pending", time.monotonic() + delay
             values["status"] = "retrying"
+            self._ready.append(state)
             log.info("%s failed (attempt %d), retrying in %.1fs: %s", state.label,
                      state.attempt, delay, error)
         else:
             state.status = values["status"] = "failed"
-        self.store.update_step_run(state.record.id, **values)
-        state.record = _replace(state.record, **values)
+        self._write(state, **values)
         self._changed()
 
     def _check_deadlines(self) -> None:
@@ -547,28 +605,23 @@ class Orchestrator:
                                      now - state.started)
 
     def _waiting_on_retry(self) -> bool:
-        return any(s.status == "pending" and s.not_before > 0 and s.task_id is None
-                   for s in self.states.values())
+        return bool(self._ready)
 
     def _next_wakeup(self) -> float:
         now = time.monotonic()
-        times = [s.not_before - now for s in self.states.values()
-                 if s.status == "pending" and s.not_before > now]
+        times = [s.not_before - now for s in self._ready if s.not_before > now]
         times += [s.deadline - now for s in self._running.values() if s.deadline is not None]
         return max(0.01, min(times, default=1.0))
 
     # -- endings -------------------------------------------------------------------------
     def _skip(self, state: StepState, reason: str, failed: bool) -> None:
         state.status, state.reason, state.skip_failed = "skipped", reason, failed
-        self.store.update_step_run(state.record.id, status="skipped", error=reason, outputs={})
-        state.record = _replace(state.record, status="skipped", error=reason)
+        self._write(state, status="skipped", error=reason, outputs={})
         self._changed()
 
     def _fail(self, state: StepState, reason: str) -> None:
         state.status = "failed"
-        self.store.update_step_run(state.record.id, status="failed", error=reason,
-                                   ended_at=utcnow())
-        state.record = _replace(state.record, status="failed", error=reason)
+        self._write(state, status="failed", error=reason, ended_at=utcnow())
         self._changed()
 
     def _cancel_all(self, reason: str) -> None:
@@ -578,12 +631,12 @@ class Orchestrator:
                 self._executor.cancel(task_id)
             self._running.pop(task_id)
             state.task_id = None
+        self._ready.clear()
+        self._unprepared.clear()
         for state in self.states.values():
             if state.status not in TERMINAL:
                 state.status = "cancelled"
-                self.store.update_step_run(state.record.id, status="cancelled", error=reason,
-                                           ended_at=utcnow())
-                state.record = _replace(state.record, status="cancelled", error=reason)
+                self._write(state, status="cancelled", error=reason, ended_at=utcnow())
         self.errors.append(reason)
         self._changed()
 
@@ -603,12 +656,24 @@ class Orchestrator:
         messages = list(self.errors)
         if failed:
             messages.insert(0, f"{len(failed)} step(s) failed: {', '.join(failed[:10])}")
+        self._flush()
         outputs = None
         if status == "succeeded" and self.graph.outputs is not None:
             desc = self._resolve(self.graph.outputs, {})
             outputs = None if isinstance(desc, Wait | Skip) else desc
         self.store.update_run(self.run.id, status=status, ended_at=utcnow(),
                               error="; ".join(messages) or None, outputs=outputs)
+
+    def _write(self, state: StepState, **values: Any) -> None:
+        """Change a step run, in memory now and in the store at the next flush."""
+        state.record = _replace(state.record, **values)
+        self._writes.setdefault(state.record.id, {}).update(values)
+
+    def _flush(self) -> None:
+        if self._writes or self._new_artifacts:
+            self.store.write_step_updates(self._writes, self._new_artifacts)
+            self._writes, self._new_artifacts = {}, []
+        self._flushed_at = time.monotonic()
 
     def _changed(self) -> None:
         if self.on_change is not None:

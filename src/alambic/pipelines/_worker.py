@@ -35,6 +35,7 @@ __all__ = ["IN_WORKER_ENV", "execute_task", "load_code", "load_module"]
 IN_WORKER_ENV = "ALAMBIC_IN_WORKER"
 _LOG_TAIL = 1 << 20  # keep at most the last MiB of a step's output
 _modules: dict[tuple[str, str | None], ModuleType] = {}
+_stores: dict[str, Any] = {}
 
 
 def load_module(module: str, file: str | None) -> ModuleType:
@@ -140,7 +141,7 @@ def read_log_tail(path: str | None) -> str:
 
 
 def _materialize(desc: Any, store: Any, allow_pickle: bool) -> Any:
-    from alambic.store import ArtifactRef, load_value
+    from alambic.store._values import ArtifactRef, load_value
 
     if "value" in desc:
         value = desc["value"]
@@ -166,7 +167,8 @@ def execute_task(task: dict[str, Any], log_path: str | None = None) -> dict[str,
     Returns:
         ``{"ok", "outputs", "duration", "error", "traceback", "logs"}``.
     """
-    from alambic.store import ArtifactStore, save_value
+    from alambic.store._artifacts import ArtifactStore
+    from alambic.store._values import save_value
 
     own_log = log_path is None
     if log_path is None:
@@ -178,7 +180,8 @@ def execute_task(task: dict[str, Any], log_path: str | None = None) -> dict[str,
         with _capture(log_path):
             started = time.perf_counter()
             try:
-                store = ArtifactStore(task["artifacts"])
+                store = _stores.get(task["artifacts"]) or _stores.setdefault(
+                    task["artifacts"], ArtifactStore(task["artifacts"]))
                 allow_pickle = bool(task.get("allow_pickle"))
                 fn = load_code(task["code"])
                 kwargs = {name: _materialize(desc, store, allow_pickle)

@@ -62,6 +62,8 @@ class ArtifactStore:
 
     def exists(self, key: str) -> bool:
         """Return whether the blob ``key`` is present."""
+        if self.local:
+            return os.path.exists(self.path(key))
         return bool(self.fs.exists(self.path(key)))
 
     # -- writing ---------------------------------------------------------------------
@@ -69,7 +71,7 @@ class ArtifactStore:
         """Store a local file; return its hash. Storing the same content twice is free."""
         key = key or sha256_file(local_path)
         target = self.path(key)
-        if self.fs.exists(target):
+        if self.exists(key):
             return key
         if self.local:
             folder = os.path.dirname(target)
@@ -89,7 +91,20 @@ class ArtifactStore:
     def put_bytes(self, data: bytes) -> str:
         """Store bytes; return their hash."""
         key = sha256_bytes(data)
-        if self.fs.exists(self.path(key)):
+        if self.exists(key):
+            return key
+        if self.local:
+            target = self.path(key)
+            folder = os.path.dirname(target)
+            os.makedirs(folder, exist_ok=True)
+            temp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}")
+            try:
+                with open(temp, "wb") as handle:
+                    handle.write(data)
+                os.replace(temp, target)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temp)
             return key
         with tempfile.NamedTemporaryFile(delete=False) as handle:
             handle.write(data)

@@ -75,6 +75,10 @@ class Materializer(ABC):
                 return True
         return False
 
+    def dumps(self, value: Any) -> tuple[bytes, dict[str, Any]] | None:
+        """Optionally serialise small values in memory (bytes, metadata); None means use save."""
+        return None
+
     @abstractmethod
     def save(self, value: Any, path: Path) -> dict[str, Any] | None:
         """Write ``value`` to the file ``path``; may return JSON-able metadata."""
@@ -179,14 +183,19 @@ class JsonMaterializer(Materializer):
         exact = type(value) in (type(None), bool, int, float, str, list, tuple, dict)
         return exact and _is_jsonable(value)
 
-    def save(self, value: Any, path: Path) -> dict[str, Any]:
-        path.write_text(json.dumps(value, sort_keys=True, allow_nan=True), encoding="utf-8")
+    def dumps(self, value: Any) -> tuple[bytes, dict[str, Any]]:
+        data = json.dumps(value, sort_keys=True, allow_nan=True).encode("utf-8")
         meta: dict[str, Any] = {"kind": type(value).__name__}
         if isinstance(value, bool | int | str) or (
             isinstance(value, float) and math.isfinite(value)
         ):
             if not isinstance(value, str) or len(value) <= 200:
                 meta["value"] = value
+        return data, meta
+
+    def save(self, value: Any, path: Path) -> dict[str, Any]:
+        data, meta = self.dumps(value)
+        path.write_bytes(data)
         return meta
 
     def load(self, path: Path) -> Any:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import OperationalError
@@ -313,6 +313,79 @@ class MetadataStore:
         with self._session() as session, session.begin():
             session.execute(update(StepRunRow).where(StepRunRow.id == step_id).values(**values))
             self._insert_artifacts(session, artifacts)
+
+    def write_step_updates(
+        self, updates: dict[str, dict[str, Any]], artifacts: list[ArtifactRecord]
+    ) -> None:
+        """Apply many step-run updates and record artifacts in one transaction.
+
+        The orchestrator batches its writes this way: one commit per scheduling round
+        instead of several per step.
+        """
+        if not updates and not artifacts:
+            return
+        table: Any = StepRunRow.__table__
+        # One executemany per set of columns: updates of one kind share a statement.
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for step_id, values in updates.items():
+            columns = tuple(sorted(values))
+            groups.setdefault(columns, []).append({"_id": step_id, **values})
+        try:
+            with self._session() as session, session.begin():
+                for columns, rows in groups.items():
+                    statement = (
+                        table.update()
+                        .where(table.c.id == bindparam("_id"))
+                        .values({c: bindparam(c) for c in columns})
+                    )
+                    session.connection().execute(statement, rows)
+                self._insert_artifacts(session, artifacts)
+        except OperationalError as exc:
+            raise StoreError(f"cannot write to the metadata database: {exc.orig}") from exc
+
+    def find_cached_many(self, keys: list[str]) -> dict[str, StepRunRecord]:
+        """Return, for each cache key that has one, the newest succeeded step run."""
+        found: dict[str, StepRunRecord] = {}
+        with self._read() as session:
+            for start in range(0, len(keys), 500):
+                rows = session.scalars(
+                    select(StepRunRow)
+                    .where(
+                        StepRunRow.cache_key.in_(keys[start : start + 500]),
+                        StepRunRow.status == "succeeded",
+                    )
+                    .order_by(StepRunRow.ended_at)
+                )
+                for row in rows:  # ascending: the newest wins
+                    found[str(row.cache_key)] = _record(StepRunRecord, row)
+        return found
+
+    def recent_step_runs(
+        self, pipeline_name: str, *, exclude_run: str, n_runs: int = 5
+    ) -> dict[tuple[str, str], StepRunRecord]:
+        """The newest step run of each (node, instance) over the pipeline's last runs.
+
+        Used to explain cache misses ("argument 'rows' changed (5 → 7)").
+        """
+        with self._read() as session:
+            run_ids = session.scalars(
+                select(RunRow.id)
+                .where(RunRow.pipeline_name == pipeline_name, RunRow.id != exclude_run)
+                .order_by(RunRow.created_at.desc())
+                .limit(n_runs)
+            ).all()
+            if not run_ids:
+                return {}
+            rows = session.scalars(
+                select(StepRunRow)
+                .where(
+                    StepRunRow.run_id.in_(run_ids),
+                    StepRunRow.cache_key.is_not(None),
+                    StepRunRow.status.in_(("succeeded", "cached", "failed")),
+                )
+                .order_by(StepRunRow.created_at)
+            )
+            return {(row.node, row.instance): _record(StepRunRecord, row) for row in rows}
 
     def update_step_run(self, step_id: str, **values: Any) -> None:
         """Set some columns of a step run."""

@@ -43,6 +43,10 @@ def save_value(
         MaterializerError: no materializer handles the value (and pickle is not allowed).
     """
     materializer = find_materializer(value, allow_pickle=allow_pickle, what=what)
+    quick = materializer.dumps(value)
+    if quick is not None:
+        data, meta = quick
+        return ArtifactRef(store.put_bytes(data), materializer.name, type_name(value), len(data), meta)
     with tempfile.TemporaryDirectory(prefix="alambic-save-") as folder:
         path = Path(folder) / "value"
         meta = materializer.save(value, path) or {}
