@@ -25,8 +25,9 @@ PEER_PYTHON = HERE / ".venv-peers" / "bin" / "python"
 def measure_alambic(n_steps: int = 200, n_cached: int = 20) -> dict[str, float]:
     os.environ["ALAMBIC_HOME"] = tempfile.mkdtemp(prefix="alambic-bench-")
     sys.path.insert(0, str(HERE))
-    import alambic as al
     from flows import wide
+
+    import alambic as al
 
     # Warm-up (imports, database creation), as for the peer; not counted.
     al.run(wide, params={"values": [-1, -2]})
@@ -34,7 +35,8 @@ def measure_alambic(n_steps: int = 200, n_cached: int = 20) -> dict[str, float]:
     started = time.perf_counter()
     run = al.run(wide, params={"values": list(range(n_steps))})
     total = time.perf_counter() - started
-    assert run.succeeded, run.error
+    if not run.succeeded:
+        raise SystemExit(f"benchmark run failed: {run.error}")
     own = sum(s.duration or 0.0 for s in run.steps)
 
     values = list(range(10_000, 10_000 + n_cached))
@@ -42,34 +44,51 @@ def measure_alambic(n_steps: int = 200, n_cached: int = 20) -> dict[str, float]:
     started = time.perf_counter()
     cached = al.run(wide, params={"values": values})
     cached_s = time.perf_counter() - started
-    assert {s.status for s in cached.steps} == {"cached"}
-    return {"total_s": total, "own_s": own, "overhead_per_step_ms": (total - own) / n_steps * 1e3,
-            "cached_rerun_s": cached_s, "workers": al.settings().max_workers}
+    if {s.status for s in cached.steps} != {"cached"}:
+        raise SystemExit("the re-run was not fully cached")
+    return {
+        "total_s": total,
+        "own_s": own,
+        "overhead_per_step_ms": (total - own) / n_steps * 1e3,
+        "cached_rerun_s": cached_s,
+        "workers": al.settings().max_workers,
+    }
 
 
 def measure_prefect() -> dict[str, float] | None:
     if not PEER_PYTHON.exists():
         return None
-    out = subprocess.run([str(PEER_PYTHON), str(HERE / "peers" / "prefect_flow.py")],
-                         capture_output=True, text=True, check=True, timeout=900)
+    out = subprocess.run(
+        [str(PEER_PYTHON), str(HERE / "peers" / "prefect_flow.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     ours = measure_alambic()
-    print(f"alambic  200 trivial steps: total {ours['total_s']:.3f}s, own {ours['own_s']:.4f}s, "
-          f"overhead {ours['overhead_per_step_ms']:.2f} ms/step ({ours['workers']} workers)")
+    print(
+        f"alambic  200 trivial steps: total {ours['total_s']:.3f}s, own {ours['own_s']:.4f}s, "
+        f"overhead {ours['overhead_per_step_ms']:.2f} ms/step ({ours['workers']} workers)"
+    )
     print(f"alambic  cached re-run of 20 steps: {ours['cached_rerun_s']:.3f}s")
     peer = measure_prefect()
     if peer is None:
         print("prefect  not installed: run `make bench-setup` to compare")
         return
-    print(f"prefect {peer['version']} 200 trivial tasks: total {peer['total_s']:.3f}s, "
-          f"overhead {peer['overhead_per_step_ms']:.2f} ms/task")
+    print(
+        f"prefect {peer['version']} 200 trivial tasks: total {peer['total_s']:.3f}s, "
+        f"overhead {peer['overhead_per_step_ms']:.2f} ms/task"
+    )
     print(f"prefect  cached re-run of 20 tasks: {peer['cached_rerun_s']:.3f}s")
-    print(f"ratio    overhead prefect/alambic = "
-          f"{peer['overhead_per_step_ms'] / ours['overhead_per_step_ms']:.1f}x; "
-          f"cached re-run prefect/alambic = {peer['cached_rerun_s'] / ours['cached_rerun_s']:.1f}x")
+    print(
+        f"ratio    overhead prefect/alambic = "
+        f"{peer['overhead_per_step_ms'] / ours['overhead_per_step_ms']:.1f}x; "
+        f"cached re-run prefect/alambic = {peer['cached_rerun_s'] / ours['cached_rerun_s']:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,10 @@ def _postgres_ready() -> bool:
     versions = Path("/etc/postgresql")
     if versions.is_dir() and shutil.which("pg_ctlcluster"):
         for version in versions.iterdir():
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version.name, "main",
-                            "start"], check=False)
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", version.name, "main", "start"],
+                check=False,
+            )
         for _ in range(20):
             if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"], check=False).returncode == 0:
                 return True

@@ -57,7 +57,9 @@ def load_data() -> pd.DataFrame:
 
 
 @al.step
-def split(data: pd.DataFrame, test_size: float, random_state: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split(
+    data: pd.DataFrame, test_size: float, random_state: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     from sklearn.model_selection import train_test_split
 
     train, test = train_test_split(
@@ -118,7 +120,7 @@ def hold_back(best: dict[str, Any], min_auc: float) -> str:
 
 @al.pipeline
 def quickstart(
-    models: list[str] = ["logistic_regression", "random_forest"],  # noqa: B006
+    models: list[str] = ["logistic_regression", "random_forest"],
     test_size: float = 0.25,
     random_state: int = 42,
     min_auc: float = 0.95,

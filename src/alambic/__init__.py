@@ -41,7 +41,27 @@ _EXPORTS = {
     "settings": ".config",
 }
 
-__all__ = [*sorted(_EXPORTS), "__version__"]
+__all__ = [
+    "Materializer",
+    "Pipeline",
+    "Run",
+    "Step",
+    "__version__",
+    "cancel",
+    "get_run",
+    "list_runs",
+    "load_pipeline",
+    "map",
+    "otherwise",
+    "pipeline",
+    "register_materializer",
+    "resume",
+    "run",
+    "settings",
+    "step",
+    "submit",
+    "when",
+]
 
 if TYPE_CHECKING:
     from alambic.config import settings

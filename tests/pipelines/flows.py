@@ -65,7 +65,7 @@ def metrics(x: int) -> dict[str, Any]:
 
 
 @al.pipeline
-def squares(values: list[int] = [1, 2, 3]) -> int:  # noqa: B006
+def squares(values: list[int] = [1, 2, 3]) -> int:
     for value in al.map(values):
         sq = square(value)
     return total(sq)
@@ -80,7 +80,7 @@ def dynamic(n: int = 4) -> int:
 
 
 @al.pipeline
-def gated(categories: list[str] = ["a", "b"], rows: int = 5, min_mean: float = 1.5) -> None:  # noqa: B006
+def gated(categories: list[str] = ["a", "b"], rows: int = 5, min_mean: float = 1.5) -> None:
     for category in al.map(categories):
         score = mean_value(make_frame(category, rows))
         with al.when(score >= min_mean):
@@ -96,7 +96,7 @@ def pairs(n: int = 6) -> Any:
 
 
 @al.pipeline
-def selected(xs: list[int] = [3, 8]) -> Any:  # noqa: B006
+def selected(xs: list[int] = [3, 8]) -> Any:
     for x in al.map(xs):
         m = metrics(x)
         with al.when(m["auc"] >= 0.5):
@@ -142,7 +142,7 @@ def crash(x: int) -> int:
 
 
 @al.pipeline
-def partly_failing(values: list[int] = [1, 2, 3]) -> int:  # noqa: B006
+def partly_failing(values: list[int] = [1, 2, 3]) -> int:
     for value in al.map(values):
         ok = boom(value)
         square(ok)
@@ -150,7 +150,7 @@ def partly_failing(values: list[int] = [1, 2, 3]) -> int:  # noqa: B006
 
 
 @al.pipeline
-def crashing(values: list[int] = [1, 2, 3]) -> None:  # noqa: B006
+def crashing(values: list[int] = [1, 2, 3]) -> None:
     for value in al.map(values):
         crash(value)
 

@@ -14,7 +14,6 @@ from alambic.errors import ExecutorError, ParameterError, RunError
 from alambic.store import ArtifactStore, MetadataStore
 from tests.pipelines import flows
 
-
 DONE = ("succeeded", "cached")  # two branches with equal inputs: one may reuse the other
 
 
@@ -25,8 +24,12 @@ def statuses(run: al.Run) -> dict[str, str]:
 def test_map_over_parameter_runs_each_branch_and_gathers() -> None:
     run = al.run(flows.squares, params={"values": [2, 3, 4]})
     assert run.status == "succeeded", run.error
-    assert statuses(run) == {"square[0]": "succeeded", "square[1]": "succeeded",
-                             "square[2]": "succeeded", "total": "succeeded"}
+    assert statuses(run) == {
+        "square[0]": "succeeded",
+        "square[1]": "succeeded",
+        "square[2]": "succeeded",
+        "total": "succeeded",
+    }
     assert [run.output("square", i) for i in range(3)] == [4, 9, 16]
     assert run.result() == 29
 
@@ -35,7 +38,8 @@ def test_map_over_step_output_is_expanded_at_run_time() -> None:
     run = al.run(flows.dynamic, params={"n": 5})
     assert run.succeeded, run.error
     assert sorted(s.label for s in run.steps if s.node == "square") == [
-        f"square[{i}]" for i in range(5)]
+        f"square[{i}]" for i in range(5)
+    ]
     assert run.result() == sum(i * i for i in range(5))
 
 
@@ -134,7 +138,9 @@ def test_worker_crash_fails_only_its_step() -> None:
     run = al.run(flows.crashing)
     states = statuses(run)
     assert states == {"crash[0]": "succeeded", "crash[1]": "failed", "crash[2]": "succeeded"}
-    assert "worker process running this step exited with code 3" in (run.step("crash", 1).error or "")
+    assert "worker process running this step exited with code 3" in (
+        run.step("crash", 1).error or ""
+    )
 
 
 def test_retries_with_backoff_until_success(tmp_path: Path) -> None:
@@ -245,8 +251,9 @@ def test_resume_of_a_succeeded_run_is_refused() -> None:
 
 
 def test_resume_after_a_fix_reuses_succeeded_steps(tmp_path: Path) -> None:
-    run = al.run(flows.not_retried, params={"marker_dir": str(tmp_path / "m"), "failures": 1},
-                 cache=False)
+    run = al.run(
+        flows.not_retried, params={"marker_dir": str(tmp_path / "m"), "failures": 1}, cache=False
+    )
     assert run.status == "failed"
     resumed = al.resume(run.id)  # the second attempt succeeds (one failure recorded)
     assert resumed.id == run.id

@@ -546,14 +546,14 @@ def test_save_pipeline_is_idempotent_while_another_writer_inserts_it(
             )  # not committed yet: the store must wait for it, then find it
             with ThreadPoolExecutor(max_workers=1) as pool:
                 saving = pool.submit(store.save_pipeline, same, "train", {"late": True})
-                _wait_until_blocked(connection, postgres)
+                _wait_until_blocked(other, postgres)
                 connection.commit()
                 assert saving.result(timeout=30).definition == {}
     finally:
         other.dispose()
 
 
-def _wait_until_blocked(connection: sa.Connection, postgres: bool) -> None:
+def _wait_until_blocked(engine: sa.Engine, postgres: bool) -> None:
     """Wait until the store's insert waits on our uncommitted row (or give it a moment)."""
     if not postgres:
         time.sleep(0.3)  # SQLite serialises writers; either ordering must succeed
@@ -562,10 +562,11 @@ def _wait_until_blocked(connection: sa.Connection, postgres: bool) -> None:
         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
         "AND query LIKE 'INSERT INTO pipelines%'"
     )
-    with sa.create_engine(connection.engine.url).connect() as observer:
+    with engine.connect() as observer:
         for _ in range(200):
             if observer.execute(waiting).scalar():
                 return
+            observer.rollback()  # pg_stat_activity is a snapshot per transaction
             time.sleep(0.05)
     raise AssertionError("the store's insert never waited on the uncommitted row")
 

@@ -36,9 +36,13 @@ from alambic.pipelines import run as run_pipeline
 from alambic.pipelines import submit as submit_pipeline
 from alambic.store import ArtifactStore, MetadataStore
 
-app = typer.Typer(name="alambic", help="Local-first MLOps: pipelines from data to production "
-                  "models.", no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    name="alambic",
+    help="Local-first MLOps: pipelines from data to production models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 runs_app = typer.Typer(help="Inspect runs.", no_args_is_help=True)
 pipelines_app = typer.Typer(help="Inspect pipeline definitions.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the metadata database.", no_args_is_help=True)
@@ -50,12 +54,22 @@ console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
-ParamOption = Annotated[list[str] | None, typer.Option(
-    "--param", "-p", help="Parameter override NAME=VALUE (JSON, or a,b,c for lists); repeatable.")]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        "-p",
+        help="Parameter override NAME=VALUE (JSON, or a,b,c for lists); repeatable.",
+    ),
+]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Execute every step again.")]
 Executor = Annotated[str | None, typer.Option(help="Executor plugin (default: ALAMBIC_EXECUTOR).")]
-Workers = Annotated[int | None, typer.Option("--max-workers", "-j", min=1,
-                                             help="Steps at once (default: ALAMBIC_MAX_WORKERS).")]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--max-workers", "-j", min=1, help="Steps at once (default: ALAMBIC_MAX_WORKERS)."
+    ),
+]
 
 
 def friendly(fn: F) -> F:
@@ -120,7 +134,14 @@ def _run_with_view(start: Callable[[Callable[[Orchestrator], None]], Run], quiet
 
 def _report(run: Run) -> None:
     style = "green" if run.succeeded else "red"
+    if not console.is_terminal:
+        console.print()  # Live leaves the cursor after its last line when not on a terminal
     console.print(Text(f"run {run.id} {run.status}", style=style))
+    if run.succeeded:
+        result = run.result()
+        if result is not None:
+            text = json.dumps(result, default=str)
+            console.print(Text(f"result: {text if len(text) <= 300 else text[:299] + '…'}"))
     if run.error:
         console.print(Text(run.error, style="red"))
     failed = [s for s in run.steps if s.status == "failed"]
@@ -147,8 +168,16 @@ def run(
     pipeline.graph  # noqa: B018 - trace and validate before anything is stored
     params = parse_cli_params(pipeline.specs, param or [])
     finished = _run_with_view(
-        lambda on_change: run_pipeline(pipeline, params, cache=not no_cache, executor=executor,
-                                       max_workers=max_workers, on_change=on_change), quiet)
+        lambda on_change: run_pipeline(
+            pipeline,
+            params,
+            cache=not no_cache,
+            executor=executor,
+            max_workers=max_workers,
+            on_change=on_change,
+        ),
+        quiet,
+    )
     _report(finished)
 
 
@@ -165,8 +194,9 @@ def submit(
     pipeline = load_pipeline(target)
     pipeline.graph  # noqa: B018
     params = parse_cli_params(pipeline.specs, param or [])
-    started = submit_pipeline(pipeline, params, cache=not no_cache, executor=executor,
-                              max_workers=max_workers)
+    started = submit_pipeline(
+        pipeline, params, cache=not no_cache, executor=executor, max_workers=max_workers
+    )
     console.print(started.id)
     errors.print(f"follow it with: alambic runs show {started.id}", style="dim")
 
@@ -207,7 +237,9 @@ def runs_list(
     limit: Annotated[int, typer.Option(min=1)] = 20,
 ) -> None:
     """List recent runs, newest first."""
-    console.print(render.runs_table(_store().list_runs(pipeline=pipeline, status=status, limit=limit)))
+    console.print(
+        render.runs_table(_store().list_runs(pipeline=pipeline, status=status, limit=limit))
+    )
 
 
 @runs_app.command("show")
@@ -274,8 +306,13 @@ def pipelines_list() -> None:
     for column in ("pipeline", "versions", "latest", "runs", "last run"):
         table.add_column(column)
     for row in _store().list_pipelines():
-        table.add_row(row["name"], str(row["versions"]), row["hash"][:12], str(row["runs"]),
-                      render.when(row["last_run"]))
+        table.add_row(
+            row["name"],
+            str(row["versions"]),
+            row["hash"][:12],
+            str(row["runs"]),
+            render.when(row["last_run"]),
+        )
     console.print(table)
 
 

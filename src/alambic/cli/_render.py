@@ -84,8 +84,9 @@ def live_view(orchestrator: Orchestrator, started: float) -> RenderableType:
         if seconds is None and finished:
             seconds = sum(finished)
         table.add_row(node_id, status_text(overall), progress, duration(seconds))
-    footer = Text(f"{orchestrator.run.id} · {duration(time.monotonic() - started)} elapsed",
-                  style="dim")
+    footer = Text(
+        f"{orchestrator.run.id} · {duration(time.monotonic() - started)} elapsed", style="dim"
+    )
     return Group(table, footer)
 
 
@@ -107,9 +108,14 @@ def runs_table(runs: list[RunRecord]) -> Table:
         table.add_column(column)
     for run in runs:
         params = ", ".join(f"{k}={v!r}" for k, v in run.params.items())
-        table.add_row(run.id, run.pipeline_name, status_text(run.status), when(run.created_at),
-                      duration(elapsed(run.started_at, run.ended_at)),
-                      params if len(params) < 60 else params[:59] + "…")
+        table.add_row(
+            run.id,
+            run.pipeline_name,
+            status_text(run.status),
+            when(run.created_at),
+            duration(elapsed(run.started_at, run.ended_at)),
+            params if len(params) < 60 else params[:59] + "…",
+        )
     return table
 
 
@@ -139,9 +145,17 @@ def steps_table(steps: list[StepRunRecord]) -> Table:
     for step in steps:
         cache = step.cache.get("reason", "") if step.cache else ""
         note = (step.error or "").splitlines()[0][:120] if step.error else ""
-        seconds = step.duration if step.duration is not None else elapsed(step.started_at, step.ended_at)
-        table.add_row(step.label, status_text(step.status), str(step.attempt or ""),
-                      duration(seconds), cache, Text(note, style="red" if step.status == "failed" else "dim"))
+        seconds = (
+            step.duration if step.duration is not None else elapsed(step.started_at, step.ended_at)
+        )
+        table.add_row(
+            step.label,
+            status_text(step.status),
+            str(step.attempt or ""),
+            duration(seconds),
+            cache,
+            Text(note, style="red" if step.status == "failed" else "dim"),
+        )
     return table
 
 

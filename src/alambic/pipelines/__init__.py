@@ -41,7 +41,39 @@ _EXPORTS = {
     "submit": "._run",
     "execute_task": "._worker",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "BaseExecutor",
+    "Graph",
+    "InlineExecutor",
+    "Node",
+    "Orchestrator",
+    "ParamSpec",
+    "Pipeline",
+    "Run",
+    "Step",
+    "StepState",
+    "Task",
+    "TaskResult",
+    "available_executors",
+    "cancel",
+    "create_executor",
+    "execute_task",
+    "get_run",
+    "list_runs",
+    "load_pipeline",
+    "map",
+    "otherwise",
+    "parse_cli_params",
+    "pipeline",
+    "register_executor",
+    "resume",
+    "run",
+    "step",
+    "step_logs",
+    "submit",
+    "validate_params",
+    "when",
+]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:

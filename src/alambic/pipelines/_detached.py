@@ -16,7 +16,8 @@ if __name__ == "__main__":
     os.setsid()
     from alambic.pipelines._run import drive_detached
 
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     finished = drive_detached(sys.argv[1])
     sys.exit(0 if finished.succeeded else 1)

@@ -32,7 +32,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from alambic.core import parse_duration, sha256_text
 from alambic.errors import DefinitionError
-from alambic.pipelines._graph import Graph, Node, check_compatible, element_type, type_label
+from alambic.pipelines._graph import Graph, Node, check_compatible, element_type
 from alambic.pipelines._symbols import CURRENT_SCOPES, Condition, Symbol, to_expr
 
 __all__ = ["Pipeline", "Step", "map", "otherwise", "pipeline", "step", "when"]
@@ -166,15 +166,26 @@ class Step(Generic[P, T]):
         tracer = _TRACER.get()
         if tracer is None:
             return self.fn(*args, **kwargs)
-        return self._trace(tracer, args, kwargs)  # type: ignore[return-value]
+        traced: T = self._trace(tracer, args, kwargs)  # a Symbol standing for the T to come
+        return traced
 
     def _trace(self, tracer: _Tracer, args: Any, kwargs: Any) -> Any:
         node_id = tracer.unique(self.name, tracer.nodes)
         tracer.closed_when[len(tracer.guards)] = None  # al.otherwise must follow its al.when
+        params = self.signature.parameters
+        accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        unknown = [k for k in kwargs if k not in params]
+        if unknown and not accepts_any:
+            raise DefinitionError(
+                f"step {node_id!r} in pipeline {tracer.pipeline!r} has no argument "
+                f"{unknown[0]!r}; its arguments are: {', '.join(params) or 'none'}"
+            )
         try:
             bound = self.signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise DefinitionError(f"step {node_id!r} in pipeline {tracer.pipeline!r}: {exc}") from None
+            raise DefinitionError(
+                f"step {node_id!r} in pipeline {tracer.pipeline!r}: {exc}"
+            ) from None
         arg_exprs: dict[str, Any] = {}
         for arg, value in bound.arguments.items():
             kind = self.signature.parameters[arg].kind
@@ -211,8 +222,12 @@ class Step(Generic[P, T]):
             allow_pickle=self.allow_pickle,
         )
         symbols = [
-            Symbol({"output": node_id, "name": n}, scopes, a,
-                   node_id if n == "return" else f"{node_id}[{n}]")
+            Symbol(
+                {"output": node_id, "name": n},
+                scopes,
+                a,
+                node_id if n == "return" else f"{node_id}[{n}]",
+            )
             for n, a in zip(names, annotations, strict=True)
         ]
         return symbols[0] if names == ["return"] else tuple(symbols)
@@ -311,7 +326,7 @@ class Pipeline(Generic[P]):
         token = _TRACER.set(tracer)
         scope_token = CURRENT_SCOPES.set(())
         try:
-            returned = self.fn(**symbols)  # type: ignore[call-arg]
+            returned = self.fn(**symbols)  # type: ignore[arg-type,call-arg]
             if tracer.scopes or tracer.guards:
                 raise DefinitionError(
                     f"pipeline {self.name!r}: an al.map loop was left with `break`/`return`; "
@@ -355,7 +370,7 @@ def pipeline(fn: Callable[P, Any] | None = None, /, *, name: str | None = None) 
     return lambda f: Pipeline(f, name=name)
 
 
-def map(values: Any) -> Iterator[Any]:  # noqa: A001 - the DSL verb users expect
+def map(values: Any) -> Iterator[Any]:
     """Fan out: the loop body runs once per item, each branch in parallel.
 
     ``values`` is a list parameter, a constant list, or the output of an earlier step
@@ -389,8 +404,12 @@ def map(values: Any) -> Iterator[Any]:  # noqa: A001 - the DSL verb users expect
             f"is a list), got {type(values).__name__} {values!r}"
         )
     source = to_expr(values, what=f"al.map({label})")
-    tracer.maps[map_id] = {"source": source, "scopes": list(tracer.scopes),
-                           "guards": [[c, e] for c, e in tracer.guards], "label": label}
+    tracer.maps[map_id] = {
+        "source": source,
+        "scopes": list(tracer.scopes),
+        "guards": [[c, e] for c, e in tracer.guards],
+        "label": label,
+    }
     tracer.scopes.append(map_id)
     token = CURRENT_SCOPES.set(tuple(tracer.scopes))
     try:

@@ -70,9 +70,15 @@ class TaskResult:
     @classmethod
     def from_dict(cls, task_id: str, data: dict[str, Any]) -> TaskResult:
         """Build a result from :func:`execute_task`'s dictionary."""
-        return cls(task_id=task_id, ok=bool(data["ok"]), outputs=data.get("outputs") or {},
-                   duration=float(data.get("duration") or 0.0), error=data.get("error"),
-                   traceback=data.get("traceback"), logs=data.get("logs") or "")
+        return cls(
+            task_id=task_id,
+            ok=bool(data["ok"]),
+            outputs=data.get("outputs") or {},
+            duration=float(data.get("duration") or 0.0),
+            error=data.get("error"),
+            traceback=data.get("traceback"),
+            logs=data.get("logs") or "",
+        )
 
 
 class BaseExecutor(ABC):
@@ -183,6 +189,8 @@ def create_executor(settings: Settings, name: str | None = None, **options: Any)
         try:
             factory = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
-            raise ExecutorError(f"executor {name!r} cannot be loaded from {factory}: {exc}") from exc
+            raise ExecutorError(
+                f"executor {name!r} cannot be loaded from {factory}: {exc}"
+            ) from exc
     assert not isinstance(factory, str)  # noqa: S101 - narrowing for mypy
     return factory(settings, **options)

@@ -8,7 +8,7 @@ Expressions (JSON) say where a value comes from at run time::
     {"item": "map_1"}                         the current item of an al.map
     {"gather": <expr>, "over": ["map_1"]}     a mapped value used outside its map: a list
     {"list": [...]}, {"dict": {...}}          containers of expressions
-    {"op": ">=", "args": [<expr>, <expr>]}    a condition (==, !=, <, <=, >, >=, and, or, not, truth)
+    {"op": ">=", "args": [<expr>, <expr>]}    a condition: == != < <= > >= and or not truth
 """
 
 from __future__ import annotations
@@ -129,11 +129,13 @@ class Graph:
             self._visit(start, state, order, [])
         return order
 
-    def _visit(self, node_id: str, state: dict[str, int], order: list[str], path: list[str]) -> None:
+    def _visit(
+        self, node_id: str, state: dict[str, int], order: list[str], path: list[str]
+    ) -> None:
         if state.get(node_id) == 2:
             return
         if state.get(node_id) == 1:
-            cycle = [*path[path.index(node_id):], node_id]
+            cycle = [*path[path.index(node_id) :], node_id]
             raise DefinitionError(
                 f"pipeline {self.name!r} has a cycle: {' -> '.join(cycle)}; a step cannot "
                 "depend on its own output"
@@ -156,7 +158,9 @@ class Graph:
                     raise DefinitionError(f"step {node.id!r} is inside unknown map {map_id!r}")
             for cond_id, _ in node.guards:
                 if cond_id not in self.conditions:
-                    raise DefinitionError(f"step {node.id!r} is guarded by unknown condition {cond_id!r}")
+                    raise DefinitionError(
+                        f"step {node.id!r} is guarded by unknown condition {cond_id!r}"
+                    )
             for arg, expr in node.args.items():
                 self._check_expr(expr, node.scopes, f"argument {arg!r} of step {node.id!r}")
         for cond_id, cond in self.conditions.items():
@@ -180,10 +184,14 @@ class Graph:
             if expr.get("name", "return") not in node.outputs:
                 raise DefinitionError(f"{what}: step {node.id!r} has no output {expr['name']!r}")
             if list(scopes[: len(node.scopes)]) != list(node.scopes):
-                raise DefinitionError(f"{what} uses {node.id!r} outside its al.map without gathering it")
+                raise DefinitionError(
+                    f"{what} uses {node.id!r} outside its al.map without gathering it"
+                )
         elif "item" in expr:
             if expr["item"] not in scopes:
-                raise DefinitionError(f"{what} uses the item of {expr['item']!r} outside that al.map")
+                raise DefinitionError(
+                    f"{what} uses the item of {expr['item']!r} outside that al.map"
+                )
         elif "gather" in expr:
             for map_id in expr["over"]:
                 if map_id not in self.maps:
@@ -213,8 +221,9 @@ class Graph:
                 for c, expect in node.guards
             )
             inputs = [f"{arg}←{describe_expr(expr)}" for arg, expr in node.args.items()]
-            rows.append({"node": node_id, "fan_out": fan_out, "when": guards,
-                         "inputs": ", ".join(inputs)})
+            rows.append(
+                {"node": node_id, "fan_out": fan_out, "when": guards, "inputs": ", ".join(inputs)}
+            )
         return rows
 
     def to_mermaid(self) -> str:
@@ -236,7 +245,11 @@ def describe_expr(expr: dict[str, Any]) -> str:
     elif "const" in expr:
         text = repr(expr["const"])
     elif "output" in expr:
-        text = expr["output"] if expr.get("name", "return") == "return" else f"{expr['output']}[{expr['name']}]"
+        text = (
+            expr["output"]
+            if expr.get("name", "return") == "return"
+            else f"{expr['output']}[{expr['name']}]"
+        )
     elif "item" in expr:
         text = f"item({expr['item']})"
     elif "gather" in expr:
@@ -247,7 +260,9 @@ def describe_expr(expr: dict[str, Any]) -> str:
         return "{" + ", ".join(f"{k}: {describe_expr(v)}" for k, v in expr["dict"].items()) + "}"
     elif "op" in expr:
         args = [describe_expr(a) for a in expr["args"]]
-        return f"{expr['op']}({', '.join(args)})" if len(args) == 1 else f" {expr['op']} ".join(args)
+        return (
+            f"{expr['op']}({', '.join(args)})" if len(args) == 1 else f" {expr['op']} ".join(args)
+        )
     else:
         text = "?"
     for key in expr.get("path", []):
@@ -277,8 +292,15 @@ def _walk(expr: Any) -> Iterator[dict[str, Any]]:
 
 
 # -- annotations -----------------------------------------------------------------------
-_LIST_LIKE = (list, tuple, collections.abc.Sequence, collections.abc.Iterable,
-              collections.abc.Collection, set, frozenset)
+_LIST_LIKE = (
+    list,
+    tuple,
+    collections.abc.Sequence,
+    collections.abc.Iterable,
+    collections.abc.Collection,
+    set,
+    frozenset,
+)
 
 
 def type_label(annotation: Any) -> str:

@@ -16,7 +16,6 @@ import sys
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
-
 from alambic.config import Settings
 from alambic.pipelines._executors import BaseExecutor, Task, TaskResult
 from alambic.pipelines._worker import read_log_tail
@@ -52,7 +51,7 @@ class LocalExecutor(BaseExecutor):
         # The worker must import the same alambic and user code as we do.
         env["PYTHONPATH"] = os.pathsep.join(p for p in [os.getcwd(), *sys.path] if p)
         with open(self._worker_log, "ab") as log:
-            process = subprocess.Popen(
+            process = subprocess.Popen(  # noqa: S603 - our own module, no shell
                 [sys.executable, "-m", "alambic.pipelines._worker", str(child.fileno())],
                 pass_fds=(child.fileno(),),
                 stdin=subprocess.DEVNULL,
@@ -69,8 +68,9 @@ class LocalExecutor(BaseExecutor):
             task = self._queue.pop(0)
             worker = self._idle.pop() if self._idle else self._start_worker()
             try:
-                worker.connection.send({"task_id": task.id, "task": task.payload,
-                                        "log_path": task.log_path})
+                worker.connection.send(
+                    {"task_id": task.id, "task": task.payload, "log_path": task.log_path}
+                )
             except (BrokenPipeError, OSError):
                 self._kill(worker)
                 self._queue.insert(0, task)
@@ -104,10 +104,15 @@ class LocalExecutor(BaseExecutor):
             reason = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
             task = worker.task
             logs = read_log_tail(task.log_path if task else None)
-            self._done.append(TaskResult(
-                task_id=task_id, ok=False, crashed=True, logs=logs,
-                error=f"WorkerCrashed: the worker process running this step {reason}",
-            ))
+            self._done.append(
+                TaskResult(
+                    task_id=task_id,
+                    ok=False,
+                    crashed=True,
+                    logs=logs,
+                    error=f"WorkerCrashed: the worker process running this step {reason}",
+                )
+            )
             return
         worker.task = None
         self._idle.append(worker)

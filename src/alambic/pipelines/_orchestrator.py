@@ -128,8 +128,14 @@ class Orchestrator:
     # -- public ----------------------------------------------------------------------
     def execute(self) -> RunRecord:
         """Run to the end; return the final run record."""
-        self.store.update_run(self.run.id, status="running", started_at=self.run.started_at or utcnow(),
-                              ended_at=None, error=None, cancel_requested=False)
+        self.store.update_run(
+            self.run.id,
+            status="running",
+            started_at=self.run.started_at or utcnow(),
+            ended_at=None,
+            error=None,
+            cancel_requested=False,
+        )
         next_beat = 0.0
         try:
             while True:
@@ -176,8 +182,9 @@ class Orchestrator:
     # -- scheduling ------------------------------------------------------------------
     def _get_executor(self) -> BaseExecutor:
         if self._executor is None:
-            self._executor = create_executor(self.settings, self.executor_name,
-                                             max_workers=self.max_workers)
+            self._executor = create_executor(
+                self.settings, self.executor_name, max_workers=self.max_workers
+            )
         return self._executor
 
     def _schedule(self) -> bool:
@@ -210,12 +217,21 @@ class Orchestrator:
                 if skip is not None:
                     instance = f"{instance}.*" if instance else "*"
                 record = StepRunRecord(
-                    id=new_id("step"), run_id=self.run.id, pipeline_name=self.graph.name,
-                    node=node_id, instance=instance, status="pending", created_at=utcnow(),
+                    id=new_id("step"),
+                    run_id=self.run.id,
+                    pipeline_name=self.graph.name,
+                    node=node_id,
+                    instance=instance,
+                    status="pending",
+                    created_at=utcnow(),
                 )
                 state = StepState(node, index, record)
                 if skip is not None:
-                    state.status, state.reason, state.skip_failed = "skipped", skip.reason, skip.failed
+                    state.status, state.reason, state.skip_failed = (
+                        "skipped",
+                        skip.reason,
+                        skip.failed,
+                    )
                     state.record = _replace(record, status="skipped", error=skip.reason)
                 self.states[key] = state
                 new.append(state)
@@ -224,15 +240,15 @@ class Orchestrator:
         if new:
             saved = self.store.save_step_runs([s.record for s in new])
             for state, record in zip(new, saved, strict=True):
-                state.record = _replace(record, status=state.status,
-                                        error=state.reason or None)
+                state.record = _replace(record, status=state.status, error=state.reason or None)
                 if record.status != state.status or record.error != state.record.error:
                     self._write(state, status=state.status, error=state.reason or None, outputs={})
             self._changed()
         return bool(new)
 
-    def _contexts(self, scopes: list[str], ctx: dict[str, int]
-                  ) -> tuple[list[tuple[dict[str, int], Skip | None]], bool]:
+    def _contexts(
+        self, scopes: list[str], ctx: dict[str, int]
+    ) -> tuple[list[tuple[dict[str, int], Skip | None]], bool]:
         """Every index context of a scope chain whose maps are expanded (or skipped), and
         whether that is all of them (no expansion still waits)."""
         if not scopes:
@@ -262,7 +278,9 @@ class Orchestrator:
                 self.expansions[key] = guard
             return guard
         if guard is False:
-            result: list[Any] | Skip = Skip("its al.map is inside a condition that does not hold", False)
+            result: list[Any] | Skip = Skip(
+                "its al.map is inside a condition that does not hold", False
+            )
             self.expansions[key] = result
             return result
         desc = self._resolve(spec["source"], local)
@@ -353,8 +371,11 @@ class Orchestrator:
         elif "artifact" in desc:
             key = desc["artifact"]["hash"]
             if key not in self._values:
-                self._values[key] = load_value(self.artifacts, ArtifactRef.from_dict(desc["artifact"]),
-                                               allow_pickle=self.settings.allow_pickle)
+                self._values[key] = load_value(
+                    self.artifacts,
+                    ArtifactRef.from_dict(desc["artifact"]),
+                    allow_pickle=self.settings.allow_pickle,
+                )
             value = self._values[key]
         elif "list" in desc:
             return [self._value(d) for d in desc["list"]]
@@ -427,7 +448,10 @@ class Orchestrator:
         if isinstance(blocker, Skip):
             self._skip(state, f"upstream {blocker.reason}", blocker.failed)
             return True
-        components = {"code": node.code_hash, "args": {a: fingerprint(d) for a, d in inputs.items()}}
+        components = {
+            "code": node.code_hash,
+            "args": {a: fingerprint(d) for a, d in inputs.items()},
+        }
         key = sha256_text(canonical_json({**components, "outputs": node.outputs}))
         state.prepared = (inputs, key, components)
         if not self._reuse_previous(state, key):
@@ -467,8 +491,12 @@ class Orchestrator:
     def _reuse_previous(self, state: StepState, key: str) -> bool:
         """On resume: keep a step that succeeded earlier in this run with the same key."""
         previous = self.previous.get((state.node.id, state.record.instance))
-        if previous is not None and previous.status in DONE and previous.cache_key == key \
-                and self._outputs_exist(previous.outputs):
+        if (
+            previous is not None
+            and previous.status in DONE
+            and previous.cache_key == key
+            and self._outputs_exist(previous.outputs)
+        ):
             state.status, state.outputs = previous.status, dict(previous.outputs)
             state.record = previous
             self._writes.pop(previous.id, None)
@@ -476,15 +504,26 @@ class Orchestrator:
             return True
         return False
 
-    def _use_cached(self, state: StepState, key: str, components: dict[str, Any],
-                    hit: StepRunRecord) -> None:
+    def _use_cached(
+        self, state: StepState, key: str, components: dict[str, Any], hit: StepRunRecord
+    ) -> None:
         reason = f"hit: same code, parameters and inputs as {hit.label} in {hit.run_id}"
         state.status, state.outputs = "cached", dict(hit.outputs)
         now = utcnow()
-        self._write(state, status="cached", cache_key=key, outputs=state.outputs,
-                    cached_from=hit.id, cache={"hit": True, "reason": reason, "components": components},
-                    inputs={}, started_at=now, ended_at=now, duration=0.0,
-                    log_artifact=hit.log_artifact, error=None)
+        self._write(
+            state,
+            status="cached",
+            cache_key=key,
+            outputs=state.outputs,
+            cached_from=hit.id,
+            cache={"hit": True, "reason": reason, "components": components},
+            inputs={},
+            started_at=now,
+            ended_at=now,
+            duration=0.0,
+            log_artifact=hit.log_artifact,
+            error=None,
+        )
         self._changed()
 
     def _outputs_exist(self, outputs: dict[str, Any]) -> bool:
@@ -514,15 +553,18 @@ class Orchestrator:
             elif '"a":' in canonical_json(now) or '"a":' in canonical_json(was):
                 changes.append(f"input {arg!r} changed (content)")
             else:
-                changes.append(f"argument {arg!r} changed ({short(_plain(was))} → {short(_plain(now))})")
+                changes.append(
+                    f"argument {arg!r} changed ({short(_plain(was))} → {short(_plain(now))})"
+                )
         if changes:
             return f"miss: since {before.run_id}, " + "; ".join(changes)
         if before.status == "failed":
             return f"miss: the same inputs failed in {before.run_id}"
         return "miss: the earlier result's artifacts are gone"
 
-    def _submit(self, state: StepState, inputs: dict[str, Any], key: str,
-                components: dict[str, Any]) -> None:
+    def _submit(
+        self, state: StepState, inputs: dict[str, Any], key: str, components: dict[str, Any]
+    ) -> None:
         node = state.node
         state.attempt += 1
         self._log_dir.mkdir(parents=True, exist_ok=True)
@@ -534,16 +576,29 @@ class Orchestrator:
             # Not importable by name: ship it by value (only for runs driven in-process).
             code = {**code, "pickled": base64.b64encode(cloudpickle.dumps(function)).decode()}
         payload = {
-            "code": code, "args": inputs, "outputs": node.outputs, "label": state.label,
+            "code": code,
+            "args": inputs,
+            "outputs": node.outputs,
+            "label": state.label,
             "artifacts": self.settings.artifacts,
             "allow_pickle": node.allow_pickle or self.settings.allow_pickle,
         }
-        reason = self._explain_miss(state, components) if state.attempt == 1 else \
-            state.record.cache.get("reason", "miss")
-        values = {"status": "running", "attempt": state.attempt, "cache_key": key,
-                  "cache": {"hit": False, "reason": reason, "components": components},
-                  "inputs": inputs, "started_at": utcnow(), "log_path": log_path,
-                  "error": None, "traceback": None}
+        reason = (
+            self._explain_miss(state, components)
+            if state.attempt == 1
+            else state.record.cache.get("reason", "miss")
+        )
+        values = {
+            "status": "running",
+            "attempt": state.attempt,
+            "cache_key": key,
+            "cache": {"hit": False, "reason": reason, "components": components},
+            "inputs": inputs,
+            "started_at": utcnow(),
+            "log_path": log_path,
+            "error": None,
+            "traceback": None,
+        }
         self._write(state, **values)
         state.status, state.task_id, state.started = "running", task_id, time.monotonic()
         state.deadline = state.started + node.timeout if node.timeout else None
@@ -560,33 +615,57 @@ class Orchestrator:
         log_key = self.artifacts.put_bytes(result.logs.encode()) if result.logs else None
         if result.ok:
             artifacts = [
-                ArtifactRecord(o["hash"], o["materializer"], o["type_name"], o["size"],
-                               o.get("meta", {}), utcnow())
+                ArtifactRecord(
+                    o["hash"],
+                    o["materializer"],
+                    o["type_name"],
+                    o["size"],
+                    o.get("meta", {}),
+                    utcnow(),
+                )
                 for o in result.outputs.values()
             ]
-            values = {"status": "succeeded", "outputs": result.outputs, "ended_at": utcnow(),
-                      "duration": result.duration, "log_artifact": log_key, "error": None,
-                      "traceback": None}
+            values = {
+                "status": "succeeded",
+                "outputs": result.outputs,
+                "ended_at": utcnow(),
+                "duration": result.duration,
+                "log_artifact": log_key,
+                "error": None,
+                "traceback": None,
+            }
             self._new_artifacts.extend(artifacts)
             self._write(state, **values)
             state.status, state.outputs = "succeeded", result.outputs
             self._changed()
             return
-        self._failed_attempt(state, result.error or "failed", result.traceback, log_key,
-                             result.duration)
+        self._failed_attempt(
+            state, result.error or "failed", result.traceback, log_key, result.duration
+        )
 
-    def _failed_attempt(self, state: StepState, error: str, trace: str | None,
-                        log_key: str | None, duration: float) -> None:
+    def _failed_attempt(
+        self, state: StepState, error: str, trace: str | None, log_key: str | None, duration: float
+    ) -> None:
         node = state.node
-        values: dict[str, Any] = {"error": error, "traceback": trace, "log_artifact": log_key,
-                                  "duration": duration, "ended_at": utcnow()}
+        values: dict[str, Any] = {
+            "error": error,
+            "traceback": trace,
+            "log_artifact": log_key,
+            "duration": duration,
+            "ended_at": utcnow(),
+        }
         if state.attempt <= node.retries and not self._cancelled:
             delay = node.retry_delay * node.backoff ** (state.attempt - 1)
             state.status, state.not_before = "pending", time.monotonic() + delay
             values["status"] = "retrying"
             self._ready.append(state)
-            log.info("%s failed (attempt %d), retrying in %.1fs: %s", state.label,
-                     state.attempt, delay, error)
+            log.info(
+                "%s failed (attempt %d), retrying in %.1fs: %s",
+                state.label,
+                state.attempt,
+                delay,
+                error,
+            )
         else:
             state.status = values["status"] = "failed"
         self._write(state, **values)
@@ -600,9 +679,14 @@ class Orchestrator:
                 self._get_executor().cancel(task_id)
                 state.task_id = None
                 timeout = state.node.timeout or 0
-                self._failed_attempt(state, f"TimeoutError: the step ran longer than its timeout "
-                                            f"of {timeout:g}s and was stopped", None, None,
-                                     now - state.started)
+                self._failed_attempt(
+                    state,
+                    f"TimeoutError: the step ran longer than its timeout "
+                    f"of {timeout:g}s and was stopped",
+                    None,
+                    None,
+                    now - state.started,
+                )
 
     def _waiting_on_retry(self) -> bool:
         return bool(self._ready)
@@ -661,8 +745,13 @@ class Orchestrator:
         if status == "succeeded" and self.graph.outputs is not None:
             desc = self._resolve(self.graph.outputs, {})
             outputs = None if isinstance(desc, Wait | Skip) else desc
-        self.store.update_run(self.run.id, status=status, ended_at=utcnow(),
-                              error="; ".join(messages) or None, outputs=outputs)
+        self.store.update_run(
+            self.run.id,
+            status=status,
+            ended_at=utcnow(),
+            error="; ".join(messages) or None,
+            outputs=outputs,
+        )
 
     def _write(self, state: StepState, **values: Any) -> None:
         """Change a step run, in memory now and in the store at the next flush."""
@@ -702,7 +791,14 @@ def _first_blocker(values: list[Any]) -> Wait | Skip | None:
 def _jsonable(value: Any) -> bool:
     try:
         return canonical_json(value) is not None and type(value) in (
-            type(None), bool, int, float, str, list, dict)
+            type(None),
+            bool,
+            int,
+            float,
+            str,
+            list,
+            dict,
+        )
     except (TypeError, ValueError):
         return False
 
@@ -711,5 +807,3 @@ def _plain(fp: Any) -> Any:
     if isinstance(fp, dict) and "v" in fp:
         return fp["v"]
     return fp
-
-

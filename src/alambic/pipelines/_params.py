@@ -77,7 +77,9 @@ def param_specs(fn: Callable[..., Any], pipeline: str) -> dict[str, ParamSpec]:
     try:
         hints = typing.get_type_hints(fn)
     except Exception as exc:
-        raise DefinitionError(f"pipeline {pipeline!r}: cannot resolve its annotations: {exc}") from exc
+        raise DefinitionError(
+            f"pipeline {pipeline!r}: cannot resolve its annotations: {exc}"
+        ) from exc
     specs: dict[str, ParamSpec] = {}
     for name, parameter in inspect.signature(fn).parameters.items():
         if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
@@ -85,7 +87,11 @@ def param_specs(fn: Callable[..., Any], pipeline: str) -> dict[str, ParamSpec]:
                 f"pipeline {pipeline!r}: *{name} is not allowed; parameters need names"
             )
         annotation = hints.get(name)
-        if annotation is None and parameter.default is not _MISSING and parameter.default is not None:
+        if (
+            annotation is None
+            and parameter.default is not _MISSING
+            and parameter.default is not None
+        ):
             annotation = type(parameter.default)
         spec = ParamSpec(name, annotation, copy.deepcopy(parameter.default))
         if not spec.required:
@@ -106,7 +112,9 @@ def validate_params(specs: Mapping[str, ParamSpec], overrides: Mapping[str, Any]
     unknown = sorted(set(overrides) - set(specs))
     if unknown:
         known = ", ".join(specs) or "none"
-        raise ParameterError(f"unknown parameter(s) {', '.join(unknown)}; this pipeline takes: {known}")
+        raise ParameterError(
+            f"unknown parameter(s) {', '.join(unknown)}; this pipeline takes: {known}"
+        )
     values: dict[str, Any] = {}
     for name, spec in specs.items():
         if name in overrides:

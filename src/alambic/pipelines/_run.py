@@ -48,7 +48,9 @@ class Run:
         return f"<alambic Run {self.id} {self.pipeline} {self.status}>"
 
     id = property(lambda self: self.record.id, doc="The run id.")
-    status = property(lambda self: self.record.status, doc="pending, running, succeeded, failed or cancelled.")
+    status = property(
+        lambda self: self.record.status, doc="pending, running, succeeded, failed or cancelled."
+    )
     pipeline = property(lambda self: self.record.pipeline_name, doc="The pipeline's name.")
     params = property(lambda self: self.record.params, doc="The parameter values of this run.")
     error = property(lambda self: self.record.error, doc="Why the run failed, if it did.")
@@ -94,11 +96,13 @@ class Run:
             if step.node == name and step.instance == instance:
                 return step
         known = sorted({s.label for s in self.steps})
-        raise NotFoundError(f"run {self.id} has no step {name!r} at index {index}; it has: "
-                            f"{', '.join(known)}")
+        raise NotFoundError(
+            f"run {self.id} has no step {name!r} at index {index}; it has: {', '.join(known)}"
+        )
 
-    def output(self, name: str, index: int | tuple[int, ...] | None = None, *,
-               output: str = "return") -> Any:
+    def output(
+        self, name: str, index: int | tuple[int, ...] | None = None, *, output: str = "return"
+    ) -> Any:
         """Load the output of a step (``index`` selects a map branch).
 
         Raises:
@@ -106,8 +110,9 @@ class Run:
         """
         step = self.step(name, index)
         if output not in step.outputs:
-            raise RunError(f"step {step.label} of run {self.id} has no output {output!r} "
-                           f"(it is {step.status})")
+            raise RunError(
+                f"step {step.label} of run {self.id} has no output {output!r} (it is {step.status})"
+            )
         return self._load(step.outputs[output])
 
     def result(self) -> Any:
@@ -127,8 +132,11 @@ class Run:
         return step_logs(step, ArtifactStore(self.settings.artifacts))
 
     def _load(self, ref: dict[str, Any]) -> Any:
-        return _load_value(ArtifactStore(self.settings.artifacts), ArtifactRef.from_dict(ref),
-                           allow_pickle=self.settings.allow_pickle)
+        return _load_value(
+            ArtifactStore(self.settings.artifacts),
+            ArtifactRef.from_dict(ref),
+            allow_pickle=self.settings.allow_pickle,
+        )
 
     def _materialize(self, desc: dict[str, Any]) -> Any:
         if "list" in desc:
@@ -172,8 +180,10 @@ def load_pipeline(ref: str) -> Pipeline[Any]:
     path = Path(target)
     if target.endswith(".py"):
         if not path.is_file():
-            raise PipelineLoadError(f"{target}: no such file; give the path of a Python file "
-                                    "that defines an @al.pipeline")
+            raise PipelineLoadError(
+                f"{target}: no such file; give the path of a Python file "
+                "that defines an @al.pipeline"
+            )
         module = load_module(_module_name(path.resolve()), str(path.resolve()))
     else:
         if importlib.util.find_spec(target.split(".")[0]) is None:
@@ -188,8 +198,9 @@ def load_pipeline(ref: str) -> Pipeline[Any]:
         return found
     if len(pipelines) != 1:
         known = ", ".join(sorted(pipelines)) or "none"
-        raise PipelineLoadError(f"{target} defines {len(pipelines)} pipelines ({known}); "
-                                f"name one: {target}:NAME")
+        raise PipelineLoadError(
+            f"{target} defines {len(pipelines)} pipelines ({known}); name one: {target}:NAME"
+        )
     return next(iter(pipelines.values()))
 
 
@@ -200,17 +211,21 @@ def _source(pipeline: Pipeline[Any]) -> dict[str, Any]:
 def _pipeline_from_source(source: dict[str, Any]) -> Pipeline[Any]:
     loaded = load_code(source, unwrap=False)
     if not isinstance(loaded, Pipeline):
-        raise PipelineLoadError(f"{source.get('qualname')} in {source.get('file')} is no longer "
-                                "an @al.pipeline")
+        raise PipelineLoadError(
+            f"{source.get('qualname')} in {source.get('file')} is no longer an @al.pipeline"
+        )
     return loaded
 
 
 # -- starting runs -------------------------------------------------------------------------
-def _prepare(pipeline: Pipeline[Any], params: dict[str, Any] | None, options: dict[str, Any],
-             status: str) -> tuple[RunRecord, MetadataStore, Settings]:
+def _prepare(
+    pipeline: Pipeline[Any], params: dict[str, Any] | None, options: dict[str, Any], status: str
+) -> tuple[RunRecord, MetadataStore, Settings]:
     if os.environ.get(IN_WORKER_ENV):
-        raise RunError("a worker importing your pipeline file reached al.run()/al.submit(); "
-                       "put that call under `if __name__ == \"__main__\":`")
+        raise RunError(
+            "a worker importing your pipeline file reached al.run()/al.submit(); "
+            'put that call under `if __name__ == "__main__":`'
+        )
     if not isinstance(pipeline, Pipeline):
         raise PipelineLoadError(f"{pipeline!r} is not an @al.pipeline")
     config = settings()
@@ -219,32 +234,56 @@ def _prepare(pipeline: Pipeline[Any], params: dict[str, Any] | None, options: di
     store = MetadataStore.open(config.db_url)
     store.save_pipeline(graph.hash, graph.name, graph.to_json())
     record = RunRecord(
-        id=new_id("run"), pipeline_name=graph.name, pipeline_hash=graph.hash, params=values,
-        source=_source(pipeline), options=options, status=status, created_at=utcnow(),
+        id=new_id("run"),
+        pipeline_name=graph.name,
+        pipeline_hash=graph.hash,
+        params=values,
+        source=_source(pipeline),
+        options=options,
+        status=status,
+        created_at=utcnow(),
     )
     return store.create_run(record), store, config
 
 
-def _drive(pipeline: Pipeline[Any], record: RunRecord, store: MetadataStore, config: Settings,
-           on_change: Callable[[Orchestrator], None] | None) -> Run:
+def _drive(
+    pipeline: Pipeline[Any],
+    record: RunRecord,
+    store: MetadataStore,
+    config: Settings,
+    on_change: Callable[[Orchestrator], None] | None,
+) -> Run:
     identity = f"{socket.gethostname()}:{os.getpid()}"
     stale_after = 3 * config.heartbeat_seconds if _orchestrator_alive(record) else 0.0
     if not store.claim_run(record.id, identity, stale_after=stale_after):
-        raise RunError(f"run {record.id} is being driven by {record.orchestrator}; "
-                       "wait for it, or `alambic cancel` it")
+        raise RunError(
+            f"run {record.id} is being driven by {record.orchestrator}; "
+            "wait for it, or `alambic cancel` it"
+        )
     options = record.options
     orchestrator = Orchestrator(
-        pipeline.graph, store.get_run(record.id), store, config,
-        cache=options.get("cache", True), executor=options.get("executor"),
-        max_workers=options.get("max_workers"), on_change=on_change,
+        pipeline.graph,
+        store.get_run(record.id),
+        store,
+        config,
+        cache=options.get("cache", True),
+        executor=options.get("executor"),
+        max_workers=options.get("max_workers"),
+        on_change=on_change,
         functions=pipeline.functions,
     )
     return Run(orchestrator.execute(), store, config)
 
 
-def run(pipeline: Pipeline[Any], params: dict[str, Any] | None = None, *, cache: bool = True,
-        executor: str | None = None, max_workers: int | None = None,
-        on_change: Callable[[Orchestrator], None] | None = None) -> Run:
+def run(
+    pipeline: Pipeline[Any],
+    params: dict[str, Any] | None = None,
+    *,
+    cache: bool = True,
+    executor: str | None = None,
+    max_workers: int | None = None,
+    on_change: Callable[[Orchestrator], None] | None = None,
+) -> Run:
     """Run a pipeline to its end in this process (steps run in worker processes).
 
     Args:
@@ -267,8 +306,14 @@ def run(pipeline: Pipeline[Any], params: dict[str, Any] | None = None, *, cache:
     return _drive(pipeline, record, store, config, on_change)
 
 
-def submit(pipeline: Pipeline[Any], params: dict[str, Any] | None = None, *, cache: bool = True,
-           executor: str | None = None, max_workers: int | None = None) -> Run:
+def submit(
+    pipeline: Pipeline[Any],
+    params: dict[str, Any] | None = None,
+    *,
+    cache: bool = True,
+    executor: str | None = None,
+    max_workers: int | None = None,
+) -> Run:
     """Start a run in a background process and return at once.
 
     The run goes on after this process exits; follow it with ``alambic runs show``
@@ -278,8 +323,10 @@ def submit(pipeline: Pipeline[Any], params: dict[str, Any] | None = None, *, cac
         PipelineLoadError: the pipeline is not importable from a file (a notebook cell).
     """
     if "<locals>" in pipeline.code["qualname"] or not pipeline.code.get("file"):
-        raise PipelineLoadError(f"pipeline {pipeline.name!r} must be defined at the top level of "
-                                "a .py file to be submitted")
+        raise PipelineLoadError(
+            f"pipeline {pipeline.name!r} must be defined at the top level of "
+            "a .py file to be submitted"
+        )
     options = {"cache": cache, "executor": executor, "max_workers": max_workers}
     record, store, config = _prepare(pipeline, params, options, "pending")
     _spawn_detached(record.id, config)
@@ -295,8 +342,14 @@ def _spawn_detached(run_id: str, config: Settings) -> None:
         # The child forks the real orchestrator and exits at once (see _detached).
         subprocess.run(  # noqa: S603 - our own module, no shell
             [sys.executable, "-m", "alambic.pipelines._detached", run_id],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-            start_new_session=True, close_fds=True, check=True, timeout=60,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+            check=True,
+            timeout=60,
         )
 
 
@@ -335,14 +388,20 @@ def get_run(run_id: str) -> Run:
     return Run(store.get_run(run_id), store, config)
 
 
-def list_runs(*, pipeline: str | None = None, status: str | None = None, limit: int = 20) -> list[Run]:
+def list_runs(
+    *, pipeline: str | None = None, status: str | None = None, limit: int = 20
+) -> list[Run]:
     """Return recent runs, newest first."""
     store, config = _open()
-    return [Run(r, store, config) for r in store.list_runs(pipeline=pipeline, status=status, limit=limit)]
+    return [
+        Run(r, store, config)
+        for r in store.list_runs(pipeline=pipeline, status=status, limit=limit)
+    ]
 
 
-def resume(run_id: str, *, on_change: Callable[[Orchestrator], None] | None = None,
-           detach: bool = False) -> Run:
+def resume(
+    run_id: str, *, on_change: Callable[[Orchestrator], None] | None = None, detach: bool = False
+) -> Run:
     """Finish a failed, cancelled or interrupted run, reusing every step that succeeded.
 
     The pipeline is loaded again from its file, so a fixed bug is picked up; steps whose
@@ -355,11 +414,17 @@ def resume(run_id: str, *, on_change: Callable[[Orchestrator], None] | None = No
     record = store.get_run(run_id)
     if record.status == "succeeded":
         raise RunError(f"run {record.id} already succeeded; start a new run instead")
-    if record.status in ("running", "pending") and record.orchestrator and _orchestrator_alive(record):
+    if (
+        record.status in ("running", "pending")
+        and record.orchestrator
+        and _orchestrator_alive(record)
+    ):
         age = (utcnow() - record.heartbeat_at).total_seconds() if record.heartbeat_at else 0
         if age < 3 * config.heartbeat_seconds:
-            raise RunError(f"run {record.id} is still driven by {record.orchestrator} (heartbeat "
-                           f"{age:.0f}s ago); wait for it or `alambic cancel {record.id}`")
+            raise RunError(
+                f"run {record.id} is still driven by {record.orchestrator} (heartbeat "
+                f"{age:.0f}s ago); wait for it or `alambic cancel {record.id}`"
+            )
     pipeline = _pipeline_from_source(record.source)
     graph = pipeline.graph
     if graph.hash != record.pipeline_hash:
@@ -397,7 +462,8 @@ def cancel(run_id: str) -> Run:
         now = utcnow()
         for step in store.step_runs(record.id):
             if step.status not in ("succeeded", "cached", "failed", "skipped", "cancelled"):
-                store.update_step_run(step.id, status="cancelled", error="cancelled on request",
-                                      ended_at=now)
+                store.update_step_run(
+                    step.id, status="cancelled", error="cancelled on request", ended_at=now
+                )
         store.update_run(record.id, status="cancelled", ended_at=now, error="cancelled on request")
     return Run(store.get_run(record.id), store, config)

@@ -74,8 +74,9 @@ class Symbol:
     # Comparisons build conditions for al.when.
     def _compare(self, op: str, other: Any) -> Condition:
         args = [to_expr(self, what="a comparison"), to_expr(other, what="a comparison")]
-        return Condition({"op": op, "args": args}, CURRENT_SCOPES.get(),
-                         f"{self.label} {op} {_label(other)}")
+        return Condition(
+            {"op": op, "args": args}, CURRENT_SCOPES.get(), f"{self.label} {op} {_label(other)}"
+        )
 
     def __eq__(self, other: object) -> Condition:  # type: ignore[override]
         return self._compare("==", other)
@@ -116,12 +117,18 @@ class Condition:
         )
 
     def __and__(self, other: Condition | Symbol) -> Condition:
-        return Condition({"op": "and", "args": [self.expr, _cond_expr(other)]},
-                         CURRENT_SCOPES.get(), f"({self.label}) & ({_label(other)})")
+        return Condition(
+            {"op": "and", "args": [self.expr, _cond_expr(other)]},
+            CURRENT_SCOPES.get(),
+            f"({self.label}) & ({_label(other)})",
+        )
 
     def __or__(self, other: Condition | Symbol) -> Condition:
-        return Condition({"op": "or", "args": [self.expr, _cond_expr(other)]},
-                         CURRENT_SCOPES.get(), f"({self.label}) | ({_label(other)})")
+        return Condition(
+            {"op": "or", "args": [self.expr, _cond_expr(other)]},
+            CURRENT_SCOPES.get(),
+            f"({self.label}) | ({_label(other)})",
+        )
 
     def __invert__(self) -> Condition:
         return Condition({"op": "not", "args": [self.expr]}, self.scopes, f"~({self.label})")
@@ -157,8 +164,7 @@ def to_expr(value: Any, *, what: str) -> dict[str, Any]:
         return {"gather": value.expr, "over": list(extra)} if extra else value.expr
     if isinstance(value, Condition):
         raise DefinitionError(
-            f"{what} is a condition ({value.label}); conditions go in al.when(...), "
-            "not into steps"
+            f"{what} is a condition ({value.label}); conditions go in al.when(...), not into steps"
         )
     if isinstance(value, list | tuple):
         return {"list": [to_expr(item, what=what) for item in value]}

@@ -52,8 +52,10 @@ def load_module(module: str, file: str | None) -> ModuleType:
     if key in _modules:
         return _modules[key]
     loaded = sys.modules.get(module)
-    if loaded is not None and module != "__main__" and (
-        file is None or getattr(loaded, "__file__", None) == file
+    if (
+        loaded is not None
+        and module != "__main__"
+        and (file is None or getattr(loaded, "__file__", None) == file)
     ):
         _modules[key] = loaded
         return loaded
@@ -62,7 +64,9 @@ def load_module(module: str, file: str | None) -> ModuleType:
             loaded = importlib.import_module(module)
         else:
             if file is None:
-                raise PipelineLoadError("the pipeline runs from an interactive session without a file")
+                raise PipelineLoadError(
+                    "the pipeline runs from an interactive session without a file"
+                )
             name = "__alambic_main__" if module == "__main__" else module
             folder = str(Path(file).parent)
             if folder not in sys.path:
@@ -76,7 +80,9 @@ def load_module(module: str, file: str | None) -> ModuleType:
     except AlambicError:
         raise
     except BaseException as exc:
-        raise PipelineLoadError(f"cannot import {file or module}: {type(exc).__name__}: {exc}") from exc
+        raise PipelineLoadError(
+            f"cannot import {file or module}: {type(exc).__name__}: {exc}"
+        ) from exc
     _modules[key] = loaded
     return loaded
 
@@ -86,7 +92,7 @@ def load_code(code: dict[str, Any], *, unwrap: bool = True) -> Any:
     if code.get("pickled"):
         import cloudpickle
 
-        return cloudpickle.loads(base64.b64decode(code["pickled"]))  # noqa: S301 - our own payload
+        return cloudpickle.loads(base64.b64decode(code["pickled"]))
     target: Any = load_module(code["module"], code.get("file"))
     for part in code["qualname"].split("."):
         target = getattr(target, part, None)
@@ -104,14 +110,18 @@ def _capture(log_path: str) -> Iterator[None]:
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
+    saved_streams = sys.stdout, sys.stderr
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    handler = logging.StreamHandler(sys.stderr)
+    # Python-level streams too: a host (a notebook, pytest) may have replaced sys.stdout.
+    stream = open(os.dup(fd), "w", buffering=1, encoding="utf-8", errors="replace")
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     old_level = root.level
     try:
         os.dup2(fd, 1)
         os.dup2(fd, 2)
+        sys.stdout = sys.stderr = stream
         root.addHandler(handler)
         root.setLevel(min(old_level, logging.INFO) if old_level else logging.INFO)
         yield
@@ -121,6 +131,8 @@ def _capture(log_path: str) -> Iterator[None]:
             sys.stderr.flush()
         root.removeHandler(handler)
         root.setLevel(old_level)
+        sys.stdout, sys.stderr = saved_streams
+        stream.close()
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         for handle in (*saved, fd):
@@ -146,7 +158,9 @@ def _materialize(desc: Any, store: Any, allow_pickle: bool) -> Any:
     if "value" in desc:
         value = desc["value"]
     elif "artifact" in desc:
-        value = load_value(store, ArtifactRef.from_dict(desc["artifact"]), allow_pickle=allow_pickle)
+        value = load_value(
+            store, ArtifactRef.from_dict(desc["artifact"]), allow_pickle=allow_pickle
+        )
     elif "list" in desc:
         return [_materialize(item, store, allow_pickle) for item in desc["list"]]
     else:
@@ -174,18 +188,26 @@ def execute_task(task: dict[str, Any], log_path: str | None = None) -> dict[str,
     if log_path is None:
         handle, log_path = tempfile.mkstemp(prefix="alambic-step-", suffix=".log")
         os.close(handle)
-    result: dict[str, Any] = {"ok": False, "outputs": {}, "duration": 0.0, "error": None,
-                              "traceback": None}
+    result: dict[str, Any] = {
+        "ok": False,
+        "outputs": {},
+        "duration": 0.0,
+        "error": None,
+        "traceback": None,
+    }
     try:
         with _capture(log_path):
             started = time.perf_counter()
             try:
                 store = _stores.get(task["artifacts"]) or _stores.setdefault(
-                    task["artifacts"], ArtifactStore(task["artifacts"]))
+                    task["artifacts"], ArtifactStore(task["artifacts"])
+                )
                 allow_pickle = bool(task.get("allow_pickle"))
                 fn = load_code(task["code"])
-                kwargs = {name: _materialize(desc, store, allow_pickle)
-                          for name, desc in task["args"].items()}
+                kwargs = {
+                    name: _materialize(desc, store, allow_pickle)
+                    for name, desc in task["args"].items()
+                }
                 started = time.perf_counter()
                 value = fn(**kwargs)
                 result["duration"] = time.perf_counter() - started

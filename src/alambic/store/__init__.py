@@ -28,7 +28,26 @@ _EXPORTS = {
     "load_value": "._values",
     "save_value": "._values",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ArtifactRecord",
+    "ArtifactRef",
+    "ArtifactStore",
+    "Materializer",
+    "MetadataStore",
+    "PipelineRecord",
+    "RunRecord",
+    "StepRunRecord",
+    "dispose_engines",
+    "find_materializer",
+    "get_engine",
+    "get_materializer",
+    "head_revision",
+    "load_value",
+    "register_materializer",
+    "save_value",
+    "type_name",
+    "upgrade",
+]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:

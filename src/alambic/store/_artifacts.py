@@ -106,12 +106,12 @@ class ArtifactStore:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(temp)
             return key
-        with tempfile.NamedTemporaryFile(delete=False) as handle:
-            handle.write(data)
+        with tempfile.NamedTemporaryFile(delete=False) as spool:
+            spool.write(data)
         try:
-            return self.put_file(handle.name, key=key)
+            return self.put_file(spool.name, key=key)
         finally:
-            os.unlink(handle.name)
+            os.unlink(spool.name)
 
     # -- reading ---------------------------------------------------------------------
     def _missing(self, key: str) -> ArtifactError:

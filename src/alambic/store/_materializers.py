@@ -65,13 +65,14 @@ class Materializer(ABC):
     def can_save(self, value: Any) -> bool:
         """Return whether this materializer handles ``value``."""
         for kind in self.types:
+            cls: Any = kind
             if isinstance(kind, str):
                 module, _, attr = kind.rpartition(".")
                 loaded = sys.modules.get(module)
-                kind = getattr(loaded, attr, None) if loaded is not None else None
-                if kind is None:
+                cls = getattr(loaded, attr, None) if loaded is not None else None
+                if cls is None:  # its library is not even imported: cannot be its instance
                     continue
-            if isinstance(value, kind):
+            if isinstance(value, cls):
                 return True
         return False
 
@@ -168,9 +169,7 @@ def _is_jsonable(value: Any, depth: int = 0) -> bool:
     if isinstance(value, list | tuple):
         return all(_is_jsonable(item, depth + 1) for item in value)
     if isinstance(value, dict):
-        return all(
-            isinstance(k, str) and _is_jsonable(v, depth + 1) for k, v in value.items()
-        )
+        return all(isinstance(k, str) and _is_jsonable(v, depth + 1) for k, v in value.items())
     return False
 
 
@@ -254,7 +253,7 @@ class PickleMaterializer(Materializer):
     def load(self, path: Path) -> Any:
         import cloudpickle
 
-        return cloudpickle.loads(path.read_bytes())  # noqa: S301 - explicit opt-in only
+        return cloudpickle.loads(path.read_bytes())
 
 
 PICKLE = PickleMaterializer()
@@ -301,7 +300,9 @@ def register_materializer(materializer: Materializer) -> Materializer:
     return materializer
 
 
-def find_materializer(value: Any, *, allow_pickle: bool = False, what: str = "value") -> Materializer:
+def find_materializer(
+    value: Any, *, allow_pickle: bool = False, what: str = "value"
+) -> Materializer:
     """Return the materializer for ``value``.
 
     Raises:

@@ -279,9 +279,7 @@ class MetadataStore:
                 .where(RunRow.id == run_id, RunRow.orchestrator == orchestrator)
                 .values(heartbeat_at=utcnow())
             )
-            return bool(
-                session.scalar(select(RunRow.cancel_requested).where(RunRow.id == run_id))
-            )
+            return bool(session.scalar(select(RunRow.cancel_requested).where(RunRow.id == run_id)))
 
     # -- step runs -------------------------------------------------------------------
     def save_step_runs(self, steps: list[StepRunRecord]) -> list[StepRunRecord]:
@@ -306,9 +304,7 @@ class MetadataStore:
                     saved.append(_record(StepRunRecord, row))
         return saved
 
-    def finish_step_run(
-        self, step_id: str, artifacts: list[ArtifactRecord], **values: Any
-    ) -> None:
+    def finish_step_run(self, step_id: str, artifacts: list[ArtifactRecord], **values: Any) -> None:
         """Set a step run's final columns and record its output artifacts, in one transaction."""
         with self._session() as session, session.begin():
             session.execute(update(StepRunRow).where(StepRunRow.id == step_id).values(**values))

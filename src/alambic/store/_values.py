@@ -46,7 +46,9 @@ def save_value(
     quick = materializer.dumps(value)
     if quick is not None:
         data, meta = quick
-        return ArtifactRef(store.put_bytes(data), materializer.name, type_name(value), len(data), meta)
+        return ArtifactRef(
+            store.put_bytes(data), materializer.name, type_name(value), len(data), meta
+        )
     with tempfile.TemporaryDirectory(prefix="alambic-save-") as folder:
         path = Path(folder) / "value"
         meta = materializer.save(value, path) or {}

@@ -1,0 +1,56 @@
+"""Built-in executors pass the conformance suite that third-party executors run too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alambic.config import Settings
+from alambic.errors import ExecutorError
+from alambic.pipelines import (
+    BaseExecutor,
+    InlineExecutor,
+    available_executors,
+    create_executor,
+    register_executor,
+)
+from alambic.pipelines._local import LocalExecutor
+from alambic.testing import check_executor
+from alambic.testing._executors import ConformanceError
+
+
+def test_local_executor_conforms(tmp_path: Path) -> None:
+    check_executor(lambda s: LocalExecutor(s, max_workers=2), tmp_path)
+
+
+def test_inline_executor_conforms(tmp_path: Path) -> None:
+    check_executor(lambda s: InlineExecutor(s), tmp_path, isolated=False, parallel=False)
+
+
+def test_the_suite_catches_a_broken_executor(tmp_path: Path) -> None:
+    class Forgetful(InlineExecutor):
+        """Loses every result."""
+
+        def wait(self, timeout: float) -> list:  # type: ignore[type-arg]
+            super().wait(timeout)
+            return []
+
+    with pytest.raises(ConformanceError, match="no result"):
+        check_executor(lambda s: Forgetful(s), tmp_path, isolated=False, parallel=False, timeout=2)
+
+
+def test_executors_are_plugins_found_by_name(tmp_path: Path) -> None:
+    assert {"inline", "local"} <= set(available_executors())
+
+    class Custom(InlineExecutor):
+        name = "custom"
+
+    register_executor("custom", Custom)
+    settings = Settings(
+        home=tmp_path, db_url="sqlite://", artifacts=str(tmp_path), executor="custom"
+    )
+    executor: BaseExecutor = create_executor(settings)
+    assert isinstance(executor, Custom)
+    with pytest.raises(ExecutorError, match="unknown executor 'nope'; set ALAMBIC_EXECUTOR"):
+        create_executor(settings, "nope")
