@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import alambic as al
+from alambic.core import utcnow
 from alambic.errors import ExecutorError, ParameterError, RunError
 from alambic.store import ArtifactStore, MetadataStore
 from tests.pipelines import flows
@@ -269,3 +271,31 @@ def test_artifacts_of_a_run_are_content_addressed(home: Path) -> None:
         for ref in step.outputs.values():
             artifacts.verify(ref["hash"])
             assert store.get_artifact(ref["hash"]).materializer == ref["materializer"]
+
+
+@pytest.mark.postgres
+def test_a_pipeline_runs_on_postgresql(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALAMBIC_DB_URL", pg_url)
+    first = al.run(flows.dynamic, params={"n": 3})
+    assert first.succeeded, first.error
+    again = al.run(flows.dynamic, params={"n": 3})
+    assert set(statuses(again).values()) == {"cached"}
+    assert again.result() == 0 + 1 + 4
+    assert al.get_run(first.id[:-2]).id == first.id  # unique prefix
+
+
+def test_resume_takes_over_a_run_whose_orchestrator_stopped_beating(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALAMBIC_HEARTBEAT_SECONDS", "0.2")
+    run = al.run(flows.not_retried, params={"marker_dir": str(tmp_path / "m"), "failures": 1})
+    store = MetadataStore.open(al.settings().db_url)
+    # Pretend an orchestrator on another machine drives it and is alive...
+    store.update_run(run.id, status="running", orchestrator="elsewhere:1", heartbeat_at=utcnow())
+    with pytest.raises(RunError, match="still driven by elsewhere:1"):
+        al.resume(run.id)
+    # ...then its heartbeat goes stale: a later process takes the run over.
+    store.update_run(run.id, heartbeat_at=utcnow() - timedelta(seconds=5))
+    resumed = al.resume(run.id)
+    assert resumed.succeeded, resumed.error
+    assert resumed.record.orchestrator != "elsewhere:1"
