@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, fields
@@ -85,6 +86,8 @@ def _read_file(path: Path | None) -> dict[str, Any]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}; fix the file or remove it") from exc
     section = data.get("alambic", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: `alambic` must be a table ([alambic]), not {section!r}")
     known = {f.name for f in fields(Settings)}
     unknown = sorted(set(section) - known)
     if unknown:
@@ -110,8 +113,8 @@ def _as_number(key: str, value: Any, kind: type[int] | type[float]) -> Any:
         number = kind(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{key}={value!r} is not a {kind.__name__}") from None
-    if number <= 0:
-        raise ConfigError(f"{key}={value!r} must be greater than 0")
+    if not math.isfinite(number) or number <= 0:
+        raise ConfigError(f"{key}={value!r} must be a finite number greater than 0")
     return number
 
 
@@ -126,22 +129,23 @@ def settings() -> Settings:
     """
     config_path = find_config_file()
     raw = _read_file(config_path)
-    # A relative home in alambic.toml is relative to that file, not to wherever we run.
-    home_base = config_path.parent if config_path is not None and "home" in raw else Path.cwd()
+    # A relative path in alambic.toml is relative to that file, not to wherever we run;
+    # one from the environment is relative to the current folder.
+    base = {key: config_path.parent for key in raw} if config_path is not None else {}
     for f in fields(Settings):
         env_value = os.environ.get(f"ALAMBIC_{f.name.upper()}")
         if env_value is not None and env_value != "":
             raw[f.name] = env_value
-            if f.name == "home":
-                home_base = Path.cwd()
+            base[f.name] = Path.cwd()
 
     home = Path(str(raw.get("home", ".alambic"))).expanduser()
     if not home.is_absolute():
-        home = (home_base / home).resolve()
+        home = (base.get("home", Path.cwd()) / home).resolve()
     db_url = str(raw.get("db_url") or f"sqlite:///{home / 'alambic.db'}")
     artifacts = str(raw.get("artifacts") or home / "artifacts")
     if "://" not in artifacts:
-        artifacts = str(Path(artifacts).expanduser().resolve())
+        path = Path(artifacts).expanduser()
+        artifacts = str((base.get("artifacts", Path.cwd()) / path).resolve())
     return Settings(
         home=home,
         db_url=db_url,

@@ -25,6 +25,7 @@ from alambic.errors import AlambicError
 from alambic.pipelines import (
     Graph,
     Orchestrator,
+    Pipeline,
     Run,
     load_pipeline,
     parse_cli_params,
@@ -153,10 +154,20 @@ def _report(run: Run) -> None:
         raise typer.Exit(1)
 
 
+Target = Annotated[str, typer.Argument(help="path/to/file.py[:PIPELINE] or module:PIPELINE")]
+
+
+def _load(target: str, pairs: list[str] | None) -> tuple[Pipeline[Any], dict[str, Any]]:
+    """Import, trace and validate the pipeline and its parameters before anything is stored."""
+    pipeline = load_pipeline(target)
+    pipeline.graph  # noqa: B018 - tracing validates the graph
+    return pipeline, parse_cli_params(pipeline.specs, pairs or [])
+
+
 @app.command()
 @friendly
 def run(
-    target: Annotated[str, typer.Argument(help="path/to/file.py[:PIPELINE] or module:PIPELINE")],
+    target: Target,
     param: ParamOption = None,
     no_cache: NoCache = False,
     executor: Executor = None,
@@ -164,9 +175,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live view.")] = False,
 ) -> None:
     """Run a pipeline to its end, showing its steps live."""
-    pipeline = load_pipeline(target)
-    pipeline.graph  # noqa: B018 - trace and validate before anything is stored
-    params = parse_cli_params(pipeline.specs, param or [])
+    pipeline, params = _load(target, param)
     finished = _run_with_view(
         lambda on_change: run_pipeline(
             pipeline,
@@ -184,16 +193,14 @@ def run(
 @app.command()
 @friendly
 def submit(
-    target: Annotated[str, typer.Argument(help="path/to/file.py[:PIPELINE] or module:PIPELINE")],
+    target: Target,
     param: ParamOption = None,
     no_cache: NoCache = False,
     executor: Executor = None,
     max_workers: Workers = None,
 ) -> None:
     """Start a run in the background and print its id at once."""
-    pipeline = load_pipeline(target)
-    pipeline.graph  # noqa: B018
-    params = parse_cli_params(pipeline.specs, param or [])
+    pipeline, params = _load(target, param)
     started = submit_pipeline(
         pipeline, params, cache=not no_cache, executor=executor, max_workers=max_workers
     )

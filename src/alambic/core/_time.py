@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 
@@ -38,6 +39,6 @@ def parse_duration(value: str | float | int | None) -> float | None:
                 "'90s', '30m', '2h', '1d'"
             )
         seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    if seconds <= 0:
-        raise ValueError(f"{value!r} is not a positive duration")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"{value!r} is not a positive, finite duration")
     return seconds

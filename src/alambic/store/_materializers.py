@@ -94,8 +94,6 @@ class PandasMaterializer(Materializer):
     types = ("pandas.DataFrame",)
 
     def save(self, value: Any, path: Path) -> dict[str, Any]:
-        if not all(isinstance(c, str) for c in value.columns):
-            value = value.rename(columns=str)
         value.to_parquet(path, engine="pyarrow")
         return {"rows": len(value), "columns": [str(c) for c in value.columns]}
 
@@ -138,7 +136,7 @@ class PolarsMaterializer(Materializer):
 
 class NumpyMaterializer(Materializer):
     name = "numpy-npy"
-    types = ("numpy.ndarray", "numpy.generic")
+    types = ("numpy.ndarray",)
 
     def can_save(self, value: Any) -> bool:
         # Object arrays would need pickle; they are refused here like any unknown type.
@@ -155,8 +153,17 @@ class NumpyMaterializer(Materializer):
     def load(self, path: Path) -> Any:
         import numpy as np
 
-        array = np.load(path, allow_pickle=False)
-        return array[()] if array.ndim == 0 else array
+        return np.load(path, allow_pickle=False)
+
+
+class NumpyScalarMaterializer(NumpyMaterializer):
+    """numpy scalars (``np.float32(1.5)``), loaded back as scalars of the same dtype."""
+
+    name = "numpy-scalar"
+    types = ("numpy.generic",)
+
+    def load(self, path: Path) -> Any:
+        return super().load(path)[()]
 
 
 def _is_jsonable(value: Any, depth: int = 0) -> bool:
@@ -263,6 +270,7 @@ _BUILTINS: list[Materializer] = [
     PandasSeriesMaterializer(),
     PolarsMaterializer(),
     NumpyMaterializer(),
+    NumpyScalarMaterializer(),
     BytesMaterializer(),
     FileMaterializer(),
 ]

@@ -149,12 +149,11 @@ class MetadataStore:
     # -- pipelines -------------------------------------------------------------------
     def save_pipeline(self, hash: str, name: str, definition: dict[str, Any]) -> PipelineRecord:
         """Store a definition under its hash; storing the same hash again is a no-op."""
+        row = {"hash": hash, "name": name, "definition": definition, "created_at": utcnow()}
         with self._session() as session, session.begin():
-            row = session.get(PipelineRow, hash)
-            if row is None:
-                row = PipelineRow(hash=hash, name=name, definition=definition, created_at=utcnow())
-                session.add(row)
-        return _record(PipelineRecord, row)
+            # Two processes may store the same new definition at once: one row wins.
+            self._insert_ignore(session, PipelineRow, [row])
+        return self.get_pipeline(hash)
 
     def get_pipeline(self, hash: str) -> PipelineRecord:
         """Return the definition stored under ``hash``."""
@@ -437,17 +436,21 @@ class MetadataStore:
     def _insert_artifacts(self, session: Session, artifacts: list[ArtifactRecord]) -> None:
         if not artifacts:
             return
-        rows = [dataclasses.asdict(a) for a in artifacts]
+        # Two processes may store the same content at once: same hash, same row.
+        self._insert_ignore(session, ArtifactRow, [dataclasses.asdict(a) for a in artifacts])
+
+    def _insert_ignore(
+        self, session: Session, table: type[Base], rows: list[dict[str, Any]]
+    ) -> None:
+        """Insert rows, skipping those whose primary key exists (a race is not an error)."""
         dialect = self.engine.dialect.name
         if dialect in ("sqlite", "postgresql"):
             module = sqlite_dialect if dialect == "sqlite" else postgresql_dialect
-            # Two processes may store the same content at once: same hash, same row.
-            statement = module.insert(ArtifactRow).values(rows).on_conflict_do_nothing()
-            session.execute(statement)
+            session.execute(module.insert(table).values(rows).on_conflict_do_nothing())
             return
         for row in rows:  # pragma: no cover - other databases
-            if session.get(ArtifactRow, row["hash"]) is None:
-                session.add(ArtifactRow(**row))
+            if session.get(table, row[next(iter(row))]) is None:
+                session.add(table(**row))
 
     def get_artifact(self, hash: str) -> ArtifactRecord:
         """Return what the store knows of the artifact ``hash``."""

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alambic.errors import AlambicError, MaterializerError
 from alambic.store._artifacts import ArtifactStore
 from alambic.store._materializers import find_materializer, get_materializer, type_name
 
@@ -43,17 +44,25 @@ def save_value(
         MaterializerError: no materializer handles the value (and pickle is not allowed).
     """
     materializer = find_materializer(value, allow_pickle=allow_pickle, what=what)
-    quick = materializer.dumps(value)
-    if quick is not None:
-        data, meta = quick
-        return ArtifactRef(
-            store.put_bytes(data), materializer.name, type_name(value), len(data), meta
-        )
-    with tempfile.TemporaryDirectory(prefix="alambic-save-") as folder:
-        path = Path(folder) / "value"
-        meta = materializer.save(value, path) or {}
-        size = os.path.getsize(path)
-        key = store.put_file(path)
+    try:
+        quick = materializer.dumps(value)
+        if quick is not None:
+            data, meta = quick
+            key = store.put_bytes(data)
+            return ArtifactRef(key, materializer.name, type_name(value), len(data), meta)
+        with tempfile.TemporaryDirectory(prefix="alambic-save-") as folder:
+            path = Path(folder) / "value"
+            meta = materializer.save(value, path) or {}
+            size = os.path.getsize(path)
+            key = store.put_file(path)
+    except AlambicError:
+        raise
+    except Exception as exc:
+        raise MaterializerError(
+            f"{what} ({type_name(value)}) could not be stored by the {materializer.name!r} "
+            f"materializer: {type(exc).__name__}: {exc}. Convert it to a type it supports, or "
+            "register a materializer of your own (al.register_materializer)"
+        ) from exc
     return ArtifactRef(key, materializer.name, type_name(value), size, meta)
 
 
