@@ -142,6 +142,10 @@ def settings() -> Settings:
     if not home.is_absolute():
         home = (base.get("home", Path.cwd()) / home).resolve()
     db_url = str(raw.get("db_url") or f"sqlite:///{home / 'alambic.db'}")
+    relative_sqlite = db_url.startswith("sqlite:///") and not db_url.startswith("sqlite:////")
+    if relative_sqlite and db_url != "sqlite:///:memory:":
+        database = base.get("db_url", Path.cwd()) / db_url[len("sqlite:///") :]
+        db_url = f"sqlite:///{database.resolve()}"
     artifacts = str(raw.get("artifacts") or home / "artifacts")
     if "://" not in artifacts:
         path = Path(artifacts).expanduser()

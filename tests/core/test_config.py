@@ -125,11 +125,6 @@ def test_relative_home_in_toml_is_relative_to_the_toml_folder(
     assert config.db_url == f"sqlite:///{(tmp_path / 'state').resolve() / 'alambic.db'}"
 
 
-@pytest.mark.xfail(
-    reason="bug: a relative `artifacts` in alambic.toml resolves against the cwd, not the "
-    "toml's folder (unlike `home`), so each sub folder gets its own artifact store",
-    strict=True,
-)
 def test_relative_artifacts_in_toml_is_relative_to_the_toml_folder(
     no_env: pytest.MonkeyPatch, write_toml, tmp_path: Path
 ) -> None:
@@ -137,6 +132,15 @@ def test_relative_artifacts_in_toml_is_relative_to_the_toml_folder(
     (tmp_path / "sub").mkdir()
     no_env.chdir(tmp_path / "sub")
     assert settings().artifacts == str((tmp_path / "blobs").resolve())
+
+
+def test_relative_sqlite_db_url_in_toml_is_relative_to_the_toml_folder(
+    no_env: pytest.MonkeyPatch, write_toml, tmp_path: Path
+) -> None:
+    write_toml('db_url = "sqlite:///meta.db"\n')
+    (tmp_path / "sub").mkdir()
+    no_env.chdir(tmp_path / "sub")
+    assert settings().db_url == f"sqlite:///{(tmp_path / 'meta.db').resolve()}"
 
 
 def test_artifact_urls_are_kept_as_they_are(no_env: pytest.MonkeyPatch, write_toml) -> None:
@@ -156,7 +160,7 @@ def test_artifact_urls_are_kept_as_they_are(no_env: pytest.MonkeyPatch, write_to
         ("executor", '"local"', "Ray", "ray"),
         ("allow_pickle", "false", "yes", True),
         ("heartbeat_seconds", "5", "0.25", 0.25),
-        ("db_url", '"sqlite:///file.db"', "sqlite:///env.db", "sqlite:///env.db"),
+        ("db_url", '"sqlite:///file.db"', "sqlite:////data/env.db", "sqlite:////data/env.db"),
     ],
     ids=["max_workers", "executor", "allow_pickle", "heartbeat_seconds", "db_url"],
 )
@@ -193,8 +197,16 @@ def test_an_empty_environment_variable_counts_as_unset(
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1", True), ("TRUE", True), (" on ", True), ("yes", True)]
-    + [("0", False), ("false", False), ("Off", False), ("no", False)],
+    [
+        ("1", True),
+        ("TRUE", True),
+        (" on ", True),
+        ("yes", True),
+        ("0", False),
+        ("false", False),
+        ("Off", False),
+        ("no", False),
+    ],
     ids=lambda v: repr(v),
 )
 def test_allow_pickle_accepts_common_spellings(
@@ -273,13 +285,11 @@ def test_malformed_file_values_name_the_key(
         settings()
 
 
-@pytest.mark.xfail(
-    reason="bug: _as_number accepts NaN (nan <= 0 is False), so heartbeat_seconds=nan passes",
-    strict=True,
-)
-def test_nan_heartbeat_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ALAMBIC_HEARTBEAT_SECONDS", "nan")
-    with pytest.raises(ConfigError, match="heartbeat_seconds"):
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_heartbeats_are_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    # Regression: NaN slipped through `number <= 0`.
+    monkeypatch.setenv("ALAMBIC_HEARTBEAT_SECONDS", value)
+    with pytest.raises(ConfigError, match=r"^heartbeat_seconds="):
         settings()
 
 
@@ -309,13 +319,9 @@ def test_a_file_that_is_not_toml_is_refused(no_env: pytest.MonkeyPatch, write_to
     assert str(path) in str(caught.value)
 
 
-@pytest.mark.xfail(
-    reason="bug: a non-table `alambic` key makes _read_file call set() on a scalar: "
-    "TypeError instead of ConfigError",
-    raises=TypeError,
-    strict=True,
-)
 def test_a_scalar_alambic_key_is_a_config_error(no_env: pytest.MonkeyPatch, write_toml) -> None:
-    write_toml("alambic = 1\n")
-    with pytest.raises(ConfigError, match="alambic"):
+    # Regression: this used to escape as a TypeError from set(1).
+    path = write_toml("alambic = 1\n")
+    with pytest.raises(ConfigError, match="must be a table") as caught:
         settings()
+    assert str(path) in str(caught.value)

@@ -93,9 +93,7 @@ def test_blobs_are_laid_out_by_hash_prefix(store: ArtifactStore) -> None:
     assert [Path(p).name for p in _blobs(store)] == [key]
 
 
-def test_put_file_stores_a_local_file_under_its_hash(
-    store: ArtifactStore, tmp_path: Path
-) -> None:
+def test_put_file_stores_a_local_file_under_its_hash(store: ArtifactStore, tmp_path: Path) -> None:
     source = tmp_path / "model.bin"
     source.write_bytes(b"weights" * 1000)
     key = store.put_file(source)
@@ -193,7 +191,9 @@ def test_a_write_that_fails_before_publishing_leaves_nothing_behind(
     source.write_bytes(data)
 
     def write() -> str:
-        return local_store.put_bytes(data) if writer == "put_bytes" else local_store.put_file(source)
+        return (
+            local_store.put_bytes(data) if writer == "put_bytes" else local_store.put_file(source)
+        )
 
     def crash(*_: object) -> None:
         raise OSError("disk full")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +18,17 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from alambic.core import canonical_json
-from alambic.errors import IntegrityError, MaterializerError
+from alambic.errors import ArtifactError, IntegrityError, MaterializerError
 from alambic.store import (
     ArtifactRef,
     ArtifactStore,
     Materializer,
+    _materializers,
     find_materializer,
     load_value,
     register_materializer,
     save_value,
 )
-from alambic.store import _materializers
 
 BUILTIN_NAMES = [m.name for m in _materializers._BUILTINS] + [_materializers.PICKLE.name]
 
@@ -85,31 +86,36 @@ def test_pandas_dataframe_round_trips_with_dtypes_and_index(store: ArtifactStore
     pd.testing.assert_frame_equal(loaded, frame)
 
 
-def test_pandas_dataframe_with_non_string_column_names_keeps_its_values(
-    store: ArtifactStore,
+@pytest.mark.parametrize(
+    "columns",
+    [
+        pd.Index([10, 20]),
+        pd.Index([0.5, 1.5]),
+        pd.MultiIndex.from_tuples([("a", 1), ("a", 2)]),
+        pd.DatetimeIndex(["2020-01-01", "2020-01-02"]),
+    ],
+    ids=["int", "float", "multi-index", "timestamps"],
+)
+def test_pandas_dataframe_with_non_string_column_labels_round_trips(
+    store: ArtifactStore, columns: pd.Index
 ) -> None:
-    frame = pd.DataFrame(np.arange(6).reshape(3, 2), columns=[10, 20])
+    # Regression: labels used to be renamed with str() before writing Parquet.
+    frame = pd.DataFrame(np.arange(6).reshape(3, 2), columns=columns)
     ref, loaded = round_trip(store, frame)
     assert ref.materializer == "pandas-parquet"
-    np.testing.assert_array_equal(loaded.to_numpy(), frame.to_numpy())
-    assert [str(c) for c in loaded.columns] == ["10", "20"]
-
-
-@pytest.mark.xfail(
-    reason="bug: PandasMaterializer.save renames columns with str(), so integer labels come "
-    "back as strings although pyarrow would keep them",
-    strict=True,
-)
-def test_pandas_dataframe_with_non_string_column_names_keeps_its_labels(
-    store: ArtifactStore,
-) -> None:
-    frame = pd.DataFrame(np.arange(6).reshape(3, 2), columns=[10, 20])
-    _, loaded = round_trip(store, frame)
     pd.testing.assert_frame_equal(loaded, frame)
 
 
-@pytest.mark.parametrize("name", [None, "price"], ids=["unnamed", "named"])
-def test_pandas_series_round_trips(store: ArtifactStore, name: str | None) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        None,
+        "price",
+        0,
+    ],
+    ids=["unnamed", "named", "int-name"],
+)
+def test_pandas_series_round_trips(store: ArtifactStore, name: str | int | None) -> None:
     series = pd.Series([1.5, 2.5, math.nan], index=[3, 1, 2], name=name)
     ref, loaded = round_trip(store, series)
     assert ref.materializer == "pandas-series-parquet"
@@ -126,14 +132,15 @@ def test_polars_dataframe_round_trips(store: ArtifactStore) -> None:
     assert loaded.schema == frame.schema
 
 
-@pytest.mark.xfail(
-    reason="bug: pyarrow's ArrowInvalid escapes save_value untranslated; it should be a "
-    "MaterializerError saying how to store the value",
-    strict=True,
-)
 def test_a_dataframe_parquet_cannot_hold_is_a_materializer_error(store: ArtifactStore) -> None:
-    with pytest.raises(MaterializerError):
-        save_value(store, pd.DataFrame({"points": [Point(1), Point(2)]}))
+    # Regression: pyarrow's ArrowInvalid used to escape save_value untranslated.
+    frame = pd.DataFrame({"points": [Point(1), Point(2)]})
+    with pytest.raises(MaterializerError, match="'pandas-parquet' materializer") as caught:
+        save_value(store, frame, what="output 'points' of step 'load'")
+    message = str(caught.value)
+    assert message.startswith("output 'points' of step 'load' (pandas.DataFrame)")
+    assert "register a materializer" in message
+    assert not list(Path(store.url).rglob("*")), "nothing was written"
 
 
 # -- numpy ---------------------------------------------------------------------------
@@ -177,29 +184,34 @@ def test_numpy_arrays_of_other_kinds_round_trip(store: ArtifactStore, array: np.
 
 @pytest.mark.parametrize(
     "scalar",
-    [np.float32(1.5), np.float64(-2.25), np.int64(-3), np.uint8(200), np.bool_(True)]
-    + [np.complex64(1 + 2j), np.datetime64("2020-01-01")],
+    [
+        np.float32(1.5),
+        np.float64(-2.25),
+        np.int64(-3),
+        np.uint8(200),
+        np.bool_(True),
+        np.complex64(1 + 2j),
+        np.datetime64("2020-01-01"),
+    ],
     ids=lambda v: type(v).__name__,
 )
 def test_numpy_scalars_come_back_as_the_same_scalar_type(
     store: ArtifactStore, scalar: np.generic
 ) -> None:
     ref, loaded = round_trip(store, scalar)
-    assert ref.materializer == "numpy-npy", "numpy scalars are not JSON, even float64"
+    assert ref.materializer == "numpy-scalar", "numpy scalars are not JSON, even float64"
     assert ref.meta["scalar"] is True
     assert type(loaded) is type(scalar)
     assert loaded == scalar
 
 
-@pytest.mark.xfail(
-    reason="bug: NumpyMaterializer.load turns every 0-d array into a scalar (array[()]) and "
-    "ignores meta['scalar']",
-    strict=True,
-)
 def test_zero_dimensional_arrays_stay_arrays(store: ArtifactStore) -> None:
-    _, loaded = round_trip(store, np.asarray(5))
+    # Regression: 0-d arrays used to load back as numpy scalars.
+    ref, loaded = round_trip(store, np.asarray(5))
+    assert ref.materializer == "numpy-npy"
     assert isinstance(loaded, np.ndarray)
     assert loaded.shape == ()
+    assert loaded == 5
 
 
 # -- JSON, bytes and files -----------------------------------------------------------
@@ -210,9 +222,11 @@ json_values = st.recursive(
     | st.integers()
     | st.floats()  # NaN and infinities included
     | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.lists(children, max_size=4).map(tuple)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.lists(children, max_size=4).map(tuple)
+        | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -243,7 +257,6 @@ def test_json_values_round_trip(shared_store: ArtifactStore, value: Any) -> None
     assert canonical_json(loaded) == canonical_json(value)
     assert _shape(loaded) == _shape(value)
     assert tuple not in _types_of(loaded)
-
 
 
 @pytest.mark.parametrize(
@@ -298,11 +311,6 @@ def test_a_path_to_a_file_round_trips_as_a_private_copy(
     assert load_value(store, ref).read_text() == "a,b\n1,2\n"
 
 
-@pytest.mark.xfail(
-    reason="bug: FileMaterializer.load names the copy after the blob's hash, losing the "
-    "recorded filename and suffix (meta['filename'] is never used)",
-    strict=True,
-)
 def test_a_loaded_path_keeps_the_file_name(store: ArtifactStore, tmp_path: Path) -> None:
     source = tmp_path / "model.onnx"
     source.write_bytes(b"onnx")
@@ -326,6 +334,19 @@ def test_a_corrupted_value_is_refused_on_load(store: ArtifactStore) -> None:
     Path(store.path(ref.hash)).write_text('{"metric": 1.0}')
     with pytest.raises(IntegrityError, match=ref.hash):
         load_value(store, ref)
+
+
+def test_a_failing_store_write_is_not_blamed_on_the_materializer(
+    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises((OSError, ArtifactError)) as caught:
+        save_value(store, {"metric": 0.5})
+    assert "disk full" in str(caught.value)
+    assert not isinstance(caught.value, MaterializerError), str(caught.value)
 
 
 # -- no pickle unless asked ----------------------------------------------------------

@@ -131,11 +131,6 @@ def test_the_models_and_the_migrations_agree(db_url: str) -> None:
     assert diff == []
 
 
-@pytest.mark.xfail(
-    reason="bug: get_engine(url, migrate=False) caches the unmigrated engine, so a later "
-    "get_engine(url) / MetadataStore.open(url) in the same process never migrates",
-    strict=True,
-)
 def test_opening_after_an_unmigrated_get_engine_still_migrates(db_url: str) -> None:
     get_engine(db_url, migrate=False)
     store = MetadataStore.open(db_url)
@@ -223,8 +218,13 @@ def test_get_run_accepts_a_unique_prefix(
 
 @pytest.mark.parametrize(
     ("prefix", "problem"),
-    [("run-a", "is ambiguous"), ("run-c", "does not exist"), ("run%", "is ambiguous")]
-    + [("run-_1", "does not exist"), ("nope", "does not exist")],
+    [
+        ("run-a", "is ambiguous"),
+        ("run-c", "does not exist"),
+        ("run%", "is ambiguous"),
+        ("run-_1", "does not exist"),
+        ("nope", "does not exist"),
+    ],
     ids=["ambiguous", "unknown", "percent-is-literal", "underscore-is-literal", "no-match"],
 )
 def test_get_run_refuses_an_ambiguous_or_unknown_prefix(
@@ -315,15 +315,6 @@ def test_claim_run_is_atomic_between_two_orchestrators(
     make_run: Callable[..., RunRecord],
     request: pytest.FixtureRequest,
 ) -> None:
-    if store.engine.dialect.name == "postgresql":
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="bug: claim_run reads the run without SELECT ... FOR UPDATE, so under "
-                "READ COMMITTED two orchestrators both see it free and both claim it",
-                raises=AssertionError,
-                strict=True,
-            )
-        )
     make_run("run-1")
     names = ("orch-a", "orch-b")
     started = {name: threading.Event() for name in names}
@@ -511,11 +502,6 @@ def test_timestamps_come_back_timezone_aware_utc(
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    reason="bug: UTCDateTime.process_result_value only fixes naive values; PostgreSQL returns "
-    "timestamptz in the session TimeZone, so timestamps come back +09:00 instead of UTC",
-    strict=True,
-)
 def test_timestamps_are_utc_whatever_the_postgres_session_timezone(pg_url: str) -> None:
     store = MetadataStore.open(f"{pg_url}%20-ctimezone%3DAsia/Tokyo")
     record = store.save_pipeline(PIPELINE, "train", {})
@@ -523,18 +509,10 @@ def test_timestamps_are_utc_whatever_the_postgres_session_timezone(pg_url: str) 
 
 
 def test_save_pipeline_is_idempotent_while_another_writer_inserts_it(
-    store: MetadataStore, db_url: str, request: pytest.FixtureRequest
+    store: MetadataStore, db_url: str
 ) -> None:
+    # Regression: get-then-insert failed with a UniqueViolation on PostgreSQL.
     postgres = store.engine.dialect.name == "postgresql"
-    if postgres:
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="bug: save_pipeline does get-then-insert; under READ COMMITTED a "
-                "concurrent insert of the same hash makes it fail with a UniqueViolation",
-                raises=sa.exc.IntegrityError,
-                strict=True,
-            )
-        )
     same = sha256_text("started twice at once")
     other = sa.create_engine(db_url)
     try:
@@ -575,20 +553,24 @@ def _wait_until_blocked(engine: sa.Engine, postgres: bool) -> None:
 
 
 def test_concurrent_processes_all_write_to_a_fresh_database(db_url: str, tmp_path: Path) -> None:
+    """8 processes open the same fresh database at once (racing to migrate it), then write."""
     n_workers, n_runs = 8, 25
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(n_workers)
     errors = [tmp_path / f"worker-{i}.err" for i in range(n_workers)]
     workers = [
-        context.Process(
-            target=_workers.populate, args=(db_url, i, n_runs, barrier, str(errors[i]))
-        )
+        context.Process(target=_workers.populate, args=(db_url, i, n_runs, barrier, str(errors[i])))
         for i in range(n_workers)
     ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.kill()
     reports = [e.read_text() for e in errors if e.exists()]
     assert reports == []
     assert [w.exitcode for w in workers] == [0] * n_workers

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _engines: dict[str, Engine] = {}
+_migrated: set[str] = set()
 _lock = threading.Lock()
 # A constant key for pg_advisory_lock, so that only one process migrates at a time.
 _PG_LOCK_KEY = 0x616C616D
@@ -86,10 +87,10 @@ def get_engine(url: str, *, migrate: bool = True) -> Engine:
     with _lock:
         engine = _engines.get(url)
         if engine is None:
-            engine = _make_engine(url)
-            if migrate:
-                upgrade(engine, only_if_needed=True)
-            _engines[url] = engine
+            engine = _engines[url] = _make_engine(url)
+        if migrate and url not in _migrated:
+            upgrade(engine, only_if_needed=True)
+            _migrated.add(url)
         return engine
 
 
@@ -99,6 +100,7 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _migrated.clear()
 
 
 def _alembic_config(connection: Connection) -> Config:

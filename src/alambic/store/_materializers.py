@@ -88,6 +88,10 @@ class Materializer(ABC):
     def load(self, path: Path) -> Any:
         """Read the value back from ``path``."""
 
+    def load_with_meta(self, path: Path, meta: dict[str, Any]) -> Any:
+        """Read the value back, given the metadata :meth:`save` returned (default: ignore it)."""
+        return self.load(path)
+
 
 class PandasMaterializer(Materializer):
     name = "pandas-parquet"
@@ -108,7 +112,7 @@ class PandasSeriesMaterializer(Materializer):
     types = ("pandas.Series",)
 
     def save(self, value: Any, path: Path) -> dict[str, Any]:
-        frame = value.to_frame(name="__series__" if value.name is None else str(value.name))
+        frame = value.to_frame(name="__series__" if value.name is None else value.name)
         frame.to_parquet(path, engine="pyarrow")
         return {"rows": len(value), "name": value.name}
 
@@ -235,10 +239,13 @@ class FileMaterializer(Materializer):
         return {"filename": Path(value).name}
 
     def load(self, path: Path) -> Any:
+        return self.load_with_meta(path, {})
+
+    def load_with_meta(self, path: Path, meta: dict[str, Any]) -> Any:
         import tempfile
 
         folder = Path(tempfile.mkdtemp(prefix="alambic-file-"))
-        target = folder / path.name
+        target = folder / str(meta.get("filename") or path.name)
         shutil.copyfile(path, target)
         return target
 

@@ -256,7 +256,8 @@ class MetadataStore:
         now = utcnow()
         stale = now - timedelta(seconds=stale_after)
         with self._session() as session, session.begin():
-            row = session.get(RunRow, run_id)
+            # Lock the row: two orchestrators claiming at once must not both win.
+            row = session.get(RunRow, run_id, with_for_update=True)
             if row is None:
                 raise NotFoundError(f"run {run_id!r} does not exist; see `alambic runs list`")
             held = (
@@ -349,7 +350,7 @@ class MetadataStore:
                         StepRunRow.cache_key.in_(keys[start : start + 500]),
                         StepRunRow.status == "succeeded",
                     )
-                    .order_by(StepRunRow.ended_at)
+                    .order_by(StepRunRow.ended_at.asc().nulls_first())
                 )
                 for row in rows:  # ascending: the newest wins
                     found[str(row.cache_key)] = _record(StepRunRecord, row)
@@ -402,7 +403,7 @@ class MetadataStore:
             row = session.scalars(
                 select(StepRunRow)
                 .where(StepRunRow.cache_key == cache_key, StepRunRow.status == "succeeded")
-                .order_by(StepRunRow.ended_at.desc())
+                .order_by(StepRunRow.ended_at.desc().nulls_last())
                 .limit(1)
             ).first()
             return None if row is None else _record(StepRunRecord, row)

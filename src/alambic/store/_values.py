@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,26 +46,34 @@ def save_value(
         MaterializerError: no materializer handles the value (and pickle is not allowed).
     """
     materializer = find_materializer(value, allow_pickle=allow_pickle, what=what)
-    try:
+    with _translated(materializer.name, value, what):
         quick = materializer.dumps(value)
-        if quick is not None:
-            data, meta = quick
-            key = store.put_bytes(data)
-            return ArtifactRef(key, materializer.name, type_name(value), len(data), meta)
-        with tempfile.TemporaryDirectory(prefix="alambic-save-") as folder:
-            path = Path(folder) / "value"
+    if quick is not None:
+        data, meta = quick
+        key = store.put_bytes(data)
+        return ArtifactRef(key, materializer.name, type_name(value), len(data), meta)
+    with tempfile.TemporaryDirectory(prefix="alambic-save-") as folder:
+        path = Path(folder) / "value"
+        with _translated(materializer.name, value, what):
             meta = materializer.save(value, path) or {}
-            size = os.path.getsize(path)
-            key = store.put_file(path)
+        size = os.path.getsize(path)
+        key = store.put_file(path)
+    return ArtifactRef(key, materializer.name, type_name(value), size, meta)
+
+
+@contextlib.contextmanager
+def _translated(name: str, value: Any, what: str) -> Iterator[None]:
+    """A materializer's own failure (not the store's) becomes a MaterializerError."""
+    try:
+        yield
     except AlambicError:
         raise
     except Exception as exc:
         raise MaterializerError(
-            f"{what} ({type_name(value)}) could not be stored by the {materializer.name!r} "
-            f"materializer: {type(exc).__name__}: {exc}. Convert it to a type it supports, or "
-            "register a materializer of your own (al.register_materializer)"
+            f"{what} ({type_name(value)}) could not be stored by the {name!r} materializer: "
+            f"{type(exc).__name__}: {exc}. Convert it to a type it supports, or register a "
+            "materializer of your own (al.register_materializer)"
         ) from exc
-    return ArtifactRef(key, materializer.name, type_name(value), size, meta)
 
 
 def load_value(store: ArtifactStore, ref: ArtifactRef, *, allow_pickle: bool = False) -> Any:
@@ -76,4 +86,4 @@ def load_value(store: ArtifactStore, ref: ArtifactRef, *, allow_pickle: bool = F
     """
     materializer = get_materializer(ref.materializer, allow_pickle=allow_pickle)
     with store.local_file(ref.hash) as path:
-        return materializer.load(path)
+        return materializer.load_with_meta(path, ref.meta)
