@@ -313,7 +313,6 @@ def test_claim_run_of_an_unknown_run_is_not_found(store: MetadataStore) -> None:
 def test_claim_run_is_atomic_between_two_orchestrators(
     store: MetadataStore,
     make_run: Callable[..., RunRecord],
-    request: pytest.FixtureRequest,
 ) -> None:
     make_run("run-1")
     names = ("orch-a", "orch-b")
