@@ -92,45 +92,31 @@ def _store() -> MetadataStore:
 
 
 class _LiveRun:
-    """Renders the orchestrator's state, at most ten times a second."""
+    """Renders the orchestrator's state; Rich's refresh thread calls :meth:`render`.
+
+    Rendering reads a copy of the orchestrator's states (``snapshot``), so the thread never
+    sees a dictionary change under it.
+    """
 
     def __init__(self) -> None:
         self.started = time.monotonic()
-        self.view: RenderableType = Text("starting…", style="dim")
-        self.last = 0.0
-        self.live: Live | None = None
+        self.orchestrator: Orchestrator | None = None
 
-    def __call__(self, orchestrator: Orchestrator) -> None:
-        now = time.monotonic()
-        if now - self.last >= 0.1:
-            self.last = now
-            self.view = render.live_view(orchestrator, self.started)
-            if self.live is not None:
-                self.live.update(self.view)
+    def attach(self, orchestrator: Orchestrator) -> None:
+        self.orchestrator = orchestrator
 
-    def finish(self, orchestrator: Orchestrator | None) -> None:
-        if orchestrator is not None:
-            self.view = render.live_view(orchestrator, self.started)
+    def render(self) -> RenderableType:
+        if self.orchestrator is None:
+            return Text("starting…", style="dim")
+        return render.live_view(self.orchestrator, self.started)
 
 
 def _run_with_view(start: Callable[[Callable[[Orchestrator], None]], Run], quiet: bool) -> Run:
-    view = _LiveRun()
-    last: list[Orchestrator] = []
-
-    def on_change(orchestrator: Orchestrator) -> None:
-        if not last:
-            last.append(orchestrator)
-        view(orchestrator)
-
     if quiet:
         return start(lambda _: None)
-    with Live(view.view, console=console, refresh_per_second=10, transient=False) as live:
-        view.live = live
-        try:
-            return start(on_change)
-        finally:
-            view.finish(last[0] if last else None)
-            live.update(view.view)
+    view = _LiveRun()
+    with Live(get_renderable=view.render, console=console, refresh_per_second=4):
+        return start(view.attach)
 
 
 def _report(run: Run) -> None:

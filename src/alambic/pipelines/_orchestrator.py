@@ -177,7 +177,8 @@ class Orchestrator:
     def snapshot(self) -> list[StepState]:
         """The step instances known so far, in graph order."""
         rank = {node: i for i, node in enumerate(self.order)}
-        return sorted(self.states.values(), key=lambda s: (rank[s.node.id], s.index))
+        # list() copies in one step under the GIL: safe while the loop adds states.
+        return sorted(list(self.states.values()), key=lambda s: (rank[s.node.id], s.index))
 
     # -- scheduling ------------------------------------------------------------------
     def _get_executor(self) -> BaseExecutor:
