@@ -230,13 +230,6 @@ USAGE_ERRORS = [
         ["run", "needs.py"],
         ["parameter 'name' (str) is required", "-p name=VALUE"],
         id="missing-required-parameter",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason=(
-                "bug: `alambic run` checks required parameters only inside the live view, "
-                "which has already printed 'starting…' on stdout"
-            ),
-        ),
     ),
     pytest.param(
         {"flow.py": FLOW},
@@ -276,12 +269,6 @@ def test_usage_error_is_one_line_and_stores_nothing(
     assert result.out == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: pipelines/_graph.py _compatible refuses `int | None` for an `int | None` argument"
-    ),
-)
 def test_optional_parameter_can_be_passed_to_a_step(alambic: Alambic, write: Write) -> None:
     write("optional.py", OPTIONAL)
     result = alambic("run", "optional.py", "-p", "limit=3", "-q")
@@ -295,13 +282,6 @@ def test_optional_parameter_can_be_passed_to_a_step(alambic: Alambic, write: Wri
         pytest.param(
             False,
             id="script",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "bug: pipelines/_run.py load_pipeline does not put the working folder on "
-                    "sys.path, so the console script cannot find module:NAME targets there"
-                ),
-            ),
         ),
         pytest.param(True, id="python-m"),
     ],
@@ -563,12 +543,6 @@ def test_pipelines_show_a_file_as_text(alambic: Alambic, write: Write, home: Pat
     assert not (home / "alambic.db").exists()  # showing a file does not touch the store
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: cli/_render.py params_table prints types as Rich markup: list[int] shows as 'list'"
-    ),
-)
 def test_pipelines_show_prints_parameter_types_in_full(alambic: Alambic, write: Write) -> None:
     write("gated.py", GATED)
     shown = alambic("pipelines", "show", "gated.py:gated")
@@ -650,13 +624,6 @@ def test_help_lists_the_commands(
     assert set(commands) <= listed, result.transcript
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: cli/_render.py runs_table lets Rich cut the run id ('run-202611…') on an "
-        "80-column console, so the listed ids cannot be used"
-    ),
-)
 def test_runs_list_shows_whole_run_ids_on_an_80_column_console(
     alambic: Alambic, write: Write
 ) -> None:

@@ -21,7 +21,7 @@ from rich.text import Text
 
 from alambic.cli import _render as render
 from alambic.config import settings
-from alambic.errors import AlambicError
+from alambic.errors import AlambicError, RunError
 from alambic.pipelines import (
     Graph,
     Orchestrator,
@@ -30,6 +30,7 @@ from alambic.pipelines import (
     load_pipeline,
     parse_cli_params,
     step_logs,
+    validate_params,
 )
 from alambic.pipelines import cancel as cancel_run
 from alambic.pipelines import resume as resume_run
@@ -147,7 +148,7 @@ def _load(target: str, pairs: list[str] | None) -> tuple[Pipeline[Any], dict[str
     """Import, trace and validate the pipeline and its parameters before anything is stored."""
     pipeline = load_pipeline(target)
     pipeline.graph  # noqa: B018 - tracing validates the graph
-    return pipeline, parse_cli_params(pipeline.specs, pairs or [])
+    return pipeline, validate_params(pipeline.specs, parse_cli_params(pipeline.specs, pairs or []))
 
 
 @app.command()
@@ -202,6 +203,10 @@ def resume(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Finish a failed, cancelled or interrupted run; succeeded steps are not run again."""
+    record = _store().get_run(run_id)  # refuse an unknown run before drawing anything
+    if record.status == "succeeded":
+        raise RunError(f"run {record.id} already succeeded; start a new run instead")
+    run_id = record.id
     if detach:
         console.print(resume_run(run_id, detach=True).id)
         return

@@ -26,6 +26,11 @@ STYLES = {
 }
 
 
+def _row(table: Table, *cells: RenderableType) -> None:
+    """Add a row; plain strings are shown as they are (a user's `[red]` is not markup)."""
+    table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells))
+
+
 def status_text(status: str) -> Text:
     """A coloured status with its symbol."""
     symbol, style = STYLES.get(status, ("?", ""))
@@ -70,7 +75,7 @@ def live_view(orchestrator: Orchestrator, started: float) -> RenderableType:
     for node_id in orchestrator.order:
         states = by_node.get(node_id, [])
         if not states:
-            table.add_row(node_id, status_text("pending"), "", "")
+            _row(table, node_id, status_text("pending"), "", "")
             continue
         counts: dict[str, int] = defaultdict(int)
         for state in states:
@@ -83,7 +88,7 @@ def live_view(orchestrator: Orchestrator, started: float) -> RenderableType:
         finished = [s.record.duration for s in states if s.record.duration is not None]
         if seconds is None and finished:
             seconds = sum(finished)
-        table.add_row(node_id, status_text(overall), progress, duration(seconds))
+        _row(table, node_id, status_text(overall), progress, duration(seconds))
     footer = Text(
         f"{orchestrator.run.id} · {duration(time.monotonic() - started)} elapsed", style="dim"
     )
@@ -104,11 +109,15 @@ def _overall(counts: dict[str, int]) -> str:
 def runs_table(runs: list[RunRecord]) -> Table:
     """A table of runs."""
     table = Table(header_style="bold")
-    for column in ("run", "pipeline", "status", "started", "duration", "params"):
+    width = max((len(r.id) for r in runs), default=3)
+    table.add_column("run", no_wrap=True, min_width=width)  # ids must stay copyable
+    for column in ("pipeline", "status", "started", "duration"):
         table.add_column(column)
+    table.add_column("params", overflow="fold", ratio=1)
     for run in runs:
         params = ", ".join(f"{k}={v!r}" for k, v in run.params.items())
-        table.add_row(
+        _row(
+            table,
             run.id,
             run.pipeline_name,
             status_text(run.status),
@@ -148,7 +157,8 @@ def steps_table(steps: list[StepRunRecord]) -> Table:
         seconds = (
             step.duration if step.duration is not None else elapsed(step.started_at, step.ended_at)
         )
-        table.add_row(
+        _row(
+            table,
             step.label,
             status_text(step.status),
             str(step.attempt or ""),
@@ -165,7 +175,7 @@ def graph_table(graph: Graph) -> Table:
     for column in ("#", "step", "fan-out", "when", "inputs"):
         table.add_column(column, overflow="fold")
     for i, row in enumerate(graph.describe(), 1):
-        table.add_row(str(i), row["node"], row["fan_out"], row["when"], row["inputs"])
+        _row(table, str(i), row["node"], row["fan_out"], row["when"], row["inputs"])
     return table
 
 
@@ -176,5 +186,5 @@ def params_table(params: dict[str, dict[str, Any]]) -> Table:
         table.add_column(column)
     for name, spec in params.items():
         default = "(required)" if spec.get("required") else repr(spec.get("default"))
-        table.add_row(name, spec.get("type", ""), default)
+        _row(table, name, spec.get("type", ""), default)
     return table

@@ -344,10 +344,11 @@ def _compatible(expected: Any, given: Any) -> bool:
         return True
     e_origin = typing.get_origin(expected) or expected
     g_origin = typing.get_origin(given) or given
-    if e_origin in (typing.Union, types.UnionType):
-        return any(_compatible(member, given) for member in typing.get_args(expected))
+    # A union given must fit member by member (int | None into int | None), so it goes first.
     if g_origin in (typing.Union, types.UnionType):
         return all(_compatible(expected, member) for member in typing.get_args(given))
+    if e_origin in (typing.Union, types.UnionType):
+        return any(_compatible(member, given) for member in typing.get_args(expected))
     if e_origin is typing.Literal or g_origin is typing.Literal:
         return True
     if not isinstance(e_origin, type) or not isinstance(g_origin, type):

@@ -186,6 +186,9 @@ def load_pipeline(ref: str) -> Pipeline[Any]:
             )
         module = load_module(_module_name(path.resolve()), str(path.resolve()))
     else:
+        # Like `python -m`, a module of the working folder is importable.
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
         if importlib.util.find_spec(target.split(".")[0]) is None:
             raise PipelineLoadError(f"{target}: no such file or module; use path/to/file.py:NAME")
         module = load_module(target, None)
