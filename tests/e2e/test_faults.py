@@ -7,8 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ import pytest
 import alambic as al
 from alambic.errors import IntegrityError
 from alambic.store import ArtifactStore, MetadataStore
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -63,13 +62,6 @@ def cli(*args: str, **kwargs: object) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         **kwargs,
     )  # type: ignore[call-overload]
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def store() -> MetadataStore:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import alambic as al
 from alambic.core import utcnow
 from alambic.errors import ExecutorError, ParameterError, RunError
 from alambic.store import ArtifactStore, MetadataStore
+from tests.helpers import wait_until
 from tests.pipelines import flows
 
 DONE = ("succeeded", "cached")  # two branches with equal inputs: one may reuse the other
@@ -210,13 +210,6 @@ def test_steps_defined_in_a_function_are_shipped_by_value() -> None:
     run = al.run(local)
     assert run.succeeded, run.error
     assert run.result() == 42
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.1)
 
 
 def test_submit_returns_at_once_and_the_run_finishes_in_the_background() -> None:
