@@ -4,10 +4,15 @@ Each worker is a separate ``python -m alambic.pipelines._worker`` process talkin
 its own socket. A worker that dies (``os._exit``, a segfault, the OOM killer) fails only
 the task it was running and is replaced; a task is cancelled or timed out by killing
 its worker. Workers start lazily, so a fully cached run starts none.
+
+Idle workers outlive a run: the next run in the same process, with the same settings,
+reuses them (a notebook running pipelines one after another pays the start-up once).
+A worker re-imports a pipeline file that changed on disk since it last imported it.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import socket
@@ -30,6 +35,27 @@ class _Worker:
     task: Task | None = None
 
 
+# Idle workers kept between runs, for one set of settings at a time.
+_spares: dict[tuple[str, ...], list[_Worker]] = {}
+
+
+def _kill(worker: _Worker) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        worker.process.kill()
+    with contextlib.suppress(Exception):
+        worker.process.wait(timeout=10)
+    worker.connection.close()
+
+
+def _kill_spares(keep: tuple[str, ...] | None = None) -> None:
+    for key in [k for k in _spares if k != keep]:
+        for worker in _spares.pop(key):
+            _kill(worker)
+
+
+atexit.register(_kill_spares)
+
+
 class LocalExecutor(BaseExecutor):
     """Runs tasks in up to ``max_workers`` local worker processes."""
 
@@ -44,8 +70,20 @@ class LocalExecutor(BaseExecutor):
         log_dir = settings.home / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         self._worker_log = log_dir / "workers.log"
+        env = [f"{k}={v}" for k, v in sorted(settings.env().items())]
+        self._key: tuple[str, ...] = (sys.executable, os.getcwd(), *sys.path, *env)
+        _kill_spares(keep=self._key)  # workers made for other settings are of no use now
 
     def _start_worker(self) -> _Worker:
+        spares = _spares.get(self._key, [])
+        while spares:
+            worker = spares.pop()
+            if worker.process.poll() is None:
+                return worker
+            _kill(worker)
+        return self._spawn_worker()
+
+    def _spawn_worker(self) -> _Worker:
         parent, child = socket.socketpair()
         env = {**os.environ, **self.settings.env()}
         # The worker must import the same alambic and user code as we do.
@@ -125,15 +163,17 @@ class LocalExecutor(BaseExecutor):
             self._kill(worker)
 
     def _kill(self, worker: _Worker) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            worker.process.kill()
-        with contextlib.suppress(Exception):
-            worker.process.wait(timeout=10)
-        worker.connection.close()
+        _kill(worker)
 
     def shutdown(self) -> None:
         self._queue.clear()
-        for worker in [*self._idle, *self._busy.values()]:
-            self._kill(worker)  # idle workers hold no work; busy ones were abandoned
+        for worker in self._busy.values():
+            self._kill(worker)  # abandoned mid-task: their work is lost anyway
+        spares = _spares.setdefault(self._key, [])
+        for worker in self._idle:
+            if worker.process.poll() is None and len(spares) < self.max_workers:
+                spares.append(worker)
+            else:
+                self._kill(worker)
         self._idle.clear()
         self._busy.clear()

@@ -35,6 +35,7 @@ __all__ = ["IN_WORKER_ENV", "execute_task", "load_code", "load_module"]
 IN_WORKER_ENV = "ALAMBIC_IN_WORKER"
 _LOG_TAIL = 1 << 20  # keep at most the last MiB of a step's output
 _modules: dict[tuple[str, str | None], ModuleType] = {}
+_stamps: dict[tuple[str, str | None], int | None] = {}
 _stores: dict[str, Any] = {}
 
 
@@ -49,15 +50,18 @@ def load_module(module: str, file: str | None) -> ModuleType:
         PipelineLoadError: the module does not import.
     """
     key = (module, file)
-    if key in _modules:
-        return _modules[key]
+    stamp = _mtime(file)
+    cached = _modules.get(key)
+    if cached is not None and _stamps.get(key) == stamp:
+        return cached
     loaded = sys.modules.get(module)
     if (
-        loaded is not None
+        cached is None  # a module already imported here (the orchestrator's own, inline)
+        and loaded is not None
         and module != "__main__"
         and (file is None or getattr(loaded, "__file__", None) == file)
     ):
-        _modules[key] = loaded
+        _modules[key], _stamps[key] = loaded, stamp
         return loaded
     try:
         if module != "__main__" and file is None:
@@ -83,8 +87,15 @@ def load_module(module: str, file: str | None) -> ModuleType:
         raise PipelineLoadError(
             f"cannot import {file or module}: {type(exc).__name__}: {exc}"
         ) from exc
-    _modules[key] = loaded
+    _modules[key], _stamps[key] = loaded, stamp
     return loaded
+
+
+def _mtime(file: str | None) -> int | None:
+    try:
+        return os.stat(file).st_mtime_ns if file else None
+    except OSError:
+        return None
 
 
 def load_code(code: dict[str, Any], *, unwrap: bool = True) -> Any:

@@ -25,8 +25,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import fsspec
-
 from alambic.core._hashing import sha256_bytes, sha256_file, sha256_stream
 from alambic.errors import ArtifactError, IntegrityError
 
@@ -45,14 +43,30 @@ class ArtifactStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.local = "://" not in url or url.startswith("file://")
+        self._fs: Any = None
+        if self.local:
+            # Plain os calls on a local disk: no fsspec import in every worker.
+            self.root = os.path.abspath(url.removeprefix("file://"))
+            return
         try:
-            self.fs, self.root = fsspec.core.url_to_fs(url)
+            import fsspec
+
+            self._fs, self.root = fsspec.core.url_to_fs(url)
         except (ImportError, ValueError) as exc:
             raise ArtifactError(
                 f"cannot open the artifact store {url!r}: {exc}; install the fsspec backend "
                 "for this protocol (for example s3fs for s3://)"
             ) from exc
-        self.local = "file" in _protocols(self.fs)
+
+    @property
+    def fs(self) -> Any:
+        """The fsspec file system (created on first use for a local store)."""
+        if self._fs is None:
+            from fsspec.implementations.local import LocalFileSystem
+
+            self._fs = LocalFileSystem()
+        return self._fs
 
     def path(self, key: str) -> str:
         """Return the backend path of the blob ``key``."""
@@ -129,7 +143,11 @@ class ArtifactStore:
     def get_bytes(self, key: str) -> bytes:
         """Return the bytes of ``key`` after checking their hash."""
         try:
-            data: bytes = self.fs.cat_file(self.path(key))
+            if self.local:
+                with open(self.path(key), "rb") as stream:
+                    data: bytes = stream.read()
+            else:
+                data = self.fs.cat_file(self.path(key))
         except FileNotFoundError:
             raise self._missing(key) from None
         actual = sha256_bytes(data)
@@ -140,7 +158,8 @@ class ArtifactStore:
     def verify(self, key: str) -> None:
         """Check that the blob ``key`` is present and intact."""
         try:
-            with self.fs.open(self.path(key), "rb") as stream:
+            opener = open if self.local else self.fs.open
+            with opener(self.path(key), "rb") as stream:
                 actual = sha256_stream(stream)
         except FileNotFoundError:
             raise self._missing(key) from None
@@ -171,8 +190,3 @@ class ArtifactStore:
             if digest.hexdigest() != key:
                 raise self._corrupt(key, digest.hexdigest())
             yield path
-
-
-def _protocols(fs: Any) -> tuple[str, ...]:
-    protocol = fs.protocol
-    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
