@@ -54,3 +54,35 @@ def test_executors_are_plugins_found_by_name(tmp_path: Path) -> None:
     assert isinstance(executor, Custom)
     with pytest.raises(ExecutorError, match="unknown executor 'nope'; set ALAMBIC_EXECUTOR"):
         create_executor(settings, "nope")
+
+
+def test_workers_are_reused_by_the_next_run_and_reload_changed_files(tmp_path: Path) -> None:
+    import os
+    import textwrap
+
+    import alambic as al
+
+    source = textwrap.dedent(
+        """
+        import os
+        import alambic as al
+
+        @al.step
+        def who(tag: str) -> list:
+            return [os.getpid(), "VERSION"]
+
+        @al.pipeline
+        def reuse(tag: str = "a") -> list:
+            return who(tag)
+        """
+    )
+    path = tmp_path / "reuse_flow.py"
+    path.write_text(source.replace("VERSION", "v1"))
+    first = al.run(al.load_pipeline(f"{path}:reuse"), params={"tag": "a"}, max_workers=1)
+    pid, version = first.result()
+    assert version == "v1" and pid != os.getpid()
+
+    path.write_text(source.replace("VERSION", "v2"))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    second = al.run(al.load_pipeline(f"{path}:reuse"), params={"tag": "b"}, max_workers=1)
+    assert second.result() == [pid, "v2"]  # same worker process, new code
