@@ -39,6 +39,8 @@ _EXPORTS = {
     "Materializer": ".store",
     "register_materializer": ".store",
     "settings": ".config",
+    "sql": ".data",
+    "split": ".data",
 }
 
 __all__ = [
@@ -58,6 +60,8 @@ __all__ = [
     "resume",
     "run",
     "settings",
+    "split",
+    "sql",
     "step",
     "submit",
     "when",
@@ -65,6 +69,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from alambic.config import settings
+    from alambic.data import split, sql
     from alambic.pipelines import (
         Pipeline,
         Run,

@@ -14,6 +14,7 @@ message says what went wrong *and* what to do next::
     │   ├── DefinitionError         the traced graph is invalid (names step and argument)
     │   ├── ParameterError          a parameter override is invalid (names the parameter)
     │   └── PipelineLoadError       a pipeline file or name cannot be imported
+    ├── DataError                   a query or a data source failed (names query and source)
     ├── RunError                    a run cannot be started, resumed or cancelled
     └── ExecutorError               an executor backend failed or is unknown
 """
@@ -24,6 +25,7 @@ __all__ = [
     "AlambicError",
     "ArtifactError",
     "ConfigError",
+    "DataError",
     "DefinitionError",
     "ExecutorError",
     "IntegrityError",
@@ -79,6 +81,10 @@ class ParameterError(PipelineError):
 
 class PipelineLoadError(PipelineError):
     """A pipeline file does not import, or the named pipeline is not in it."""
+
+
+class DataError(AlambicError):
+    """A SQL query, a data source or a split failed; the message names them."""
 
 
 class RunError(AlambicError):

@@ -51,7 +51,7 @@ class _Tracer:
     guards: list[tuple[str, bool]] = field(default_factory=list)
     # The `when` most recently closed at each nesting depth, for `otherwise`.
     closed_when: dict[int, str | None] = field(default_factory=dict)
-    functions: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    steps: dict[str, Step[Any, Any]] = field(default_factory=dict)
 
     def unique(self, base: str, taken: Any) -> str:
         name, n = base, 1
@@ -105,6 +105,7 @@ class Step(Generic[P, T]):
         cache: bool = True,
         cache_version: str = "",
         allow_pickle: bool = False,
+        fingerprint: Callable[..., str] | None = None,
     ) -> None:
         if not callable(fn):
             raise DefinitionError(f"@al.step decorates functions, not {fn!r}")
@@ -122,6 +123,7 @@ class Step(Generic[P, T]):
         self.cache = cache
         self.cache_version = cache_version
         self.allow_pickle = allow_pickle
+        self.fingerprint = fingerprint
         self.signature = inspect.signature(fn)
         try:
             self.hints = typing.get_type_hints(fn)
@@ -143,6 +145,7 @@ class Step(Generic[P, T]):
             "cache": self.cache,
             "cache_version": self.cache_version,
             "allow_pickle": self.allow_pickle,
+            "fingerprint": self.fingerprint,
         }
         unknown = set(options) - set(current)
         if unknown:
@@ -204,7 +207,7 @@ class Step(Generic[P, T]):
             arg_exprs[arg] = expr
         names, annotations = self._outputs()
         scopes = tuple(tracer.scopes)
-        tracer.functions[node_id] = self.fn
+        tracer.steps[node_id] = self
         tracer.nodes[node_id] = Node(
             id=node_id,
             step=self.name,
@@ -214,6 +217,7 @@ class Step(Generic[P, T]):
             scopes=list(scopes),
             guards=[[c, e] for c, e in tracer.guards],
             outputs=names,
+            fingerprint=self.fingerprint is not None,
             retries=self.retries,
             retry_delay=self.retry_delay,
             backoff=self.backoff,
@@ -246,6 +250,7 @@ def step(
     cache: bool = True,
     cache_version: str = "",
     allow_pickle: bool = False,
+    fingerprint: Callable[..., str] | None = None,
 ) -> Callable[[Callable[P, T]], Step[P, T]]: ...
 def step(fn: Callable[P, T] | None = None, /, **options: Any) -> Any:
     """Declare a pipeline step.
@@ -260,6 +265,9 @@ def step(fn: Callable[P, T] | None = None, /, **options: Any) -> Any:
         cache: reuse an earlier result with the same code, parameters and inputs.
         cache_version: change it to invalidate cached results without changing the code.
         allow_pickle: store outputs without a materializer with cloudpickle.
+        fingerprint: a function of the step's arguments, called by the orchestrator before
+            the cache is consulted, that names the state of data outside alambic (a file's
+            content hash, a table snapshot); a new fingerprint is a cache miss.
 
     Example:
         >>> import alambic as al
@@ -286,7 +294,7 @@ class Pipeline(Generic[P]):
         self.code = _code_ref(fn)
         self._graph: Graph | None = None
         self._specs: dict[str, Any] | None = None
-        self.functions: dict[str, Callable[..., Any]] = {}
+        self.steps: dict[str, Step[Any, Any]] = {}
         functools.update_wrapper(self, fn)
 
     def __repr__(self) -> str:
@@ -346,7 +354,7 @@ class Pipeline(Generic[P]):
             code=self.code,
         )
         graph.validate()
-        self.functions = tracer.functions
+        self.steps = tracer.steps
         return graph
 
 

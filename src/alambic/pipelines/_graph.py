@@ -38,6 +38,7 @@ class Node:
     scopes: list[str] = field(default_factory=list)
     guards: list[list[Any]] = field(default_factory=list)
     outputs: list[str] = field(default_factory=lambda: ["return"])
+    fingerprint: bool = False
     retries: int = 0
     retry_delay: float = 1.0
     backoff: float = 2.0

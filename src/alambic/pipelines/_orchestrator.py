@@ -23,6 +23,7 @@ import cloudpickle
 from alambic.config import Settings
 from alambic.core import canonical_json, new_id, sha256_text, utcnow
 from alambic.errors import AlambicError
+from alambic.pipelines._dsl import Step
 from alambic.pipelines._executors import BaseExecutor, Task, TaskResult, create_executor
 from alambic.pipelines._graph import Graph, Node
 from alambic.pipelines._resolve import OPERATORS, WAIT, Skip, Wait, fingerprint, short
@@ -92,7 +93,7 @@ class Orchestrator:
         executor: str | None = None,
         max_workers: int | None = None,
         on_change: Callable[[Orchestrator], None] | None = None,
-        functions: dict[str, Callable[..., Any]] | None = None,
+        steps: dict[str, Step[Any, Any]] | None = None,
     ) -> None:
         self.graph = graph
         self.run = run
@@ -103,7 +104,7 @@ class Orchestrator:
         self.executor_name = executor
         self.max_workers = max_workers
         self.on_change = on_change
-        self.functions = functions or {}
+        self.steps = steps or {}
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self.states: dict[tuple[str, tuple[int, ...]], StepState] = {}
         self.expansions: dict[tuple[str, tuple[int, ...]], list[Any] | Skip] = {}
@@ -449,10 +450,16 @@ class Orchestrator:
         if isinstance(blocker, Skip):
             self._skip(state, f"upstream {blocker.reason}", blocker.failed)
             return True
-        components = {
+        components: dict[str, Any] = {
             "code": node.code_hash,
             "args": {a: fingerprint(d) for a, d in inputs.items()},
         }
+        if node.fingerprint:
+            try:
+                components["data"] = self._data_fingerprint(node, inputs)
+            except Exception as exc:  # e.g. a source file is missing: nothing is cached
+                self._fail(state, f"{type(exc).__name__}: {exc}")
+                return True
         key = sha256_text(canonical_json({**components, "outputs": node.outputs}))
         state.prepared = (inputs, key, components)
         if not self._reuse_previous(state, key):
@@ -461,6 +468,17 @@ class Orchestrator:
             else:
                 self._ready.append(state)
         return True
+
+    def _data_fingerprint(self, node: Node, inputs: dict[str, Any]) -> str:
+        """Ask the step's fingerprint function for the state of its outside data."""
+        step = self.steps.get(node.id)
+        if step is None or step.fingerprint is None:
+            from alambic.pipelines._worker import load_code
+
+            step = load_code(node.code, unwrap=False)
+        if step.fingerprint is None:  # pragma: no cover - the graph says it has one
+            raise AlambicError(f"step {node.id} lost its fingerprint function")
+        return str(step.fingerprint(**{arg: self._value(desc) for arg, desc in inputs.items()}))
 
     def _lookup_cache(self) -> None:
         """Look up the cache keys of every step prepared this round, in one query."""
@@ -544,6 +562,8 @@ class Orchestrator:
         changes = []
         if old.get("code") != components["code"]:
             changes.append("its code changed")
+        if old.get("data") != components.get("data"):
+            changes.append("the data it reads changed")
         old_args = old.get("args", {})
         for arg in sorted(set(old_args) | set(components["args"])):
             was, now = old_args.get(arg), components["args"].get(arg)
@@ -572,10 +592,10 @@ class Orchestrator:
         log_path = str(self._log_dir / f"{state.label}.{state.attempt}-{secrets.token_hex(3)}.log")
         task_id = f"{state.record.id}:{state.attempt}"
         code = node.code
-        function = self.functions.get(node.id)
-        if function is not None and "<locals>" in code["qualname"]:
+        step = self.steps.get(node.id)
+        if step is not None and "<locals>" in code["qualname"]:
             # Not importable by name: ship it by value (only for runs driven in-process).
-            code = {**code, "pickled": base64.b64encode(cloudpickle.dumps(function)).decode()}
+            code = {**code, "pickled": base64.b64encode(cloudpickle.dumps(step.fn)).decode()}
         payload = {
             "code": code,
             "args": inputs,

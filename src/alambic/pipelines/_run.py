@@ -273,7 +273,7 @@ def _drive(
         executor=options.get("executor"),
         max_workers=options.get("max_workers"),
         on_change=on_change,
-        functions=pipeline.functions,
+        steps=pipeline.steps,
     )
     return Run(orchestrator.execute(), store, config)
 
