@@ -51,6 +51,7 @@ bench-setup:
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/orchestration.py
+	$(BIN)/python benchmarks/tracking.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache examples/quickstart/.alambic

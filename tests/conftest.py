@@ -27,7 +27,20 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("ALAMBIC_MAX_WORKERS", "2")
     monkeypatch.chdir(tmp_path)
     yield folder
+    _reset_tracking()
     dispose_engines()
+
+
+def _reset_tracking() -> None:
+    """Write what a test logged into its own home, and leave no run active for the next."""
+    import sys
+
+    api = sys.modules.get("alambic.tracking._api")
+    if api is not None:
+        try:
+            api._process_buffer.flush()
+        finally:
+            api._stack.set(())
 
 
 def _postgres_ready() -> bool:

@@ -48,9 +48,11 @@ app = typer.Typer(
 runs_app = typer.Typer(help="Inspect runs.", no_args_is_help=True)
 pipelines_app = typer.Typer(help="Inspect pipeline definitions.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the metadata database.", no_args_is_help=True)
+experiments_app = typer.Typer(help="Inspect experiments (tracked runs).", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(pipelines_app, name="pipelines")
 app.add_typer(db_app, name="db")
+app.add_typer(experiments_app, name="experiments")
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -334,6 +336,30 @@ def pipelines_show(
         console.print(render.graph_table(graph))
     else:
         raise AlambicError(f"--format {fmt!r}: use text, mermaid or json")
+
+
+@experiments_app.command("list")
+@friendly
+def experiments_list() -> None:
+    """List experiments with their number of tracked runs."""
+    from alambic.tracking import tracking_store
+
+    console.print(render.experiments_table(tracking_store().list_experiments()))
+
+
+@runs_app.command("compare")
+@friendly
+def runs_compare(
+    run_ids: Annotated[
+        list[str], typer.Argument(help="Tracked run ids: pipeline runs, step runs, trials.")
+    ],
+) -> None:
+    """Compare tracked runs side by side: their params and metrics."""
+    from alambic.tracking import get_tracked_run
+
+    if len(run_ids) < 2:
+        raise AlambicError("give at least two run ids to compare")
+    console.print(render.compare_table([get_tracked_run(run_id) for run_id in run_ids]))
 
 
 @db_app.command("upgrade")

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from alambic.pipelines import Graph, Orchestrator, StepState
-from alambic.store import RunRecord, StepRunRecord
+from alambic.store import RunRecord, StepRunRecord, TrackedRunRecord
 
 STYLES = {
     "pending": ("·", "dim"),
@@ -188,3 +188,44 @@ def params_table(params: dict[str, dict[str, Any]]) -> Table:
         default = "(required)" if spec.get("required") else repr(spec.get("default"))
         _row(table, name, spec.get("type", ""), default)
     return table
+
+
+def experiments_table(rows: list[dict[str, Any]]) -> Table:
+    """Experiments with run counts."""
+    table = Table(header_style="bold")
+    for column in ("experiment", "runs", "created", "last run"):
+        table.add_column(column)
+    for row in rows:
+        _row(table, row["name"], str(row["runs"]), when(row["created_at"]), when(row["last_run"]))
+    return table
+
+
+def compare_table(runs: list[TrackedRunRecord]) -> Table:
+    """Tracked runs side by side: one column per run, one row per param and metric.
+
+    Values that differ between runs are highlighted.
+    """
+    table = Table(header_style="bold")
+    table.add_column("")
+    for run in runs:
+        table.add_column(f"{run.name}\n{run.id}", overflow="fold")
+    _row(table, "status", *(status_text(_STATUS.get(r.status, r.status)) for r in runs))
+    for section in ("params", "metrics"):
+        keys = sorted({k for r in runs for k in getattr(r, section)})
+        for key in keys:
+            values = [getattr(r, section).get(key) for r in runs]
+            differ = len({repr(v) for v in values}) > 1
+            cells = [Text(_show(v), style="bold yellow" if differ else "") for v in values]
+            _row(table, Text(f"{section}.{key}", style="bold" if differ else "dim"), *cells)
+    return table
+
+
+_STATUS = {"finished": "succeeded", "killed": "cancelled"}
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

@@ -65,6 +65,7 @@ class TaskResult:
     error: str | None = None
     traceback: str | None = None
     logs: str = ""
+    tracking: dict[str, Any] = field(default_factory=dict)
     crashed: bool = False
 
     @classmethod
@@ -78,6 +79,7 @@ class TaskResult:
             error=data.get("error"),
             traceback=data.get("traceback"),
             logs=data.get("logs") or "",
+            tracking=data.get("tracking") or {},
         )
 
 

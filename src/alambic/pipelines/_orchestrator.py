@@ -32,11 +32,14 @@ from alambic.store import (
     ArtifactRef,
     ArtifactStore,
     MetadataStore,
+    RunChange,
     RunRecord,
     StepRunRecord,
+    TrackingStore,
     load_value,
     save_value,
 )
+from alambic.tracking._buffer import changes_from_export
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +125,10 @@ class Orchestrator:
         self._new_artifacts: list[ArtifactRecord] = []
         self._history: dict[tuple[str, str], StepRunRecord] | None = None
         self._flushed_at = time.monotonic()
+        # Every executed step is a tracked run (child of the pipeline's), written at flush.
+        self._tracking = TrackingStore(store.engine)
+        self._tracked: list[RunChange] = []
+        self._points: list[dict[str, Any]] = []
         self._values: dict[str, Any] = {}
         self._cancelled = False
         self._log_dir = settings.home / "logs" / run.id
@@ -136,6 +143,17 @@ class Orchestrator:
             ended_at=None,
             error=None,
             cancel_requested=False,
+        )
+        self._tracked.append(
+            RunChange(
+                id=self.run.id,
+                experiment=self.graph.name,
+                kind="pipeline",
+                name=self.graph.name,
+                status="running",
+                created_at=utcnow(),
+                params={k: _text(v) for k, v in self.run.params.items()},
+            )
         )
         next_beat = 0.0
         try:
@@ -633,6 +651,7 @@ class Orchestrator:
         if state is None:
             return  # cancelled or timed out meanwhile
         state.task_id = None
+        self._track_step(state, result)
         log_key = self.artifacts.put_bytes(result.logs.encode()) if result.logs else None
         if result.ok:
             artifacts = [
@@ -761,6 +780,13 @@ class Orchestrator:
         messages = list(self.errors)
         if failed:
             messages.insert(0, f"{len(failed)} step(s) failed: {', '.join(failed[:10])}")
+        self._tracked.append(
+            RunChange(
+                id=self.run.id,
+                status={"succeeded": "finished", "failed": "failed"}.get(status, "killed"),
+                ended_at=utcnow(),
+            )
+        )
         self._flush()
         outputs = None
         if status == "succeeded" and self.graph.outputs is not None:
@@ -779,10 +805,38 @@ class Orchestrator:
         state.record = _replace(state.record, **values)
         self._writes.setdefault(state.record.id, {}).update(values)
 
+    def _track_step(self, state: StepState, result: TaskResult) -> None:
+        """Turn what a step logged (and the step itself) into tracked-run writes."""
+        step_id = state.record.id
+        changes, points = changes_from_export(
+            result.tracking, step_run=step_id, parent=self.run.id, experiment=self.graph.name
+        )
+        own = next((c for c in changes if c.id == step_id), None)
+        if own is None:
+            own = RunChange(
+                id=step_id,
+                experiment=self.graph.name,
+                parent_id=self.run.id,
+                kind="step",
+                created_at=utcnow(),
+            )
+            changes.insert(0, own)
+        inputs = state.prepared[0] if state.prepared else {}
+        literal = {a: _text(d["value"]) for a, d in inputs.items() if "value" in d}
+        own.name, own.ended_at = state.label, utcnow()
+        own.status = "finished" if result.ok else "failed"
+        own.params = {**literal, **own.params}
+        own.tags = {"alambic.attempt": str(state.attempt), **own.tags}
+        self._tracked.extend(changes)
+        self._points.extend(points)
+
     def _flush(self) -> None:
         if self._writes or self._new_artifacts:
             self.store.write_step_updates(self._writes, self._new_artifacts)
             self._writes, self._new_artifacts = {}, []
+        if self._tracked or self._points:
+            self._tracking.write(self._tracked, self._points)
+            self._tracked, self._points = [], []
         self._flushed_at = time.monotonic()
 
     def _changed(self) -> None:
@@ -822,6 +876,10 @@ def _jsonable(value: Any) -> bool:
         )
     except (TypeError, ValueError):
         return False
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else canonical_json(value)
 
 
 def _plain(fp: Any) -> Any:

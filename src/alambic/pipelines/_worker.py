@@ -194,6 +194,7 @@ def execute_task(task: dict[str, Any], log_path: str | None = None) -> dict[str,
     """
     from alambic.store._artifacts import ArtifactStore
     from alambic.store._values import save_value
+    from alambic.tracking._api import step_tracking
 
     own_log = log_path is None
     if log_path is None:
@@ -220,7 +221,11 @@ def execute_task(task: dict[str, Any], log_path: str | None = None) -> dict[str,
                     for name, desc in task["args"].items()
                 }
                 started = time.perf_counter()
-                value = fn(**kwargs)
+                with step_tracking() as tracked:
+                    try:
+                        value = fn(**kwargs)
+                    finally:
+                        result["tracking"] = tracked.export()
                 result["duration"] = time.perf_counter() - started
                 names = task["outputs"]
                 if names == ["return"]:

@@ -24,6 +24,10 @@ _EXPORTS = {
     "PipelineRecord": "._metadata",
     "RunRecord": "._metadata",
     "StepRunRecord": "._metadata",
+    "ExperimentRecord": "._tracking",
+    "RunChange": "._run_change",
+    "TrackedRunRecord": "._tracking",
+    "TrackingStore": "._tracking",
     "ArtifactRef": "._values",
     "load_value": "._values",
     "save_value": "._values",
@@ -32,11 +36,15 @@ __all__ = [
     "ArtifactRecord",
     "ArtifactRef",
     "ArtifactStore",
+    "ExperimentRecord",
     "Materializer",
     "MetadataStore",
     "PipelineRecord",
+    "RunChange",
     "RunRecord",
     "StepRunRecord",
+    "TrackedRunRecord",
+    "TrackingStore",
     "dispose_engines",
     "find_materializer",
     "get_engine",
@@ -67,4 +75,6 @@ if TYPE_CHECKING:
         RunRecord,
         StepRunRecord,
     )
+    from alambic.store._run_change import RunChange
+    from alambic.store._tracking import ExperimentRecord, TrackedRunRecord, TrackingStore
     from alambic.store._values import ArtifactRef, load_value, save_value

@@ -1,0 +1,209 @@
+"""The repository behind experiment tracking: experiments, tracked runs, metric points.
+
+Writers hand over whole batches (see :meth:`TrackingStore.write`): one transaction for
+many runs and metric points, which is what keeps logging cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.orm import Session
+
+from alambic.core import new_id, utcnow
+from alambic.errors import NotFoundError
+from alambic.store._db import get_engine
+from alambic.store._models import ExperimentRow, MetricRow, TrackedRunRow
+from alambic.store._run_change import RunChange
+
+__all__ = ["ExperimentRecord", "RunChange", "TrackedRunRecord", "TrackingStore"]
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    """A named group of tracked runs."""
+
+    id: str
+    name: str
+    tags: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TrackedRunRecord:
+    """A tracked run: a pipeline run, a step run, a tuning trial or a hand-made run."""
+
+    id: str
+    experiment_id: str
+    parent_id: str | None
+    kind: str
+    name: str
+    status: str
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    tags: dict[str, Any]
+    artifacts: dict[str, Any]
+    created_at: datetime
+    ended_at: datetime | None
+
+
+def _merge(first: RunChange, later: RunChange) -> RunChange:
+    """One change holding both (the later one's scalar fields win when set)."""
+    merged = dataclasses.replace(first)
+    for name in ("status", "ended_at"):
+        if getattr(later, name) is not None:
+            setattr(merged, name, getattr(later, name))
+    for name in ("params", "metrics", "tags", "artifacts"):
+        setattr(merged, name, {**getattr(first, name), **getattr(later, name)})
+    return merged
+
+
+def _record(cls: type[Any], row: Any) -> Any:
+    return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})
+
+
+class TrackingStore:
+    """Experiments and tracked runs on any SQLAlchemy URL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._reader = engine.execution_options(alambic_read_only=True)
+        self._experiments: dict[str, str] = {}
+
+    @classmethod
+    def open(cls, url: str) -> TrackingStore:
+        """Open (and migrate) the database at ``url``."""
+        return cls(get_engine(url))
+
+    # -- experiments -----------------------------------------------------------------
+    def experiment_id(self, name: str, session: Session | None = None) -> str:
+        """Return the id of the experiment called ``name``, creating it if needed."""
+        if name in self._experiments:
+            return self._experiments[name]
+        own = session is None
+        session = session or Session(self.engine)
+        try:
+            found = session.scalar(select(ExperimentRow.id).where(ExperimentRow.name == name))
+            if found is None:
+                found = new_id("exp")
+                session.add(ExperimentRow(id=found, name=name, tags={}, created_at=utcnow()))
+                session.flush()
+                if own:
+                    session.commit()
+        finally:
+            if own:
+                session.close()
+        self._experiments[name] = found
+        return found
+
+    def list_experiments(self) -> list[dict[str, Any]]:
+        """Every experiment with its number of runs and its last activity."""
+        with Session(self._reader) as session:
+            rows = session.execute(
+                select(
+                    ExperimentRow.id,
+                    ExperimentRow.name,
+                    ExperimentRow.created_at,
+                    func.count(TrackedRunRow.id),
+                    func.max(TrackedRunRow.created_at),
+                )
+                .outerjoin(TrackedRunRow, TrackedRunRow.experiment_id == ExperimentRow.id)
+                .group_by(ExperimentRow.id, ExperimentRow.name, ExperimentRow.created_at)
+                .order_by(ExperimentRow.name)
+            ).all()
+        return [
+            {"id": r[0], "name": r[1], "created_at": r[2], "runs": r[3], "last_run": r[4]}
+            for r in rows
+        ]
+
+    # -- writing ---------------------------------------------------------------------
+    def write(self, changes: list[RunChange], points: list[dict[str, Any]]) -> None:
+        """Merge run changes and insert metric points, in one transaction."""
+        if not changes and not points:
+            return
+        merged: dict[str, RunChange] = {}
+        for change in changes:  # several changes of one run in a batch: merge them first
+            earlier = merged.get(change.id)
+            merged[change.id] = change if earlier is None else _merge(earlier, change)
+        with Session(self.engine) as session, session.begin():
+            existing = {}
+            if merged:
+                query = select(TrackedRunRow).where(TrackedRunRow.id.in_(list(merged)))
+                existing = {row.id: row for row in session.scalars(query)}
+            new_rows = []
+            for change in merged.values():
+                row = existing.get(change.id)
+                if row is None:
+                    new_rows.append(self._new_row(change, session))
+                    continue
+                if change.status is not None:
+                    row.status = change.status
+                if change.ended_at is not None:
+                    row.ended_at = change.ended_at
+                for column in ("params", "metrics", "tags", "artifacts"):
+                    update = getattr(change, column)
+                    if update:
+                        setattr(row, column, {**getattr(row, column), **update})
+            if new_rows:  # new runs are the common case: one executemany
+                session.execute(insert(TrackedRunRow), new_rows)
+            if points:
+                session.execute(insert(MetricRow), points)
+
+    def _new_row(self, change: RunChange, session: Session) -> dict[str, Any]:
+        return {
+            "id": change.id,
+            "experiment_id": self.experiment_id(change.experiment, session),
+            "parent_id": change.parent_id,
+            "kind": change.kind,
+            "name": change.name or change.id,
+            "status": change.status or "running",
+            "params": change.params,
+            "metrics": change.metrics,
+            "tags": change.tags,
+            "artifacts": change.artifacts,
+            "created_at": change.created_at or utcnow(),
+            "ended_at": change.ended_at,
+        }
+
+    # -- reading ---------------------------------------------------------------------
+    def runs(self, experiments: list[str] | None = None) -> list[TrackedRunRecord]:
+        """Tracked runs, newest first; only those of the named experiments when given."""
+        query = select(TrackedRunRow).order_by(TrackedRunRow.created_at.desc())
+        if experiments:
+            query = query.join(
+                ExperimentRow, ExperimentRow.id == TrackedRunRow.experiment_id
+            ).where(ExperimentRow.name.in_(experiments))
+        with Session(self._reader) as session:
+            return [_record(TrackedRunRecord, row) for row in session.scalars(query)]
+
+    def get_run(self, run_id: str) -> TrackedRunRecord:
+        """One tracked run by id.
+
+        Raises:
+            NotFoundError: no tracked run has this id.
+        """
+        with Session(self._reader) as session:
+            row = session.get(TrackedRunRow, run_id)
+            if row is None:
+                raise NotFoundError(f"no tracked run {run_id!r}; see `alambic experiments list`")
+            record: TrackedRunRecord = _record(TrackedRunRecord, row)
+            return record
+
+    def experiment_names(self) -> dict[str, str]:
+        """Experiment id → name."""
+        with Session(self._reader) as session:
+            return dict(session.execute(select(ExperimentRow.id, ExperimentRow.name)).all())
+
+    def metric_history(self, run_id: str, key: str) -> list[tuple[int, float, float]]:
+        """(step, value, timestamp) of every point logged for ``key``, in step order."""
+        with Session(self._reader) as session:
+            rows = session.execute(
+                select(MetricRow.step, MetricRow.value, MetricRow.timestamp)
+                .where(MetricRow.run_id == run_id, MetricRow.key == key)
+                .order_by(MetricRow.step, MetricRow.id)
+            ).all()
+        return [(int(s), float(v), float(t)) for s, v, t in rows]
