@@ -5,13 +5,13 @@ every step is a cache hit. Try ``-p min_auc=0.999`` to see the gate refuse, or
 ``-p models=random_forest`` to train only one model.
 
 scikit-learn is imported inside the steps: the orchestrator never needs it, so a fully
-cached run starts no worker and imports no model library.
+cached run starts no worker and imports no model library. Trained estimators travel
+between steps in skops format (alambic.models), never pickled.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -19,31 +19,6 @@ import pandas as pd
 import alambic as al
 
 Estimator = Any  # a fitted scikit-learn estimator
-
-
-class SkopsModel(al.Materializer):
-    """scikit-learn estimators stored with skops: no pickle, only known types load."""
-
-    name = "quickstart-skops"
-    types = ("sklearn.base.BaseEstimator",)  # a string: matched only once sklearn is loaded
-
-    def save(self, value: Any, path: Path) -> dict[str, Any]:
-        import skops.io as sio
-
-        sio.dump(value, path)
-        return {"estimator": type(value).__name__}
-
-    def load(self, path: Path) -> Any:
-        import skops.io as sio
-
-        untrusted = sio.get_untrusted_types(file=path)
-        unknown = [t for t in untrusted if not t.startswith(("sklearn.", "numpy."))]
-        if unknown:
-            raise ValueError(f"refusing to load unknown types {unknown}")
-        return sio.load(path, trusted=untrusted)
-
-
-al.register_materializer(SkopsModel())
 
 
 @al.step

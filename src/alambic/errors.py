@@ -15,6 +15,7 @@ message says what went wrong *and* what to do next::
     │   ├── ParameterError          a parameter override is invalid (names the parameter)
     │   └── PipelineLoadError       a pipeline file or name cannot be imported
     ├── DataError                   a query or a data source failed (names query and source)
+    ├── ModelError                  a model cannot be stored or loaded safely
     ├── RunError                    a run cannot be started, resumed or cancelled
     └── ExecutorError               an executor backend failed or is unknown
 """
@@ -30,6 +31,7 @@ __all__ = [
     "ExecutorError",
     "IntegrityError",
     "MaterializerError",
+    "ModelError",
     "NotFoundError",
     "ParameterError",
     "PipelineError",
@@ -85,6 +87,10 @@ class PipelineLoadError(PipelineError):
 
 class DataError(AlambicError):
     """A SQL query, a data source or a split failed; the message names them."""
+
+
+class ModelError(AlambicError):
+    """A model has no safe format, holds untrusted types, or does not fit its signature."""
 
 
 class RunError(AlambicError):

@@ -305,7 +305,14 @@ def register_materializer(materializer: Materializer) -> Materializer:
         )
     if not getattr(materializer, "name", None):
         raise MaterializerError(f"{type(materializer).__name__} needs a class attribute `name`")
-    if materializer.name in {m.name for m in _BUILTINS} or materializer.name == PICKLE.name:
+    if (
+        materializer.name in {m.name for m in _BUILTINS}
+        or materializer.name == PICKLE.name
+        or (
+            materializer.name.startswith("alambic-")
+            and not type(materializer).__module__.startswith("alambic.")
+        )
+    ):
         raise MaterializerError(
             f"{materializer.name!r} is a built-in materializer name; choose another name"
         )

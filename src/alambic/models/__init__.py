@@ -1,0 +1,46 @@
+"""Safe model formats (skops, LightGBM text, XGBoost UBJSON) with signatures and versions.
+
+Names load lazily: registering the model materializers at ``import alambic`` costs nothing.
+"""
+
+from typing import TYPE_CHECKING
+
+from alambic.core._lazy import lazy_exports
+
+_EXPORTS = {
+    "Flavor": "._flavors",
+    "register_flavor": "._flavors",
+    "Model": "._model",
+    "dumps_model": "._model",
+    "load_model": "._model",
+    "loads_model": "._model",
+    "package": "._model",
+    "save_model": "._model",
+    "Signature": "._signature",
+    "infer_signature": "._signature",
+}
+__all__ = [
+    "Flavor",
+    "Model",
+    "Signature",
+    "dumps_model",
+    "infer_signature",
+    "load_model",
+    "loads_model",
+    "package",
+    "register_flavor",
+    "save_model",
+]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:
+    from alambic.models._flavors import Flavor, register_flavor
+    from alambic.models._model import (
+        Model,
+        dumps_model,
+        load_model,
+        loads_model,
+        package,
+        save_model,
+    )
+    from alambic.models._signature import Signature, infer_signature
