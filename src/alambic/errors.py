@@ -16,6 +16,7 @@ message says what went wrong *and* what to do next::
     │   └── PipelineLoadError       a pipeline file or name cannot be imported
     ├── DataError                   a query or a data source failed (names query and source)
     ├── ModelError                  a model cannot be stored or loaded safely
+    ├── EvaluationError             a metric, a task or evaluation data is invalid
     ├── RunError                    a run cannot be started, resumed or cancelled
     └── ExecutorError               an executor backend failed or is unknown
 """
@@ -28,6 +29,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DefinitionError",
+    "EvaluationError",
     "ExecutorError",
     "IntegrityError",
     "MaterializerError",
@@ -87,6 +89,10 @@ class PipelineLoadError(PipelineError):
 
 class DataError(AlambicError):
     """A SQL query, a data source or a split failed; the message names them."""
+
+
+class EvaluationError(AlambicError):
+    """An unknown metric, a metric that does not fit the task, or unusable data."""
 
 
 class ModelError(AlambicError):

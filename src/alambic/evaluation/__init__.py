@@ -1,0 +1,16 @@
+"""Evaluation: metric suites, plots, champion/challenger comparison, gates."""
+
+from alambic.evaluation._evaluate import Comparison, Evaluation, compare, evaluate, scores_of
+from alambic.evaluation._metrics import METRICS, compute_metrics, infer_task, metric
+
+__all__ = [
+    "METRICS",
+    "Comparison",
+    "Evaluation",
+    "compare",
+    "compute_metrics",
+    "evaluate",
+    "infer_task",
+    "metric",
+    "scores_of",
+]
