@@ -129,7 +129,9 @@ def _report(run: Run) -> None:
     console.print(Text(f"run {run.id} {run.status}", style=style))
     if run.succeeded:
         result = run.result()
-        if result is not None:
+        if render.is_table(result):
+            console.print(render.result_table(result))
+        elif result is not None:
             text = json.dumps(result, default=str)
             console.print(Text(f"result: {text if len(text) <= 300 else text[:299] + '…'}"))
     if run.error:

@@ -229,3 +229,26 @@ def _show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
+
+
+def is_table(value: Any) -> bool:
+    """Whether a pipeline result reads best as a table: a list of flat dicts."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(r, dict) for r in value)
+        and all(not isinstance(v, dict) for r in value for v in r.values())
+    )
+
+
+def result_table(rows: list[dict[str, Any]]) -> Table:
+    """A pipeline's result (a list of flat dicts) as a table, one row per dict."""
+    table = Table(header_style="bold", title="result")
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        _row(table, *(_show(row.get(c)) for c in columns))
+    return table

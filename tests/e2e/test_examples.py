@@ -1,0 +1,59 @@
+"""The examples run end to end as `make demo` runs them (on a smaller data set)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import alambic as al
+
+pytestmark = pytest.mark.slow
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _module(path: Path) -> object:
+    spec = importlib.util.spec_from_file_location(f"example_{path.parent.name}_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fraud_pipeline_trains_gates_and_reruns_only_what_new_data_touches(
+    tmp_path: Path,
+) -> None:
+    generate = _module(EXAMPLES / "fraud" / "generate.py")
+    data = generate.generate(30_000, random_state=7)  # type: ignore[attr-defined]
+    source = tmp_path / "listings.parquet"
+    data.to_parquet(source, index=False)
+    pipeline = al.load_pipeline(f"{EXAMPLES / 'fraud' / 'pipeline.py'}:fraud")
+    params = {"source": str(source), "n_estimators": 60}
+
+    first = al.run(pipeline, params=params)
+    assert first.succeeded, first.error
+    table = {row["category"]: row for row in first.result()}
+    assert set(table) == {"auto", "moto", "loisir"}
+    assert all(row["roc_auc"] > 0.75 for row in table.values())  # small data: a weak loisir
+    assert all(
+        row["published"] == (row["passed"] and row["roc_auc"] >= 0.8) for row in table.values()
+    )
+
+    again = al.run(pipeline, params=params)
+    assert {s.status for s in again.steps} <= {"cached", "skipped"}
+
+    # New listings in the moto category only: the other categories' work is reused.
+    extra = generate.generate(3_000, random_state=8, start_id=1_000_000)  # type: ignore[attr-defined]
+    moto = extra[extra["category"] == "moto"]
+    pd.concat([data, moto], ignore_index=True).to_parquet(source, index=False)
+    changed = al.run(pipeline, params=params)
+    assert changed.succeeded, changed.error
+    index = {c: i for i, c in enumerate(["auto", "moto", "loisir"])}
+    assert changed.step("train_model", index["moto"]).status == "succeeded"
+    assert changed.step("train_model", index["auto"]).status == "cached"
+    assert changed.step("train_model", index["loisir"]).status == "cached"
+    assert "the data it reads changed" in changed.step("extract", index["auto"]).cache["reason"]
