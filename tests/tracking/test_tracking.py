@@ -174,3 +174,30 @@ def test_tracking_on_postgresql(pg_url: str, monkeypatch: pytest.MonkeyPatch) ->
         tracking.log_metric("auc", 0.7, step=1)
     found = search_runs("metrics.auc >= 0.7", experiment="pg")
     assert found["run_id"].tolist() == [run.id]
+
+
+@pytest.mark.postgres
+def test_two_processes_creating_one_experiment_at_once(pg_url: str) -> None:
+    import threading
+
+    from alambic.store import RunChange, TrackingStore
+
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def create(i: int) -> None:
+        store = TrackingStore.open(pg_url)
+        barrier.wait()
+        try:
+            store.write([RunChange(id=f"trk-{i}", experiment="shared")], [])
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    store = TrackingStore.open(pg_url)
+    assert [e["runs"] for e in store.list_experiments() if e["name"] == "shared"] == [4]

@@ -12,10 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
 
 from alambic.core import new_id, utcnow
-from alambic.errors import NotFoundError
+from alambic.errors import NotFoundError, StoreError
 from alambic.store._db import get_engine
 from alambic.store._models import ExperimentRow, MetricRow, TrackedRunRow
 from alambic.store._run_change import RunChange
@@ -89,14 +91,19 @@ class TrackingStore:
         try:
             found = session.scalar(select(ExperimentRow.id).where(ExperimentRow.name == name))
             if found is None:
-                found = new_id("exp")
-                session.add(ExperimentRow(id=found, name=name, tags={}, created_at=utcnow()))
-                session.flush()
+                # Two pipelines may create the same experiment at once: one row wins.
+                dialect = self.engine.dialect.name
+                module = postgresql_dialect if dialect == "postgresql" else sqlite_dialect
+                row = {"id": new_id("exp"), "name": name, "tags": {}, "created_at": utcnow()}
+                session.execute(module.insert(ExperimentRow).values(row).on_conflict_do_nothing())
+                found = session.scalar(select(ExperimentRow.id).where(ExperimentRow.name == name))
                 if own:
                     session.commit()
         finally:
             if own:
                 session.close()
+        if found is None:  # pragma: no cover - the row was just inserted or found
+            raise StoreError(f"experiment {name!r} could not be created; try again")
         self._experiments[name] = found
         return found
 
