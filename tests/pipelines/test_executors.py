@@ -86,3 +86,81 @@ def test_workers_are_reused_by_the_next_run_and_reload_changed_files(tmp_path: P
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
     second = al.run(al.load_pipeline(f"{path}:reuse"), params={"tag": "b"}, max_workers=1)
     assert second.result() == [pid, "v2"]  # same worker process, new code
+
+
+def test_a_worker_refuses_code_edited_after_the_pipeline_was_loaded(tmp_path: Path) -> None:
+    import os
+    import textwrap
+
+    import alambic as al
+
+    source = textwrap.dedent(
+        """
+        import alambic as al
+
+        @al.step
+        def double(x: int) -> int:
+            return x * FACTOR
+
+        @al.pipeline
+        def stale(x: int = 1) -> int:
+            return double(x)
+        """
+    )
+    path = tmp_path / "stale_flow.py"
+    path.write_text(source.replace("FACTOR", "2"))
+    loaded = al.load_pipeline(f"{path}:stale")
+    assert al.run(loaded, params={"x": 1}, max_workers=1).result() == 2
+    path.write_text(source.replace("FACTOR", "3"))  # edited; `loaded` is the old code
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    run = al.run(loaded, params={"x": 2}, max_workers=1)
+    assert run.status == "failed"
+    assert "changed on disk after the pipeline was loaded" in (run.step("double").error or "")
+    # Nothing was cached under the old code's key: a fresh load computes the right value.
+    assert al.run(al.load_pipeline(f"{path}:stale"), params={"x": 2}).result() == 6
+
+
+def test_steps_do_not_leak_working_folder_or_environment(tmp_path: Path) -> None:
+    import os
+    import textwrap
+
+    import alambic as al
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "in.txt").write_text("hello")
+    path = tmp_path / "leaky_flow.py"
+    path.write_text(
+        textwrap.dedent(
+            """
+        import os
+        import alambic as al
+
+        @al.step
+        def wander(tag: str) -> str:
+            os.chdir("/")
+            os.environ["LEAKED"] = tag
+            return tag
+
+        @al.step
+        def read(tag: str) -> str:
+            return open("data/in.txt").read() + str(os.environ.get("LEAKED"))
+
+        @al.pipeline
+        def first(tag: str = "a") -> str:
+            return wander(tag)
+
+        @al.pipeline
+        def second(tag: str = "b") -> str:
+            return read(tag)
+        """
+        )
+    )
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert al.run(al.load_pipeline("leaky_flow.py:first"), max_workers=1).succeeded
+        assert (
+            al.run(al.load_pipeline("leaky_flow.py:second"), max_workers=1).result() == "helloNone"
+        )
+    finally:
+        os.chdir(cwd)

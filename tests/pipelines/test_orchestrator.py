@@ -292,3 +292,15 @@ def test_resume_takes_over_a_run_whose_orchestrator_stopped_beating(
     resumed = al.resume(run.id)
     assert resumed.succeeded, resumed.error
     assert resumed.record.orchestrator != "elsewhere:1"
+
+
+def test_a_run_cancelled_before_its_background_process_starts_never_runs(
+    tmp_path: Path,
+) -> None:
+    marks = tmp_path / "marks"
+    run = al.submit(flows.chain, params={"marker_dir": str(marks), "first": 0.1, "second": 0.1})
+    al.cancel(run.id)
+    run.wait(timeout=60)
+    time.sleep(2)  # give a wrongly started orchestrator the time to run something
+    assert run.refresh().status == "cancelled"
+    assert not marks.exists()

@@ -368,14 +368,14 @@ def test_heartbeat_refreshes_only_the_holder_and_reports_cancel(
     make_run("run-1")
     store.claim_run("run-1", "orch-a", stale_after=60)
     store.update_run("run-1", heartbeat_at=at(0))
-    assert store.heartbeat("run-1", "orch-b") is False
+    assert store.heartbeat("run-1", "orch-b") == (False, False), "not the holder"
     assert store.get_run("run-1").heartbeat_at == at(0), "not the holder: no refresh"
-    assert store.heartbeat("run-1", "orch-a") is False
+    assert store.heartbeat("run-1", "orch-a") == (True, False)
     refreshed = store.get_run("run-1").heartbeat_at
     assert refreshed is not None
     assert refreshed > at(0)
     store.update_run("run-1", cancel_requested=True)
-    assert store.heartbeat("run-1", "orch-a") is True
+    assert store.heartbeat("run-1", "orch-a") == (True, True)
     assert store.get_run("run-1").cancel_requested is True
 
 

@@ -201,3 +201,21 @@ def test_two_processes_creating_one_experiment_at_once(pg_url: str) -> None:
     assert errors == []
     store = TrackingStore.open(pg_url)
     assert [e["runs"] for e in store.list_experiments() if e["name"] == "shared"] == [4]
+
+
+def test_a_run_started_by_the_first_log_call_is_ended_at_exit(tmp_path: Path) -> None:
+    script = tmp_path / "auto.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+        from alambic import tracking
+        tracking.log_metric("auc", 0.9)
+        print(tracking.active_run_id(), flush=True)
+        """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    record = tracking.get_tracked_run(done.stdout.strip())
+    assert record.status == "finished" and record.ended_at is not None

@@ -18,6 +18,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
@@ -35,8 +36,9 @@ class _Worker:
     task: Task | None = None
 
 
-# Idle workers kept between runs, for one set of settings at a time.
+# Idle workers kept between runs, for one set of settings (and thread) at a time.
 _spares: dict[tuple[str, ...], list[_Worker]] = {}
+_lock = threading.RLock()
 
 
 def _kill(worker: _Worker) -> None:
@@ -71,16 +73,21 @@ class LocalExecutor(BaseExecutor):
         log_dir.mkdir(parents=True, exist_ok=True)
         self._worker_log = log_dir / "workers.log"
         env = [f"{k}={v}" for k, v in sorted(settings.env().items())]
-        self._key: tuple[str, ...] = (sys.executable, os.getcwd(), *sys.path, *env)
-        _kill_spares(keep=self._key)  # workers made for other settings are of no use now
+        # Per thread: a worker gets SIGKILL when the thread that started it ends (Linux
+        # PR_SET_PDEATHSIG), so only that thread may reuse it.
+        thread = str(threading.get_ident())
+        self._key: tuple[str, ...] = (sys.executable, os.getcwd(), thread, *sys.path, *env)
+        with _lock:
+            _kill_spares(keep=self._key)  # workers made for other settings are of no use now
 
     def _start_worker(self) -> _Worker:
-        spares = _spares.get(self._key, [])
-        while spares:
-            worker = spares.pop()
-            if worker.process.poll() is None:
-                return worker
-            _kill(worker)
+        with _lock:
+            spares = _spares.get(self._key, [])
+            while spares:
+                worker = spares.pop()
+                if worker.process.poll() is None:
+                    return worker
+                _kill(worker)
         return self._spawn_worker()
 
     def _spawn_worker(self) -> _Worker:
@@ -169,11 +176,12 @@ class LocalExecutor(BaseExecutor):
         self._queue.clear()
         for worker in self._busy.values():
             self._kill(worker)  # abandoned mid-task: their work is lost anyway
-        spares = _spares.setdefault(self._key, [])
-        for worker in self._idle:
-            if worker.process.poll() is None and len(spares) < self.max_workers:
-                spares.append(worker)
-            else:
-                self._kill(worker)
+        with _lock:
+            spares = _spares.setdefault(self._key, [])
+            for worker in self._idle:
+                if worker.process.poll() is None and len(spares) < self.max_workers:
+                    spares.append(worker)
+                else:
+                    self._kill(worker)
         self._idle.clear()
         self._busy.clear()

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,34 @@ __all__ = ["Orchestrator", "StepState"]
 
 TERMINAL = frozenset({"succeeded", "cached", "failed", "skipped", "cancelled"})
 DONE = frozenset({"succeeded", "cached"})
+
+
+class _Heartbeat(threading.Thread):
+    """Proves the orchestrator alive from its own thread, whatever the loop is doing.
+
+    It notices a cancel request, and a take-over by another orchestrator (after which
+    this one must stop without writing).
+    """
+
+    def __init__(self, store: MetadataStore, run_id: str, identity: str, interval: float) -> None:
+        super().__init__(name=f"alambic-heartbeat-{run_id}", daemon=True)
+        self.store, self.run_id, self.identity, self.interval = store, run_id, identity, interval
+        self.stop = threading.Event()
+        self.cancel = threading.Event()
+        self.lost = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(self.interval):
+            try:
+                owned, cancel = self.store.heartbeat(self.run_id, self.identity)
+            except Exception:  # a database hiccup: try again at the next beat
+                log.warning("heartbeat of run %s failed", self.run_id, exc_info=True)
+                continue
+            if cancel:
+                self.cancel.set()
+            if not owned:
+                self.lost.set()
+                return
 
 
 @dataclass
@@ -142,7 +171,6 @@ class Orchestrator:
             started_at=self.run.started_at or utcnow(),
             ended_at=None,
             error=None,
-            cancel_requested=False,
         )
         self._tracked.append(
             RunChange(
@@ -155,21 +183,24 @@ class Orchestrator:
                 params={k: _text(v) for k, v in self.run.params.items()},
             )
         )
-        next_beat = 0.0
+        beat = _Heartbeat(self.store, self.run.id, self.identity, self.settings.heartbeat_seconds)
+        beat.start()
+        lost = False
         try:
             while True:
-                now = time.monotonic()
-                if now >= next_beat:
-                    if self.store.heartbeat(self.run.id, self.identity):
-                        self._cancel_all("cancelled on request")
-                    next_beat = now + self.settings.heartbeat_seconds
+                if beat.lost.is_set():
+                    lost = True  # another orchestrator took the run over: stop, write nothing
+                    log.warning("run %s was taken over by another orchestrator", self.run.id)
+                    break
+                if beat.cancel.is_set() and not self._cancelled:
+                    self._cancel_all("cancelled on request")
                 if self._cancelled:
                     break
                 progressed = self._schedule()
                 self._check_deadlines()
                 if not self._running and not progressed and not self._waiting_on_retry():
                     break
-                timeout = max(0.0, min(next_beat - time.monotonic(), self._next_wakeup()))
+                timeout = max(0.0, min(self.settings.heartbeat_seconds, self._next_wakeup()))
                 if self._running:
                     # Under load results arrive within milliseconds: collect them before
                     # writing, so one commit covers many steps. Idle, flush, then block.
@@ -188,9 +219,11 @@ class Orchestrator:
             self._cancel_all("interrupted (Ctrl-C)")
             raise
         finally:
+            beat.stop.set()
             if self._executor is not None:
                 self._executor.shutdown()
-            self._finish()
+            if not lost:
+                self._finish()
         return self.store.get_run(self.run.id)
 
     def snapshot(self) -> list[StepState]:
@@ -261,6 +294,10 @@ class Orchestrator:
             saved = self.store.save_step_runs([s.record for s in new])
             for state, record in zip(new, saved, strict=True):
                 state.record = _replace(record, status=state.status, error=state.reason or None)
+                if record.status in DONE and state.status == "pending":
+                    # On resume a finished step keeps its row until it actually runs again:
+                    # reused, it stays as it was; re-run, _submit overwrites it.
+                    continue
                 if record.status != state.status or record.error != state.record.error:
                     self._write(state, status=state.status, error=state.reason or None, outputs={})
             self._changed()
@@ -616,6 +653,8 @@ class Orchestrator:
             code = {**code, "pickled": base64.b64encode(cloudpickle.dumps(step.fn)).decode()}
         payload = {
             "code": code,
+            "code_hash": node.code_hash,
+            "code_extra": None if step is None else f"{step.cache_version}|{step.allow_pickle}",
             "args": inputs,
             "outputs": node.outputs,
             "label": state.label,

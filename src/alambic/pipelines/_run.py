@@ -380,6 +380,19 @@ def _orchestrator_alive(record: RunRecord) -> bool:
     return True
 
 
+def _driven(record: RunRecord, config: Settings) -> bool:
+    """Whether a live orchestrator drives the run: on this machine the process tells,
+    elsewhere only a fresh heartbeat can."""
+    if not record.orchestrator:
+        return False
+    if record.orchestrator.rpartition(":")[0] == socket.gethostname():
+        return _orchestrator_alive(record)
+    if record.heartbeat_at is None:
+        return False
+    age = (utcnow() - record.heartbeat_at).total_seconds()
+    return age < 3 * config.heartbeat_seconds
+
+
 def _open(config: Settings | None = None) -> tuple[MetadataStore, Settings]:
     config = config or settings()
     return MetadataStore.open(config.db_url), config
@@ -417,17 +430,12 @@ def resume(
     record = store.get_run(run_id)
     if record.status == "succeeded":
         raise RunError(f"run {record.id} already succeeded; start a new run instead")
-    if (
-        record.status in ("running", "pending")
-        and record.orchestrator
-        and _orchestrator_alive(record)
-    ):
+    if record.status in ("running", "pending") and _driven(record, config):
         age = (utcnow() - record.heartbeat_at).total_seconds() if record.heartbeat_at else 0
-        if age < 3 * config.heartbeat_seconds:
-            raise RunError(
-                f"run {record.id} is still driven by {record.orchestrator} (heartbeat "
-                f"{age:.0f}s ago); wait for it or `alambic cancel {record.id}`"
-            )
+        raise RunError(
+            f"run {record.id} is still driven by {record.orchestrator} (heartbeat "
+            f"{age:.0f}s ago); wait for it or `alambic cancel {record.id}`"
+        )
     pipeline = _pipeline_from_source(record.source)
     graph = pipeline.graph
     if graph.hash != record.pipeline_hash:
@@ -445,6 +453,11 @@ def drive_detached(run_id: str) -> Run:
     """Entry point of the background process started by :func:`submit`."""
     store, config = _open()
     record = store.get_run(run_id)
+    if record.finished or record.cancel_requested:  # cancelled before we even started
+        store.update_run_unless_finished(
+            record.id, status="cancelled", ended_at=utcnow(), error="cancelled on request"
+        )
+        return Run(store.get_run(record.id), store, config)
     return _drive(_pipeline_from_source(record.source), record, store, config, None)
 
 
@@ -461,12 +474,14 @@ def cancel(run_id: str) -> Run:
     if record.finished:
         raise RunError(f"run {record.id} already {record.status}; nothing to cancel")
     store.update_run(record.id, cancel_requested=True)
-    if not _orchestrator_alive(record):
+    if not _driven(record, config):
         now = utcnow()
         for step in store.step_runs(record.id):
             if step.status not in ("succeeded", "cached", "failed", "skipped", "cancelled"):
                 store.update_step_run(
                     step.id, status="cancelled", error="cancelled on request", ended_at=now
                 )
-        store.update_run(record.id, status="cancelled", ended_at=now, error="cancelled on request")
+        store.update_run_unless_finished(
+            record.id, status="cancelled", ended_at=now, error="cancelled on request"
+        )
     return Run(store.get_run(record.id), store, config)

@@ -115,24 +115,31 @@ def load_code(code: dict[str, Any], *, unwrap: bool = True) -> Any:
     return getattr(target, "fn", target) if unwrap else target
 
 
+_persistent_streams = False  # set by serve(): sys.stdout/err then always write to fds 1/2
+
+
 @contextlib.contextmanager
 def _capture(log_path: str) -> Iterator[None]:
     """Send fds 1 and 2 (print, C extensions, subprocesses) and logging to ``log_path``."""
     sys.stdout.flush()
     sys.stderr.flush()
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     saved = os.dup(1), os.dup(2)
     saved_streams = sys.stdout, sys.stderr
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    # Python-level streams too: a host (a notebook, pytest) may have replaced sys.stdout.
-    stream = open(os.dup(fd), "w", buffering=1, encoding="utf-8", errors="replace")
-    handler = logging.StreamHandler(stream)
+    stream = None
+    if not _persistent_streams:
+        # In a host process (inline executor, a notebook, pytest) sys.stdout may have been
+        # replaced: point Python's streams at the log file too, for this task only.
+        stream = open(os.dup(fd), "w", buffering=1, encoding="utf-8", errors="replace")
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     old_level = root.level
     try:
         os.dup2(fd, 1)
         os.dup2(fd, 2)
-        sys.stdout = sys.stderr = stream
+        if stream is not None:
+            sys.stdout = sys.stderr = stream
         root.addHandler(handler)
         root.setLevel(min(old_level, logging.INFO) if old_level else logging.INFO)
         yield
@@ -143,11 +150,26 @@ def _capture(log_path: str) -> Iterator[None]:
         root.removeHandler(handler)
         root.setLevel(old_level)
         sys.stdout, sys.stderr = saved_streams
-        stream.close()
+        if stream is not None:
+            stream.close()
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         for handle in (*saved, fd):
             os.close(handle)
+
+
+@contextlib.contextmanager
+def _isolated() -> Iterator[None]:
+    """Give the next step the working folder and environment this one started with."""
+    cwd, environ = os.getcwd(), dict(os.environ)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.chdir(cwd)
+        if os.environ != environ:
+            os.environ.clear()
+            os.environ.update(environ)
 
 
 def read_log_tail(path: str | None) -> str:
@@ -161,6 +183,24 @@ def read_log_tail(path: str | None) -> str:
         data = handle.read()
     text = data.decode("utf-8", errors="replace")
     return text if size <= _LOG_TAIL else "[… earlier output cut …]\n" + text
+
+
+def _check_code(fn: Any, task: dict[str, Any]) -> None:
+    """Refuse to run code other than the code the cache key was made from.
+
+    A long-lived worker re-imports a file edited since; if the orchestrator still holds
+    the old version (a notebook that did not re-import it), running the new code under
+    the old key would poison the cache.
+    """
+    if task["code"].get("pickled") or task.get("code_extra") is None:
+        return
+    from alambic.pipelines._dsl import _code_hash
+
+    if _code_hash(fn, task["code_extra"]) != task.get("code_hash"):
+        raise PipelineLoadError(
+            f"the code of step {task['label']!r} changed on disk after the pipeline was "
+            "loaded; re-import the pipeline (or restart the kernel) and run again"
+        )
 
 
 def _materialize(desc: Any, store: Any, allow_pickle: bool) -> Any:
@@ -208,7 +248,7 @@ def execute_task(task: dict[str, Any], log_path: str | None = None) -> dict[str,
         "traceback": None,
     }
     try:
-        with _capture(log_path):
+        with _isolated(), _capture(log_path):
             started = time.perf_counter()
             try:
                 store = _stores.get(task["artifacts"]) or _stores.setdefault(
@@ -216,6 +256,7 @@ def execute_task(task: dict[str, Any], log_path: str | None = None) -> dict[str,
                 )
                 allow_pickle = bool(task.get("allow_pickle"))
                 fn = load_code(task["code"])
+                _check_code(fn, task)
                 kwargs = {
                     name: _materialize(desc, store, allow_pickle)
                     for name, desc in task["args"].items()
@@ -267,8 +308,14 @@ def serve(fd: int) -> None:
     """Serve tasks sent over the socket ``fd`` until it closes."""
     from multiprocessing.connection import Connection
 
+    global _persistent_streams
     _die_with_parent()
     os.environ[IN_WORKER_ENV] = "1"
+    # Streams that outlive every task: a module that bound a logging handler to
+    # sys.stderr at import keeps writing to whatever fd 2 is (the current step's log).
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+    _persistent_streams = True
     connection = Connection(fd)
     while True:
         try:

@@ -117,6 +117,7 @@ class ArtifactRecord:
 
 
 R = TypeVar("R")
+_FINISHED = ("succeeded", "failed", "cancelled")
 
 
 def _record(cls: type[R], row: Base) -> R:
@@ -271,15 +272,31 @@ class MetadataStore:
             row.heartbeat_at = now
             return True
 
-    def heartbeat(self, run_id: str, orchestrator: str) -> bool:
-        """Refresh the orchestrator's heartbeat; return whether a cancel was requested."""
+    def heartbeat(self, run_id: str, orchestrator: str) -> tuple[bool, bool]:
+        """Refresh the orchestrator's heartbeat.
+
+        Returns:
+            (whether it still owns the run, whether a cancel was requested).
+        """
         with self._session() as session, session.begin():
-            session.execute(
+            result = session.execute(
                 update(RunRow)
                 .where(RunRow.id == run_id, RunRow.orchestrator == orchestrator)
                 .values(heartbeat_at=utcnow())
             )
-            return bool(session.scalar(select(RunRow.cancel_requested).where(RunRow.id == run_id)))
+            owned = bool(getattr(result, "rowcount", 0))
+            cancel = session.scalar(select(RunRow.cancel_requested).where(RunRow.id == run_id))
+            return owned, bool(cancel)
+
+    def update_run_unless_finished(self, run_id: str, **values: Any) -> bool:
+        """Set columns of a run that has not finished; return whether it was updated."""
+        with self._session() as session, session.begin():
+            result = session.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id, RunRow.status.not_in(_FINISHED))
+                .values(**values)
+            )
+            return bool(getattr(result, "rowcount", 0))
 
     # -- step runs -------------------------------------------------------------------
     def save_step_runs(self, steps: list[StepRunRecord]) -> list[StepRunRecord]:

@@ -16,7 +16,9 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import sys
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -191,6 +193,19 @@ def get_tracked_run(run_id: str) -> TrackedRunRecord:
     """A tracked run by id (after flushing what this process logged)."""
     _process_buffer.flush()
     return tracking_store().get_run(run_id)
+
+
+@atexit.register
+def _end_open_runs() -> None:
+    """At exit, end the runs still open (one started on the first log call, say)."""
+    failed = getattr(sys, "last_value", None) is not None  # an uncaught exception ended us
+    for run_id in reversed(_stack.get()):
+        if run_id == STEP_RUN:
+            continue
+        try:
+            end_run("failed" if failed else "finished", run_id=run_id)
+        except Exception:  # noqa: S110 - at exit there is no one left to tell
+            pass
 
 
 @contextlib.contextmanager
