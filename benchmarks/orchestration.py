@@ -10,16 +10,16 @@ of a 20-step pipeline. The same flows run in Prefect 3 from `benchmarks/.venv-pe
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+from peers import run_peer
 
 HERE = Path(__file__).resolve().parent
-PEER_PYTHON = HERE / ".venv-peers" / "bin" / "python"
 
 
 def measure_alambic(n_steps: int = 200, n_cached: int = 20) -> dict[str, float]:
@@ -65,17 +65,8 @@ def measure_alambic(n_steps: int = 200, n_cached: int = 20) -> dict[str, float]:
     }
 
 
-def measure_prefect() -> dict[str, float] | None:
-    if not PEER_PYTHON.exists():
-        return None
-    out = subprocess.run(
-        [str(PEER_PYTHON), str(HERE / "peers" / "prefect_flow.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=900,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def measure_prefect() -> dict[str, Any] | None:
+    return run_peer("prefect_flow.py")
 
 
 def main() -> None:

@@ -9,15 +9,13 @@ runs from ``benchmarks/.venv-peers`` (``make bench-setup``); ratios are printed.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import tempfile
 import time
-from pathlib import Path
+from typing import Any
 
-HERE = Path(__file__).resolve().parent
-PEER_PYTHON = HERE / ".venv-peers" / "bin" / "python"
+from peers import run_peer
+
 FILTER = "metrics.m0 > 0.5 and params.p0 = '3'"
 
 
@@ -65,17 +63,8 @@ def measure_alambic() -> dict[str, float]:
     }
 
 
-def measure_mlflow() -> dict[str, float] | None:
-    if not PEER_PYTHON.exists():
-        return None
-    out = subprocess.run(
-        [str(PEER_PYTHON), str(HERE / "peers" / "mlflow_tracking.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=900,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def measure_mlflow() -> dict[str, Any] | None:
+    return run_peer("mlflow_tracking.py")
 
 
 def main() -> None:
