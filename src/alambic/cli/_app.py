@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -54,7 +55,9 @@ app.add_typer(pipelines_app, name="pipelines")
 app.add_typer(db_app, name="db")
 app.add_typer(experiments_app, name="experiments")
 
-console = Console(highlight=False)
+# Not a terminal (CI logs, a pipe) and no COLUMNS: 140 columns, so tables stay readable.
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140
+console = Console(highlight=False, width=_WIDTH)
 errors = Console(stderr=True, highlight=False)
 F = TypeVar("F", bound=Callable[..., Any])
 

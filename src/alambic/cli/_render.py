@@ -247,6 +247,8 @@ def result_table(rows: list[dict[str, Any]]) -> Table:
     columns: list[str] = []
     for row in rows:
         columns += [k for k in row if k not in columns]
+    first = [c for c in ("name", "category", "model", "id") if c in columns]
+    columns = first + [c for c in columns if c not in first]  # what a row is about, first
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
