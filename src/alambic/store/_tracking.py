@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from alambic.core import new_id, utcnow
 from alambic.errors import NotFoundError, StoreError
 from alambic.store._db import get_engine
+from alambic.store._metadata import _record
 from alambic.store._models import ExperimentRow, MetricRow, TrackedRunRow
 from alambic.store._run_change import RunChange
 
@@ -62,10 +63,6 @@ def _merge(first: RunChange, later: RunChange) -> RunChange:
     for name in ("params", "metrics", "tags", "artifacts"):
         setattr(merged, name, {**getattr(first, name), **getattr(later, name)})
     return merged
-
-
-def _record(cls: type[Any], row: Any) -> Any:
-    return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})
 
 
 class TrackingStore:
@@ -197,8 +194,7 @@ class TrackingStore:
             row = session.get(TrackedRunRow, run_id)
             if row is None:
                 raise NotFoundError(f"no tracked run {run_id!r}; see `alambic experiments list`")
-            record: TrackedRunRecord = _record(TrackedRunRecord, row)
-            return record
+            return _record(TrackedRunRecord, row)
 
     def experiment_names(self) -> dict[str, str]:
         """Experiment id → name."""
