@@ -41,6 +41,18 @@ _EXPORTS = {
     "settings": ".config",
     "sql": ".data",
     "split": ".data",
+    "start_run": ".tracking",
+    "end_run": ".tracking",
+    "log_param": ".tracking",
+    "log_params": ".tracking",
+    "log_metric": ".tracking",
+    "log_metrics": ".tracking",
+    "log_artifact": ".tracking",
+    "set_tag": ".tracking",
+    "set_tags": ".tracking",
+    "set_experiment": ".tracking",
+    "search_runs": ".tracking",
+    "tune": ".tuning",
 }
 
 __all__ = [
@@ -50,20 +62,32 @@ __all__ = [
     "Step",
     "__version__",
     "cancel",
+    "end_run",
     "get_run",
     "list_runs",
     "load_pipeline",
+    "log_artifact",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
     "map",
     "otherwise",
     "pipeline",
     "register_materializer",
     "resume",
     "run",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
     "settings",
     "split",
     "sql",
+    "start_run",
     "step",
     "submit",
+    "tune",
     "when",
 ]
 
@@ -88,6 +112,20 @@ if TYPE_CHECKING:
         when,
     )
     from alambic.store import Materializer, register_materializer
+    from alambic.tracking import (
+        end_run,
+        log_artifact,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        search_runs,
+        set_experiment,
+        set_tag,
+        set_tags,
+        start_run,
+    )
+    from alambic.tuning import tune
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

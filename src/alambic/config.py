@@ -45,6 +45,9 @@ class Settings:
         max_workers: how many steps run at once.
         allow_pickle: whether values without a materializer may be pickled.
         heartbeat_seconds: how often an orchestrator proves it is alive.
+        ray_address: the Ray cluster the ``ray`` executor uses: ``auto`` (a running
+            cluster, else a local one), ``local`` (always a new local one) or
+            ``ray://host:10001``.
     """
 
     home: Path
@@ -54,6 +57,7 @@ class Settings:
     max_workers: int = 1
     allow_pickle: bool = False
     heartbeat_seconds: float = 5.0
+    ray_address: str = "auto"
 
     def env(self) -> dict[str, str]:
         """Return these settings as ``ALAMBIC_*`` variables, for child processes."""
@@ -65,6 +69,7 @@ class Settings:
             "ALAMBIC_MAX_WORKERS": str(self.max_workers),
             "ALAMBIC_ALLOW_PICKLE": "true" if self.allow_pickle else "false",
             "ALAMBIC_HEARTBEAT_SECONDS": str(self.heartbeat_seconds),
+            "ALAMBIC_RAY_ADDRESS": self.ray_address,
         }
 
 
@@ -158,4 +163,5 @@ def settings() -> Settings:
         max_workers=_as_number("max_workers", raw.get("max_workers", os.cpu_count() or 1), int),
         allow_pickle=_as_bool("allow_pickle", raw.get("allow_pickle", False)),
         heartbeat_seconds=_as_number("heartbeat_seconds", raw.get("heartbeat_seconds", 5.0), float),
+        ray_address=str(raw.get("ray_address") or "auto").strip(),
     )

@@ -17,6 +17,7 @@ message says what went wrong *and* what to do next::
     ├── DataError                   a query or a data source failed (names query and source)
     ├── ModelError                  a model cannot be stored or loaded safely
     ├── EvaluationError             a metric, a task or evaluation data is invalid
+    ├── TuningError                 a search space, a budget or every trial is bad
     ├── RunError                    a run cannot be started, resumed or cancelled
     └── ExecutorError               an executor backend failed or is unknown
 """
@@ -40,6 +41,7 @@ __all__ = [
     "PipelineLoadError",
     "RunError",
     "StoreError",
+    "TuningError",
 ]
 
 
@@ -93,6 +95,10 @@ class DataError(AlambicError):
 
 class EvaluationError(AlambicError):
     """An unknown metric, a metric that does not fit the task, or unusable data."""
+
+
+class TuningError(AlambicError):
+    """An invalid search space or budget, or a study whose every trial failed."""
 
 
 class ModelError(AlambicError):

@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from alambic.pipelines import Graph, Orchestrator, StepState
+from alambic.pipelines import Graph, Orchestrator, StepState, read_progress
 from alambic.store import RunRecord, StepRunRecord, TrackedRunRecord
 
 STYLES = {
@@ -84,6 +84,12 @@ def live_view(orchestrator: Orchestrator, started: float) -> RenderableType:
         done = sum(counts[s] for s in ("succeeded", "cached", "failed", "skipped", "cancelled"))
         progress = f"{done}/{len(states)}" if orchestrator.graph.nodes[node_id].scopes else ""
         running = [s for s in states if s.status == "running"]
+        reports = [
+            (s.label, read_progress(s.record.log_path)) for s in running[:4] if s.record.log_path
+        ]
+        scoped = bool(orchestrator.graph.nodes[node_id].scopes)
+        lines = [f"{label}: {text}" if scoped else text for label, text in reports if text]
+        progress = "\n".join(filter(None, [progress, *lines]))
         seconds = max((time.monotonic() - s.started for s in running), default=None)
         finished = [s.record.duration for s in states if s.record.duration is not None]
         if seconds is None and finished:

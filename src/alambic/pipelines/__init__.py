@@ -40,6 +40,10 @@ _EXPORTS = {
     "step_logs": "._run",
     "submit": "._run",
     "execute_task": "._worker",
+    "StepContext": "._worker",
+    "current_step": "._worker",
+    "report_progress": "._worker",
+    "read_progress": "._worker",
 }
 __all__ = [
     "BaseExecutor",
@@ -51,12 +55,14 @@ __all__ = [
     "Pipeline",
     "Run",
     "Step",
+    "StepContext",
     "StepState",
     "Task",
     "TaskResult",
     "available_executors",
     "cancel",
     "create_executor",
+    "current_step",
     "execute_task",
     "get_run",
     "list_runs",
@@ -65,7 +71,9 @@ __all__ = [
     "otherwise",
     "parse_cli_params",
     "pipeline",
+    "read_progress",
     "register_executor",
+    "report_progress",
     "resume",
     "run",
     "step",
@@ -101,4 +109,10 @@ if TYPE_CHECKING:
         step_logs,
         submit,
     )
-    from alambic.pipelines._worker import execute_task
+    from alambic.pipelines._worker import (
+        StepContext,
+        current_step,
+        execute_task,
+        read_progress,
+        report_progress,
+    )

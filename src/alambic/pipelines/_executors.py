@@ -154,6 +154,7 @@ ExecutorFactory = Callable[..., BaseExecutor]
 _registry: dict[str, str | ExecutorFactory] = {
     "local": "alambic.pipelines._local:LocalExecutor",
     "inline": "alambic.pipelines._executors:InlineExecutor",
+    "ray": "alambic.pipelines._ray:RayExecutor",
 }
 
 

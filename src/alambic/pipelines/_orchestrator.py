@@ -482,6 +482,7 @@ class Orchestrator(Resolver):
             "args": inputs,
             "outputs": node.outputs,
             "label": state.label,
+            "step_run": state.record.id,
             "artifacts": self.settings.artifacts,
             "allow_pickle": node.allow_pickle or self.settings.allow_pickle,
         }

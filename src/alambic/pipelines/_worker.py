@@ -24,19 +24,90 @@ import tempfile
 import time
 import traceback
 from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from alambic.errors import AlambicError, PipelineLoadError
 
-__all__ = ["IN_WORKER_ENV", "execute_task", "load_code", "load_module"]
+__all__ = [
+    "IN_WORKER_ENV",
+    "StepContext",
+    "current_step",
+    "execute_task",
+    "load_code",
+    "load_module",
+    "read_progress",
+    "report_progress",
+]
 
 IN_WORKER_ENV = "ALAMBIC_IN_WORKER"
 _LOG_TAIL = 1 << 20  # keep at most the last MiB of a step's output
 _modules: dict[tuple[str, str | None], ModuleType] = {}
 _stamps: dict[tuple[str, str | None], int | None] = {}
 _stores: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """The step attempt running in this process (see :func:`current_step`).
+
+    Attributes:
+        label: ``train`` or ``train[1]``.
+        step_run: the step run's id, stable across attempts and resumes.
+        log_path: the attempt's log file, when the executor gave one.
+    """
+
+    label: str
+    step_run: str | None
+    log_path: str | None
+
+    @property
+    def progress_path(self) -> str | None:
+        """Where :func:`report_progress` writes (beside the log, read by live views)."""
+        return f"{self.log_path}.progress" if self.log_path else None
+
+
+_current: ContextVar[StepContext | None] = ContextVar("alambic_current_step", default=None)
+
+
+def current_step() -> StepContext | None:
+    """The pipeline step running here, or None outside a step.
+
+    Example:
+        >>> current_step() is None
+        True
+    """
+    return _current.get()
+
+
+def report_progress(text: str) -> None:
+    """Show ``text`` as the running step's progress in live views (``alambic run``).
+
+    Cheap enough to call a few times a second; does nothing outside a step.
+    """
+    step = _current.get()
+    path = step.progress_path if step is not None else None
+    if path is None:
+        return
+    with contextlib.suppress(OSError):
+        temporary = f"{path}.tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+
+
+def read_progress(log_path: str | None) -> str:
+    """The last progress a step reported ('' if none)."""
+    if not log_path:
+        return ""
+    try:
+        with open(f"{log_path}.progress", encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return ""
 
 
 def load_module(module: str, file: str | None) -> ModuleType:
@@ -262,11 +333,16 @@ def execute_task(task: dict[str, Any], log_path: str | None = None) -> dict[str,
                     for name, desc in task["args"].items()
                 }
                 started = time.perf_counter()
+                context = StepContext(
+                    task["label"], task.get("step_run"), None if own_log else log_path
+                )
+                token = _current.set(context)
                 with step_tracking() as tracked:
                     try:
                         value = fn(**kwargs)
                     finally:
                         result["tracking"] = tracked.export()
+                        _current.reset(token)
                 result["duration"] = time.perf_counter() - started
                 names = task["outputs"]
                 if names == ["return"]:

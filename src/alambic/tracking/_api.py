@@ -104,8 +104,12 @@ def start_run(
     parent: str | None = None,
     tags: dict[str, Any] | None = None,
     kind: str = "manual",
+    activate: bool = True,
 ) -> ActiveRun:
     """Start a tracked run, nested under the active one unless ``parent`` says otherwise.
+
+    With ``activate=False`` the run does not become the active one (for runs that
+    overlap, like parallel trials): log to it with ``run_id=`` and end it by id.
 
     Example:
         >>> import alambic as al
@@ -118,7 +122,8 @@ def start_run(
     _buffer.get().start(
         run_id, experiment=chosen, parent_id=parent_id, kind=kind, name=name or run_id, tags=tags
     )
-    _stack.set((*_stack.get(), run_id))
+    if activate:
+        _stack.set((*_stack.get(), run_id))
     return ActiveRun(run_id, name or run_id, chosen)
 
 
@@ -193,6 +198,11 @@ def get_tracked_run(run_id: str) -> TrackedRunRecord:
     """A tracked run by id (after flushing what this process logged)."""
     _process_buffer.flush()
     return tracking_store().get_run(run_id)
+
+
+def absorb_tracking(data: dict[str, Any], run_id: str) -> None:
+    """Record what a task logged in another process (its exported buffer) under ``run_id``."""
+    _buffer.get().absorb(data, run_id)
 
 
 @atexit.register

@@ -130,6 +130,30 @@ class Buffer:
         if changes or points:
             self._store().write([_latest_values(c) for c in changes], points)
 
+    def absorb(self, data: dict[str, Any], run_id: str) -> None:
+        """Take in what another process collected (see :meth:`export`) for run ``run_id``."""
+        with self._lock:
+            for raw in data.get("runs", []):
+                target = run_id if raw["id"] == STEP_RUN else raw["id"]
+                change = self.change(target)
+                if target != run_id:  # a run the task started itself, nested under ours
+                    change.experiment = self.change(run_id).experiment
+                    change.kind, change.name = raw.get("kind") or "manual", raw.get("name") or ""
+                    change.status = raw.get("status") or change.status
+                    parent = raw.get("parent_id")
+                    change.parent_id = run_id if parent == STEP_RUN else parent
+                    for key in ("created_at", "ended_at"):
+                        if raw.get(key):
+                            setattr(change, key, datetime.fromisoformat(raw[key]))
+                change.params.update(raw.get("params") or {})
+                change.tags.update(raw.get("tags") or {})
+                change.artifacts.update(raw.get("artifacts") or {})
+                for key, value in (raw.get("metrics") or {}).items():
+                    change.metrics[key] = [value, 0]
+            for point in data.get("points", []):
+                run = run_id if point["run_id"] == STEP_RUN else point["run_id"]
+                self._points.append({**point, "run_id": run})
+
     def export(self) -> dict[str, Any]:
         """Everything collected, as JSON-able data (then cleared)."""
         with self._lock:
