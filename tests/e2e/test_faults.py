@@ -14,7 +14,7 @@ import pytest
 import alambic as al
 from alambic.errors import IntegrityError
 from alambic.store import ArtifactStore, MetadataStore
-from tests.helpers import wait_until
+from tests.helpers import resume_cli, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -88,14 +88,7 @@ def test_sigkill_of_the_orchestrator_then_resume_reuses_finished_steps(tmp_path:
     assert store().get_run(run_id).status == "running"  # nobody marked it: it was killed
 
     gate.touch()
-    resumed = subprocess.run(
-        [sys.executable, "-m", "alambic.cli", "resume", run_id, "-q"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    resume_cli(run_id)
     run = al.get_run(run_id)
     assert run.status == "succeeded"
     assert run.result() == 0 + 1 + 2

@@ -407,4 +407,8 @@ def serve(fd: int) -> None:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]))
+    # Serve from the importable module, not from __main__: its state (the current step,
+    # cached modules) must be the one that library code importing it sees.
+    from alambic.pipelines import _worker
+
+    _worker.serve(int(sys.argv[1]))

@@ -47,7 +47,10 @@ def make_sampler(sampler: Any, space: Space, random_state: int | None) -> Any:
     if name == "random":
         return optuna.samplers.RandomSampler(seed=random_state)
     if name == "grid":
-        return optuna.samplers.GridSampler(space.grid(), seed=random_state)
+        # Optuna's GridSampler stops the study from inside optimize(), which ask-and-tell
+        # has not got; every point is queued instead (see enqueue_grid).
+        space.grid()  # refuses spaces without a finite grid
+        return optuna.samplers.RandomSampler(seed=random_state)
     if name in ("cmaes", "cma"):
         optional_import("cmaes", extra="tuning")
         return optuna.samplers.CmaEsSampler(seed=random_state, warn_independent_sampling=False)
@@ -142,6 +145,20 @@ def create_or_resume(
     if running:
         log.info("study %s: %d interrupted trial(s) marked failed", name, len(running))
     return study
+
+
+def enqueue_grid(study: Any, space: Space, random_state: int | None) -> None:
+    """Queue every point of the grid once, in a seeded random order (new studies only)."""
+    import itertools
+    import random
+
+    if study.get_trials(deepcopy=False):
+        return
+    grid = space.grid()
+    points = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
+    random.Random(random_state).shuffle(points)  # noqa: S311 - an order, not a secret
+    for point in points:
+        study.enqueue_trial(point)
 
 
 def warm_start(study: Any, source: Any, space: Space) -> int:

@@ -32,6 +32,8 @@ from alambic.errors import TuningError
 from alambic.tuning._space import Space
 from alambic.tuning._study import (
     create_or_resume,
+    enqueue_grid,
+    make_pruner,
     make_sampler,
     storage_path,
     study_spec,
@@ -239,6 +241,7 @@ def tune(
     if not metrics:
         raise TuningError("give at least one metric to optimise")
     dirs = _directions(metrics, directions)
+    make_pruner(pruner)  # an unknown pruner is refused before the study exists
     if pruner is not None and len(metrics) > 1:
         raise TuningError("pruning works with a single metric; drop pruner= or use one metric")
     if n_jobs < 1:
@@ -279,6 +282,8 @@ def tune(
         sampler=make_sampler(sampler, parsed, random_state),
         pruner=pruner,
     )
+    if isinstance(sampler, str) and sampler.lower() == "grid":
+        enqueue_grid(study, parsed, random_state)
     if warm_start is not None:
         added = seed_study(study, warm_start, parsed)
         log.info("study %s: warm start with %d trial(s)", study_name, added)
