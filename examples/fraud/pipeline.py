@@ -3,9 +3,10 @@
 For each category (a parameter: auto, moto, loisir): extract its listings with SQL,
 split by time, tune a LightGBM classifier (Optuna, trials in parallel on the executor)
 and refit the best one, evaluate it on held-out listings and on the
-training set, compare it with a baseline on the same rows (paired bootstrap), and
-publish it only if it beats the baseline and reaches ``min_auc``. Metrics, parameters
-and plots go to experiment tracking.
+training set, compare it on the same rows (paired bootstrap) with the best model an
+earlier run published for the category (the first time: a logistic-regression
+baseline), and publish it only if it beats that reference and reaches ``min_auc``.
+Metrics, parameters, plots and every tuning trial go to experiment tracking.
 
     python generate.py                       # data/listings.parquet (200k listings)
     alambic run pipeline.py:fraud
@@ -91,15 +92,36 @@ def baseline(train: pd.DataFrame) -> Any:
     return model.fit(train[numeric], train[TARGET])
 
 
+@al.step(cache=False)  # asks the tracking store each time: earlier runs may have published
+def previous_best(category: str, candidate: Any) -> Any:
+    """The best model an earlier run published for this category (None the first time)."""
+    from alambic.store import ArtifactRef, ArtifactStore, load_value, save_value
+
+    store = ArtifactStore(al.settings().artifacts)
+    own = save_value(store, candidate).hash  # already stored: this only names it
+    published = al.search_runs(
+        f"tags.category = '{category}' and tags.published = 'true'",
+        experiment="fraud",
+        order_by="metrics.roc_auc DESC",
+    )
+    for run_id in published.get("run_id", []):
+        ref = tracking.get_tracked_run(run_id).artifacts.get("model")
+        if ref and ref["hash"] != own:
+            return load_value(store, ArtifactRef.from_dict(ref))
+    return None
+
+
 @al.step
 def assess(
     model: Any,
     reference: Any,
+    previous: Any,
     train: pd.DataFrame,
     test: pd.DataFrame,
     margin: float,
     category: str,
 ) -> dict[str, Any]:
+    """Evaluate on held-out listings; compare with the previous best (else the baseline)."""
     from alambic.evaluation import compare, evaluate
 
     numeric = [f for f in FEATURES if f != "brand"]
@@ -109,8 +131,14 @@ def assess(
             return reference.predict_proba(frame[numeric])
 
     report = evaluate(model, test[FEATURES], test[TARGET], train=(train[FEATURES], train[TARGET]))
+    against = "previous best" if previous is not None else "baseline"
     verdict = compare(
-        model, _Numeric(), test[FEATURES], test[TARGET], metric_name="roc_auc", n_boot=200
+        model,
+        previous if previous is not None else _Numeric(),
+        test[FEATURES],
+        test[TARGET],
+        metric_name="roc_auc",
+        n_boot=200,
     )
     tracking.log_metrics(report.metrics)
     tracking.log_metrics({f"train_{k}": v for k, v in report.train_metrics.items()})
@@ -124,14 +152,19 @@ def assess(
         "cv_roc_auc": round(float(model.metadata["tuning"]["best_values"]["roc_auc"]), 4),
         "pr_auc": round(report.metrics["pr_auc"], 4),
         "train_roc_auc": round(report.train_metrics["roc_auc"], 4),
-        "baseline_roc_auc": round(float(verdict.reference or 0.0), 4),
+        "against": against,
+        "reference_roc_auc": round(float(verdict.reference or 0.0), 4),
         "gain_ci": [round(verdict.ci_low, 4), round(verdict.ci_high, 4)],
         "passed": verdict.passed(margin),
     }
 
 
 @al.step
-def publish(verdict: dict[str, Any]) -> str:
+def publish(verdict: dict[str, Any], model: Any) -> str:
+    """Record the model as this category's published one (the registry will take this over)."""
+    tracking.log_artifact(model, "model")
+    tracking.set_tags({"category": verdict["category"], "published": "true"})
+    tracking.log_metrics({"roc_auc": verdict["roc_auc"]})
     message = f"{verdict['category']}: published (ROC AUC {verdict['roc_auc']})"
     print(message)
     return message
@@ -162,7 +195,8 @@ def fraud(
         )
         train, test = prepare(rows, test_size)
         model = tune_model(train, n_trials, n_jobs, random_state)
-        verdict = assess(model, baseline(train), train, test, margin, category)
+        previous = previous_best(category, model)
+        verdict = assess(model, baseline(train), previous, train, test, margin, category)
         with al.when((verdict["roc_auc"] >= min_auc) & verdict["passed"]):
-            published = publish(verdict)
+            published = publish(verdict, model)
     return summary(verdict, published)

@@ -32,19 +32,26 @@ def test_fraud_pipeline_trains_gates_and_reruns_only_what_new_data_touches(
     source = tmp_path / "listings.parquet"
     data.to_parquet(source, index=False)
     pipeline = al.load_pipeline(f"{EXAMPLES / 'fraud' / 'pipeline.py'}:fraud")
-    params = {"source": str(source), "n_estimators": 60}
+    params = {"source": str(source), "n_trials": 4}
 
     first = al.run(pipeline, params=params)
     assert first.succeeded, first.error
     table = {row["category"]: row for row in first.result()}
     assert set(table) == {"auto", "moto", "loisir"}
     assert all(row["roc_auc"] > 0.75 for row in table.values())  # small data: a weak loisir
+    assert all(row["against"] == "baseline" for row in table.values())  # nothing published yet
+    # The tuning step tracked 4 trials per category, children of its step run.
+    tune_steps = [s for s in first.steps if s.node == "tune_model"]
+    trials = al.search_runs("kind = 'trial'")
+    assert len(trials) == 12 and set(trials["parent_id"]) == {s.id for s in tune_steps}
     assert all(
         row["published"] == (row["passed"] and row["roc_auc"] >= 0.8) for row in table.values()
     )
 
     again = al.run(pipeline, params=params)
-    assert {s.status for s in again.steps} <= {"cached", "skipped"}
+    # Only the lookup of earlier published models runs again; it finds only this very
+    # model, so the assessment is unchanged and served from cache.
+    assert {s.status for s in again.steps if s.node != "previous_best"} <= {"cached", "skipped"}
 
     # New listings in the moto category only: the other categories' work is reused.
     extra = generate.generate(3_000, random_state=8, start_id=1_000_000)  # type: ignore[attr-defined]
@@ -53,7 +60,11 @@ def test_fraud_pipeline_trains_gates_and_reruns_only_what_new_data_touches(
     changed = al.run(pipeline, params=params)
     assert changed.succeeded, changed.error
     index = {c: i for i, c in enumerate(["auto", "moto", "loisir"])}
-    assert changed.step("train_model", index["moto"]).status == "succeeded"
-    assert changed.step("train_model", index["auto"]).status == "cached"
-    assert changed.step("train_model", index["loisir"]).status == "cached"
+    assert changed.step("tune_model", index["moto"]).status == "succeeded"
+    assert changed.step("tune_model", index["auto"]).status == "cached"
+    assert changed.step("tune_model", index["loisir"]).status == "cached"
+    rows = {row["category"]: row for row in changed.result()}
+    if table["moto"]["published"]:  # the new moto model is judged against the published one
+        assert rows["moto"]["against"] == "previous best"
+        assert rows["moto"]["reference_roc_auc"] > 0
     assert "the data it reads changed" in changed.step("extract", index["auto"]).cache["reason"]
