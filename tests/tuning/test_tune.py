@@ -39,7 +39,6 @@ def studies(home: Path) -> list[Path]:
 
 
 def tracked(kind: str) -> list[Any]:
-    al.tracking.get_tracked_run  # noqa: B018 - the attribute loads the module
     from alambic.tracking._api import _process_buffer
 
     _process_buffer.flush()
@@ -66,6 +65,7 @@ def test_an_estimator_is_tuned_by_cross_validation_and_refit(
     assert list(result.trials["state"]) == ["complete"] * 8
     model = result.model
     assert model.signature.task == "binary"
+    assert model.size_bytes > 0 and "scikit-learn" in model.versions
     assert model.metadata["tuning"]["best_params"] == result.best_params
     assert model.estimator.get_params()["max_depth"] == result.best_params["max_depth"]
     features = cancer.drop(columns=["target"])
