@@ -46,8 +46,8 @@ class Settings:
         allow_pickle: whether values without a materializer may be pickled.
         heartbeat_seconds: how often an orchestrator proves it is alive.
         ray_address: the Ray cluster the ``ray`` executor uses: ``auto`` (a running
-            cluster, else a local one), ``local`` (always a new local one) or
-            ``ray://host:10001``.
+            cluster, else a local one), ``local`` (always a new local one), a cluster's
+            GCS ``host:port``, or ``ray://host:10001`` (the Ray client).
     """
 
     home: Path
