@@ -54,6 +54,7 @@ bench-setup:
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/orchestration.py
 	$(BIN)/python benchmarks/tracking.py
+	$(BIN)/python benchmarks/tuning.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache examples/quickstart/.alambic

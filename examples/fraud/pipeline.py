@@ -18,24 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from fraud_schema import FEATURES, TARGET  # beside this file
 
 import alambic as al
 from alambic import tracking
-
-FEATURES = [
-    "brand",
-    "year",
-    "mileage",
-    "price",
-    "market_price",
-    "price_gap",
-    "seller_account_age_days",
-    "n_photos",
-    "description_length",
-    "phone_accounts",
-    "posted_hour",
-]
-TARGET = "is_fraud"
 
 
 @al.step
