@@ -53,6 +53,9 @@ _EXPORTS = {
     "set_experiment": ".tracking",
     "search_runs": ".tracking",
     "tune": ".tuning",
+    "register": ".registry",
+    "load_model": ".registry",
+    "registry": ".registry",
 }
 
 __all__ = [
@@ -65,6 +68,7 @@ __all__ = [
     "end_run",
     "get_run",
     "list_runs",
+    "load_model",
     "load_pipeline",
     "log_artifact",
     "log_metric",
@@ -74,7 +78,9 @@ __all__ = [
     "map",
     "otherwise",
     "pipeline",
+    "register",
     "register_materializer",
+    "registry",
     "resume",
     "run",
     "search_runs",
@@ -92,6 +98,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from alambic import registry
     from alambic.config import settings
     from alambic.data import split, sql
     from alambic.pipelines import (
@@ -111,6 +118,7 @@ if TYPE_CHECKING:
         submit,
         when,
     )
+    from alambic.registry import load_model, register
     from alambic.store import Materializer, register_materializer
     from alambic.tracking import (
         end_run,

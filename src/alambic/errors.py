@@ -18,6 +18,7 @@ message says what went wrong *and* what to do next::
     ├── ModelError                  a model cannot be stored or loaded safely
     ├── EvaluationError             a metric, a task or evaluation data is invalid
     ├── TuningError                 a search space, a budget or every trial is bad
+    ├── RegistryError               a model name, alias or promotion rule refuses a change
     ├── RunError                    a run cannot be started, resumed or cancelled
     └── ExecutorError               an executor backend failed or is unknown
 """
@@ -39,6 +40,7 @@ __all__ = [
     "ParameterError",
     "PipelineError",
     "PipelineLoadError",
+    "RegistryError",
     "RunError",
     "StoreError",
     "TuningError",
@@ -95,6 +97,10 @@ class DataError(AlambicError):
 
 class EvaluationError(AlambicError):
     """An unknown metric, a metric that does not fit the task, or unusable data."""
+
+
+class RegistryError(AlambicError):
+    """An unsafe model name or alias, or a change a promotion rule forbids."""
 
 
 class TuningError(AlambicError):

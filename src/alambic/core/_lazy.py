@@ -26,7 +26,9 @@ def lazy_exports(
         module = exports.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module, package), name)
+        imported = importlib.import_module(module, package)
+        # A subpackage exported under its own name (``al.registry``) is the module itself.
+        value = imported if module == f".{name}" else getattr(imported, name)
         globals_ = importlib.import_module(package).__dict__
         globals_[name] = value
         return value

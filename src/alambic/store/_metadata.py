@@ -404,6 +404,14 @@ class MetadataStore:
         """Set some columns of a step run."""
         self._update(StepRunRow, StepRunRow.id == step_id, values)
 
+    def get_step_run(self, step_run_id: str) -> StepRunRecord:
+        """Return one step run by its id."""
+        with self._read() as session:
+            row = session.get(StepRunRow, step_run_id)
+            if row is None:
+                raise NotFoundError(f"no step run {step_run_id}")
+            return _record(StepRunRecord, row)
+
     def step_runs(self, run_id: str) -> list[StepRunRecord]:
         """Return the step runs of a run in creation order."""
         with self._read() as session:

@@ -171,3 +171,81 @@ class MetricRow(Base):
     value: Mapped[float] = mapped_column(Float)
     step: Mapped[int] = mapped_column(BigInteger)
     timestamp: Mapped[float] = mapped_column(Float)
+
+
+class ModelGroupRow(Base):
+    __tablename__ = "model_groups"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column()
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class ModelVersionRow(Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("group", "version"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group: Mapped[str] = mapped_column(ForeignKey("model_groups.name"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    model: Mapped[dict[str, Any]] = mapped_column(JSON)  # the artifact reference
+    signature: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    tags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    description: Mapped[str] = mapped_column(Text, default="")
+    lineage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(40))
+    status_comment: Mapped[str] = mapped_column(Text, default="")
+    status_by: Mapped[str] = mapped_column(String(200))
+    status_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column()
+    created_by: Mapped[str] = mapped_column(String(200))
+    deleted_at: Mapped[datetime | None] = mapped_column()
+
+
+class ModelAliasRow(Base):
+    __tablename__ = "model_aliases"
+
+    group: Mapped[str] = mapped_column(ForeignKey("model_groups.name"), primary_key=True)
+    alias: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column()
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class AuditRow(Base):
+    """Append-only: the store has no method that updates or deletes a row."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_group_at", "group", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    group: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int | None] = mapped_column(Integer)
+    alias: Mapped[str | None] = mapped_column(String(100))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class RegistryEventRow(Base):
+    __tablename__ = "registry_events"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    group: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[list[Any]] = mapped_column(JSON, default=list)  # one entry per attempt
+    next_attempt_at: Mapped[datetime | None] = mapped_column()

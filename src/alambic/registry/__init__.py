@@ -1,0 +1,80 @@
+"""The model registry: versions, approval, aliases and promotion, lineage, audit log.
+
+Example:
+    >>> from alambic.registry import parse_ref
+    >>> parse_ref("fraud-auto@production")
+    ('fraud-auto', None, 'production')
+"""
+
+from typing import TYPE_CHECKING
+
+from alambic.core._lazy import lazy_exports
+
+_EXPORTS = {
+    "APPROVED": "._registry",
+    "PENDING": "._registry",
+    "REJECTED": "._registry",
+    "approve": "._registry",
+    "current_actor": "._registry",
+    "delete_version": "._registry",
+    "get_version": "._registry",
+    "history": "._registry",
+    "list_models": "._registry",
+    "load_model": "._registry",
+    "parse_ref": "._registry",
+    "promote": "._registry",
+    "register": "._registry",
+    "registry_store": "._registry",
+    "reject": "._registry",
+    "resolve": "._registry",
+    "set_alias": "._registry",
+    "set_policy": "._registry",
+    "code_version": "._lineage",
+    "collect_lineage": "._lineage",
+}
+__all__ = [
+    "APPROVED",
+    "PENDING",
+    "REJECTED",
+    "approve",
+    "code_version",
+    "collect_lineage",
+    "current_actor",
+    "delete_version",
+    "get_version",
+    "history",
+    "list_models",
+    "load_model",
+    "parse_ref",
+    "promote",
+    "register",
+    "registry_store",
+    "reject",
+    "resolve",
+    "set_alias",
+    "set_policy",
+]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:
+    from alambic.registry._lineage import code_version, collect_lineage
+    from alambic.registry._registry import (
+        APPROVED,
+        PENDING,
+        REJECTED,
+        approve,
+        current_actor,
+        delete_version,
+        get_version,
+        history,
+        list_models,
+        load_model,
+        parse_ref,
+        promote,
+        register,
+        registry_store,
+        reject,
+        resolve,
+        set_alias,
+        set_policy,
+    )

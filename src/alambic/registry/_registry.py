@@ -1,0 +1,366 @@
+"""The model registry: versions, approval, aliases with promotion rules, the audit log.
+
+Example:
+    >>> import alambic as al  # doctest: +SKIP
+    >>> v = al.register(model, name="fraud-auto", metrics={"roc_auc": 0.97})  # doctest: +SKIP
+    >>> al.registry.approve("fraud-auto", v["version"], comment="checked")  # doctest: +SKIP
+    >>> al.registry.promote("fraud-auto", v["version"], to="production")  # doctest: +SKIP
+    >>> al.load_model("fraud-auto@production").predict(frame)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import getpass
+import math
+import os
+import re
+from typing import Any
+
+from alambic.errors import ModelError, NotFoundError, RegistryError
+from alambic.pipelines import step
+from alambic.store._registry import (
+    AuditRecord,
+    ModelGroupRecord,
+    ModelVersionRecord,
+    RegistryStore,
+)
+
+__all__ = [
+    "APPROVED",
+    "PENDING",
+    "REJECTED",
+    "approve",
+    "current_actor",
+    "delete_version",
+    "get_version",
+    "history",
+    "list_models",
+    "load_model",
+    "parse_ref",
+    "promote",
+    "register",
+    "registry_store",
+    "reject",
+    "resolve",
+    "set_alias",
+    "set_policy",
+]
+
+PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
+_POLICY_KEYS = {"approval", "auto_approve", "require_staging", "description"}
+
+
+def registry_store() -> RegistryStore:
+    """The registry of the current settings (engines are cached per URL: this is cheap)."""
+    from alambic.config import settings
+
+    return RegistryStore.open(settings().db_url)
+
+
+def current_actor() -> str:
+    """Who acts: ``ALAMBIC_USER``, else the operating-system user."""
+    user = os.environ.get("ALAMBIC_USER", "").strip()
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name (some containers)
+        return f"uid-{os.getuid()}"
+
+
+def check_name(name: Any) -> str:
+    """Refuse a group name that is not a safe identifier."""
+    if not isinstance(name, str) or not NAME.match(name):
+        raise RegistryError(
+            f"model name {name!r} is not allowed: use letters, digits, '.', '_' and '-' "
+            f"(1-100 characters, starting with a letter or digit; pattern {NAME.pattern})"
+        )
+    return name
+
+
+def _check_alias(alias: Any) -> str:
+    if not isinstance(alias, str) or not ALIAS.match(alias):
+        raise RegistryError(
+            f"alias {alias!r} is not allowed: use lower-case letters, digits, '_' and '-', "
+            f"starting with a letter (pattern {ALIAS.pattern})"
+        )
+    return alias
+
+
+def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
+    """``name/3`` → (name, 3, None); ``name@production`` → (name, None, "production")."""
+    if "@" in ref:
+        name, _, alias = ref.partition("@")
+        return check_name(name), None, _check_alias(alias)
+    name, slash, version = ref.partition("/")
+    if slash and not version.isdigit():
+        raise RegistryError(f"{ref!r}: write NAME/VERSION (a number) or NAME@ALIAS")
+    return check_name(name), int(version) if slash else None, None
+
+
+def resolve(ref: str) -> ModelVersionRecord:
+    """The version a reference names: ``name/3``, ``name@alias`` or ``name`` (the latest)."""
+    name, version, alias = parse_ref(ref)
+    store = registry_store()
+    if alias is not None:
+        held = store.aliases(name).get(alias)
+        if held is None:
+            raise NotFoundError(
+                f"no version of {name!r} holds the alias {alias!r}; "
+                f"see `alambic models show {name}`"
+            )
+        version = held
+    if version is None:
+        versions = store.versions(name)
+        if not versions:
+            raise NotFoundError(f"model {name!r} has no version; see `alambic models list`")
+        return versions[-1]
+    return store.get_version(name, version)
+
+
+def load_model(ref: str | os.PathLike[str], *, allow_pickle: bool = False) -> Any:
+    """Load a model by registry reference (``name@production``, ``name/3``) or file path."""
+    from alambic.config import settings
+    from alambic.store import ArtifactRef, ArtifactStore, load_value
+
+    if isinstance(ref, os.PathLike) or os.path.exists(ref):
+        from alambic.models import load_model as load_file
+
+        return load_file(os.fspath(ref), allow_pickle=allow_pickle)
+    record = resolve(ref)
+    store = ArtifactStore(settings().artifacts)
+    return load_value(store, ArtifactRef.from_dict(record.model), allow_pickle=allow_pickle)
+
+
+def _metrics(values: dict[str, Any] | None) -> dict[str, float]:
+    out = {}
+    for key, value in (values or {}).items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise RegistryError(f"metric {key!r} must be a number, got {value!r}") from None
+        if math.isfinite(number):
+            out[str(key)] = number
+    return out
+
+
+def _evaluation(evaluation: Any) -> dict[str, Any] | None:
+    if evaluation is None:
+        return None
+    if isinstance(evaluation, dict):
+        return evaluation
+    summary = getattr(evaluation, "summary", None)
+    if callable(summary):
+        result: dict[str, Any] = summary()
+        return result
+    fields = ("task", "metrics", "train_metrics", "threshold", "n_rows")
+    return {k: getattr(evaluation, k) for k in fields if hasattr(evaluation, k)}
+
+
+def _decide(policy: dict[str, Any], values: dict[str, Any]) -> tuple[str, str]:
+    """The status a new version gets under its group's policy."""
+    rules = policy.get("auto_approve") or {}
+    if policy.get("approval", "manual") != "auto" or not rules:
+        return PENDING, ""
+    metrics = values["metrics"]
+    failed = []
+    for name, bound in rules.items():
+        value = metrics.get(name)
+        low, high = bound.get("min"), bound.get("max")
+        if (
+            value is None
+            or (low is not None and value < low)
+            or (high is not None and value > high)
+        ):
+            failed.append(f"{name}={value} (needs {bound})")
+    if failed:
+        return PENDING, "auto-approval rule not met: " + "; ".join(failed)
+    return APPROVED, "auto-approved: " + ", ".join(f"{n} {b}" for n, b in rules.items())
+
+
+@step
+def register(
+    model: Any,
+    name: str,
+    metrics: dict[str, Any] | None = None,
+    evaluation: Any = None,
+    tags: dict[str, Any] | None = None,
+    description: str = "",
+) -> dict[str, Any]:
+    """Add a new version of the model group ``name`` (created on first use).
+
+    Usable as a pipeline step (inside ``al.when`` to register only models that pass) and
+    from plain Python. Registering the very model the group's latest version holds
+    returns that version instead of adding a duplicate.
+
+    Returns:
+        ``{"name", "version", "ref", "status"}``.
+
+    Raises:
+        RegistryError: the name is unsafe or a metric is not a number.
+    """
+    from alambic.config import settings
+    from alambic.models import Model
+    from alambic.registry._lineage import collect_lineage
+    from alambic.store import ArtifactStore, save_value
+
+    check_name(name)
+    if not isinstance(model, Model):
+        raise ModelError(
+            f"register a packaged model (alambic.models.package(estimator, X, y)), not a "
+            f"{type(model).__name__}: the registry needs its signature"
+        )
+    ref = save_value(ArtifactStore(settings().artifacts), model, what=f"model {name!r}")
+    store = registry_store()
+    try:
+        versions = store.versions(name)
+    except NotFoundError:
+        versions = []
+    if versions and versions[-1].model.get("hash") == ref.hash:
+        latest = versions[-1]
+        return {"name": name, "version": latest.version, "ref": latest.ref, "status": latest.status}
+    values = {
+        "model": ref.to_dict(),
+        "signature": model.signature.to_dict() if model.signature is not None else None,
+        "metrics": _metrics(metrics),
+        "evaluation": _evaluation(evaluation),
+        "tags": {str(k): str(v) for k, v in (tags or {}).items()},
+        "description": description,
+        "lineage": collect_lineage({"size_bytes": model.size_bytes, "flavor": model.flavor}),
+    }
+    record = store.register(name, actor=current_actor(), values=values, decide=_decide)
+    return {"name": name, "version": record.version, "ref": record.ref, "status": record.status}
+
+
+def get_version(name: str, version: int) -> ModelVersionRecord:
+    """One version of a group."""
+    return registry_store().get_version(check_name(name), version)
+
+
+def list_models() -> list[dict[str, Any]]:
+    """One summary per group: versions, statuses, aliases."""
+    store = registry_store()
+    rows = []
+    for group in store.list_groups():
+        versions = store.versions(group.name)
+        counts: dict[str, int] = {}
+        for v in versions:
+            counts[v.status] = counts.get(v.status, 0) + 1
+        rows.append(
+            {
+                "name": group.name,
+                "versions": len(versions),
+                "latest": versions[-1].version if versions else None,
+                "aliases": store.aliases(group.name),
+                "statuses": counts,
+                "policy": group.policy,
+            }
+        )
+    return rows
+
+
+def _set_status(name: str, version: int, status: str, comment: str) -> ModelVersionRecord:
+    return registry_store().set_status(
+        check_name(name), version, status, actor=current_actor(), comment=comment
+    )
+
+
+def approve(name: str, version: int, *, comment: str = "") -> ModelVersionRecord:
+    """Approve a version (audited; emits ``version_approved``)."""
+    return _set_status(name, version, APPROVED, comment)
+
+
+def reject(name: str, version: int, *, comment: str = "") -> ModelVersionRecord:
+    """Reject a version (audited); a rejected version can never hold ``production``."""
+    return _set_status(name, version, REJECTED, comment)
+
+
+def _rules(
+    alias: str,
+) -> Any:
+    def check(
+        group: ModelGroupRecord, target: ModelVersionRecord | None, history: list[AuditRecord]
+    ) -> None:
+        if target is None or alias != "production":
+            if target is not None and target.status == REJECTED and alias == "staging":
+                raise RegistryError(
+                    f"{target.ref} is Rejected: a rejected version cannot be staged; "
+                    "register a new version"
+                )
+            return
+        if target.status != APPROVED:
+            raise RegistryError(
+                f"{target.ref} is {target.status}: only an Approved version may hold "
+                f"'production' (rule of {group.name}); approve it first: "
+                f"alambic models approve {target.ref}"
+            )
+        if group.policy.get("require_staging"):
+            staged = any(
+                a.action == "move-alias" and a.alias == "staging" and a.version == target.version
+                for a in history
+            )
+            if not staged:
+                raise RegistryError(
+                    f"{target.ref} never held 'staging', and {group.name}'s policy requires "
+                    f"it before production: alambic models promote {target.ref} --to staging"
+                )
+
+    return check
+
+
+def set_alias(name: str, alias: str, version: int | None, *, comment: str = "") -> int | None:
+    """Point ``alias`` at a version (None removes it); returns the version it left."""
+    return registry_store().move_alias(
+        check_name(name),
+        _check_alias(alias),
+        version,
+        actor=current_actor(),
+        check=_rules(alias),
+        comment=comment,
+    )
+
+
+def promote(name: str, version: int, *, to: str = "production", comment: str = "") -> int | None:
+    """Move ``to`` (``staging``, ``production``…) to a version, enforcing the group's rules."""
+    return set_alias(name, to, version, comment=comment)
+
+
+def set_policy(
+    name: str,
+    *,
+    approval: str = "manual",
+    auto_approve: dict[str, dict[str, float]] | None = None,
+    require_staging: bool = False,
+) -> None:
+    """Configure a group: ``approval="auto"`` with ``auto_approve={"roc_auc": {"min": 0.9}}``
+    approves versions whose metrics hold; ``require_staging`` makes staging a step before
+    production. Audited."""
+    if approval not in ("manual", "auto"):
+        raise RegistryError(f"approval={approval!r}: use 'manual' or 'auto'")
+    if approval == "auto" and not auto_approve:
+        raise RegistryError("approval='auto' needs auto_approve={'metric': {'min': value}}")
+    for metric, bound in (auto_approve or {}).items():
+        if not isinstance(bound, dict) or not set(bound) <= {"min", "max"} or not bound:
+            raise RegistryError(
+                f"auto_approve[{metric!r}] must be {{'min': x}} and/or {{'max': y}}"
+            )
+    policy = {
+        "approval": approval,
+        "auto_approve": auto_approve or {},
+        "require_staging": require_staging,
+    }
+    registry_store().set_policy(check_name(name), policy, actor=current_actor())
+
+
+def delete_version(name: str, version: int, *, comment: str = "") -> None:
+    """Soft-delete a version (it stays in the audit log; aliases must leave it first)."""
+    registry_store().delete_version(
+        check_name(name), version, actor=current_actor(), comment=comment
+    )
+
+
+def history(name: str) -> list[AuditRecord]:
+    """The audit log of a group, oldest first."""
+    return registry_store().audit(check_name(name))

@@ -1,0 +1,196 @@
+"""The model registry: versions, approval, aliases and their rules, audit, concurrency."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sklearn.tree import DecisionTreeClassifier
+
+import alambic as al
+from alambic import registry
+from alambic.errors import ModelError, NotFoundError, RegistryError, StoreError
+from alambic.models import package
+from tests.registry import _workers
+
+FRAME = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+LABELS = pd.Series([0, 1, 0, 1])
+
+
+def model(depth: int = 2) -> Any:
+    estimator = DecisionTreeClassifier(max_depth=depth, random_state=depth).fit(FRAME, LABELS)
+    return package(estimator, FRAME, LABELS, metadata={"depth": depth})
+
+
+def test_versions_are_numbered_and_hold_what_was_registered() -> None:
+    first = al.register(model(1), name="fraud-auto", metrics={"roc_auc": 0.91}, tags={"t": 1})
+    second = al.register(model(2), name="fraud-auto", metrics={"roc_auc": 0.93})
+    assert (first["version"], second["version"]) == (1, 2)
+    assert first["status"] == registry.PENDING
+    record = registry.get_version("fraud-auto", 2)
+    assert record.metrics == {"roc_auc": 0.93} and record.signature["task"] == "binary"
+    assert record.lineage["packages"]["scikit-learn"]
+    assert registry.get_version("fraud-auto", 1).tags == {"t": "1"}
+    # The same model again is the same version, not a duplicate.
+    assert al.register(model(2), name="fraud-auto")["version"] == 2
+    loaded = al.load_model("fraud-auto/1")
+    assert loaded.metadata["depth"] == 1 and list(loaded.predict(FRAME)) == list(LABELS)
+    assert al.load_model("fraud-auto").metadata["depth"] == 2  # latest
+
+
+def test_approval_and_promotion_rules_are_enforced() -> None:
+    al.register(model(1), name="m")
+    with pytest.raises(RegistryError, match="PendingManualApproval: only an Approved version"):
+        registry.promote("m", 1, to="production")
+    registry.reject("m", 1, comment="leaks the label")
+    with pytest.raises(RegistryError, match="Rejected: only an Approved version"):
+        registry.promote("m", 1, to="production")
+    assert registry.registry_store().aliases("m") == {}  # nothing changed
+    al.register(model(2), name="m")
+    approved = registry.approve("m", 2, comment="looks good")
+    assert approved.status == registry.APPROVED and approved.status_comment == "looks good"
+    assert registry.promote("m", 2, to="production") is None
+    assert al.load_model("m@production").metadata["depth"] == 2
+    assert registry.resolve("m@production").version == 2
+    with pytest.raises(NotFoundError, match="holds the alias 'staging'"):
+        registry.resolve("m@staging")
+
+
+def test_a_group_may_require_staging_before_production() -> None:
+    registry.set_policy("strict", require_staging=True)
+    al.register(model(1), name="strict")
+    registry.approve("strict", 1)
+    with pytest.raises(RegistryError, match="never held 'staging'"):
+        registry.promote("strict", 1, to="production")
+    registry.promote("strict", 1, to="staging")
+    registry.promote("strict", 1, to="production")
+    assert registry.registry_store().aliases("strict") == {"staging": 1, "production": 1}
+
+
+def test_auto_approval_follows_the_metric_threshold() -> None:
+    registry.set_policy("auto", approval="auto", auto_approve={"roc_auc": {"min": 0.9}})
+    low = al.register(model(1), name="auto", metrics={"roc_auc": 0.85})
+    high = al.register(model(2), name="auto", metrics={"roc_auc": 0.95})
+    assert low["status"] == registry.PENDING and high["status"] == registry.APPROVED
+    assert "roc_auc=0.85" in registry.get_version("auto", 1).status_comment
+    with pytest.raises(RegistryError, match="needs auto_approve"):
+        registry.set_policy("auto", approval="auto")
+
+
+def test_the_audit_log_answers_who_did_what_and_when(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALAMBIC_USER", "alice")
+    al.register(model(1), name="g")
+    registry.approve("g", 1)
+    registry.promote("g", 1, to="production")
+    monkeypatch.setenv("ALAMBIC_USER", "bob")
+    al.register(model(2), name="g")
+    registry.approve("g", 2, comment="better")
+    registry.promote("g", 2, to="production", comment="rollout")
+    registry.set_alias("g", "champion", 1)
+    with pytest.raises(StoreError, match="holds alias"):
+        registry.delete_version("g", 1)
+    registry.set_alias("g", "champion", None)
+    registry.delete_version("g", 1, comment="superseded")
+    log = registry.history("g")
+    actions = [(a.action, a.version, a.actor) for a in log]
+    assert actions == [
+        ("create-group", None, "alice"),
+        ("register", 1, "alice"),
+        ("approve", 1, "alice"),
+        ("move-alias", 1, "alice"),
+        ("register", 2, "bob"),
+        ("approve", 2, "bob"),
+        ("move-alias", 2, "bob"),
+        ("move-alias", 1, "bob"),
+        ("remove-alias", None, "bob"),
+        ("delete", 1, "bob"),
+    ]
+    production = [a for a in log if a.alias == "production"]
+    assert [(a.before, a.after) for a in production] == [
+        ({"version": None}, {"version": 1}),
+        ({"version": 1}, {"version": 2}),
+    ]
+    with pytest.raises(NotFoundError):
+        registry.get_version("g", 1)  # soft-deleted: gone from reads, kept in the log
+    assert [v.version for v in registry.registry_store().versions("g", deleted=True)] == [1, 2]
+    public = [n for n in dir(registry.registry_store()) if "audit" in n and not n.startswith("_")]
+    assert public == ["audit"]  # read-only: nothing edits or deletes an audit row
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["fraud auto", "../etc", "a/b", "", "-x", "é", "x" * 101],
+    ids=["space", "dots", "slash", "empty", "dash-first", "accent", "too-long"],
+)
+def test_unsafe_names_are_refused_with_the_pattern(name: str) -> None:
+    with pytest.raises(RegistryError, match=r"is not allowed: use letters.*pattern"):
+        al.register(model(1), name=name)
+    assert registry.list_models() == []
+
+
+def test_only_packaged_models_are_registered() -> None:
+    with pytest.raises(ModelError, match="register a packaged model"):
+        al.register(DecisionTreeClassifier(), name="m")
+
+
+def test_registering_from_a_pipeline_records_its_lineage() -> None:
+    from tests.registry import flows
+
+    run = al.run(flows.registered, params={"threshold": 0.0})
+    assert run.succeeded, run.error
+    version = registry.get_version("flow-model", 1)
+    lineage = version.lineage
+    assert lineage["run"] == run.id and lineage["step"] == "register"
+    assert lineage["params"] == {"threshold": 0.0}
+    assert lineage["pipeline"] == "registered" and lineage["pipeline_hash"]
+    skipped = al.run(flows.registered, params={"threshold": 2.0})
+    assert skipped.step("register").status == "skipped"  # the gate said no
+
+
+def _race(
+    db_url: str, home: Path, tmp_path: Path, target: Callable[..., None], n: int
+) -> list[str]:
+    from alambic.store import dispose_engines
+
+    # Forked, not spawned: 20 children share the imports already made (seconds each
+    # otherwise). No connection may be inherited, so the parent drops its pools first.
+    dispose_engines()
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(n)
+    errors = [tmp_path / f"p{i}.err" for i in range(n)]
+    processes = [
+        context.Process(target=target, args=(str(home), db_url, i, barrier, str(errors[i])))
+        for i in range(n)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=180)
+        if process.is_alive():
+            process.kill()
+    return [e.read_text() for e in errors if e.exists()]
+
+
+@pytest.mark.slow
+def test_twenty_processes_register_and_promote_at_once(
+    db_url: str, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALAMBIC_DB_URL", db_url)
+    assert _race(db_url, home, tmp_path, _workers.register_one, 20) == []
+    versions = registry.registry_store().versions("race")
+    assert [v.version for v in versions] == list(range(1, 21))  # no gap, no duplicate
+    assert len({v.model["hash"] for v in versions}) == 20  # none lost
+    for v in versions:
+        registry.approve("race", v.version)
+    assert _race(db_url, home, tmp_path, _workers.promote_one, 20) == []
+    holders = registry.registry_store().aliases("race")
+    assert set(holders) == {"production"} and 1 <= holders["production"] <= 20
+    moves = [a for a in registry.history("race") if a.alias == "production"]
+    assert len(moves) == 20
+    assert moves[-1].after == {"version": holders["production"]}  # the last move holds it
+    chain = [m.before["version"] for m in moves[1:]]
+    assert chain == [m.after["version"] for m in moves[:-1]]  # each move saw the one before
