@@ -6,21 +6,21 @@ parameter, unknown pipeline, a file that does not import, an unknown run…).
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console, RenderableType
+from rich.console import RenderableType
 from rich.live import Live
 from rich.text import Text
 
 from alambic.cli import _render as render
+from alambic.cli._common import console, errors, friendly
+from alambic.cli._models import models_app
 from alambic.config import settings
 from alambic.errors import AlambicError, RunError
 from alambic.pipelines import (
@@ -54,12 +54,8 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(pipelines_app, name="pipelines")
 app.add_typer(db_app, name="db")
 app.add_typer(experiments_app, name="experiments")
+app.add_typer(models_app, name="models")
 
-# Not a terminal (CI logs, a pipe) and no COLUMNS: 140 columns, so tables stay readable.
-_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140
-console = Console(highlight=False, width=_WIDTH)
-errors = Console(stderr=True, highlight=False)
-F = TypeVar("F", bound=Callable[..., Any])
 
 ParamOption = Annotated[
     list[str] | None,
@@ -77,20 +73,6 @@ Workers = Annotated[
         "--max-workers", "-j", min=1, help="Steps at once (default: ALAMBIC_MAX_WORKERS)."
     ),
 ]
-
-
-def friendly(fn: F) -> F:
-    """Turn alambic errors into a one-line message and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except AlambicError as exc:
-            errors.print(Text(f"error: {exc}", style="red"), soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _store() -> MetadataStore:
