@@ -29,11 +29,16 @@ _EXPORTS = {
     "resolve": "._registry",
     "set_alias": "._registry",
     "set_policy": "._registry",
+    "EVENT_TYPES": "._events",
+    "deliver_events": "._events",
+    "on": "._events",
+    "sign": "._events",
     "code_version": "._lineage",
     "collect_lineage": "._lineage",
 }
 __all__ = [
     "APPROVED",
+    "EVENT_TYPES",
     "PENDING",
     "REJECTED",
     "approve",
@@ -41,10 +46,12 @@ __all__ = [
     "collect_lineage",
     "current_actor",
     "delete_version",
+    "deliver_events",
     "get_version",
     "history",
     "list_models",
     "load_model",
+    "on",
     "parse_ref",
     "promote",
     "register",
@@ -53,10 +60,12 @@ __all__ = [
     "resolve",
     "set_alias",
     "set_policy",
+    "sign",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
+    from alambic.registry._events import EVENT_TYPES, deliver_events, on, sign
     from alambic.registry._lineage import code_version, collect_lineage
     from alambic.registry._registry import (
         APPROVED,

@@ -231,6 +231,7 @@ def register(
         "lineage": collect_lineage({"size_bytes": model.size_bytes, "flavor": model.flavor}),
     }
     record = store.register(name, actor=current_actor(), values=values, decide=_decide)
+    _delivered()
     return {"name": name, "version": record.version, "ref": record.ref, "status": record.status}
 
 
@@ -261,10 +262,18 @@ def list_models() -> list[dict[str, Any]]:
     return rows
 
 
+def _delivered() -> None:
+    from alambic.registry._events import deliver_quietly
+
+    deliver_quietly()
+
+
 def _set_status(name: str, version: int, status: str, comment: str) -> ModelVersionRecord:
-    return registry_store().set_status(
+    record = registry_store().set_status(
         check_name(name), version, status, actor=current_actor(), comment=comment
     )
+    _delivered()
+    return record
 
 
 def approve(name: str, version: int, *, comment: str = "") -> ModelVersionRecord:
@@ -312,7 +321,7 @@ def _rules(
 
 def set_alias(name: str, alias: str, version: int | None, *, comment: str = "") -> int | None:
     """Point ``alias`` at a version (None removes it); returns the version it left."""
-    return registry_store().move_alias(
+    previous = registry_store().move_alias(
         check_name(name),
         _check_alias(alias),
         version,
@@ -320,6 +329,8 @@ def set_alias(name: str, alias: str, version: int | None, *, comment: str = "") 
         check=_rules(alias),
         comment=comment,
     )
+    _delivered()
+    return previous
 
 
 def promote(name: str, version: int, *, to: str = "production", comment: str = "") -> int | None:
@@ -333,10 +344,13 @@ def set_policy(
     approval: str = "manual",
     auto_approve: dict[str, dict[str, float]] | None = None,
     require_staging: bool = False,
+    webhooks: list[dict[str, Any]] | None = None,
 ) -> None:
     """Configure a group: ``approval="auto"`` with ``auto_approve={"roc_auc": {"min": 0.9}}``
     approves versions whose metrics hold; ``require_staging`` makes staging a step before
-    production. Audited."""
+    production. ``webhooks=[{"url": "https://…", "secret": "…", "events": [...]}]``
+    receive the group's events (``secret_env`` names an environment variable instead of
+    storing the secret). Audited."""
     if approval not in ("manual", "auto"):
         raise RegistryError(f"approval={approval!r}: use 'manual' or 'auto'")
     if approval == "auto" and not auto_approve:
@@ -346,10 +360,15 @@ def set_policy(
             raise RegistryError(
                 f"auto_approve[{metric!r}] must be {{'min': x}} and/or {{'max': y}}"
             )
+    for hook in webhooks or []:
+        url = hook.get("url") if isinstance(hook, dict) else None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise RegistryError(f"webhook {hook!r} needs an http(s) 'url'")
     policy = {
         "approval": approval,
         "auto_approve": auto_approve or {},
         "require_staging": require_staging,
+        "webhooks": list(webhooks or []),
     }
     registry_store().set_policy(check_name(name), policy, actor=current_actor())
 

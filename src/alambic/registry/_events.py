@@ -1,0 +1,139 @@
+"""Registry events: in-process hooks and HTTP webhooks, delivered at least once.
+
+Every registry change writes its event row in the same transaction as the change. The
+process that made the change then delivers it: to the hooks registered with :func:`on`
+and to the webhooks in the group's policy (a JSON POST signed with HMAC-SHA256 in
+``X-Alambic-Signature: sha256=<hex>``). A failed delivery is recorded with its reason
+and retried with exponential backoff by the next registry call in any process, or by
+``alambic models events --deliver``; the registry change itself has already succeeded.
+
+Example:
+    >>> from alambic.registry import on
+    >>> on("version_approved", lambda event: None)  # e.g. deploy to staging
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from alambic.core import utcnow
+from alambic.errors import RegistryError
+
+__all__ = ["EVENT_TYPES", "deliver_events", "on", "sign"]
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPES = (
+    "version_registered",
+    "version_approved",
+    "version_rejected",
+    "version_deleted",
+    "alias_moved",
+)
+MAX_ATTEMPTS = 6
+_BASE_DELAY = 2.0  # seconds before the first retry; doubles each time
+_TIMEOUT = 5.0
+_hooks: dict[str, list[Callable[[dict[str, Any]], Any]]] = {}
+
+
+def on(event: str, hook: Callable[[dict[str, Any]], Any]) -> None:
+    """Call ``hook(event_payload)`` for each registry event of that type (``*``: all)."""
+    if event != "*" and event not in EVENT_TYPES:
+        raise RegistryError(f"unknown event {event!r}; use one of {', '.join(EVENT_TYPES)} or *")
+    _hooks.setdefault(event, []).append(hook)
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The signature a receiver recomputes to trust a webhook: ``sha256=<hex>``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _post(url: str, body: bytes, secret: str | None, event: dict[str, Any]) -> str:
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "alambic-registry",
+        "X-Alambic-Event": event["type"],
+        "X-Alambic-Delivery": event["id"],
+    }
+    if secret:
+        headers["X-Alambic-Signature"] = sign(body, secret)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - URLs come from the group's policy, http(s) checked
+    with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310
+        return f"HTTP {response.status}"
+
+
+def _targets(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    hooks = policy.get("webhooks") or []
+    return [h for h in hooks if isinstance(h, dict) and h.get("url")]
+
+
+def _deliver_one(event: Any, policy: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    payload = {**event.payload, "id": event.id, "created_at": event.created_at.isoformat()}
+    body = json.dumps(payload, sort_keys=True, default=str).encode()
+    results: dict[str, str] = {}
+    ok = True
+    for hook in [*_hooks.get(event.type, []), *_hooks.get("*", [])]:
+        name = getattr(hook, "__qualname__", repr(hook))
+        try:
+            hook(payload)
+            results[f"hook {name}"] = "ok"
+        except Exception as exc:
+            ok = False
+            results[f"hook {name}"] = f"{type(exc).__name__}: {exc}"
+    for target in _targets(policy):
+        wanted = target.get("events")
+        if wanted and event.type not in wanted:
+            continue
+        secret = target.get("secret") or os.environ.get(target.get("secret_env") or "", "")
+        try:
+            results[target["url"]] = _post(target["url"], body, secret or None, payload)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            ok = False
+            results[target["url"]] = f"{type(exc).__name__}: {exc}"
+    return ok, {"at": utcnow().isoformat(), "results": results}
+
+
+def deliver_events(*, limit: int = 50) -> int:
+    """Deliver the events that are due (new ones, and retries whose time has come).
+
+    Returns:
+        How many were delivered now.
+    """
+    from alambic.registry._registry import registry_store
+
+    store = registry_store()
+    delivered = 0
+    policies: dict[str, dict[str, Any]] = {}
+    for event in store.due_events(limit=limit):
+        if event.group not in policies:
+            policies[event.group] = store.get_group(event.group).policy
+        ok, outcome = _deliver_one(event, policies[event.group])
+        attempts = event.attempts + 1
+        if ok:
+            status, retry_at = "delivered", None
+            delivered += 1
+        elif attempts >= MAX_ATTEMPTS:
+            status, retry_at = "failed", None
+            log.warning("registry event %s gave up after %d attempts", event.id, attempts)
+        else:
+            status = "pending"
+            retry_at = utcnow() + timedelta(seconds=_BASE_DELAY * 2 ** (attempts - 1))
+        store.record_attempt(event.id, outcome, status=status, retry_at=retry_at)
+    return delivered
+
+
+def deliver_quietly() -> None:
+    """Deliver due events after a registry change; a failure never fails the change."""
+    try:
+        deliver_events()
+    except Exception:
+        log.warning("delivering registry events failed; they stay pending", exc_info=True)
