@@ -194,3 +194,32 @@ def test_twenty_processes_register_and_promote_at_once(
     assert moves[-1].after == {"version": holders["production"]}  # the last move holds it
     chain = [m.before["version"] for m in moves[1:]]
     assert chain == [m.after["version"] for m in moves[:-1]]  # each move saw the one before
+
+
+def test_a_model_card_tells_purpose_data_lineage_metrics_comparison_and_limits() -> None:
+    from tests.registry import flows
+
+    assert al.run(flows.registered).succeeded
+    registry.approve("flow-model", 1)
+    registry.promote("flow-model", 1, to="production")
+    second = model(3)
+    al.register(
+        second,
+        name="flow-model",
+        metrics={"roc_auc": 0.97},
+        evaluation={"ci": {"roc_auc": [0.95, 0.99]}},
+        tags={"limits": "Not for motorbikes."},
+        description="Flags fraudulent car listings.",
+    )
+    card = registry.model_card("flow-model/2")
+    assert card.startswith("# Model card: flow-model/2")
+    assert "Flags fraudulent car listings." in card and "Not for motorbikes." in card
+    assert "| a | float64 |" in card  # the signature's inputs
+    assert "| roc_auc | 0.97 | [0.95, 0.99] |" in card
+    assert "## Compared with flow-model/1 (Approved)" in card
+    assert "| roc_auc | 1 | 0.97 | -0.03 |" in card
+    assert "Run run-" in registry.model_card("flow-model/1")  # registered by a pipeline
+    page = registry.model_card("flow-model@production", fmt="html")
+    assert page.startswith("<!doctype html>") and "<td>roc_auc</td>" in page
+    with pytest.raises(RegistryError, match="use markdown or html"):
+        registry.model_card("flow-model/1", fmt="pdf")

@@ -267,3 +267,55 @@ def models_diff(
         style = "" if x == y else "bold"
         table.add_row(Text(key, style=style), x, y)
     console.print(table)
+
+
+@models_app.command("card")
+@friendly
+def models_card(
+    ref: Annotated[str, typer.Argument(help="NAME/VERSION or NAME@ALIAS.")],
+    html: Annotated[bool, typer.Option("--html", help="An HTML page instead of Markdown.")] = False,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write to this file.")
+    ] = None,
+) -> None:
+    """The model card of a version: purpose, data, lineage, metrics, comparison, limits."""
+    import sys
+    from pathlib import Path
+
+    from alambic.registry import model_card
+
+    text = model_card(ref, fmt="html" if html else "markdown")
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@models_app.command("events")
+@friendly
+def models_events(
+    name: Annotated[str | None, typer.Argument(help="A model group (default: all).")] = None,
+    deliver: Annotated[
+        bool, typer.Option("--deliver", help="Deliver the events that are due now.")
+    ] = False,
+) -> None:
+    """Registry events and their delivery outcome (retry the due ones with --deliver)."""
+    from alambic.registry import deliver_events, registry_store
+
+    if deliver:
+        console.print(f"delivered {deliver_events()} event(s)")
+    table = Table(header_style="bold")
+    for column in ("when", "event", "model", "status", "attempts", "last outcome"):
+        table.add_column(column)
+    for event in registry_store().events(name):
+        last = event.outcome[-1]["results"] if event.outcome else {}
+        table.add_row(
+            when(event.created_at),
+            event.type,
+            f"{event.group}/{event.version}" if event.version else event.group,
+            event.status,
+            str(event.attempts),
+            "; ".join(f"{k}: {v}" for k, v in last.items()),
+        )
+    console.print(table)

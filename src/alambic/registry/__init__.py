@@ -29,6 +29,7 @@ _EXPORTS = {
     "resolve": "._registry",
     "set_alias": "._registry",
     "set_policy": "._registry",
+    "model_card": "._cards",
     "EVENT_TYPES": "._events",
     "deliver_events": "._events",
     "on": "._events",
@@ -51,6 +52,7 @@ __all__ = [
     "history",
     "list_models",
     "load_model",
+    "model_card",
     "on",
     "parse_ref",
     "promote",
@@ -65,6 +67,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
+    from alambic.registry._cards import model_card
     from alambic.registry._events import EVENT_TYPES, deliver_events, on, sign
     from alambic.registry._lineage import code_version, collect_lineage
     from alambic.registry._registry import (
