@@ -22,7 +22,10 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.demo-installed
 	cd examples/quickstart && ../../$(BIN)/alambic run pipeline.py:quickstart
 	cd examples/fraud && (test -f data/listings.parquet || ../../$(BIN)/python generate.py) \
-		&& ../../$(BIN)/alambic run pipeline.py:fraud
+		&& ../../$(BIN)/alambic run pipeline.py:fraud \
+		&& ../../$(BIN)/alambic models list \
+		&& ../../$(BIN)/alambic models approve fraud-auto --comment "reviewed in the demo" \
+		&& ../../$(BIN)/alambic models show fraud-auto
 
 services:
 	@# PostgreSQL for the store tests (trust auth, database `test`); start it when it is down.

@@ -3,9 +3,11 @@
 For each category (a parameter: auto, moto, loisir): extract its listings with SQL,
 split by time, tune a LightGBM classifier (Optuna, trials in parallel on the executor)
 and refit the best one, evaluate it on held-out listings and on the
-training set, compare it on the same rows (paired bootstrap) with the best model an
-earlier run published for the category (the first time: a logistic-regression
-baseline), and publish it only if it beats that reference and reaches ``min_auc``.
+training set, compare it on the same rows (paired bootstrap) with the category's
+champion in the registry (its ``production`` version, else its latest approved one; the
+first time, a logistic-regression baseline), and register it as a new version of
+``fraud-<category>``, pending approval, only if it beats that reference and reaches
+``min_auc``.
 Metrics, parameters, plots and every tuning trial go to experiment tracking.
 
     python generate.py                       # data/listings.parquet (200k listings)
@@ -78,23 +80,32 @@ def baseline(train: pd.DataFrame) -> Any:
     return model.fit(train[numeric], train[TARGET])
 
 
-@al.step(cache=False)  # asks the tracking store each time: earlier runs may have published
-def previous_best(category: str, candidate: Any) -> Any:
-    """The best model an earlier run published for this category (None the first time)."""
-    from alambic.store import ArtifactRef, ArtifactStore, load_value, save_value
+@al.step(cache=False)  # asks the registry each time: a person may have promoted since
+def champion(category: str, candidate: Any) -> Any:
+    """The category's production model, else its latest approved one (None the first time).
 
-    store = ArtifactStore(al.settings().artifacts)
-    own = save_value(store, candidate).hash  # already stored: this only names it
-    published = al.search_runs(
-        f"tags.category = '{category}' and tags.published = 'true'",
-        experiment="fraud",
-        order_by="metrics.roc_auc DESC",
-    )
-    for run_id in published.get("run_id", []):
-        ref = tracking.get_tracked_run(run_id).artifacts.get("model")
-        if ref and ref["hash"] != own:
-            return load_value(store, ArtifactRef.from_dict(ref))
-    return None
+    A version holding this very candidate does not count: re-running on unchanged data
+    compares with the same reference as before, so the assessment stays cached.
+    """
+    from alambic import registry
+    from alambic.errors import NotFoundError
+    from alambic.store import ArtifactStore, save_value
+
+    own = save_value(ArtifactStore(al.settings().artifacts), candidate).hash  # names it
+    name = f"fraud-{category}"
+    try:
+        chosen = registry.resolve(f"{name}@production")
+    except NotFoundError:
+        try:
+            approved = [
+                v for v in registry.registry_store().versions(name) if v.status == registry.APPROVED
+            ]
+        except NotFoundError:
+            approved = []
+        chosen = approved[-1] if approved else None
+    if chosen is None or chosen.model["hash"] == own:
+        return None
+    return registry.load_model(chosen.ref)
 
 
 @al.step
@@ -107,7 +118,7 @@ def assess(
     margin: float,
     category: str,
 ) -> dict[str, Any]:
-    """Evaluate on held-out listings; compare with the previous best (else the baseline)."""
+    """Evaluate on held-out listings; compare with the champion (else the baseline)."""
     from alambic.evaluation import compare, evaluate
 
     numeric = [f for f in FEATURES if f != "brand"]
@@ -117,7 +128,7 @@ def assess(
             return reference.predict_proba(frame[numeric])
 
     report = evaluate(model, test[FEATURES], test[TARGET], train=(train[FEATURES], train[TARGET]))
-    against = "previous best" if previous is not None else "baseline"
+    against = "champion" if previous is not None else "baseline"
     verdict = compare(
         model,
         previous if previous is not None else _Numeric(),
@@ -147,19 +158,22 @@ def assess(
 
 @al.step
 def publish(verdict: dict[str, Any], model: Any) -> str:
-    """Record the model as this category's published one (the registry will take this over)."""
-    tracking.log_artifact(model, "model")
-    tracking.set_tags({"category": verdict["category"], "published": "true"})
-    tracking.log_metrics({"roc_auc": verdict["roc_auc"]})
-    message = f"{verdict['category']}: published (ROC AUC {verdict['roc_auc']})"
-    print(message)
-    return message
+    """Register the model as a new version of its category's group, pending approval."""
+    version = al.register(
+        model,
+        f"fraud-{verdict['category']}",
+        metrics={"roc_auc": verdict["roc_auc"], "pr_auc": verdict["pr_auc"]},
+        evaluation={"against": verdict["against"], "gain_ci": verdict["gain_ci"]},
+        description=f"Flags fraudulent {verdict['category']} listings.",
+    )
+    print(f"registered {version['ref']} ({version['status']})")
+    return str(version["ref"])
 
 
 @al.step
 def summary(verdicts: list[dict[str, Any]], published: list[str]) -> list[dict[str, Any]]:
-    done = {p.split(":")[0] for p in published}
-    return [{**v, "published": v["category"] in done} for v in verdicts]
+    versions = {ref.split("/")[0].removeprefix("fraud-"): ref for ref in published}
+    return [{**v, "registered": versions.get(v["category"], "")} for v in verdicts]
 
 
 @al.pipeline
@@ -181,7 +195,7 @@ def fraud(
         )
         train, test = prepare(rows, test_size)
         model = tune_model(train, n_trials, n_jobs, random_state)
-        previous = previous_best(category, model)
+        previous = champion(category, model)
         verdict = assess(model, baseline(train), previous, train, test, margin, category)
         with al.when((verdict["roc_auc"] >= min_auc) & verdict["passed"]):
             published = publish(verdict, model)

@@ -45,13 +45,24 @@ def test_fraud_pipeline_trains_gates_and_reruns_only_what_new_data_touches(
     trials = al.search_runs("kind = 'trial'")
     assert len(trials) == 12 and set(trials["parent_id"]) == {s.id for s in tune_steps}
     assert all(
-        row["published"] == (row["passed"] and row["roc_auc"] >= 0.8) for row in table.values()
+        bool(row["registered"]) == (row["passed"] and row["roc_auc"] >= 0.8)
+        for row in table.values()
     )
+    from alambic import registry
+
+    for category, row in table.items():  # passing models wait for a person's approval
+        if row["registered"]:
+            version = registry.resolve(row["registered"])
+            assert version.ref == f"fraud-{category}/1" and version.status == registry.PENDING
+            assert version.lineage["step"].startswith("publish")
 
     again = al.run(pipeline, params=params)
-    # Only the lookup of earlier published models runs again; it finds only this very
-    # model, so the assessment is unchanged and served from cache.
-    assert {s.status for s in again.steps if s.node != "previous_best"} <= {"cached", "skipped"}
+    # Only the champion lookup runs again; nobody approved anything, so the reference
+    # is unchanged and the assessment is served from cache.
+    assert {s.status for s in again.steps if s.node != "champion"} <= {"cached", "skipped"}
+    # A person approves moto's version: it becomes the champion new moto models must beat.
+    if table["moto"]["registered"]:
+        registry.approve("fraud-moto", 1, comment="reviewed")
 
     # New listings in the moto category only: the other categories' work is reused.
     extra = generate.generate(3_000, random_state=8, start_id=1_000_000)  # type: ignore[attr-defined]
@@ -64,7 +75,9 @@ def test_fraud_pipeline_trains_gates_and_reruns_only_what_new_data_touches(
     assert changed.step("tune_model", index["auto"]).status == "cached"
     assert changed.step("tune_model", index["loisir"]).status == "cached"
     rows = {row["category"]: row for row in changed.result()}
-    if table["moto"]["published"]:  # the new moto model is judged against the published one
-        assert rows["moto"]["against"] == "previous best"
+    if table["moto"]["registered"]:  # the new moto model was judged against the champion
+        assert rows["moto"]["against"] == "champion"
         assert rows["moto"]["reference_roc_auc"] > 0
+        if rows["moto"]["registered"]:
+            assert rows["moto"]["registered"] == "fraud-moto/2"
     assert "the data it reads changed" in changed.step("extract", index["auto"]).cache["reason"]

@@ -26,10 +26,8 @@ _STATUS_STYLE = {"Approved": "green", "Rejected": "red", "PendingManualApproval"
 def _version_ref(ref: str) -> tuple[str, int]:
     from alambic.registry import parse_ref, resolve
 
-    name, version, alias = parse_ref(ref)
-    if version is None:
-        if alias is None:
-            raise AlambicError(f"{ref!r}: name a version, NAME/VERSION or NAME@ALIAS")
+    name, version, _ = parse_ref(ref)
+    if version is None:  # NAME@ALIAS, or NAME: its latest version
         version = resolve(ref).version
     return name, version
 
@@ -105,7 +103,8 @@ def models_show(
 @models_app.command("approve")
 @friendly
 def models_approve(
-    ref: Annotated[str, typer.Argument(help="NAME/VERSION.")], comment: Comment = ""
+    ref: Annotated[str, typer.Argument(help="NAME/VERSION, NAME@ALIAS or NAME (latest).")],
+    comment: Comment = "",
 ) -> None:
     """Approve a version."""
     from alambic.registry import approve
@@ -117,7 +116,8 @@ def models_approve(
 @models_app.command("reject")
 @friendly
 def models_reject(
-    ref: Annotated[str, typer.Argument(help="NAME/VERSION.")], comment: Comment = ""
+    ref: Annotated[str, typer.Argument(help="NAME/VERSION, NAME@ALIAS or NAME (latest).")],
+    comment: Comment = "",
 ) -> None:
     """Reject a version (it can never hold production)."""
     from alambic.registry import reject
@@ -129,7 +129,7 @@ def models_reject(
 @models_app.command("promote")
 @friendly
 def models_promote(
-    ref: Annotated[str, typer.Argument(help="NAME/VERSION.")],
+    ref: Annotated[str, typer.Argument(help="NAME/VERSION, NAME@ALIAS or NAME (latest).")],
     to: Annotated[str, typer.Option("--to", help="The alias: staging, production, champion…")],
     comment: Comment = "",
 ) -> None:
@@ -145,7 +145,8 @@ def models_promote(
 @models_app.command("delete")
 @friendly
 def models_delete(
-    ref: Annotated[str, typer.Argument(help="NAME/VERSION.")], comment: Comment = ""
+    ref: Annotated[str, typer.Argument(help="NAME/VERSION, NAME@ALIAS or NAME (latest).")],
+    comment: Comment = "",
 ) -> None:
     """Soft-delete a version (kept in the audit log)."""
     from alambic.registry import delete_version
