@@ -71,6 +71,15 @@ def test_a_group_may_require_staging_before_production() -> None:
     assert registry.registry_store().aliases("strict") == {"staging": 1, "production": 1}
 
 
+def test_a_group_may_stage_each_approved_version() -> None:
+    registry.set_policy("staged", require_staging=True, stage_on_approval=True)
+    al.register(model(1), name="staged")
+    registry.approve("staged", 1)
+    assert registry.registry_store().aliases("staged") == {"staging": 1}
+    registry.promote("staged", 1, to="production")  # staging came first: allowed
+    assert registry.resolve("staged@production").version == 1
+
+
 def test_auto_approval_follows_the_metric_threshold() -> None:
     registry.set_policy("auto", approval="auto", auto_approve={"roc_auc": {"min": 0.9}})
     low = al.register(model(1), name="auto", metrics={"roc_auc": 0.85})

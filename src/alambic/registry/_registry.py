@@ -277,8 +277,15 @@ def _set_status(name: str, version: int, status: str, comment: str) -> ModelVers
 
 
 def approve(name: str, version: int, *, comment: str = "") -> ModelVersionRecord:
-    """Approve a version (audited; emits ``version_approved``)."""
-    return _set_status(name, version, APPROVED, comment)
+    """Approve a version (audited; emits ``version_approved``).
+
+    When the group's policy says ``stage_on_approval``, the version also takes the
+    ``staging`` alias (deployments that follow staging pick it up).
+    """
+    record = _set_status(name, version, APPROVED, comment)
+    if registry_store().get_group(name).policy.get("stage_on_approval"):
+        set_alias(name, "staging", version, comment="staged on approval (group policy)")
+    return record
 
 
 def reject(name: str, version: int, *, comment: str = "") -> ModelVersionRecord:
@@ -344,11 +351,13 @@ def set_policy(
     approval: str = "manual",
     auto_approve: dict[str, dict[str, float]] | None = None,
     require_staging: bool = False,
+    stage_on_approval: bool = False,
     webhooks: list[dict[str, Any]] | None = None,
 ) -> None:
     """Configure a group: ``approval="auto"`` with ``auto_approve={"roc_auc": {"min": 0.9}}``
     approves versions whose metrics hold; ``require_staging`` makes staging a step before
-    production. ``webhooks=[{"url": "https://…", "secret": "…", "events": [...]}]``
+    production; ``stage_on_approval`` moves ``staging`` to each version approved.
+    ``webhooks=[{"url": "https://…", "secret": "…", "events": [...]}]``
     receive the group's events (``secret_env`` names an environment variable instead of
     storing the secret). Audited."""
     if approval not in ("manual", "auto"):
@@ -368,6 +377,7 @@ def set_policy(
         "approval": approval,
         "auto_approve": auto_approve or {},
         "require_staging": require_staging,
+        "stage_on_approval": stage_on_approval,
         "webhooks": list(webhooks or []),
     }
     registry_store().set_policy(check_name(name), policy, actor=current_actor())
