@@ -89,6 +89,23 @@ def test_the_next_run_reuses_the_connection_and_workers(tmp_path: Path) -> None:
     assert len(pids) == 2 and pids[0] == pids[1]
 
 
+def test_tuning_trials_run_on_ray_and_a_killed_one_fails_alone() -> None:
+    from tests.tuning import objectives
+
+    result = al.tune(
+        objective=objectives.killed_once,
+        space={"x": {"type": "float", "low": 0.0, "high": 1.0}},
+        metric="score",
+        directions=["maximize"],
+        n_trials=5,
+        n_jobs=2,
+        executor="ray",
+    )
+    rows = result.trials.set_index("number")
+    assert rows.loc[1, "state"] == "fail" and rows.loc[1, "reason"].startswith("worker crashed")
+    assert (result.trials.state == "complete").sum() == 4
+
+
 def test_the_ray_client_address_works(ray_cluster: RayCluster, tmp_path: Path) -> None:
     executor = RayExecutor(replace(settings(), ray_address=ray_cluster.client_address))
     try:
@@ -125,20 +142,3 @@ def test_without_ray_installed_the_error_says_what_to_install(
     executor = RayExecutor(settings())
     with pytest.raises(ExecutorError, match=r"pip install 'alambic\[ray\]'"):
         executor.submit(Task("t", {}, None))
-
-
-def test_tuning_trials_run_on_ray_and_a_killed_one_fails_alone() -> None:
-    from tests.tuning import objectives
-
-    result = al.tune(
-        objective=objectives.killed_once,
-        space={"x": {"type": "float", "low": 0.0, "high": 1.0}},
-        metric="score",
-        directions=["maximize"],
-        n_trials=5,
-        n_jobs=2,
-        executor="ray",
-    )
-    rows = result.trials.set_index("number")
-    assert rows.loc[1, "state"] == "fail" and rows.loc[1, "reason"].startswith("worker crashed")
-    assert (result.trials.state == "complete").sum() == 4

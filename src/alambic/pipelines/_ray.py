@@ -32,6 +32,7 @@ import os
 import socket
 import sys
 import threading
+import time
 from types import ModuleType
 from typing import Any
 
@@ -105,21 +106,32 @@ def _connect(address: str) -> ModuleType:
         if ray.is_initialized():
             ray.shutdown()  # ours, to another cluster: follow the new setting
             _connected_to = None
-        try:
-            ray.init(
-                address=target,
-                include_dashboard=False,
-                log_to_driver=False,  # a step's output goes to its log, not to our stdout
-                configure_logging=False,  # a library leaves logging to the application
-                ignore_reinit_error=True,
-            )
-        except Exception as exc:  # Ray raises many types (ConnectionError, ValueError, …)
+        failure: Exception | None = None
+        for attempt in range(2):  # a Ray client server may fail to start once under load
+            try:
+                ray.init(
+                    address=target,
+                    include_dashboard=False,
+                    log_to_driver=False,  # a step's output goes to its log, not our stdout
+                    configure_logging=False,  # a library leaves logging to the application
+                    ignore_reinit_error=True,
+                )
+                failure = None
+                break
+            except Exception as exc:  # Ray raises many types (ConnectionError, ValueError…)
+                failure = exc
+                with contextlib.suppress(Exception):
+                    ray.shutdown()  # a half-made connection would break the next attempt
+                if attempt == 0:
+                    logger.warning("connecting to Ray at %s failed, retrying: %s", address, exc)
+                    time.sleep(1.0)
+        if failure is not None:
             raise ExecutorError(
-                f"cannot connect to Ray at ray_address={address!r}: {type(exc).__name__}: "
-                f"{exc}; check that the cluster runs the same Ray and Python versions (and, "
+                f"cannot connect to Ray at ray_address={address!r}: {type(failure).__name__}: "
+                f"{failure}; check that the cluster runs the same Ray and Python versions (and, "
                 "if it uses token authentication, set RAY_AUTH_MODE=token), or set "
                 "ALAMBIC_RAY_ADDRESS to another cluster (or to local)"
-            ) from exc
+            ) from failure
         _connected_to = address
         logger.info("connected to Ray (ray_address=%s)", address)
         return ray
