@@ -107,3 +107,10 @@ def test_bad_hooks_and_webhooks_are_refused() -> None:
         registry.on("approved", print)
     with pytest.raises(RegistryError, match="needs an http"):
         registry.set_policy("x", webhooks=[{"url": "file:///etc/passwd"}])
+
+
+def test_without_webhooks_events_are_recorded_not_queued() -> None:
+    al.register(model(1), name="quiet")
+    (event,) = registry.registry_store().events("quiet")
+    assert event.type == "version_registered" and event.status == "recorded"
+    assert registry.registry_store().due_events() == []

@@ -232,3 +232,34 @@ def test_a_model_card_tells_purpose_data_lineage_metrics_comparison_and_limits()
     assert page.startswith("<!doctype html>") and "<td>roc_auc</td>" in page
     with pytest.raises(RegistryError, match="use markdown or html"):
         registry.model_card("flow-model/1", fmt="pdf")
+
+
+def test_lineage_records_the_git_commit_tag_and_dirty_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from alambic.registry import _lineage
+
+    monkeypatch.setattr(_lineage, "_CODE_TTL", 0.0)
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=tmp_path, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.com")
+    git("config", "user.name", "t")
+    (tmp_path / "train.py").write_text("x = 1\n")
+    git("add", "train.py")
+    git("commit", "-qm", "first")
+    git("tag", "v1.0")
+    commit = git("rev-parse", "HEAD")
+    al.register(model(1), name="coded")
+    code = registry.get_version("coded", 1).lineage["code"]
+    assert code == {"commit": commit, "tag": "v1.0", "branch": code["branch"], "dirty": False}
+    (tmp_path / "train.py").write_text("x = 2\n")
+    al.register(model(2), name="coded")
+    assert registry.get_version("coded", 2).lineage["code"]["dirty"] is True

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import logging
 import platform
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,21 +41,36 @@ def _git(folder: Path, *args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+_CODE_TTL = 2.0  # seconds: a burst of registrations asks git once
+_code_cache: dict[Path, tuple[float, dict[str, Any]]] = {}
+
+
 def code_version(folder: Path | None = None) -> dict[str, Any]:
-    """The git commit, tag and dirty flag of the repository holding ``folder`` (cwd)."""
-    where = folder or Path.cwd()
-    commit = _git(where, "rev-parse", "HEAD")
-    if commit is None:
-        return {}
-    status = _git(where, "status", "--porcelain", "--untracked-files=no") or ""
-    return {
-        "commit": commit,
-        "tag": _git(where, "describe", "--tags", "--exact-match") or None,
-        "branch": _git(where, "rev-parse", "--abbrev-ref", "HEAD"),
-        "dirty": bool(status),
-    }
+    """The git commit, tag, branch and dirty flag of the repository holding ``folder`` (cwd)."""
+    where = (folder or Path.cwd()).resolve()
+    cached = _code_cache.get(where)
+    if cached is not None and time.monotonic() - cached[0] < _CODE_TTL:
+        return dict(cached[1])
+    # One call gives the commit, the branch and the changes (porcelain v2 headers).
+    status = _git(where, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+    found: dict[str, Any] = {}
+    if status is not None:
+        headers = dict(
+            line[2:].split(" ", 1) for line in status.splitlines() if line.startswith("# ")
+        )
+        commit = headers.get("branch.oid", "")
+        if commit and commit != "(initial)":
+            found = {
+                "commit": commit,
+                "tag": _git(where, "describe", "--tags", "--exact-match") or None,
+                "branch": headers.get("branch.head"),
+                "dirty": any(not line.startswith("#") for line in status.splitlines()),
+            }
+    _code_cache[where] = (time.monotonic(), found)
+    return dict(found)
 
 
+@functools.cache
 def _packages() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for name in _PACKAGES:
@@ -109,7 +126,7 @@ def collect_lineage(extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Lineage for a version registered now (inside a pipeline step, or not)."""
     from alambic.pipelines import current_step
 
-    lineage: dict[str, Any] = {"code": code_version(), "packages": _packages()}
+    lineage: dict[str, Any] = {"code": code_version(), "packages": dict(_packages())}
     step = current_step()
     if step is not None and step.step_run:
         try:

@@ -214,12 +214,8 @@ def register(
         )
     ref = save_value(ArtifactStore(settings().artifacts), model, what=f"model {name!r}")
     store = registry_store()
-    try:
-        versions = store.versions(name)
-    except NotFoundError:
-        versions = []
-    if versions and versions[-1].model.get("hash") == ref.hash:
-        latest = versions[-1]
+    latest = store.latest_version(name)
+    if latest is not None and latest.model.get("hash") == ref.hash:
         return {"name": name, "version": latest.version, "ref": latest.ref, "status": latest.status}
     values = {
         "model": ref.to_dict(),
@@ -231,7 +227,9 @@ def register(
         "lineage": collect_lineage({"size_bytes": model.size_bytes, "flavor": model.flavor}),
     }
     record = store.register(name, actor=current_actor(), values=values, decide=_decide)
-    _delivered()
+    _delivered("version_registered", name, record.version, status=record.status)
+    if record.status == APPROVED:
+        _delivered("version_approved", name, record.version)
     return {"name": name, "version": record.version, "ref": record.ref, "status": record.status}
 
 
@@ -262,17 +260,18 @@ def list_models() -> list[dict[str, Any]]:
     return rows
 
 
-def _delivered() -> None:
+def _delivered(kind: str, group: str, version: int | None, **data: Any) -> None:
     from alambic.registry._events import deliver_quietly
 
-    deliver_quietly()
+    deliver_quietly(kind, group, version, actor=current_actor(), **data)
 
 
 def _set_status(name: str, version: int, status: str, comment: str) -> ModelVersionRecord:
     record = registry_store().set_status(
         check_name(name), version, status, actor=current_actor(), comment=comment
     )
-    _delivered()
+    kind = {APPROVED: "version_approved", REJECTED: "version_rejected"}.get(status, status)
+    _delivered(kind, name, version, comment=comment)
     return record
 
 
@@ -336,7 +335,7 @@ def set_alias(name: str, alias: str, version: int | None, *, comment: str = "") 
         check=_rules(alias),
         comment=comment,
     )
-    _delivered()
+    _delivered("alias_moved", name, version, alias=alias, previous=previous)
     return previous
 
 

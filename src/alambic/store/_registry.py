@@ -172,7 +172,16 @@ class RegistryStore:
         )
 
     @staticmethod
-    def _event(session: Session, kind: str, group: str, version: int | None, **data: Any) -> None:
+    def _event(
+        session: Session,
+        locked: ModelGroupRow,
+        kind: str,
+        version: int | None,
+        **data: Any,
+    ) -> None:
+        """Record an event; it waits for delivery only if the group has webhooks."""
+        group = locked.name
+        pending = bool(locked.policy.get("webhooks"))
         session.add(
             RegistryEventRow(
                 id=new_id("evt"),
@@ -181,10 +190,10 @@ class RegistryStore:
                 version=version,
                 payload={"type": kind, "group": group, "version": version, **data},
                 created_at=utcnow(),
-                status="pending",
+                status="pending" if pending else "recorded",
                 attempts=0,
                 outcome=[],
-                next_attempt_at=utcnow(),
+                next_attempt_at=utcnow() if pending else None,
             )
         )
 
@@ -242,9 +251,9 @@ class RegistryStore:
                 after={"status": status, "model": values["model"].get("hash")},
                 comment=comment,
             )
-            self._event(session, "version_registered", group, number, status=status, actor=actor)
+            self._event(session, locked, "version_registered", number, status=status, actor=actor)
             if status == "Approved":
-                self._event(session, "version_approved", group, number, actor="policy")
+                self._event(session, locked, "version_approved", number, actor="policy")
             session.flush()
             return _record(ModelVersionRecord, row)
 
@@ -257,7 +266,7 @@ class RegistryStore:
         """Approve or reject a version (audited, with an event)."""
 
         def work(session: Session) -> ModelVersionRecord:
-            self._locked_group(session, group, actor)
+            locked = self._locked_group(session, group, actor)
             row = self._version(session, group, version, lock=True)
             before = _version_state(row)
             row.status, row.status_comment, row.status_by, row.status_at = (
@@ -280,7 +289,7 @@ class RegistryStore:
             kind = {"Approved": "version_approved", "Rejected": "version_rejected"}.get(
                 status, "version_status_changed"
             )
-            self._event(session, kind, group, version, actor=actor, comment=comment)
+            self._event(session, locked, kind, version, actor=actor, comment=comment)
             session.flush()
             return _record(ModelVersionRecord, row)
 
@@ -353,7 +362,7 @@ class RegistryStore:
                 comment=comment,
             )
             self._event(
-                session, "alias_moved", group, version, alias=alias, previous=previous, actor=actor
+                session, locked, "alias_moved", version, alias=alias, previous=previous, actor=actor
             )
             return previous
 
@@ -397,7 +406,7 @@ class RegistryStore:
         from alambic.errors import StoreError
 
         def work(session: Session) -> None:
-            self._locked_group(session, group, actor)
+            locked = self._locked_group(session, group, actor)
             row = self._version(session, group, version, lock=True)
             holders = session.scalars(
                 select(ModelAliasRow.alias).where(
@@ -421,7 +430,7 @@ class RegistryStore:
                 after=_version_state(row),
                 comment=comment,
             )
-            self._event(session, "version_deleted", group, version, actor=actor)
+            self._event(session, locked, "version_deleted", version, actor=actor)
 
         self._transaction(work)
 
@@ -441,6 +450,17 @@ class RegistryStore:
     def get_version(self, group: str, version: int) -> ModelVersionRecord:
         with self._read() as session:
             return _record(ModelVersionRecord, self._version(session, group, version, lock=False))
+
+    def latest_version(self, group: str) -> ModelVersionRecord | None:
+        """The newest live version of a group (None when it has none)."""
+        with self._read() as session:
+            row = session.scalars(
+                select(ModelVersionRow)
+                .where(ModelVersionRow.group == group, ModelVersionRow.deleted_at.is_(None))
+                .order_by(ModelVersionRow.version.desc())
+                .limit(1)
+            ).first()
+            return None if row is None else _record(ModelVersionRecord, row)
 
     def versions(self, group: str, *, deleted: bool = False) -> list[ModelVersionRecord]:
         with self._read() as session:
