@@ -58,6 +58,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/orchestration.py
 	$(BIN)/python benchmarks/tracking.py
 	$(BIN)/python benchmarks/tuning.py
+	$(BIN)/python benchmarks/registry.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache examples/quickstart/.alambic
