@@ -127,7 +127,14 @@ def assess(
         def predict_proba(self, frame: pd.DataFrame) -> Any:
             return reference.predict_proba(frame[numeric])
 
-    report = evaluate(model, test[FEATURES], test[TARGET], train=(train[FEATURES], train[TARGET]))
+    report = evaluate(
+        model,
+        test[FEATURES],
+        test[TARGET],
+        train=(train[FEATURES], train[TARGET]),
+        n_boot=200,
+        ci_metrics=["roc_auc", "pr_auc"],
+    )
     against = "champion" if previous is not None else "baseline"
     verdict = compare(
         model,
@@ -152,6 +159,7 @@ def assess(
         "against": against,
         "reference_roc_auc": round(float(verdict.reference or 0.0), 4),
         "gain_ci": [round(verdict.ci_low, 4), round(verdict.ci_high, 4)],
+        "ci": {k: [round(v[0], 4), round(v[1], 4)] for k, v in report.ci.items()},
         "passed": verdict.passed(margin),
     }
 
@@ -163,7 +171,11 @@ def publish(verdict: dict[str, Any], model: Any) -> str:
         model,
         f"fraud-{verdict['category']}",
         metrics={"roc_auc": verdict["roc_auc"], "pr_auc": verdict["pr_auc"]},
-        evaluation={"against": verdict["against"], "gain_ci": verdict["gain_ci"]},
+        evaluation={
+            "against": verdict["against"],
+            "gain_ci": verdict["gain_ci"],
+            "ci": verdict["ci"],
+        },
         description=f"Flags fraudulent {verdict['category']} listings.",
     )
     print(f"registered {version['ref']} ({version['status']})")

@@ -55,6 +55,11 @@ def test_fraud_pipeline_trains_gates_and_reruns_only_what_new_data_touches(
             version = registry.resolve(row["registered"])
             assert version.ref == f"fraud-{category}/1" and version.status == registry.PENDING
             assert version.lineage["step"].startswith("publish")
+            # Upstream data: this category's SQL extract, by content fingerprint.
+            assert list(version.lineage["data"]) == [f"extract[{list(table).index(category)}]"]
+            low, high = version.evaluation["ci"]["roc_auc"]
+            assert low <= version.metrics["roc_auc"] <= high
+            assert "| roc_auc |" in registry.model_card(version.ref)
 
     again = al.run(pipeline, params=params)
     # Only the champion lookup runs again; nobody approved anything, so the reference

@@ -69,6 +69,17 @@ def test_evaluate_reports_test_and_train_metrics_and_plots(cancer: Any) -> None:
     )
 
 
+def test_bootstrap_intervals_surround_the_metric(cancer: Any) -> None:
+    x_train, y_train, x_test, y_test = cancer
+    model = package(good_model(x_train, y_train), x_train, y_train)
+    report = evaluate(model, x_test, y_test, plots=False, n_boot=100, ci_metrics=["roc_auc", "f1"])
+    for name in ("roc_auc", "f1"):
+        low, high = report.ci[name]
+        assert low <= report.metrics[name] <= high and high - low < 0.2
+    assert report.to_dict()["ci"] == report.ci
+    assert evaluate(model, x_test, y_test, plots=False).ci == {}  # off by default
+
+
 def test_multiclass_and_regression_models() -> None:
     x, y = load_iris(return_X_y=True, as_frame=True)
     report = evaluate(LogisticRegression(max_iter=1000).fit(x, y), x, y)

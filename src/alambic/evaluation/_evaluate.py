@@ -49,6 +49,7 @@ class Evaluation:
     train_metrics: dict[str, float] = field(default_factory=dict)
     plots: dict[str, bytes] = field(default_factory=dict)
     n_rows: int = 0
+    ci: dict[str, list[float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Metrics as JSON (plots are stored separately as PNG artifacts)."""
@@ -61,6 +62,7 @@ class Evaluation:
             "train_metrics": self.train_metrics,
             "overfit_gap": gaps,
             "n_rows": self.n_rows,
+            "ci": self.ci,
         }
 
 
@@ -73,8 +75,14 @@ def evaluate(
     train: tuple[Any, Any] | None = None,
     threshold: float = 0.5,
     plots: bool = True,
+    n_boot: int = 0,
+    ci_metrics: list[str] | None = None,
+    random_state: int = 0,
 ) -> Evaluation:
     """Metric suite on the test set, on the training set when given, and PNG plots.
+
+    With ``n_boot`` > 0, ``ci`` holds 95% bootstrap intervals of ``ci_metrics`` (default:
+    the task's headline metric: ROC AUC, accuracy or RMSE).
 
     Raises:
         EvaluationError: the target is missing or the sizes differ.
@@ -93,7 +101,31 @@ def evaluate(
         )
     if plots:
         report.plots = _plots(chosen, np.asarray(target), scores, threshold)
+    if n_boot > 0:
+        headline = {"binary": "roc_auc", "multiclass": "accuracy"}.get(chosen, "rmse")
+        report.ci = _intervals(
+            ci_metrics or [headline], np.asarray(target), np.asarray(scores), n_boot, random_state
+        )
     return report
+
+
+def _intervals(
+    names: list[str], y: Any, scores: Any, n_boot: int, random_state: int
+) -> dict[str, list[float]]:
+    """95% percentile-bootstrap intervals (resamples with a single class are skipped)."""
+    rng = np.random.default_rng(random_state)
+    values: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(n_boot):
+        rows = rng.integers(0, len(y), len(y))
+        if len(np.unique(y[rows])) < 2:
+            continue
+        for name in names:
+            values[name].append(metric(name, y[rows], scores[rows]))
+    return {
+        name: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))]
+        for name, v in values.items()
+        if v
+    }
 
 
 def _png(figure: Any) -> bytes:

@@ -151,12 +151,13 @@ def _evaluation(evaluation: Any) -> dict[str, Any] | None:
         return None
     if isinstance(evaluation, dict):
         return evaluation
-    summary = getattr(evaluation, "summary", None)
-    if callable(summary):
-        result: dict[str, Any] = summary()
+    as_dict = getattr(evaluation, "to_dict", None)  # an alambic Evaluation
+    if callable(as_dict):
+        result: dict[str, Any] = as_dict()
         return result
-    fields = ("task", "metrics", "train_metrics", "threshold", "n_rows")
-    return {k: getattr(evaluation, k) for k in fields if hasattr(evaluation, k)}
+    raise RegistryError(
+        f"evaluation must be an alambic Evaluation or a dict, not {type(evaluation).__name__}"
+    )
 
 
 def _decide(policy: dict[str, Any], values: dict[str, Any]) -> tuple[str, str]:
