@@ -4,9 +4,10 @@ Every registry change writes its event row in the same transaction as the change
 process that made the change calls its hooks (registered with :func:`on`) at once, then
 delivers the events that wait for webhooks (the group's policy lists them: a JSON POST
 signed with HMAC-SHA256 in ``X-Alambic-Signature: sha256=<hex>``). A failed delivery is
-recorded with its reason and retried with exponential backoff by the next registry call
-in any process, or by ``alambic models events --deliver``; the registry change itself
-has already succeeded. Groups without webhooks record their events without a delivery.
+recorded with its reason and retried with exponential backoff by the next change to a
+group with webhooks, in any process, or by ``alambic models events --deliver``; the
+registry change itself has already succeeded. Groups without webhooks record their
+events without a delivery.
 
 Example:
     >>> from alambic.registry import on
@@ -135,9 +136,14 @@ def deliver_events(*, limit: int = 50) -> int:
     return delivered
 
 
-def deliver_quietly(kind: str, group: str, version: int | None, **data: Any) -> None:
-    """After a registry change: hooks, then due webhooks; a failure never fails the change."""
+def deliver_quietly(queued: bool, kind: str, group: str, version: int | None, **data: Any) -> None:
+    """After a registry change: hooks, then (if it queued any) due webhook deliveries.
+
+    A failure never fails the change: the events stay queued for a later attempt.
+    """
     notify(kind, group, version, **data)
+    if not queued:
+        return  # a group without webhooks: nothing waits (earlier failures wait for the next)
     try:
         deliver_events()
     except Exception:

@@ -228,9 +228,9 @@ def register(
         "lineage": collect_lineage({"size_bytes": model.size_bytes, "flavor": model.flavor}),
     }
     record = store.register(name, actor=current_actor(), values=values, decide=_decide)
-    _delivered("version_registered", name, record.version, status=record.status)
+    _delivered(store, "version_registered", name, record.version, status=record.status)
     if record.status == APPROVED:
-        _delivered("version_approved", name, record.version)
+        _delivered(store, "version_approved", name, record.version)
     return {"name": name, "version": record.version, "ref": record.ref, "status": record.status}
 
 
@@ -261,18 +261,22 @@ def list_models() -> list[dict[str, Any]]:
     return rows
 
 
-def _delivered(kind: str, group: str, version: int | None, **data: Any) -> None:
+def _delivered(
+    store: RegistryStore, kind: str, group: str, version: int | None, **data: Any
+) -> None:
     from alambic.registry._events import deliver_quietly
 
-    deliver_quietly(kind, group, version, actor=current_actor(), **data)
+    queued = store.queued_events > 0
+    deliver_quietly(queued, kind, group, version, actor=current_actor(), **data)
 
 
 def _set_status(name: str, version: int, status: str, comment: str) -> ModelVersionRecord:
-    record = registry_store().set_status(
+    store = registry_store()
+    record = store.set_status(
         check_name(name), version, status, actor=current_actor(), comment=comment
     )
     kind = {APPROVED: "version_approved", REJECTED: "version_rejected"}.get(status, status)
-    _delivered(kind, name, version, comment=comment)
+    _delivered(store, kind, name, version, comment=comment)
     return record
 
 
@@ -328,7 +332,8 @@ def _rules(
 
 def set_alias(name: str, alias: str, version: int | None, *, comment: str = "") -> int | None:
     """Point ``alias`` at a version (None removes it); returns the version it left."""
-    previous = registry_store().move_alias(
+    store = registry_store()
+    previous = store.move_alias(
         check_name(name),
         _check_alias(alias),
         version,
@@ -336,7 +341,7 @@ def set_alias(name: str, alias: str, version: int | None, *, comment: str = "") 
         check=_rules(alias),
         comment=comment,
     )
-    _delivered("alias_moved", name, version, alias=alias, previous=previous)
+    _delivered(store, "alias_moved", name, version, alias=alias, previous=previous)
     return previous
 
 

@@ -111,6 +111,7 @@ class RegistryStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._reader = engine.execution_options(alambic_read_only=True)
+        self.queued_events = 0  # events this object wrote that wait for a webhook delivery
 
     @classmethod
     def open(cls, url: str) -> RegistryStore:
@@ -171,8 +172,8 @@ class RegistryStore:
             )
         )
 
-    @staticmethod
     def _event(
+        self,
         session: Session,
         locked: ModelGroupRow,
         kind: str,
@@ -182,6 +183,7 @@ class RegistryStore:
         """Record an event; it waits for delivery only if the group has webhooks."""
         group = locked.name
         pending = bool(locked.policy.get("webhooks"))
+        self.queued_events += pending
         session.add(
             RegistryEventRow(
                 id=new_id("evt"),
