@@ -114,3 +114,28 @@ def test_without_webhooks_events_are_recorded_not_queued() -> None:
     (event,) = registry.registry_store().events("quiet")
     assert event.type == "version_registered" and event.status == "recorded"
     assert registry.registry_store().due_events() == []
+
+
+def test_hooks_get_every_event_and_a_failing_hook_is_recorded_and_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_events, "_BASE_DELAY", 0.0)
+    calls: list[str] = []
+
+    def flaky_deploy(event: dict[str, Any]) -> None:
+        calls.append(event["type"])
+        if len(calls) == 1:
+            raise RuntimeError("deployer busy")
+
+    registry.on("*", flaky_deploy)
+    try:
+        al.register(model(1), name="hooked-only")  # no webhooks: the hook alone listens
+        (event,) = registry.registry_store().events("hooked-only")
+        assert event.status == "pending"
+        assert "RuntimeError: deployer busy" in str(event.outcome[0]["results"])
+        registry.deliver_events()  # the retry reaches the hook again
+    finally:
+        _events._hooks.clear()
+    (event,) = registry.registry_store().events("hooked-only")
+    assert event.status == "delivered" and event.attempts == 2
+    assert calls == ["version_registered", "version_registered"]

@@ -1,13 +1,13 @@
 """Registry events: in-process hooks and HTTP webhooks, delivered at least once.
 
 Every registry change writes its event row in the same transaction as the change. The
-process that made the change calls its hooks (registered with :func:`on`) at once, then
-delivers the events that wait for webhooks (the group's policy lists them: a JSON POST
-signed with HMAC-SHA256 in ``X-Alambic-Signature: sha256=<hex>``). A failed delivery is
+process that made the change then delivers it to its hooks (registered with :func:`on`)
+and to the group's webhooks (listed in its policy: a JSON POST signed with HMAC-SHA256
+in ``X-Alambic-Signature: sha256=<hex>``), recording each attempt's outcome. A failed delivery is
 recorded with its reason and retried with exponential backoff by the next change to a
 group with webhooks, in any process, or by ``alambic models events --deliver``; the
 registry change itself has already succeeded. Groups without webhooks record their
-events without a delivery.
+events without a delivery when no hook listens.
 
 Example:
     >>> from alambic.registry import on
@@ -78,22 +78,19 @@ def _targets(policy: dict[str, Any]) -> list[dict[str, Any]]:
     return [h for h in hooks if isinstance(h, dict) and h.get("url")]
 
 
-def notify(kind: str, group: str, version: int | None, **data: Any) -> None:
-    """Call this process's hooks for a change it just made (a failing hook is logged)."""
-    hooks = [*_hooks.get(kind, []), *_hooks.get("*", [])]
-    payload = {"type": kind, "group": group, "version": version, **data}
-    for hook in hooks:
-        try:
-            hook(payload)
-        except Exception:
-            log.warning("registry hook %r failed on %s", hook, kind, exc_info=True)
-
-
 def _deliver_one(event: Any, policy: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
     payload = {**event.payload, "id": event.id, "created_at": event.created_at.isoformat()}
     body = json.dumps(payload, sort_keys=True, default=str).encode()
     results: dict[str, str] = {}
     ok = True
+    for hook in [*_hooks.get(event.type, []), *_hooks.get("*", [])]:
+        name = getattr(hook, "__qualname__", repr(hook))
+        try:
+            hook(payload)
+            results[f"hook {name}"] = "ok"
+        except Exception as exc:
+            ok = False
+            results[f"hook {name}"] = f"{type(exc).__name__}: {exc}"
     for target in _targets(policy):
         wanted = target.get("events")
         if wanted and event.type not in wanted:
@@ -136,14 +133,18 @@ def deliver_events(*, limit: int = 50) -> int:
     return delivered
 
 
-def deliver_quietly(queued: bool, kind: str, group: str, version: int | None, **data: Any) -> None:
-    """After a registry change: hooks, then (if it queued any) due webhook deliveries.
+def has_hooks() -> bool:
+    """Whether this process registered hooks (its events then wait for them)."""
+    return any(_hooks.values())
+
+
+def deliver_quietly(queued: bool) -> None:
+    """After a registry change that queued events: deliver what is due.
 
     A failure never fails the change: the events stay queued for a later attempt.
     """
-    notify(kind, group, version, **data)
     if not queued:
-        return  # a group without webhooks: nothing waits (earlier failures wait for the next)
+        return  # nothing waits (earlier failures wait for the next queued change)
     try:
         deliver_events()
     except Exception:

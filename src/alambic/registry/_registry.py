@@ -55,8 +55,11 @@ _POLICY_KEYS = {"approval", "auto_approve", "require_staging", "description"}
 def registry_store() -> RegistryStore:
     """The registry of the current settings (engines are cached per URL: this is cheap)."""
     from alambic.config import settings
+    from alambic.registry._events import has_hooks
 
-    return RegistryStore.open(settings().db_url)
+    store = RegistryStore.open(settings().db_url)
+    store.queue_all = has_hooks()
+    return store
 
 
 def current_actor() -> str:
@@ -228,9 +231,7 @@ def register(
         "lineage": collect_lineage({"size_bytes": model.size_bytes, "flavor": model.flavor}),
     }
     record = store.register(name, actor=current_actor(), values=values, decide=_decide)
-    _delivered(store, "version_registered", name, record.version, status=record.status)
-    if record.status == APPROVED:
-        _delivered(store, "version_approved", name, record.version)
+    _delivered(store)
     return {"name": name, "version": record.version, "ref": record.ref, "status": record.status}
 
 
@@ -261,13 +262,10 @@ def list_models() -> list[dict[str, Any]]:
     return rows
 
 
-def _delivered(
-    store: RegistryStore, kind: str, group: str, version: int | None, **data: Any
-) -> None:
+def _delivered(store: RegistryStore) -> None:
     from alambic.registry._events import deliver_quietly
 
-    queued = store.queued_events > 0
-    deliver_quietly(queued, kind, group, version, actor=current_actor(), **data)
+    deliver_quietly(store.queued_events > 0)
 
 
 def _set_status(name: str, version: int, status: str, comment: str) -> ModelVersionRecord:
@@ -275,8 +273,7 @@ def _set_status(name: str, version: int, status: str, comment: str) -> ModelVers
     record = store.set_status(
         check_name(name), version, status, actor=current_actor(), comment=comment
     )
-    kind = {APPROVED: "version_approved", REJECTED: "version_rejected"}.get(status, status)
-    _delivered(store, kind, name, version, comment=comment)
+    _delivered(store)
     return record
 
 
@@ -341,7 +338,7 @@ def set_alias(name: str, alias: str, version: int | None, *, comment: str = "") 
         check=_rules(alias),
         comment=comment,
     )
-    _delivered(store, "alias_moved", name, version, alias=alias, previous=previous)
+    _delivered(store)
     return previous
 
 
@@ -390,9 +387,9 @@ def set_policy(
 
 def delete_version(name: str, version: int, *, comment: str = "") -> None:
     """Soft-delete a version (it stays in the audit log; aliases must leave it first)."""
-    registry_store().delete_version(
-        check_name(name), version, actor=current_actor(), comment=comment
-    )
+    store = registry_store()
+    store.delete_version(check_name(name), version, actor=current_actor(), comment=comment)
+    _delivered(store)
 
 
 def history(name: str) -> list[AuditRecord]:

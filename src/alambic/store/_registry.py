@@ -111,7 +111,8 @@ class RegistryStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._reader = engine.execution_options(alambic_read_only=True)
-        self.queued_events = 0  # events this object wrote that wait for a webhook delivery
+        self.queued_events = 0  # events this object wrote that wait for a delivery
+        self.queue_all = False  # set when the caller has hooks: every event waits for them
 
     @classmethod
     def open(cls, url: str) -> RegistryStore:
@@ -180,9 +181,9 @@ class RegistryStore:
         version: int | None,
         **data: Any,
     ) -> None:
-        """Record an event; it waits for delivery only if the group has webhooks."""
+        """Record an event; it waits for delivery if the group has webhooks or we have hooks."""
         group = locked.name
-        pending = bool(locked.policy.get("webhooks"))
+        pending = bool(locked.policy.get("webhooks")) or self.queue_all
         self.queued_events += pending
         session.add(
             RegistryEventRow(
