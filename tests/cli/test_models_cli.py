@@ -61,6 +61,12 @@ def test_the_registry_from_the_command_line(alambic: Alambic, write: Write) -> N
     diff = alambic("models", "diff", "fraud-auto/1", "fraud-auto/2")
     assert "params.depth" in diff.out and "Rejected" in diff.out, diff.transcript
 
+    card = alambic("models", "card", "fraud-auto@production")
+    assert card.out.startswith("# Model card: fraud-auto/2"), card.transcript
+    assert "## Compared with fraud-auto/1 (Rejected)" in card.out
+    events = alambic("models", "events", "fraud-auto")
+    assert "version_registered" in events.out and "recorded" in events.out, events.transcript
+
     assert alambic("models", "delete", "fraud-auto/1").code == 0
     gone = alambic("models", "show", "fraud-auto/1")
     assert gone.code == 2 and "does not exist" in gone.err

@@ -388,22 +388,6 @@ class RegistryStore:
 
         self._transaction(work)
 
-    def set_description(self, group: str, description: str, *, actor: str) -> None:
-        def work(session: Session) -> None:
-            locked = self._locked_group(session, group, actor)
-            before = locked.description
-            locked.description = description
-            self._audit(
-                session,
-                actor,
-                "describe",
-                group,
-                before={"description": before},
-                after={"description": description},
-            )
-
-        self._transaction(work)
-
     def delete_version(self, group: str, version: int, *, actor: str, comment: str) -> None:
         """Soft-delete a version that no alias points at (audited)."""
         from alambic.errors import StoreError
