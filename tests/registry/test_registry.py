@@ -33,7 +33,7 @@ def test_versions_are_numbered_and_hold_what_was_registered() -> None:
     assert first["status"] == registry.PENDING
     record = registry.get_version("fraud-auto", 2)
     assert record.metrics == {"roc_auc": 0.93} and record.signature["task"] == "binary"
-    assert record.lineage["packages"]["scikit-learn"]
+    assert record.lineage["packages"]["scikit-learn"] and record.lineage["size_bytes"] > 0
     assert registry.get_version("fraud-auto", 1).tags == {"t": "1"}
     # The same model again is the same version, not a duplicate.
     assert al.register(model(2), name="fraud-auto")["version"] == 2

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import json
 from abc import ABC, abstractmethod
@@ -22,6 +23,7 @@ __all__ = ["Flavor", "flavor_for", "get_flavor", "register_flavor"]
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "lightgbm.", "xgboost.")
 
 
+@functools.cache  # installed versions do not change under a running process
 def _version(package: str) -> str:
     try:
         return importlib.metadata.version(package)

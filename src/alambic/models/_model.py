@@ -84,11 +84,10 @@ def package(
     if signature is None and features is not None:
         signature = infer_signature(features, target, model=estimator)
     flavor = flavor_for(estimator, allow_pickle=True)
-    model = Model(estimator, signature, flavor.name, metadata=dict(metadata or {}))
-    # Size and versions as stored, known before the model is saved (tuning weighs size).
-    _, manifest = dumps_model(model, allow_pickle=True)
-    model.size_bytes, model.versions = manifest["size_bytes"], manifest["versions"]
-    return model
+    versions = {"python": platform.python_version(), **flavor.versions()}
+    # size_bytes is known once the model is saved (or loaded): serialising it here as
+    # well would double the cost of every registration.
+    return Model(estimator, signature, flavor.name, versions, metadata=dict(metadata or {}))
 
 
 def dumps_model(model: Model | Any, *, allow_pickle: bool = False) -> tuple[bytes, dict[str, Any]]:

@@ -14,6 +14,7 @@ import getpass
 import math
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 from alambic.errors import ModelError, NotFoundError, RegistryError
@@ -228,7 +229,9 @@ def register(
         "evaluation": _evaluation(evaluation),
         "tags": {str(k): str(v) for k, v in (tags or {}).items()},
         "description": description,
-        "lineage": collect_lineage({"size_bytes": model.size_bytes, "flavor": model.flavor}),
+        "lineage": collect_lineage(
+            {"size_bytes": ref.meta.get("size_bytes", model.size_bytes), "flavor": model.flavor}
+        ),
     }
     record = store.register(name, actor=current_actor(), values=values, decide=_decide)
     _delivered(store)
@@ -298,7 +301,9 @@ def _rules(
     alias: str,
 ) -> Any:
     def check(
-        group: ModelGroupRecord, target: ModelVersionRecord | None, history: list[AuditRecord]
+        group: ModelGroupRecord,
+        target: ModelVersionRecord | None,
+        history: Callable[[], list[AuditRecord]],
     ) -> None:
         if target is None or alias != "production":
             if target is not None and target.status == REJECTED and alias == "staging":
@@ -316,7 +321,7 @@ def _rules(
         if group.policy.get("require_staging"):
             staged = any(
                 a.action == "move-alias" and a.alias == "staging" and a.version == target.version
-                for a in history
+                for a in history()
             )
             if not staged:
                 raise RegistryError(

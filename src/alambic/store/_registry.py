@@ -306,13 +306,16 @@ class RegistryStore:
         version: int | None,
         *,
         actor: str,
-        check: Callable[[ModelGroupRecord, ModelVersionRecord | None, list[AuditRecord]], None],
+        check: Callable[
+            [ModelGroupRecord, ModelVersionRecord | None, Callable[[], list[AuditRecord]]], None
+        ],
         comment: str = "",
     ) -> int | None:
         """Point ``alias`` at ``version`` (None removes it) after ``check`` allows it.
 
         ``check`` runs inside the transaction, with the group locked, on the group's policy,
-        the target version and that version's audit history; it raises to refuse.
+        the target version and a function giving that version's audit history (read only
+        when a rule needs it); it raises to refuse.
 
         Returns:
             The version the alias held before (None if it was free).
@@ -321,16 +324,15 @@ class RegistryStore:
         def work(session: Session) -> int | None:
             locked = self._locked_group(session, group, actor)
             target = None if version is None else self._version(session, group, version, lock=True)
-            history = []
-            if target is not None:
-                history = [
-                    _record(AuditRecord, a)
-                    for a in session.scalars(
-                        select(AuditRow)
-                        .where(AuditRow.group == group, AuditRow.version == version)
-                        .order_by(AuditRow.id)
-                    )
-                ]
+
+            def history() -> list[AuditRecord]:
+                rows = session.scalars(
+                    select(AuditRow)
+                    .where(AuditRow.group == group, AuditRow.version == version)
+                    .order_by(AuditRow.id)
+                )
+                return [_record(AuditRecord, a) for a in rows]
+
             check(
                 _record(ModelGroupRecord, locked),
                 None if target is None else _record(ModelVersionRecord, target),

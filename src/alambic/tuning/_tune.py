@@ -576,7 +576,7 @@ def _result(
 def _refit(estimator: Any, result: TuningResult, data: Any, target: Any, space: Space) -> Any:
     from sklearn.base import clone
 
-    from alambic.models import package
+    from alambic.models import dumps_model, package
 
     features, labels = data.drop(columns=[target]), data[target]
     try:
@@ -586,4 +586,6 @@ def _refit(estimator: Any, result: TuningResult, data: Any, target: Any, space: 
             f"refitting the best trial ({result.best_params}) on all the data failed: {exc}"
         ) from exc
     metadata = {"tuning": result.summary(), "space": space.describe()}
-    return package(model, features, labels, metadata=metadata)
+    packaged = package(model, features, labels, metadata=metadata)
+    packaged.size_bytes = dumps_model(packaged, allow_pickle=True)[1]["size_bytes"]
+    return packaged
