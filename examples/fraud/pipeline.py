@@ -184,8 +184,12 @@ def publish(verdict: dict[str, Any], model: Any) -> str:
 
 @al.step
 def summary(verdicts: list[dict[str, Any]], published: list[str]) -> list[dict[str, Any]]:
+    """One flat row per category (the intervals stay with the registered versions)."""
     versions = {ref.split("/")[0].removeprefix("fraud-"): ref for ref in published}
-    return [{**v, "registered": versions.get(v["category"], "")} for v in verdicts]
+    return [
+        {**{k: x for k, x in v.items() if k != "ci"}, "registered": versions.get(v["category"], "")}
+        for v in verdicts
+    ]
 
 
 @al.pipeline
