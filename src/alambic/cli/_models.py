@@ -19,6 +19,7 @@ models_app = typer.Typer(
     help="The model registry: versions, approval, promotion.", no_args_is_help=True
 )
 
+VersionRef = Annotated[str, typer.Argument(help="NAME/VERSION, NAME@ALIAS or NAME (latest).")]
 Comment = Annotated[str, typer.Option("--comment", "-m", help="Why (kept in the audit log).")]
 _STATUS_STYLE = {"Approved": "green", "Rejected": "red", "PendingManualApproval": "yellow"}
 
@@ -103,7 +104,7 @@ def models_show(
 @models_app.command("approve")
 @friendly
 def models_approve(
-    ref: Annotated[str, typer.Argument(help="NAME/VERSION, NAME@ALIAS or NAME (latest).")],
+    ref: VersionRef,
     comment: Comment = "",
 ) -> None:
     """Approve a version."""
@@ -116,7 +117,7 @@ def models_approve(
 @models_app.command("reject")
 @friendly
 def models_reject(
-    ref: Annotated[str, typer.Argument(help="NAME/VERSION, NAME@ALIAS or NAME (latest).")],
+    ref: VersionRef,
     comment: Comment = "",
 ) -> None:
     """Reject a version (it can never hold production)."""
@@ -129,7 +130,7 @@ def models_reject(
 @models_app.command("promote")
 @friendly
 def models_promote(
-    ref: Annotated[str, typer.Argument(help="NAME/VERSION, NAME@ALIAS or NAME (latest).")],
+    ref: VersionRef,
     to: Annotated[str, typer.Option("--to", help="The alias: staging, production, champion…")],
     comment: Comment = "",
 ) -> None:
@@ -145,7 +146,7 @@ def models_promote(
 @models_app.command("delete")
 @friendly
 def models_delete(
-    ref: Annotated[str, typer.Argument(help="NAME/VERSION, NAME@ALIAS or NAME (latest).")],
+    ref: VersionRef,
     comment: Comment = "",
 ) -> None:
     """Soft-delete a version (kept in the audit log)."""
