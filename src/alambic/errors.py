@@ -19,6 +19,7 @@ message says what went wrong *and* what to do next::
     ├── EvaluationError             a metric, a task or evaluation data is invalid
     ├── TuningError                 a search space, a budget or every trial is bad
     ├── RegistryError               a model name, alias or promotion rule refuses a change
+    ├── ServingError                an endpoint, a token or a server cannot be set up
     ├── RunError                    a run cannot be started, resumed or cancelled
     └── ExecutorError               an executor backend failed or is unknown
 """
@@ -42,6 +43,7 @@ __all__ = [
     "PipelineLoadError",
     "RegistryError",
     "RunError",
+    "ServingError",
     "StoreError",
     "TuningError",
 ]
@@ -117,3 +119,7 @@ class RunError(AlambicError):
 
 class ExecutorError(AlambicError):
     """An executor is unknown or its backend failed."""
+
+
+class ServingError(AlambicError):
+    """An endpoint, a token or a server cannot be set up (names it and what to do)."""

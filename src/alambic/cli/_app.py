@@ -21,6 +21,7 @@ from rich.text import Text
 from alambic.cli import _render as render
 from alambic.cli._common import console, errors, friendly
 from alambic.cli._models import models_app
+from alambic.cli._serving import endpoints_app, serve, tokens_app
 from alambic.config import settings
 from alambic.errors import AlambicError, RunError
 from alambic.pipelines import (
@@ -55,6 +56,9 @@ app.add_typer(pipelines_app, name="pipelines")
 app.add_typer(db_app, name="db")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(models_app, name="models")
+app.add_typer(endpoints_app, name="endpoints")
+app.add_typer(tokens_app, name="tokens")
+app.command("serve")(serve)
 
 
 ParamOption = Annotated[

@@ -19,12 +19,16 @@ class Signature:
         task: ``binary``, ``multiclass``, ``regression`` or ``unknown``.
         classes: the class labels of a classifier, in output order.
         output: the dtype of predictions.
+        categories: the levels of each categorical column, in code order.
+        nullable: the columns that held missing values in the training data.
     """
 
     inputs: list[tuple[str, str]]
     task: str = "unknown"
     classes: list[Any] = field(default_factory=list)
     output: str = ""
+    categories: dict[str, list[Any]] = field(default_factory=dict)
+    nullable: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -40,6 +44,8 @@ class Signature:
             task=data.get("task", "unknown"),
             classes=list(data.get("classes", [])),
             output=data.get("output", ""),
+            categories={str(k): list(v) for k, v in data.get("categories", {}).items()},
+            nullable=[str(c) for c in data.get("nullable", [])],
         )
 
     def check(self, frame: Any) -> None:
@@ -71,10 +77,22 @@ def infer_signature(features: Any, target: Any = None, *, model: Any = None) -> 
         >>> infer_signature(pd.DataFrame({"price": [1.0]}), pd.Series([0])).inputs
         [('price', 'float64')]
     """
+    categories: dict[str, list[Any]] = {}
+    nullable: list[str] = []
     if hasattr(features, "dtypes") and hasattr(features, "columns"):
         inputs = [(str(c), str(t)) for c, t in zip(features.columns, features.dtypes, strict=True)]
+        for column, dtype in zip(features.columns, features.dtypes, strict=True):
+            if str(dtype) == "category":
+                categories[str(column)] = [_plain(v) for v in features[column].cat.categories]
+        missing = features.isna().any()
+        nullable = [str(c) for c in features.columns if bool(missing[c])]
     elif hasattr(features, "shape") and len(features.shape) == 2:
         inputs = [(f"x{i}", str(features.dtype)) for i in range(features.shape[1])]
+        if features.dtype.kind == "f":
+            import numpy as np
+
+            has_nan = np.isnan(features).any(axis=0)
+            nullable = [f"x{i}" for i in range(features.shape[1]) if bool(has_nan[i])]
     else:
         raise ModelError("features must be a DataFrame or a 2-D array to infer a signature")
     classes = getattr(model, "classes_", None)
@@ -88,7 +106,9 @@ def infer_signature(features: Any, target: Any = None, *, model: Any = None) -> 
     if classes is not None:
         labels = [_plain(c) for c in classes]
         task = "binary" if len(labels) == 2 else "multiclass"
-        return Signature(inputs, task, labels, str(getattr(target, "dtype", "")))
+        output = str(getattr(target, "dtype", ""))
+        return Signature(inputs, task, labels, output, categories, nullable)
     if target is not None:
-        return Signature(inputs, "regression", [], str(getattr(target, "dtype", "float64")))
-    return Signature(inputs)
+        output = str(getattr(target, "dtype", "float64"))
+        return Signature(inputs, "regression", [], output, categories, nullable)
+    return Signature(inputs, categories=categories, nullable=nullable)

@@ -360,13 +360,15 @@ def set_policy(
     require_staging: bool = False,
     stage_on_approval: bool = False,
     webhooks: list[dict[str, Any]] | None = None,
+    allow_pickle: bool = False,
 ) -> None:
     """Configure a group: ``approval="auto"`` with ``auto_approve={"roc_auc": {"min": 0.9}}``
     approves versions whose metrics hold; ``require_staging`` makes staging a step before
     production; ``stage_on_approval`` moves ``staging`` to each version approved.
     ``webhooks=[{"url": "https://…", "secret": "…", "events": [...]}]``
     receive the group's events (``secret_env`` names an environment variable instead of
-    storing the secret). Audited."""
+    storing the secret). ``allow_pickle`` lets servers load this group's pickled models
+    (code runs on load: only for models you trust). Audited."""
     if approval not in ("manual", "auto"):
         raise RegistryError(f"approval={approval!r}: use 'manual' or 'auto'")
     if approval == "auto" and not auto_approve:
@@ -386,6 +388,7 @@ def set_policy(
         "require_staging": require_staging,
         "stage_on_approval": stage_on_approval,
         "webhooks": list(webhooks or []),
+        "allow_pickle": allow_pickle,
     }
     registry_store().set_policy(check_name(name), policy, actor=current_actor())
 

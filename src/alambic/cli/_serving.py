@@ -1,0 +1,269 @@
+"""``alambic endpoints …``, ``alambic tokens …`` and ``alambic serve``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from alambic.cli._common import console, friendly
+from alambic.cli._render import when
+
+endpoints_app = typer.Typer(
+    help="Serving endpoints: variants, shadows, holdout, capture.", no_args_is_help=True
+)
+tokens_app = typer.Typer(help="API tokens for the serving routes.", no_args_is_help=True)
+
+Variants = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--variant",
+        "-v",
+        help="[NAME=]MODEL_REF[:WEIGHT], e.g. fraud-auto@production:0.9; repeatable.",
+    ),
+]
+Shadows = Annotated[
+    list[str] | None,
+    typer.Option("--shadow", "-s", help="[NAME=]MODEL_REF seeing a copy of each request."),
+]
+Holdout = Annotated[
+    float | None,
+    typer.Option(help="Share of requests flagged holdout (the caller ignores the model)."),
+]
+Capture = Annotated[float | None, typer.Option(help="Share of requests captured (0-1).")]
+Public = Annotated[
+    bool | None, typer.Option("--public/--private", help="Invocation without a token.")
+]
+KeyHeader = Annotated[
+    str | None, typer.Option(help="Header whose value keeps a caller on one variant.")
+]
+MaxBody = Annotated[int | None, typer.Option(help="Largest request body in bytes.")]
+
+
+def _changes(**options: Any) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if v is not None and v != []}
+
+
+def _show(name: str) -> None:
+    from alambic.serving import get_endpoint
+
+    endpoint = get_endpoint(name)
+    table = Table(header_style="bold", title=f"endpoint {name}")
+    for column in ("variant", "model", "weight", "role"):
+        table.add_column(column)
+    for v in endpoint.variants:
+        table.add_row(v.name, v.model, f"{v.weight:.0%}", "answers")
+    for v in endpoint.shadows:
+        table.add_row(v.name, v.model, "copy", "shadow")
+    console.print(table)
+    console.print(
+        f"holdout {endpoint.holdout:.1%} · capture {endpoint.capture:.0%} · "
+        f"{'public' if endpoint.public else 'token required'} · sticky header "
+        f"{endpoint.key_header} · max body {endpoint.max_body_bytes} bytes"
+    )
+
+
+@endpoints_app.command("create")
+@friendly
+def endpoints_create(
+    name: Annotated[str, typer.Argument(help="Endpoint name.")],
+    variant: Variants = None,
+    shadow: Shadows = None,
+    holdout: Holdout = None,
+    capture: Capture = None,
+    public: Public = None,
+    key_header: KeyHeader = None,
+    max_body_bytes: MaxBody = None,
+    description: Annotated[str, typer.Option(help="Free text.")] = "",
+) -> None:
+    """Create an endpoint serving registry models (audited)."""
+    from alambic.errors import ConfigError
+    from alambic.serving import create_endpoint
+
+    if not variant:
+        raise ConfigError("give at least one --variant MODEL_REF (e.g. fraud-auto@production)")
+    create_endpoint(
+        name,
+        variants=variant,
+        shadows=shadow,
+        description=description,
+        **_changes(
+            holdout=holdout,
+            capture=capture,
+            public=public,
+            key_header=key_header,
+            max_body_bytes=max_body_bytes,
+        ),
+    )
+    _show(name)
+
+
+@endpoints_app.command("update")
+@friendly
+def endpoints_update(
+    name: Annotated[str, typer.Argument(help="Endpoint name.")],
+    variant: Variants = None,
+    shadow: Shadows = None,
+    no_shadows: Annotated[bool, typer.Option("--no-shadows", help="Remove every shadow.")] = False,
+    holdout: Holdout = None,
+    capture: Capture = None,
+    public: Public = None,
+    key_header: KeyHeader = None,
+    max_body_bytes: MaxBody = None,
+    comment: Annotated[str, typer.Option("--comment", "-m", help="Why (audit log).")] = "",
+) -> None:
+    """Change an endpoint; running servers load the new models and swap without a gap."""
+    from alambic.serving import update_endpoint
+
+    changes = _changes(
+        variants=variant,
+        shadows=shadow,
+        holdout=holdout,
+        capture=capture,
+        public=public,
+        key_header=key_header,
+        max_body_bytes=max_body_bytes,
+    )
+    if no_shadows:
+        changes["shadows"] = []
+    update_endpoint(name, comment=comment, **changes)
+    _show(name)
+
+
+@endpoints_app.command("list")
+@friendly
+def endpoints_list() -> None:
+    """List endpoints."""
+    from alambic.serving import Endpoint, list_endpoints
+
+    table = Table(header_style="bold")
+    for column in ("endpoint", "variants", "shadows", "holdout", "access", "updated"):
+        table.add_column(column)
+    for record in list_endpoints():
+        e = Endpoint.parse(record.name, record.config)
+        table.add_row(
+            e.name,
+            ", ".join(f"{v.model} {v.weight:.0%}" for v in e.variants),
+            ", ".join(v.model for v in e.shadows),
+            f"{e.holdout:.1%}",
+            "public" if e.public else "token",
+            f"{when(record.updated_at)} by {record.updated_by} (rev {record.revision})",
+        )
+    console.print(table)
+
+
+@endpoints_app.command("show")
+@friendly
+def endpoints_show(name: Annotated[str, typer.Argument(help="Endpoint name.")]) -> None:
+    """An endpoint's configuration and its audit history."""
+    from alambic.serving._endpoints import endpoint_history
+
+    _show(name)
+    table = Table(header_style="bold", title="history")
+    for column in ("at", "actor", "action", "comment"):
+        table.add_column(column)
+    for row in endpoint_history(name):
+        table.add_row(when(row.at), row.actor, row.action, row.comment)
+    console.print(table)
+
+
+@endpoints_app.command("delete")
+@friendly
+def endpoints_delete(name: Annotated[str, typer.Argument(help="Endpoint name.")]) -> None:
+    """Delete an endpoint (audited); servers stop serving it within seconds."""
+    from alambic.serving import delete_endpoint
+
+    delete_endpoint(name)
+    console.print(f"deleted endpoint {name}")
+
+
+@endpoints_app.command("labels")
+@friendly
+def endpoints_labels(
+    name: Annotated[str, typer.Argument(help="Endpoint name.")],
+    path: Annotated[str, typer.Argument(help="CSV or Parquet with request_id, label [, row].")],
+) -> None:
+    """Store ground truth that arrived later, joined to captured requests by request id."""
+    from alambic.serving import get_endpoint, write_labels
+
+    get_endpoint(name)
+    count = write_labels(name, path)
+    console.print(f"stored {count} labels for endpoint {name}")
+
+
+@tokens_app.command("create")
+@friendly
+def tokens_create(
+    name: Annotated[str, typer.Argument(help="Who or what uses the token.")],
+    scope: Annotated[str, typer.Option(help="invoke or admin.")] = "invoke",
+    endpoint: Annotated[
+        list[str] | None, typer.Option("--endpoint", "-e", help="Restrict to endpoints.")
+    ] = None,
+) -> None:
+    """Create a token; its text is printed once (only a hash is stored)."""
+    from alambic.serving import create_token
+
+    text, record = create_token(name, scope=scope, endpoints=endpoint)
+    console.print(
+        f"token {record.id} ({record.scope}) for {record.name}; keep it, it is shown once:"
+    )
+    console.print(text, soft_wrap=True)
+
+
+@tokens_app.command("list")
+@friendly
+def tokens_list() -> None:
+    """List tokens (never their text)."""
+    from alambic.serving import list_tokens
+
+    table = Table(header_style="bold")
+    for column in ("id", "name", "scope", "endpoints", "created", "revoked"):
+        table.add_column(column)
+    for t in list_tokens():
+        table.add_row(
+            t.id,
+            t.name,
+            t.scope,
+            ", ".join(t.endpoints) or "all",
+            f"{when(t.created_at)} by {t.created_by}",
+            "" if t.revoked_at is None else f"{when(t.revoked_at)} by {t.revoked_by}",
+        )
+    console.print(table)
+
+
+@tokens_app.command("revoke")
+@friendly
+def tokens_revoke(token: Annotated[str, typer.Argument(help="Token id (or the token).")]) -> None:
+    """Revoke a token; servers refuse it within 2 seconds."""
+    from alambic.serving import revoke_token
+
+    record = revoke_token(token)
+    console.print(f"revoked token {record.id} ({record.name})")
+
+
+@friendly
+def serve(
+    endpoint: Annotated[
+        list[str] | None,
+        typer.Option("--endpoint", "-e", help="Endpoint to serve; repeatable (default: all)."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8080,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes.")] = 1,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning.")] = "info",
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="One JSON line per request.")
+    ] = True,
+) -> None:
+    """Serve endpoints over HTTP (Open Inference Protocol v2 and MLflow /invocations)."""
+    from alambic.serving import serve as run_server
+
+    run_server(
+        endpoint or None,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=access_log,
+    )

@@ -1,0 +1,70 @@
+"""Serving: endpoints from the registry over standard protocols, data capture, batch transform.
+
+An endpoint is a named, stored configuration: weighted variants (registry references),
+optional shadow variants and a holdout share. ``alambic serve`` runs them behind Open
+Inference Protocol v2 and MLflow-style ``/invocations`` routes.
+
+Example:
+    >>> from alambic.serving import Variant
+    >>> Variant.parse("fraud-auto@production:0.9").weight
+    0.9
+"""
+
+from typing import TYPE_CHECKING
+
+from alambic.core._lazy import lazy_exports
+
+_EXPORTS = {
+    "Endpoint": "._config",
+    "Variant": "._config",
+    "create_endpoint": "._endpoints",
+    "delete_endpoint": "._endpoints",
+    "get_endpoint": "._endpoints",
+    "list_endpoints": "._endpoints",
+    "update_endpoint": "._endpoints",
+    "create_token": "._endpoints",
+    "list_tokens": "._endpoints",
+    "revoke_token": "._endpoints",
+    "read_capture": "._capture",
+    "write_labels": "._capture",
+    "create_app": "._app",
+    "serve": "._server",
+    "BatchResult": "._batch",
+    "batch_transform": "._batch",
+}
+__all__ = [
+    "BatchResult",
+    "Endpoint",
+    "Variant",
+    "batch_transform",
+    "create_app",
+    "create_endpoint",
+    "create_token",
+    "delete_endpoint",
+    "get_endpoint",
+    "list_endpoints",
+    "list_tokens",
+    "read_capture",
+    "revoke_token",
+    "serve",
+    "update_endpoint",
+    "write_labels",
+]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:
+    from alambic.serving._app import create_app
+    from alambic.serving._batch import BatchResult, batch_transform
+    from alambic.serving._capture import read_capture, write_labels
+    from alambic.serving._config import Endpoint, Variant
+    from alambic.serving._endpoints import (
+        create_endpoint,
+        create_token,
+        delete_endpoint,
+        get_endpoint,
+        list_endpoints,
+        list_tokens,
+        revoke_token,
+        update_endpoint,
+    )
+    from alambic.serving._server import serve

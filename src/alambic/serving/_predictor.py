@@ -1,0 +1,263 @@
+"""From request columns to predictions: validation against the signature, then scoring.
+
+A :class:`Predictor` is built once per loaded model version. It checks each column of a
+request against the model's signature (presence, type, finiteness, missing values) and
+raises :class:`RequestError`, a 4xx naming the field and what was expected, before the
+model sees anything. LightGBM models are scored on a float matrix through the booster
+(no DataFrame per request); other flavors get a DataFrame with the training dtypes.
+
+Example:
+    >>> import numpy as np
+    >>> _numeric("price", [1, 2.5], nullable=False)
+    array([1. , 2.5])
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from alambic.errors import ServingError
+
+__all__ = ["Outputs", "Predictor", "RequestError"]
+
+
+class RequestError(Exception):
+    """A request the server refuses: an HTTP status and a JSON error body."""
+
+    def __init__(
+        self, message: str, *, status: int = 400, field: str | None = None, expected: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.field, self.expected = status, field, expected
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": str(self)}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.expected is not None:
+            body["expected"] = self.expected
+        return body
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Predictions of one request: labels (or values) and class probabilities."""
+
+    predictions: list[Any]
+    probabilities: np.ndarray | None  # (n, n_classes) for classifiers
+    classes: list[Any]
+
+
+def _kind(dtype: str) -> str:
+    if dtype == "category":
+        return "category"
+    if dtype in ("bool", "boolean"):
+        return "bool"
+    if dtype.startswith(("int", "uint", "Int", "UInt")):
+        return "int"
+    if dtype.startswith(("float", "Float")):
+        return "float"
+    return "string"
+
+
+def _bad_value(field: str, row: int, value: Any, expected: str) -> RequestError:
+    shown = "null" if value is None else f"{type(value).__name__} {value!r}"[:80]
+    return RequestError(
+        f"{field}[{row}] is {shown}; expected {expected}",
+        status=422,
+        field=field,
+        expected=expected,
+    )
+
+
+def _numeric(field: str, values: list[Any], *, nullable: bool, integer: bool = False) -> np.ndarray:
+    """A float column, refusing strings, booleans, non-finite numbers and unwanted nulls."""
+    expected = ("an integer" if integer else "a number") + (" or null" if nullable else "")
+    try:
+        array = np.asarray(values)
+    except (ValueError, TypeError):  # ragged nesting
+        raise RequestError(
+            f"{field} holds nested values; expected {expected} per row",
+            status=422,
+            field=field,
+            expected=expected,
+        ) from None
+    if array.ndim != 1:
+        raise RequestError(
+            f"{field} holds nested values; expected {expected} per row",
+            status=422,
+            field=field,
+            expected=expected,
+        )
+    if array.dtype.kind in "iu":
+        return array.astype(np.float64)
+    if array.dtype.kind == "f":
+        finite = np.isfinite(array)
+        if not finite.all():
+            row = int(np.argmin(finite))
+            raise _bad_value(field, row, float(array[row]), f"a finite {expected}")
+        if integer and not (array == np.round(array)).all():
+            row = int(np.argmax(array != np.round(array)))
+            raise _bad_value(field, row, float(array[row]), expected)
+        return array.astype(np.float64, copy=False)
+    out = np.empty(len(values), dtype=np.float64)
+    for row, value in enumerate(values):  # mixed types, nulls or strings: check one by one
+        kind = type(value)
+        if value is None and nullable:
+            out[row] = math.nan
+        elif kind is int or (kind is float and math.isfinite(value)):
+            if integer and kind is float and not value.is_integer():
+                raise _bad_value(field, row, value, expected)
+            out[row] = value
+        else:
+            raise _bad_value(field, row, value, expected)
+    return out
+
+
+class Predictor:
+    """A loaded model version, ready to validate and score request columns.
+
+    Args:
+        model: an :class:`alambic.models.Model` with a signature.
+        ref: the version it is, ``name/3``.
+    """
+
+    def __init__(self, model: Any, ref: str) -> None:
+        signature = model.signature
+        if signature is None:
+            raise ServingError(
+                f"{ref} has no signature, so requests cannot be checked; register it from "
+                "alambic.models.package(estimator, X, y)"
+            )
+        self.model, self.ref = model, ref
+        self.version = ref.rpartition("/")[2]
+        self.signature = signature
+        self.columns = [name for name, _ in signature.inputs]
+        self.dtypes = dict(signature.inputs)
+        self.kinds = {name: _kind(dtype) for name, dtype in signature.inputs}
+        self.nullable = set(signature.nullable)
+        estimator = model.estimator
+        self.booster = getattr(estimator, "booster_", None)
+        if self.booster is None and type(estimator).__name__ == "Booster":
+            self.booster = estimator
+        self.categories = dict(signature.categories)
+        self._lgb_categories()
+        self.codes = {
+            name: {level: float(i) for i, level in enumerate(levels)}
+            for name, levels in self.categories.items()
+        }
+        self.classes = list(signature.classes) or [
+            c.item() if hasattr(c, "item") else c for c in getattr(estimator, "classes_", [])
+        ]
+        self.proba = bool(self.classes) and hasattr(estimator, "predict_proba")
+
+    def _lgb_categories(self) -> None:
+        """Older signatures lack the levels: LightGBM keeps those it trained with."""
+        levels = getattr(self.booster, "pandas_categorical", None) or []
+        missing = [c for c in self.columns if self.kinds[c] == "category"]
+        if len(levels) == len(missing):
+            for column, values in zip(missing, levels, strict=True):
+                self.categories.setdefault(column, list(values))
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The inputs as the v2 metadata route lists them."""
+        datatype = {"float": "FP64", "int": "INT64", "bool": "BOOL"}
+        return [
+            {"name": name, "datatype": datatype.get(self.kinds[name], "BYTES"), "shape": [-1]}
+            for name in self.columns
+        ]
+
+    # -- validation ------------------------------------------------------------------
+    def check_columns(self, columns: dict[str, list[Any]]) -> int:
+        """Refuse missing, unexpected or unequal columns; return the number of rows."""
+        missing = [c for c in self.columns if c not in columns]
+        extra = [c for c in columns if c not in self.dtypes]
+        if missing or extra:
+            field = (missing or extra)[0]
+            raise RequestError(
+                f"input does not fit the model's signature: missing {missing}, unexpected {extra}",
+                status=422,
+                field=field,
+                expected=self.columns,
+            )
+        lengths = {len(columns[c]) for c in self.columns}
+        if len(lengths) != 1:
+            raise RequestError(
+                "columns have different numbers of rows: "
+                + ", ".join(f"{c}={len(columns[c])}" for c in self.columns),
+                status=422,
+            )
+        rows = lengths.pop()
+        if rows == 0:
+            raise RequestError("the request holds no rows", status=422)
+        return rows
+
+    def _column(self, name: str, values: list[Any]) -> np.ndarray:
+        kind, nullable = self.kinds[name], name in self.nullable
+        if kind in ("float", "int"):
+            return _numeric(name, values, nullable=nullable, integer=kind == "int")
+        if kind == "bool":
+            for row, value in enumerate(values):
+                if type(value) is not bool and not (value is None and nullable):
+                    raise _bad_value(name, row, value, "true or false")
+            return np.array([math.nan if v is None else float(v) for v in values])
+        expected = "a string" + (" or null" if nullable else "")
+        for row, value in enumerate(values):
+            if type(value) is not str and not (value is None and nullable):
+                raise _bad_value(name, row, value, expected)
+        if kind == "category":  # unknown levels are missing values, as LightGBM treats them
+            codes = self.codes.get(name, {})
+            return np.array([codes.get(v, math.nan) for v in values], dtype=np.float64)
+        return np.array(values, dtype=object)
+
+    def matrix(self, columns: dict[str, list[Any]]) -> dict[str, np.ndarray]:
+        """Validated columns (floats; category codes; strings as objects)."""
+        self.check_columns(columns)
+        return {name: self._column(name, columns[name]) for name in self.columns}
+
+    # -- scoring ---------------------------------------------------------------------
+    def predict(self, checked: dict[str, np.ndarray]) -> Outputs:
+        """Score validated columns.
+
+        Raises:
+            RequestError: the model refused the values (422), naming its message.
+        """
+        try:
+            if self.booster is not None:
+                scores = self.booster.predict(np.column_stack([checked[c] for c in self.columns]))
+            else:
+                scores = self._predict_frame(checked)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise RequestError(f"the model could not score this input: {exc}", status=422) from exc
+        scores = np.asarray(scores)
+        if not self.classes or (self.booster is None and not self.proba):
+            return Outputs(scores.tolist(), None, [])
+        if scores.ndim == 1:  # a binary booster gives the positive class only
+            scores = np.column_stack([1.0 - scores, scores])
+        # argmax keeps the first class on ties, as the estimators' predict() does
+        labels = [self.classes[i] for i in np.argmax(scores, axis=1)]
+        return Outputs(labels, scores, self.classes)
+
+    def _predict_frame(self, checked: dict[str, np.ndarray]) -> Any:
+        import pandas as pd
+
+        data: dict[str, Any] = {}
+        for name in self.columns:
+            kind, values = self.kinds[name], checked[name]
+            if kind == "category":
+                levels = self.categories.get(name, [])
+                codes = np.where(np.isnan(values), -1, values).astype(np.int64)
+                data[name] = pd.Categorical.from_codes(codes, categories=levels)
+            elif kind in ("int", "bool") and not np.isnan(values).any():
+                data[name] = values.astype(self.dtypes[name])
+            else:
+                data[name] = values
+        frame = pd.DataFrame(data, columns=self.columns)
+        estimator = self.model.estimator
+        if self.proba:
+            return estimator.predict_proba(frame)
+        return estimator.predict(frame)

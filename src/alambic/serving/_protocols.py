@@ -1,0 +1,318 @@
+"""Request and response bodies of the two protocols alambic speaks.
+
+- **Open Inference Protocol v2** (KServe, Triton, MLServer): named, typed input tensors,
+  one per column (shape ``[n]`` or ``[n, 1]``), or one ``[n, k]`` tensor holding the
+  columns in signature order.
+- **MLflow** ``/invocations``: ``dataframe_split``, ``dataframe_records``, ``instances``
+  or ``inputs``.
+
+Both become the same thing: a dict of column name → list of values, which the
+:class:`~alambic.serving._predictor.Predictor` checks against the model's signature.
+
+Example:
+    >>> columns_from_mlflow({"dataframe_split": {"columns": ["a"], "data": [[1], [2]]}}, ["a"])
+    {'a': [1, 2]}
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import orjson
+
+from alambic.serving._predictor import Outputs, RequestError
+
+__all__ = [
+    "columns_from_mlflow",
+    "columns_from_v2",
+    "dumps",
+    "loads",
+    "mlflow_body",
+    "v2_body",
+]
+
+MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+_NUMERIC = {
+    "FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64",
+    "UINT8", "UINT16", "UINT32", "UINT64",
+}  # fmt: skip
+_DATATYPES = {"float": _NUMERIC, "int": _NUMERIC, "bool": {"BOOL"}, "category": {"BYTES"}}
+
+
+def loads(body: bytes) -> Any:
+    """Parse JSON, turning any parse failure into a 400 that says where."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(f"the body is not valid JSON: {exc}", status=400) from None
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _rows_to_columns(rows: Any, names: list[str], where: str) -> dict[str, list[Any]]:
+    if not isinstance(rows, list):
+        raise RequestError(f"{where} must be a list of rows", status=422, field=where)
+    width = len(names)
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != width:
+            raise RequestError(
+                f"{where}[{i}] must be a list of {width} values (one per column {names})",
+                status=422,
+                field=f"{where}[{i}]",
+                expected=names,
+            )
+    if not rows:
+        return {name: [] for name in names}
+    return {name: list(values) for name, values in zip(names, zip(*rows, strict=True), strict=True)}
+
+
+def _records_to_columns(records: list[Any], where: str) -> dict[str, list[Any]]:
+    if not records or not isinstance(records[0], dict):
+        raise RequestError(f"{where} must be a non-empty list of objects", status=422, field=where)
+    names = list(records[0])
+    columns: dict[str, list[Any]] = {name: [] for name in names}
+    for i, record in enumerate(records):
+        if not isinstance(record, dict) or record.keys() != columns.keys():
+            got = sorted(record) if isinstance(record, dict) else type(record).__name__
+            raise RequestError(
+                f"{where}[{i}] must have the same fields as the first record: {names}, got {got}",
+                status=422,
+                field=f"{where}[{i}]",
+                expected=names,
+            )
+        for name in names:
+            columns[name].append(record[name])
+    return columns
+
+
+def _columnar(data: dict[str, Any], where: str) -> dict[str, list[Any]]:
+    columns = {}
+    for name, values in data.items():
+        columns[name] = values if isinstance(values, list) else [values]
+    return columns
+
+
+def columns_from_mlflow(payload: Any, signature_columns: list[str]) -> dict[str, list[Any]]:
+    """Columns of an MLflow ``/invocations`` body.
+
+    Raises:
+        RequestError: the body has none (or several) of the known keys, or a bad shape.
+    """
+    if not isinstance(payload, dict):
+        raise RequestError(
+            f"the body must be a JSON object with one of {list(MLFLOW_KEYS)}", status=400
+        )
+    keys = [k for k in MLFLOW_KEYS if k in payload]
+    if len(keys) != 1:
+        raise RequestError(
+            f"the body must hold exactly one of {list(MLFLOW_KEYS)}, got {sorted(payload)}",
+            status=400,
+            expected=list(MLFLOW_KEYS),
+        )
+    key = keys[0]
+    data = payload[key]
+    if key == "dataframe_split":
+        if not isinstance(data, dict) or "data" not in data:
+            raise RequestError(
+                "dataframe_split must be {'columns': [...], 'data': [[...], ...]}",
+                status=422,
+                field=key,
+            )
+        names = data.get("columns", signature_columns)
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise RequestError(
+                "dataframe_split.columns must be a list of names", status=422, field=key
+            )
+        if len(set(names)) != len(names):
+            raise RequestError("dataframe_split.columns repeats a name", status=422, field=key)
+        return _rows_to_columns(data["data"], names, f"{key}.data")
+    if key == "dataframe_records":
+        if not isinstance(data, list):
+            raise RequestError(f"{key} must be a list of objects", status=422, field=key)
+        return _records_to_columns(data, key)
+    # instances / inputs: a dict of columns, a list of records, or a list of rows
+    if isinstance(data, dict):
+        return _columnar(data, key)
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        return _records_to_columns(data, key)
+    if isinstance(data, list) and data and isinstance(data[0], list):
+        return _rows_to_columns(data, signature_columns, key)
+    raise RequestError(
+        f"{key} must be an object of columns, a list of objects or a list of rows",
+        status=422,
+        field=key,
+    )
+
+
+def _flat(data: Any) -> list[Any]:
+    if data and isinstance(data[0], list):
+        flat = list(itertools.chain.from_iterable(data))
+        return _flat(flat)
+    return list(data)
+
+
+def _tensor(spec: Any, i: int) -> tuple[str, list[int], str, list[Any]]:
+    where = f"inputs[{i}]"
+    if not isinstance(spec, dict):
+        raise RequestError(f"{where} must be an object", status=422, field=where)
+    name, shape, datatype, data = (spec.get(k) for k in ("name", "shape", "datatype", "data"))
+    if not isinstance(name, str):
+        raise RequestError(f"{where}.name must be a string", status=422, field=where)
+    where = f"inputs[{name!r}]"
+    if (
+        not isinstance(shape, list)
+        or not shape
+        or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+    ):
+        raise RequestError(
+            f"{where}.shape must be a list of sizes, e.g. [n] or [n, 1]",
+            status=422,
+            field=name,
+            expected="shape [n] or [n, 1]",
+        )
+    if not isinstance(datatype, str):
+        raise RequestError(f"{where}.datatype must be a string", status=422, field=name)
+    if not isinstance(data, list):
+        raise RequestError(f"{where}.data must be a list", status=422, field=name)
+    values = _flat(data)
+    if len(values) != math.prod(shape):
+        raise RequestError(
+            f"{where} has {len(values)} values but its shape {shape} needs {math.prod(shape)}",
+            status=422,
+            field=name,
+            expected=f"{math.prod(shape)} values",
+        )
+    return name, shape, datatype.upper(), values
+
+
+def _check_datatype(name: str, datatype: str, kind: str) -> None:
+    allowed = _DATATYPES.get(kind, {"BYTES"})
+    if datatype not in allowed:
+        raise RequestError(
+            f"input {name!r} has datatype {datatype}; the model expects {sorted(allowed)}",
+            status=422,
+            field=name,
+            expected=sorted(allowed),
+        )
+
+
+def columns_from_v2(payload: Any, kinds: dict[str, str]) -> dict[str, list[Any]]:
+    """Columns of an Open Inference Protocol v2 ``infer`` body.
+
+    ``kinds`` maps each signature column (in order) to ``float``, ``int``, ``bool``,
+    ``category`` or ``string``.
+
+    Raises:
+        RequestError: a malformed tensor, a wrong datatype or shape, an unknown name.
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
+        raise RequestError(
+            "the body must be {'inputs': [{'name', 'shape', 'datatype', 'data'}, ...]}",
+            status=400,
+        )
+    tensors = [_tensor(spec, i) for i, spec in enumerate(payload["inputs"])]
+    if not tensors:
+        raise RequestError("inputs is empty", status=422, field="inputs")
+    names = list(kinds)
+    if len(tensors) == 1 and tensors[0][0] not in kinds:
+        name, shape, datatype, values = tensors[0]
+        if len(shape) != 2 or shape[1] != len(names):
+            raise RequestError(
+                f"input {name!r} is not a column of the model; one tensor holding every "
+                f"column must have shape [n, {len(names)}] (columns {names})",
+                status=422,
+                field=name,
+                expected=names,
+            )
+        for column in names:
+            _check_datatype(name, datatype, kinds[column])
+        width = len(names)
+        return {column: values[j::width] for j, column in enumerate(names)}
+    columns: dict[str, list[Any]] = {}
+    for name, shape, datatype, values in tensors:
+        if name not in kinds:
+            raise RequestError(
+                f"input {name!r} is not a column of the model",
+                status=422,
+                field=name,
+                expected=names,
+            )
+        if name in columns:
+            raise RequestError(f"input {name!r} is given twice", status=422, field=name)
+        if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
+            raise RequestError(
+                f"input {name!r} has shape {shape}; a column is [n] or [n, 1]",
+                status=422,
+                field=name,
+                expected="[n] or [n, 1]",
+            )
+        _check_datatype(name, datatype, kinds[name])
+        columns[name] = values
+    return columns
+
+
+def _datatype(values: list[Any]) -> str:
+    first = values[0] if values else 0.0
+    if isinstance(first, bool):
+        return "BOOL"
+    if isinstance(first, int):
+        return "INT64"
+    if isinstance(first, float):
+        return "FP64"
+    return "BYTES"
+
+
+def v2_body(
+    endpoint: str, request_id: str, outputs: Outputs, *, variant: str, ref: str, holdout: bool
+) -> dict[str, Any]:
+    """The v2 ``infer`` response: ``predict`` (and ``predict_proba`` for classifiers)."""
+    n = len(outputs.predictions)
+    tensors: list[dict[str, Any]] = [
+        {
+            "name": "predict",
+            "datatype": _datatype(outputs.predictions),
+            "shape": [n],
+            "data": outputs.predictions,
+        }
+    ]
+    if outputs.probabilities is not None:
+        tensors.append(
+            {
+                "name": "predict_proba",
+                "datatype": "FP64",
+                "shape": list(outputs.probabilities.shape),
+                "data": outputs.probabilities.ravel(),
+                "parameters": {"classes": outputs.classes},
+            }
+        )
+    return {
+        "model_name": endpoint,
+        "model_version": ref.rpartition("/")[2],
+        "id": request_id,
+        "parameters": {"variant": variant, "model": ref, "holdout": holdout},
+        "outputs": tensors,
+    }
+
+
+def mlflow_body(
+    request_id: str, outputs: Outputs, *, variant: str, ref: str, holdout: bool
+) -> dict[str, Any]:
+    """MLflow's ``{"predictions": [...]}``, plus probabilities, variant, version and ids."""
+    body: dict[str, Any] = {"predictions": outputs.predictions}
+    if outputs.probabilities is not None:
+        body["probabilities"] = outputs.probabilities
+        body["classes"] = outputs.classes
+    body.update(
+        {
+            "variant": variant,
+            "model": ref,
+            "model_version": ref.rpartition("/")[2],
+            "request_id": request_id,
+            "holdout": holdout,
+        }
+    )
+    return body

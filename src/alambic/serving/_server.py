@@ -1,0 +1,117 @@
+"""Run the serving app on uvicorn: one process, or N worker processes on one port.
+
+Example:
+    >>> from alambic.serving import serve  # doctest: +SKIP
+    >>> serve(["fraud"], port=8080, workers=2)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Any
+
+from alambic.errors import ServingError
+
+__all__ = ["app_from_env", "log_config", "serve"]
+
+_ENDPOINTS_ENV = "ALAMBIC_SERVE_ENDPOINTS"
+_POLL_ENV = "ALAMBIC_SERVE_POLL_SECONDS"
+
+
+def log_config(level: str = "info", *, access_log: bool = True) -> dict[str, Any]:
+    """uvicorn's logging, plus alambic's JSON access log (one line per request) on stderr."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+            "json": {"format": "%(message)s"},
+        },
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "stream": "ext://sys.stderr",
+            },
+            "access": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            },
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": level.upper(), "propagate": False},
+            "uvicorn.error": {"level": level.upper()},
+            "alambic": {"handlers": ["default"], "level": level.upper(), "propagate": False},
+            "alambic.serving.access": {
+                "handlers": ["access"],
+                "level": "INFO" if access_log else "WARNING",
+                "propagate": False,
+            },
+        },
+    }
+
+
+def app_from_env() -> Any:
+    """The app a uvicorn worker process builds (its settings travel in the environment)."""
+    from alambic.serving._app import create_app
+
+    names = os.environ.get(_ENDPOINTS_ENV, "*")
+    return create_app(
+        None if names == "*" else [n for n in names.split(",") if n],
+        poll_seconds=float(os.environ.get(_POLL_ENV, "1.0")),
+    )
+
+
+def serve(
+    endpoints: list[str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+    log_level: str = "info",
+    access_log: bool = True,
+    poll_seconds: float = 1.0,
+) -> None:
+    """Serve endpoints (every one in the store when None) until interrupted.
+
+    The endpoints and their models are checked before the port opens: a missing endpoint
+    or a model that cannot load stops here with a message saying what to fix.
+
+    Raises:
+        ServingError: nothing to serve, an unknown endpoint, a model that cannot load.
+    """
+    try:
+        import uvicorn
+    except ImportError:  # pragma: no cover - the serve extra is missing
+        raise ServingError("serving needs its extra: pip install 'alambic[serve]'") from None
+    from alambic.serving._app import ServerState
+    from alambic.serving._endpoints import list_endpoints
+
+    if workers < 1:
+        raise ServingError(f"--workers must be at least 1, got {workers}")
+    if endpoints is None and not list_endpoints():
+        raise ServingError(
+            "there is no endpoint to serve; create one: "
+            "alambic endpoints create NAME --variant MODEL@production"
+        )
+    ServerState(endpoints).load()  # fail before binding the port, with the reason
+    os.environ[_ENDPOINTS_ENV] = "*" if endpoints is None else ",".join(endpoints)
+    os.environ[_POLL_ENV] = str(poll_seconds)
+    metrics_dir = tempfile.mkdtemp(prefix="alambic-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            "alambic.serving._server:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=log_config(log_level, access_log=access_log),
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
