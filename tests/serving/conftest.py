@@ -55,6 +55,11 @@ def register_live(model: Any, name: str = "toy", alias: str | None = "production
     return version
 
 
+def halve(frame: Any) -> Any:
+    """A project function a model can hold (skops does not trust it by default)."""
+    return frame / 2
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -114,18 +119,19 @@ def serve_process(
     command = [
         sys.executable, "-m", "alambic.cli", "serve", *args, "--port", str(port),
     ]  # fmt: skip
-    process = subprocess.Popen(
-        command,
-        env={**os.environ, "ALAMBIC_HOME": str(home), **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    log = home.parent / f"serve-{port}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            env={**os.environ, "ALAMBIC_HOME": str(home), **(env or {})},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         if process.poll() is not None:
-            _, err = process.communicate()
-            raise RuntimeError(f"alambic serve exited: {err.decode()[-2000:]}")
+            raise RuntimeError(f"alambic serve exited: {log.read_text()[-2000:]}")
         try:
             if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
                 break

@@ -113,7 +113,11 @@ class SklearnFlavor(Flavor):
 
         path = folder / info["file"]
         untrusted = sio.get_untrusted_types(file=path)
-        refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES) and t not in trusted]
+        refused = [
+            t
+            for t in untrusted
+            if not t.startswith(TRUSTED_PREFIXES) and t not in trusted and "*" not in trusted
+        ]
         if refused:
             raise ModelError(
                 f"refusing to load a model holding untrusted types {refused}: they could run "

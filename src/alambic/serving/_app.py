@@ -156,14 +156,22 @@ class ServerState:
         if record.ref in self._predictors:
             return self._predictors[record.ref]
         policy = registry_store().get_group(record.group).policy
+        ref = ArtifactRef.from_dict(record.model)
+        store = ArtifactStore(settings().artifacts)
         try:
-            model = load_value(
-                ArtifactStore(settings().artifacts),
-                ArtifactRef.from_dict(record.model),
-                allow_pickle=bool(policy.get("allow_pickle", False)),
-            )
+            if policy.get("allow_pickle"):  # the group opted in: code may run on load
+                from alambic.models import loads_model
+
+                with store.local_file(ref.hash) as path:
+                    model = loads_model(path.read_bytes(), trusted=["*"], allow_pickle=True)
+            else:
+                model = load_value(store, ref)
         except AlambicError as exc:
-            raise ServingError(f"cannot load {record.ref} for serving: {exc}") from exc
+            raise ServingError(
+                f"cannot load {record.ref} for serving: {exc}. Formats that can run code load "
+                f"only if the group opted in: al.registry.set_policy({record.group!r}, "
+                "allow_pickle=True)"
+            ) from exc
         predictor = Predictor(model, record.ref)
         self._predictors[record.ref] = predictor
         return predictor

@@ -248,7 +248,6 @@ def read_capture(endpoint: str, *, with_labels: bool = False, inputs: bool = Tru
             the latest label of a request row wins).
         inputs: expand the ``inputs`` JSON into one column per feature.
     """
-    import duckdb
     import pandas as pd
 
     from alambic.serving._config import _check_name
@@ -268,12 +267,11 @@ def read_capture(endpoint: str, *, with_labels: bool = False, inputs: bool = Tru
             labels = pd.concat(
                 [pd.read_parquet(f, filesystem=lfs) for f in label_files], ignore_index=True
             )
-            connection = duckdb.connect()
-            connection.register("labels", labels)
-            latest = connection.execute(
-                "SELECT request_id, row, arg_max(label, received_at) AS label, "
-                "max(received_at) AS labelled_at FROM labels GROUP BY request_id, row"
-            ).df()
+            latest = (
+                labels.sort_values("received_at", kind="stable")
+                .drop_duplicates(["request_id", "row"], keep="last")
+                .rename(columns={"received_at": "labelled_at"})
+            )
             frame = frame.merge(latest, on=["request_id", "row"], how="left")
         else:
             frame["label"], frame["labelled_at"] = None, None

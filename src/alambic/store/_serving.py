@@ -175,21 +175,23 @@ class ServingStore:
             query = select(EndpointRow.name, EndpointRow.revision).order_by(EndpointRow.name)
             if endpoints is not None:
                 query = query.where(EndpointRow.name.in_(endpoints))
-            revisions = tuple(session.execute(query).tuples())
+            revisions = tuple(tuple(r) for r in session.execute(query))
             aliases = tuple(
-                session.execute(
+                tuple(r)
+                for r in session.execute(
                     select(ModelAliasRow.group, ModelAliasRow.alias, ModelAliasRow.version)
                     .where(ModelAliasRow.group.in_(groups))
                     .order_by(ModelAliasRow.group, ModelAliasRow.alias)
-                ).tuples()
+                )
             )
             latest = tuple(
-                session.execute(
+                tuple(r)
+                for r in session.execute(
                     select(ModelVersionRow.group, func.max(ModelVersionRow.version))
                     .where(ModelVersionRow.group.in_(groups), ModelVersionRow.deleted_at.is_(None))
                     .group_by(ModelVersionRow.group)
                     .order_by(ModelVersionRow.group)
-                ).tuples()
+                )
             )
         return revisions, aliases, latest
 
