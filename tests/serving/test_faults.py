@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.serving.conftest import COLUMNS, lgbm, register_live, serve_process
 
 import alambic as al
 from alambic.serving import create_endpoint
-from tests.serving.conftest import COLUMNS, lgbm, register_live, serve_process
 
 pytestmark = pytest.mark.slow
 

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
+from tests.helpers import wait_until
+from tests.serving.conftest import COLUMNS, halve, lgbm, register_live, toy_frame
 
 import alambic as al
 from alambic.serving import create_endpoint, create_token, read_capture, revoke_token
-from tests.helpers import wait_until
-from tests.serving.conftest import COLUMNS, halve, lgbm, register_live, toy_frame
 
 ROW = [120.0, 2010, "bmw"]
 
@@ -217,8 +217,8 @@ def test_an_oversized_body_gets_413(serve_app: Any, client: Any) -> None:
 def test_unknown_category_levels_score_as_missing(toy: Any, serve_app: Any, client: Any) -> None:
     with serve_app(["toy"]) as (url, _):
         unseen = client.post(f"{url}/invocations", json=split([[120.0, 2010, "tesla"]])).json()
-    frame = pd.DataFrame({"price": [120.0], "year": [2010],
-                          "brand": pd.Categorical([None], categories=["alpine", "bmw", "citroen"])})  # fmt: skip
+    brand = pd.Categorical([None], categories=["alpine", "bmw", "citroen"])
+    frame = pd.DataFrame({"price": [120.0], "year": [2010], "brand": brand})
     np.testing.assert_allclose(unseen["probabilities"], toy.predict_proba(frame), rtol=1e-6)
 
 
@@ -325,8 +325,9 @@ def test_metrics_count_requests_errors_and_latency(toy: Any, serve_app: Any, cli
         text = client.get(f"{url}/metrics").text
     lines = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
              for line in text.splitlines() if line.startswith("alambic_")}  # fmt: skip
-    ok = 'alambic_requests_total{endpoint="toy",protocol="mlflow",status="200",variant="toy@production"}'
-    bad = 'alambic_requests_total{endpoint="toy",protocol="mlflow",status="422",variant="toy@production"}'
+    labels = 'endpoint="toy",protocol="mlflow",status="{}",variant="toy@production"'
+    ok = "alambic_requests_total{" + labels.format(200) + "}"
+    bad = "alambic_requests_total{" + labels.format(422) + "}"
     assert lines[ok] >= 3 and lines[bad] >= 1
     count = 'alambic_request_duration_seconds_count{endpoint="toy",variant="toy@production"}'
     assert lines[count] >= 3

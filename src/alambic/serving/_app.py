@@ -156,16 +156,16 @@ class ServerState:
         if record.ref in self._predictors:
             return self._predictors[record.ref]
         policy = registry_store().get_group(record.group).policy
-        ref = ArtifactRef.from_dict(record.model)
+        artifact = ArtifactRef.from_dict(record.model)
         store = ArtifactStore(settings().artifacts)
         try:
             if policy.get("allow_pickle"):  # the group opted in: code may run on load
                 from alambic.models import loads_model
 
-                with store.local_file(ref.hash) as path:
+                with store.local_file(artifact.hash) as path:
                     model = loads_model(path.read_bytes(), trusted=["*"], allow_pickle=True)
             else:
-                model = load_value(store, ref)
+                model = load_value(store, artifact)
         except AlambicError as exc:
             raise ServingError(
                 f"cannot load {record.ref} for serving: {exc}. Formats that can run code load "
