@@ -1,0 +1,170 @@
+"""Endpoint configurations, tokens and their CLI: checked before stored, audited."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import alambic as al
+from alambic.errors import ConfigError, ServingError, StoreError
+from alambic.serving import Endpoint, Variant, create_endpoint, get_endpoint, update_endpoint
+from alambic.serving._endpoints import check_token, endpoint_history, serving_store
+from alambic.serving._predictor import RequestError
+from alambic.serving._protocols import columns_from_mlflow, columns_from_v2
+from tests.cli._runner import invoke
+from tests.serving.conftest import COLUMNS, lgbm, register_live
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fraud-auto@production", Variant("fraud-auto@production", "fraud-auto@production", 1.0)),
+        ("fraud-auto/8:0.1", Variant("fraud-auto/8", "fraud-auto/8", 0.1)),
+        ("b=fraud-auto:3", Variant("b", "fraud-auto", 3.0)),
+        ({"model": "m/2", "weight": 2}, Variant("m/2", "m/2", 2.0)),
+    ],
+    ids=["alias", "weight", "named", "dict"],
+)
+def test_variants_parse(text: Any, expected: Variant) -> None:
+    assert Variant.parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({}, "at least one variant"),
+        ({"variants": ["m@Production"]}, "alias 'Production' is not allowed"),
+        ({"variants": ["m/x"]}, "NAME/VERSION"),
+        ({"variants": ["m:-1"]}, "weight must be a number >= 0"),
+        ({"variants": ["m:abc"]}, "weight must be a number"),
+        ({"variants": ["m:0"]}, "sum to 0"),
+        ({"variants": ["a=m/1", "a=m/2"]}, "names must differ"),
+        ({"variants": ["m"], "holdout": 1.5}, "holdout must be between 0 and 1"),
+        ({"variants": ["m"], "capture": "all"}, "capture must be a number"),
+        ({"variants": ["m"], "max_body_bytes": 10}, "max_body_bytes"),
+        ({"variants": ["m"], "key_header": "a b"}, "not a header name"),
+        ({"variants": ["m"], "colour": "red"}, "unknown setting"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_bad_configurations_are_refused_with_what_is_allowed(
+    config: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Endpoint.parse("e", config)
+
+
+def test_weights_are_normalised_and_the_config_round_trips() -> None:
+    endpoint = Endpoint.parse("e", {"variants": ["a=m/1:3", "b=m/2:1"], "shadows": ["m/3"]})
+    assert [v.weight for v in endpoint.variants] == [0.75, 0.25]
+    assert Endpoint.parse("e", endpoint.to_config()) == endpoint
+    assert endpoint.models == ["m/1", "m/2", "m/3"]
+
+
+def test_endpoints_are_stored_audited_and_checked_against_the_registry() -> None:
+    with pytest.raises(ServingError, match="no model group 'toy'"):
+        create_endpoint("e", variants=["toy@production"])
+    register_live(lgbm())
+    create_endpoint("e", variants=["toy@production"], holdout=0.05)
+    with pytest.raises(StoreError, match="already exists"):
+        create_endpoint("e", variants=["toy@production"])
+    update_endpoint("e", comment="more holdout", holdout=0.1)
+    assert (
+        get_endpoint("e").holdout == 0.1 and get_endpoint("e").variants[0].model == "toy@production"
+    )
+    assert serving_store().get_endpoint("e").revision == 2
+    with pytest.raises(ConfigError):
+        update_endpoint("e", holdout=2)
+    assert get_endpoint("e").holdout == 0.1  # a refused change changes nothing
+    al.serving.delete_endpoint("e")
+    actions = [(a.action, a.comment) for a in endpoint_history("e")]
+    assert actions == [
+        ("create-endpoint", ""),
+        ("update-endpoint", "more holdout"),
+        ("delete-endpoint", ""),
+    ]
+    assert al.serving.list_endpoints() == []
+
+
+def test_tokens_are_hashed_scoped_and_revocable() -> None:
+    text, record = al.serving.create_token("site", scope="invoke", endpoints=["e"])
+    store = serving_store()
+    assert check_token(store, text) == record
+    assert text.split("_", 2)[2] not in record.hash
+    assert check_token(store, text + "x") is None
+    assert check_token(store, "not-a-token") is None
+    al.serving.revoke_token(text)  # the token text works as an id too
+    assert check_token(store, text) is None
+    with pytest.raises(ServingError, match="scope 'root' is unknown"):
+        al.serving.create_token("x", scope="root")
+
+
+# -- protocol parsers: any JSON value gives columns or a RequestError, never anything else --
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),  # fmt: skip
+    max_leaves=20,
+)
+keys = st.sampled_from(["dataframe_split", "dataframe_records", "instances", "inputs", "x"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=st.dictionaries(keys, json_values, max_size=2) | json_values)
+def test_parsers_refuse_any_malformed_body_cleanly(payload: Any) -> None:
+    for parse in (
+        lambda p: columns_from_mlflow(p, COLUMNS),
+        lambda p: columns_from_v2(p, {"price": "float", "year": "int", "brand": "category"}),
+    ):
+        try:
+            columns = parse(payload)
+        except RequestError as exc:
+            assert 400 <= exc.status < 500 and str(exc)
+        else:
+            assert isinstance(columns, dict)
+            assert all(isinstance(v, list) for v in columns.values())
+
+
+def test_the_cli_manages_endpoints_tokens_and_labels(tmp_path: Path) -> None:
+    register_live(lgbm())
+
+    def run(*args: str) -> Any:
+        return invoke(tmp_path, *args)
+
+    created = run("endpoints", "create", "fraud", "-v", "a=toy@production:9", "-v", "b=toy/1:1",
+                  "--holdout", "0.05", "--public")  # fmt: skip
+    assert created.code == 0, created.transcript
+    assert "90%" in created.out and "10%" in created.out and "public" in created.out
+    refused = run("endpoints", "create", "bad", "-v", "toy@production:-3")
+    assert refused.code == 2 and "weight must be a number >= 0" in refused.err
+    updated = run("endpoints", "update", "fraud", "--holdout", "0.1", "-m", "wider holdout")
+    assert updated.code == 0 and "holdout 10.0%" in updated.out, updated.transcript
+    listed = run("endpoints", "list")
+    assert "fraud" in listed.out and "rev 2" in listed.out
+    shown = run("endpoints", "show", "fraud")
+    assert "update-endpoint" in shown.out and "wider holdout" in shown.out
+
+    pd.DataFrame({"request_id": ["r1", "r2"], "label": [1, 0]}).to_csv(tmp_path / "l.csv",
+                                                                       index=False)  # fmt: skip
+    labelled = run("endpoints", "labels", "fraud", str(tmp_path / "l.csv"))
+    assert labelled.code == 0 and "stored 2 labels" in labelled.out
+    pd.DataFrame({"id": ["r1"]}).to_csv(tmp_path / "bad.csv", index=False)
+    bad = run("endpoints", "labels", "fraud", str(tmp_path / "bad.csv"))
+    assert bad.code == 2 and "request_id and label" in bad.err
+
+    token = run("tokens", "create", "site", "--scope", "invoke", "-e", "fraud")
+    assert token.code == 0 and "alm_" in token.out
+    token_id = token.out.split()[1]
+    assert token_id in run("tokens", "list").out
+    revoked = run("tokens", "revoke", token_id)
+    assert revoked.code == 0 and "revoked" in revoked.out
+    assert run("tokens", "create", "x", "--scope", "root").code == 2
+
+    assert run("endpoints", "delete", "fraud").code == 0
+    assert run("endpoints", "show", "fraud").code == 2
