@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.cli._runner import invoke
+from tests.serving.conftest import COLUMNS, lgbm, register_live
 
 import alambic as al
 from alambic.errors import ConfigError, ServingError, StoreError
@@ -16,8 +18,6 @@ from alambic.serving import Endpoint, Variant, create_endpoint, get_endpoint, up
 from alambic.serving._endpoints import check_token, endpoint_history, serving_store
 from alambic.serving._predictor import RequestError
 from alambic.serving._protocols import columns_from_mlflow, columns_from_v2
-from tests.cli._runner import invoke
-from tests.serving.conftest import COLUMNS, lgbm, register_live
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,7 @@ json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
     lambda inner: (
         st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),  # fmt: skip
+    ),
     max_leaves=20,
 )
 keys = st.sampled_from(["dataframe_split", "dataframe_records", "instances", "inputs", "x"])
