@@ -25,7 +25,8 @@ demo: $(VENV)/.demo-installed
 		&& ../../$(BIN)/alambic run pipeline.py:fraud \
 		&& ../../$(BIN)/alambic models list \
 		&& ../../$(BIN)/alambic models approve fraud-auto --comment "reviewed in the demo" \
-		&& ../../$(BIN)/alambic models show fraud-auto
+		&& ../../$(BIN)/alambic models show fraud-auto \
+		&& ../../$(BIN)/python serve_demo.py
 
 services:
 	@# PostgreSQL for the store tests (trust auth, database `test`); start it when it is down.

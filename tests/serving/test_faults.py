@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.helpers import wait_until
 from tests.serving.conftest import COLUMNS, lgbm, register_live, serve_process
 
 import alambic as al
@@ -154,3 +155,19 @@ def test_serve_refuses_what_it_cannot_serve(home: Path) -> None:
     al.registry.set_alias("toy", "production", None)
     orphan = serve("--endpoint", "toy")
     assert orphan.returncode == 2 and "production" in orphan.stderr
+
+
+def test_the_access_log_is_one_json_line_per_request(home: Path) -> None:
+    register_live(lgbm())
+    create_endpoint("toy", variants=["toy@production"], public=True)
+    with serve_process(["--endpoint", "toy"], home) as url:
+        ok = httpx.post(f"{url}/invocations", json=GOOD, headers={"x-request-id": "req-ok"})
+        bad = httpx.post(f"{url}/invocations", content=b"{", headers={"x-request-id": "req-bad"})
+        assert (ok.status_code, bad.status_code) == (200, 400)
+        log = next(home.parent.glob("serve-*.log"))
+        wait_until(lambda: "req-bad" in log.read_text(), timeout=10)
+    lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+    by_id = {line["request_id"]: line for line in lines}
+    assert by_id["req-ok"]["status"] == 200 and by_id["req-ok"]["model"] == "toy/1"
+    assert by_id["req-ok"]["latency_ms"] > 0 and by_id["req-ok"]["rows"] == 1
+    assert by_id["req-bad"]["status"] == 400 and "JSON" in by_id["req-bad"]["error"]

@@ -421,3 +421,31 @@ def test_a_model_that_can_run_code_loads_only_if_its_group_opted_in(serve_app: A
             f"{url}/invocations", json={"inputs": {"price": [90.0], "year": [2001]}}
         )
         assert answer.status_code == 200 and answer.json()["model"] == "custom/1"
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"])
+def test_a_server_follows_changes_on_either_database(
+    db: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    serve_app: Any,
+    client: Any,
+) -> None:
+    if db == "postgres":
+        monkeypatch.setenv("ALAMBIC_DB_URL", request.getfixturevalue("pg_url"))
+    first = register_live(lgbm(seed=0))
+    second = register_live(lgbm(n_estimators=12, seed=1), alias=None)
+    create_endpoint("toy", variants=["toy@production"], public=True)
+    with serve_app(None) as (url, _):  # every endpoint, new ones included
+        assert (
+            client.post(f"{url}/invocations", json=split([ROW])).json()["model"] == f"toy/{first}"
+        )
+        al.registry.promote("toy", second, to="production")
+        create_endpoint("pinned", variants=[f"toy/{first}"], public=True)
+        route = f"{url}/endpoints/pinned/invocations"
+        wait_until(lambda: client.post(route, json=split([ROW])).status_code == 200, timeout=10)
+        assert client.post(route, json=split([ROW])).json()["model"] == f"toy/{first}"
+        wait_until(lambda: client.post(f"{url}/endpoints/toy/invocations", json=split([ROW]))
+                   .json()["model"] == f"toy/{second}", timeout=10)  # fmt: skip
+        al.serving.delete_endpoint("pinned")
+        wait_until(lambda: client.post(route, json=split([ROW])).status_code == 404, timeout=10)
