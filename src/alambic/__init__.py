@@ -56,6 +56,7 @@ _EXPORTS = {
     "register": ".registry",
     "load_model": ".registry",
     "registry": ".registry",
+    "serving": ".serving",
 }
 
 __all__ = [
@@ -81,6 +82,7 @@ __all__ = [
     "register",
     "register_materializer",
     "registry",
+    "serving",
     "resume",
     "run",
     "search_runs",
@@ -98,7 +100,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from alambic import registry
+    from alambic import registry, serving
     from alambic.config import settings
     from alambic.data import split, sql
     from alambic.pipelines import (
