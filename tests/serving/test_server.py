@@ -309,7 +309,7 @@ def test_capture_is_sampled_partitioned_and_joined_with_late_labels(
 def test_capture_drops_and_counts_when_its_queue_is_full(serve_app: Any, client: Any) -> None:
     register_live(lgbm())
     create_endpoint("toy", variants=["toy@production"], public=True)
-    with serve_app(["toy"], capture_max_records=5, capture_flush_seconds=30) as (url, state):
+    with serve_app(["toy"], capture_max_rows=5, capture_flush_seconds=30) as (url, state):
         for _ in range(30):
             assert client.post(f"{url}/invocations", json=split([ROW])).status_code == 200
         assert state.capture.dropped == 25

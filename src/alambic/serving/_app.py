@@ -108,7 +108,7 @@ class ServerState:
         *,
         poll_seconds: float = 1.0,
         token_ttl: float = 2.0,
-        capture_max_records: int = 20_000,
+        capture_max_rows: int = 100_000,
         capture_flush_seconds: float = 1.0,
     ) -> None:
         from alambic.serving._endpoints import serving_store
@@ -123,7 +123,7 @@ class ServerState:
         self._watcher: threading.Thread | None = None
         self._tokens: dict[str, tuple[Any, float]] = {}
         self._lock = threading.Lock()
-        self.capture_max_records = capture_max_records
+        self.capture_max_rows = capture_max_rows
         self.capture_flush_seconds = capture_flush_seconds
         self.capture: CaptureBuffer | None = None
 
@@ -224,9 +224,9 @@ class ServerState:
         m = metrics()
         self.capture = CaptureBuffer(
             capture_root(),
-            max_records=self.capture_max_records,
+            max_rows=self.capture_max_rows,
             flush_seconds=self.capture_flush_seconds,
-            on_drop=lambda endpoint: m.capture_dropped.labels(endpoint).inc(),
+            on_drop=lambda endpoint, rows: m.capture_dropped.labels(endpoint).inc(rows),
             on_written=lambda endpoint, rows: m.capture_rows.labels(endpoint).inc(rows),
         )
         self._watcher = threading.Thread(target=self._watch, name="alambic-watch", daemon=True)
@@ -341,7 +341,7 @@ def create_app(
     *,
     poll_seconds: float = 1.0,
     token_ttl: float = 2.0,
-    capture_max_records: int = 20_000,
+    capture_max_rows: int = 100_000,
     capture_flush_seconds: float = 1.0,
 ) -> Starlette:
     """The serving app for some endpoints (all of them when ``endpoints`` is None).
@@ -359,7 +359,7 @@ def create_app(
         endpoints,
         poll_seconds=poll_seconds,
         token_ttl=token_ttl,
-        capture_max_records=capture_max_records,
+        capture_max_rows=capture_max_rows,
         capture_flush_seconds=capture_flush_seconds,
     )
     m = metrics()

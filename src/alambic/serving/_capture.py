@@ -52,7 +52,8 @@ class CaptureBuffer:
 
     Args:
         root: where the Parquet partitions go (an fsspec URL or a path).
-        max_records: records held at most; beyond, new ones are dropped and counted.
+        max_rows: scored rows held at most (memory stays bounded whatever the request
+            sizes); beyond, new records are dropped and their rows counted.
         flush_seconds: the longest a record waits before it is written.
         on_drop: called with the endpoint's name for each record dropped.
     """
@@ -61,18 +62,20 @@ class CaptureBuffer:
         self,
         root: str,
         *,
-        max_records: int = 20_000,
+        max_rows: int = 100_000,
         flush_seconds: float = 1.0,
         batch_records: int = 5_000,
-        on_drop: Callable[[str], None] | None = None,
+        on_drop: Callable[[str, int], None] | None = None,
         on_written: Callable[[str, int], None] | None = None,
     ) -> None:
         self.root = root.rstrip("/")
-        self.max_records, self.flush_seconds, self.batch_records = (
-            max_records,
+        self.max_rows, self.flush_seconds, self.batch_records = (
+            max_rows,
             flush_seconds,
             batch_records,
         )
+        self.queued_rows = 0
+        self._count = threading.Lock()  # offers come from the event loop and shadow threads
         self.on_drop, self.on_written = on_drop, on_written
         self._queue: collections.deque[Record] = collections.deque()
         self._wake = threading.Event()
@@ -83,11 +86,17 @@ class CaptureBuffer:
         self._thread.start()
 
     def offer(self, record: Record) -> bool:
-        """Queue a record; False (and counted) when the queue is full."""
-        if len(self._queue) >= self.max_records:
-            self.dropped += 1
+        """Queue a record; False (and its rows counted as dropped) when the queue is full."""
+        rows = len(record[9].predictions)
+        with self._count:
+            full = self.queued_rows + rows > self.max_rows
+            if full:
+                self.dropped += rows
+            else:
+                self.queued_rows += rows
+        if full:
             if self.on_drop is not None:
-                self.on_drop(record[2])
+                self.on_drop(record[2], rows)
             return False
         self._queue.append(record)
         if len(self._queue) >= self.batch_records:
@@ -117,6 +126,8 @@ class CaptureBuffer:
                 break
         if not records:
             return
+        with self._count:
+            self.queued_rows -= sum(len(r[9].predictions) for r in records)
         groups: dict[tuple[str, str, str], list[Record]] = {}
         for record in records:
             when = datetime.fromtimestamp(record[1], UTC)
