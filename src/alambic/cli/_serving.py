@@ -48,14 +48,23 @@ def _changes(**options: Any) -> dict[str, Any]:
 def _show(name: str) -> None:
     from alambic.serving import get_endpoint
 
+    from alambic.errors import NotFoundError
+    from alambic.registry import resolve
+
+    def now(ref: str) -> str:
+        try:
+            return resolve(ref).ref
+        except NotFoundError:
+            return "(nothing: the alias is free)"
+
     endpoint = get_endpoint(name)
     table = Table(header_style="bold", title=f"endpoint {name}")
-    for column in ("variant", "model", "weight", "role"):
+    for column in ("variant", "model", "serves now", "weight", "role"):
         table.add_column(column)
     for v in endpoint.variants:
-        table.add_row(v.name, v.model, f"{v.weight:.0%}", "answers")
+        table.add_row(v.name, v.model, now(v.model), f"{v.weight:.0%}", "answers")
     for v in endpoint.shadows:
-        table.add_row(v.name, v.model, "copy", "shadow")
+        table.add_row(v.name, v.model, now(v.model), "copy", "shadow")
     console.print(table)
     console.print(
         f"holdout {endpoint.holdout:.1%} · capture {endpoint.capture:.0%} · "
