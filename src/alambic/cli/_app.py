@@ -19,6 +19,7 @@ from rich.live import Live
 from rich.text import Text
 
 from alambic.cli import _render as render
+from alambic.cli._batch import batch
 from alambic.cli._common import console, errors, friendly
 from alambic.cli._models import models_app
 from alambic.cli._serving import endpoints_app, serve, tokens_app
@@ -58,7 +59,6 @@ app.add_typer(experiments_app, name="experiments")
 app.add_typer(models_app, name="models")
 app.add_typer(endpoints_app, name="endpoints")
 app.add_typer(tokens_app, name="tokens")
-app.command("serve")(serve)
 
 
 ParamOption = Annotated[
@@ -365,6 +365,10 @@ def db_upgrade() -> None:
         console.print(f"database is up to date (revision {after})")
     else:
         console.print(f"database migrated from {before or 'empty'} to {after}")
+
+
+app.command("serve")(serve)
+app.command("batch")(batch)
 
 
 def main() -> None:

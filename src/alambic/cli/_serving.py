@@ -46,10 +46,9 @@ def _changes(**options: Any) -> dict[str, Any]:
 
 
 def _show(name: str) -> None:
-    from alambic.serving import get_endpoint
-
     from alambic.errors import NotFoundError
     from alambic.registry import resolve
+    from alambic.serving import get_endpoint
 
     def now(ref: str) -> str:
         try:
