@@ -137,61 +137,123 @@ class CaptureBuffer:
             try:
                 rows = self._write(endpoint, day, hour, batch)
             except Exception:  # a full disk must not stop serving; the loss is counted
-                log.exception("capture: could not write %d records of %s", len(batch), endpoint)
-                self.dropped += len(batch)
+                lost = sum(len(r[9].predictions) for r in batch)
+                log.exception("capture: could not write %d rows of %s", lost, endpoint)
+                with self._count:
+                    self.dropped += lost
+                if self.on_drop is not None:
+                    self.on_drop(endpoint, lost)
                 continue
             self.written += rows
             if self.on_written is not None:
                 self.on_written(endpoint, rows)
 
     def _write(self, endpoint: str, day: str, hour: str, batch: list[Record]) -> int:
-        import orjson
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        columns: dict[str, list[Any]] = {
-            k: []
-            for k in (
-                "request_id", "row", "time", "endpoint", "variant", "model", "shadow",
-                "holdout", "latency_ms", "inputs", "prediction", "probabilities",
-            )
-        }  # fmt: skip
-        for request_id, at, _, variant, ref, shadow, holdout, latency, inputs, outputs in batch:
-            names = list(inputs)
-            predictions = outputs.predictions
-            probabilities = outputs.probabilities
-            for i, prediction in enumerate(predictions):
-                columns["request_id"].append(request_id)
-                columns["row"].append(i)
-                columns["time"].append(datetime.fromtimestamp(at, UTC))
-                columns["endpoint"].append(endpoint)
-                columns["variant"].append(variant)
-                columns["model"].append(ref)
-                columns["shadow"].append(shadow)
-                columns["holdout"].append(holdout)
-                columns["latency_ms"].append(latency)
-                columns["inputs"].append(orjson.dumps({n: inputs[n][i] for n in names}).decode())
-                columns["prediction"].append(orjson.dumps(prediction).decode())
-                columns["probabilities"].append(
-                    None if probabilities is None else [float(p) for p in probabilities[i]]
-                )
-        table = pa.table(
-            {
-                **{k: v for k, v in columns.items() if k != "probabilities"},
-                "probabilities": pa.array(columns["probabilities"], type=pa.list_(pa.float64())),
-            }
-        )
-        url = (
-            f"{self.root}/endpoint={endpoint}/date={day}/hour={hour}/"
-            f"{int(time.time() * 1000)}-{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet"
-        )
-        fs, path = _filesystem(url)
-        fs.makedirs(path.rpartition("/")[0], exist_ok=True)
-        tmp = path + ".tmp"
-        with fs.open(tmp, "wb") as handle:
-            pq.write_table(table, handle)
-        fs.mv(tmp, path)  # readers never see half a file
-        return int(table.num_rows)
+        rows = 0
+        shapes: dict[tuple[str, ...], list[Record]] = {}  # variants may take other columns
+        for record in batch:
+            shapes.setdefault(tuple(record[8]), []).append(record)
+        stamp = f"{int(time.time() * 1000)}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        for i, records in enumerate(shapes.values()):
+            table = _table(records)
+            url = f"{self.root}/endpoint={endpoint}/date={day}/hour={hour}/{stamp}-{i}.parquet"
+            fs, path = _filesystem(url)
+            fs.makedirs(path.rpartition("/")[0], exist_ok=True)
+            tmp = path + ".tmp"
+            with fs.open(tmp, "wb") as handle:
+                pq.write_table(table, handle)
+            fs.mv(tmp, path)  # readers never see half a file
+            rows += int(table.num_rows)
+        return rows
+
+
+def _array(values: list[Any]) -> Any:
+    """A typed Arrow array, or JSON text per value when the values do not share a type."""
+    import orjson
+    import pyarrow as pa
+
+    try:
+        return pa.array(values)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return pa.array(
+            [None if v is None else orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+             for v in values],
+            type=pa.string(),
+        )  # fmt: skip
+
+
+def _table(records: list[Record]) -> Any:
+    """One Arrow table, a row per scored row, built column-wise (no per-row Python work).
+
+    Inputs are one struct column of typed fields (what the caller sent, as checked against
+    the signature), so monitoring reads features as columns.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    counts = np.fromiter((len(r[9].predictions) for r in records), np.int64, len(records))
+    total = int(counts.sum())
+    owner = pa.array(np.repeat(np.arange(len(records)), counts))  # record index of each row
+    starts = np.cumsum(counts) - counts
+
+    def per_record(index: int, type_: Any = None) -> Any:
+        return pa.array([r[index] for r in records], type=type_).take(owner)
+
+    names = list(records[0][8])
+    inputs: list[Any] = []
+    for name in names:
+        values: list[Any] = []
+        for record in records:
+            values.extend(record[8][name])
+        inputs.append(_array(values))
+    predictions: list[Any] = []
+    for record in records:
+        predictions.extend(record[9].predictions)
+    micros = (np.fromiter((r[1] for r in records), np.float64, len(records)) * 1e6).astype(np.int64)
+    return pa.table(
+        {
+            "request_id": per_record(0, pa.string()),
+            "row": pa.array(np.arange(total) - np.repeat(starts, counts)),
+            "time": pa.array(np.repeat(micros, counts), pa.timestamp("us", tz="UTC")),
+            "endpoint": per_record(2, pa.string()),
+            "variant": per_record(3, pa.string()),
+            "model": per_record(4, pa.string()),
+            "shadow": per_record(5, pa.bool_()),
+            "holdout": per_record(6, pa.bool_()),
+            "latency_ms": per_record(7, pa.float64()),
+            "inputs": (
+                pa.StructArray.from_arrays(inputs, names)
+                if names
+                else pa.nulls(total, pa.struct([]))
+            ),
+            "prediction": _array(predictions),
+            "probabilities": _probabilities(records, counts),
+        }
+    )
+
+
+def _probabilities(records: list[Record], counts: Any) -> Any:
+    """A list<double> column: each row's class probabilities, null for regressors."""
+    import numpy as np
+    import pyarrow as pa
+
+    blocks = [r[9].probabilities for r in records]
+    if all(b is None for b in blocks):
+        return pa.nulls(int(counts.sum()), pa.list_(pa.float64()))
+    widths = np.concatenate(
+        [
+            np.full(n, 0 if b is None else b.shape[1], np.int64)
+            for b, n in zip(blocks, counts, strict=True)
+        ]
+    )
+    valid = np.concatenate([np.full(n, b is not None) for b, n in zip(blocks, counts, strict=True)])
+    offsets = pa.array(np.concatenate([[0], np.cumsum(widths)]).astype(np.int32))
+    flat = np.concatenate([np.asarray(b, np.float64).ravel() for b in blocks if b is not None])
+    return pa.ListArray.from_arrays(
+        offsets, pa.array(flat), mask=None if valid.all() else pa.array(~valid)
+    )
 
 
 def write_labels(endpoint: str, labels: Any) -> int:
@@ -269,7 +331,7 @@ def read_capture(endpoint: str, *, with_labels: bool = False, inputs: bool = Tru
     if not files:
         return pd.DataFrame()
     frame: pd.DataFrame = pd.concat(
-        [pd.read_parquet(f, filesystem=fs) for f in files], ignore_index=True
+        [_read_file(fs, f, inputs=inputs) for f in files], ignore_index=True
     ).sort_values(["time", "request_id", "row"], ignore_index=True)
     if with_labels:
         lfs, lbase = _filesystem(f"{capture_root('labels')}/endpoint={endpoint}")
@@ -286,9 +348,30 @@ def read_capture(endpoint: str, *, with_labels: bool = False, inputs: bool = Tru
             frame = frame.merge(latest, on=["request_id", "row"], how="left")
         else:
             frame["label"], frame["labelled_at"] = None, None
-    if inputs and not frame.empty:
-        import orjson
-
-        expanded = pd.DataFrame([orjson.loads(v) for v in frame["inputs"]])
-        frame = pd.concat([frame.drop(columns=["inputs"]), expanded], axis=1)
     return frame
+
+
+def _read_file(fs: Any, path: str, *, inputs: bool) -> Any:
+    """One capture file as a DataFrame, its ``inputs`` struct spread into feature columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with fs.open(path, "rb") as handle:
+        table = pq.read_table(handle)
+    column = table.column("inputs")
+    table = table.drop_columns(["inputs"])
+    frame = table.to_pandas()
+    if not inputs:
+        return frame
+    if pa.types.is_string(column.type):  # files written before inputs were typed: JSON text
+        import orjson
+        import pandas as pd
+
+        expanded = pd.DataFrame([orjson.loads(v) for v in column.to_pylist()])
+    else:
+        struct = column.combine_chunks()
+        names = [f.name for f in column.type]
+        expanded = pa.table(struct.flatten(), names=names).to_pandas()
+    clash = [c for c in expanded.columns if c in frame.columns]
+    expanded = expanded.rename(columns={c: f"input_{c}" for c in clash})
+    return frame.join(expanded)

@@ -1,0 +1,107 @@
+"""The capture buffer on its own: typed Parquet columns, variants with other columns, losses."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from alambic.serving import read_capture
+from alambic.serving._capture import CaptureBuffer, Record, capture_root
+from alambic.serving._predictor import Outputs
+
+
+def record(
+    request_id: str,
+    columns: dict[str, list[Any]],
+    predictions: list[Any],
+    probabilities: np.ndarray | None = None,
+    *,
+    variant: str = "champion",
+    shadow: bool = False,
+    holdout: bool = False,
+) -> Record:
+    outputs = Outputs(predictions, probabilities, [0, 1] if probabilities is not None else [])
+    return (request_id, time.time(), "toy", variant, "toy/1", shadow, holdout, 1.5, columns,
+            outputs)  # fmt: skip
+
+
+def test_capture_keeps_each_feature_as_a_typed_column(home: Path) -> None:
+    buffer = CaptureBuffer(capture_root(), flush_seconds=60)
+    proba = np.array([[0.8, 0.2], [0.3, 0.7]])
+    buffer.offer(record("a", {"price": [9.5, None], "year": [2001, 2003],
+                              "brand": ["bmw", None]}, [0, 1], proba))  # fmt: skip
+    buffer.offer(record("b", {"price": [1], "year": [1999], "brand": ["alpine"]}, [1],
+                        np.array([[0.1, 0.9]]), holdout=True))  # fmt: skip
+    buffer.close()
+    files = list((home / "artifacts" / "capture").rglob("*.parquet"))
+    assert len(files) == 1
+    schema = pq.read_schema(files[0])
+    inputs = schema.field("inputs").type
+    assert [(f.name, str(f.type)) for f in inputs] == [
+        ("price", "double"),
+        ("year", "int64"),
+        ("brand", "string"),
+    ]
+    assert str(schema.field("time").type) == "timestamp[us, tz=UTC]"
+    frame = read_capture("toy")
+    assert frame[["request_id", "row"]].values.tolist() == [["a", 0], ["a", 1], ["b", 0]]
+    assert frame["price"].tolist()[::2] == [9.5, 1.0] and np.isnan(frame["price"][1])
+    assert frame["year"].tolist() == [2001, 2003, 1999]
+    assert frame["brand"][[0, 2]].tolist() == ["bmw", "alpine"] and pd.isna(frame["brand"][1])
+    assert frame["holdout"].tolist() == [False, False, True]
+    assert [list(p) for p in frame["probabilities"]] == [[0.8, 0.2], [0.3, 0.7], [0.1, 0.9]]
+    assert frame["prediction"].tolist() == [0, 1, 1]
+    assert (frame["latency_ms"] == 1.5).all() and set(frame["model"]) == {"toy/1"}
+
+
+def test_variants_with_other_columns_and_regressors_are_kept_apart(home: Path) -> None:
+    buffer = CaptureBuffer(capture_root(), flush_seconds=60)
+    buffer.offer(record("old", {"price": [3.0]}, [1.25], variant="v1"))
+    buffer.offer(record("new", {"price": [4.0], "km": [10]}, [2.5], variant="v2"))
+    buffer.close()
+    frame = read_capture("toy").set_index("request_id")
+    assert frame.loc["old", "prediction"] == 1.25 and frame.loc["new", "km"] == 10
+    assert pd.isna(frame.loc["old", "km"])
+    assert frame["probabilities"].isna().all()  # a regressor has none
+
+
+def test_values_of_no_common_type_are_kept_as_json_text(home: Path) -> None:
+    buffer = CaptureBuffer(capture_root(), flush_seconds=60)
+    buffer.offer(record("x", {"code": ["a"]}, ["yes"]))
+    buffer.offer(record("y", {"code": [7]}, [3]))  # another variant's signature
+    buffer.close()
+    frame = read_capture("toy")
+    assert frame["code"].tolist() == ['"a"', "7"]
+    assert frame["prediction"].tolist() == ['"yes"', "3"]
+
+
+def test_inputs_can_be_left_out_and_names_never_clash(home: Path) -> None:
+    buffer = CaptureBuffer(capture_root(), flush_seconds=60)
+    buffer.offer(record("r", {"model": ["a"], "price": [1.0]}, [0]))
+    buffer.close()
+    assert "price" not in read_capture("toy", inputs=False).columns
+    frame = read_capture("toy")
+    assert frame.loc[0, "model"] == "toy/1" and frame.loc[0, "input_model"] == "a"
+
+
+def test_a_failed_write_counts_its_rows_as_dropped(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dropped: list[tuple[str, int]] = []
+    buffer = CaptureBuffer(
+        capture_root(), flush_seconds=60, on_drop=lambda e, n: dropped.append((e, n))
+    )
+
+    def full_disk(*args: Any) -> int:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(buffer, "_write", full_disk)
+    assert buffer.offer(record("a", {"price": [1.0, 2.0, 3.0]}, [0, 1, 0]))
+    buffer.close()
+    assert buffer.dropped == 3 and dropped == [("toy", 3)] and buffer.queued_rows == 0
