@@ -25,21 +25,21 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import csv
-import hashlib
 import json
 import logging
 import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypedDict, cast
+from typing import Any, TypedDict
 
-from alambic.errors import AlambicError, DataError, ModelError, RegistryError
+from alambic.errors import DataError, ModelError
 from alambic.pipelines import step
+from alambic.serving._batch_io import AGAIN, Folder, read_chunks, scan_input
+from alambic.serving._batch_plan import describe, load_source, make_plan, model_source
+from alambic.serving._batch_workers import Scorer, Workers, cores, to_ipc
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "BatchResult", "batch_transform"]
 
@@ -48,9 +48,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_CHUNK_ROWS = 100_000
 MANIFEST, SUCCESS, LOCK = "_manifest.json", "_SUCCESS", ".alambic-batch.lock"
 _PART = re.compile(r"^part-(\d{5,})\.parquet$")
-_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".csv.gz": "csv"}
-_STAMPS = ("mtime", "LastModified", "last_modified", "updated", "ETag", "etag", "md5Hash")
-_AGAIN = "start over with resume=False (--no-resume), or write to another folder"
 Progress = Callable[[int, int | None], None]
 
 
@@ -81,671 +78,6 @@ class BatchResult(TypedDict):
     already_complete: bool
 
 
-# -- where files live: plain os calls on a local disk, fsspec behind a URL -------------
-def _filesystem(url: str) -> tuple[Any, str, bool]:
-    """(fsspec file system or None, path in it, whether it is a plain local path)."""
-    if "://" not in url:
-        return None, os.path.abspath(os.path.expanduser(url)), True
-    try:
-        import fsspec
-
-        fs, path = fsspec.core.url_to_fs(url)
-    except (ImportError, ValueError) as exc:
-        raise DataError(
-            f"cannot open {url!r}: {exc}; install the fsspec backend for this protocol "
-            "(for example s3fs for s3://)"
-        ) from exc
-    return fs, path, False
-
-
-class _Folder:
-    """The output folder; a file appears whole or not at all."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.fs, self.path, self.local = _filesystem(url)
-
-    def join(self, name: str) -> str:
-        return os.path.join(self.path, name) if self.local else f"{self.path.rstrip('/')}/{name}"
-
-    def names(self) -> list[str]:
-        try:
-            if self.local:
-                return sorted(os.listdir(self.path))
-            return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self.path, False))
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-
-    def make(self) -> None:
-        if self.local:
-            os.makedirs(self.path, exist_ok=True)
-        else:
-            self.fs.makedirs(self.path, exist_ok=True)
-
-    def write(self, name: str, data: bytes) -> None:
-        if not self.local:  # object stores publish an object once its upload is complete
-            self.fs.pipe_file(self.join(name), data)
-            return
-        temp = self.join(f".{name}.{uuid.uuid4().hex}.tmp")
-        try:
-            with open(temp, "wb") as handle:
-                handle.write(data)
-            os.replace(temp, self.join(name))
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-
-    def write_part(self, index: int, table: Any) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink)
-        self.write(f"part-{index:05d}.parquet", sink.getvalue().to_pybytes())
-
-    def read_json(self, name: str) -> dict[str, Any] | None:
-        try:
-            if self.local:
-                with open(self.join(name), "rb") as handle:
-                    data = handle.read()
-            else:
-                data = self.fs.cat_file(self.join(name))
-            loaded: dict[str, Any] = json.loads(data)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except ValueError:
-            raise DataError(f"{self.join(name)} is not valid JSON; {_AGAIN}") from None
-        return loaded
-
-    def remove(self, names: Sequence[str]) -> None:
-        for name in names:
-            with contextlib.suppress(FileNotFoundError):
-                if self.local:
-                    os.unlink(self.join(name))
-                else:
-                    self.fs.rm(self.join(name))
-
-
-# -- the model: pinned to one version and its content hash ---------------------------
-@dataclass(frozen=True)
-class _Source:
-    ref: str  # as the caller gave it
-    label: str  # name/version, or the file
-    kind: str  # "registry" or "file"
-    name: str | None
-    version: int | None
-    hash: str
-    data: bytes = field(repr=False)
-    allow_pickle: bool
-
-    def pin(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k not in ("data", "allow_pickle")}
-
-
-def _model_source(model: str | os.PathLike[str], pinned: dict[str, Any] | None) -> _Source:
-    ref = os.fspath(model)
-    if isinstance(model, os.PathLike) or "://" in ref or os.path.exists(ref):
-        if "://" in ref:
-            fs, path, _ = _filesystem(ref)
-            data = fs.cat_file(path)
-        else:
-            ref = os.path.abspath(ref)
-            with open(ref, "rb") as handle:
-                data = handle.read()
-        return _Source(ref, ref, "file", None, None, hashlib.sha256(data).hexdigest(), data, False)
-
-    from alambic.config import settings
-    from alambic.errors import NotFoundError
-    from alambic.registry import get_version, registry_store, resolve
-    from alambic.store import ArtifactStore
-
-    if pinned is not None and pinned.get("kind") == "registry" and pinned.get("ref") == ref:
-        # The alias may have moved since this output was started: its parts are the
-        # pinned version's, so the rest must be too.
-        record = get_version(str(pinned["name"]), int(pinned["version"]))
-        with contextlib.suppress(AlambicError):
-            now = resolve(ref)
-            if now.version != record.version:
-                logger.warning("%s now names %s; resuming with %s", ref, now.ref, record.ref)
-    else:
-        try:
-            record = resolve(ref)
-        except (NotFoundError, RegistryError) as exc:
-            if "/" in ref or os.sep in ref or ref.endswith(".zip"):
-                raise type(exc)(f"{exc}; there is no model file {ref!r} either") from None
-            raise
-    if record.model.get("materializer") not in ("alambic-model", "alambic-estimator"):
-        raise ModelError(f"{record.ref} does not hold a model package; register it again")
-    allow = registry_store().get_group(record.group).policy.get("allow_pickle") is True
-    data = ArtifactStore(settings().artifacts).get_bytes(record.model["hash"])
-    hash_ = record.model["hash"]
-    return _Source(ref, record.ref, "registry", record.group, record.version, hash_, data, allow)
-
-
-def _load(source: _Source) -> Any:
-    from alambic.models import loads_model
-
-    try:
-        return loads_model(source.data, allow_pickle=source.allow_pickle)
-    except ModelError as exc:
-        if "pickle" not in str(exc):
-            raise
-        raise ModelError(
-            f"{source.label} is pickled, and loading a pickle runs its code: batch transform "
-            "loads one only from a registry group whose policy says allow_pickle: true. "
-            "Store the model in a safe format (alambic.models.package), or set that policy"
-        ) from None
-
-
-# -- the input: files, their fingerprint, their columns ------------------------------
-@dataclass
-class _Input:
-    url: str
-    fs: Any
-    local: bool
-    format: str
-    columns: dict[str, dict[str, Any]]  # file -> column -> Arrow type (None for CSV)
-    rows: int | None
-    fingerprint: list[dict[str, Any]]
-
-
-def _format_of(path: str) -> str | None:
-    lower = path.lower()
-    return next((kind for suffix, kind in _FORMATS.items() if lower.endswith(suffix)), None)
-
-
-def _stamp(info: dict[str, Any]) -> str:
-    """What says a file changed: its modification time, else its ETag or checksum."""
-    return next((str(info[key]) for key in _STAMPS if info.get(key) is not None), "")
-
-
-def _scan_input(url: str | os.PathLike[str]) -> _Input:
-    fs, root, local = _filesystem(os.fspath(url))
-    if fs is None:
-        from fsspec.implementations.local import LocalFileSystem
-
-        fs = LocalFileSystem()
-    try:
-        info = fs.info(root)
-    except FileNotFoundError:
-        raise DataError(
-            f"input {url} does not exist; give a CSV or Parquet file, a folder of them, "
-            "or an fsspec URL"
-        ) from None
-    entries = [(root, os.path.basename(root), info)]
-    if info["type"] == "directory":
-        found = fs.find(root, detail=True)
-        entries = []
-        for path in sorted(found):  # sorted: a deterministic order, the same on resume
-            relative = path[len(root.rstrip("/")) :].strip("/")
-            hidden = any(part.startswith((".", "_")) for part in relative.split("/"))
-            if not hidden and _format_of(path) is not None:
-                entries.append((path, relative, found[path]))
-    kinds = {_format_of(path) for path, _, _ in entries}
-    if not entries or None in kinds or len(kinds) > 1:
-        raise DataError(
-            f"input {url}: give CSV files (*.csv, *.csv.gz) or Parquet files (*.parquet), "
-            "one file or a folder of files of one format"
-        )
-    kind = str(kinds.pop())
-    fingerprint = [{"file": r, "size": i.get("size"), "stamp": _stamp(i)} for _, r, i in entries]
-    columns: dict[str, dict[str, Any]] = {}
-    rows: int | None = 0 if kind == "parquet" else None  # a CSV's rows: unknown until read
-    try:
-        for path, _, _ in entries:
-            if kind == "parquet":
-                import pyarrow.parquet as pq
-
-                meta = pq.read_metadata(path, filesystem=None if local else fs)
-                columns[path] = {f.name: f.type for f in meta.schema.to_arrow_schema()}
-                rows = (rows or 0) + meta.num_rows
-            else:
-                with fs.open(path, "rb", compression="infer") as handle:
-                    header = handle.readline().decode("utf-8-sig")
-                columns[path] = dict.fromkeys(next(csv.reader([header]), []))
-    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
-        raise DataError(f"cannot read the input {url}: {exc}") from exc
-    return _Input(os.fspath(url), fs, local, kind, columns, rows, fingerprint)
-
-
-# -- the plan: what to read, how to score, what to write -----------------------------
-@dataclass(frozen=True)
-class _Plan:
-    ids: list[str]
-    features: list[tuple[str, str]]  # (column, kind: number, bool, category, other)
-    dtypes: dict[str, str]
-    categories: dict[str, list[Any]]
-    classes: list[Any]
-    outputs: list[str]
-    argmax: bool  # the prediction is the class of highest probability
-
-    @property
-    def columns(self) -> list[str]:
-        return list(dict.fromkeys([*self.ids, *(name for name, _ in self.features)]))
-
-
-def _kind(dtype: str) -> str:
-    if dtype in ("category", "boolean"):
-        return {"category": "category", "boolean": "bool"}[dtype]
-    import numpy as np
-
-    try:
-        code = np.dtype(dtype.lower()).kind  # Int64, Float32: pandas' nullable types
-    except TypeError:
-        return "other"
-    return {"b": "bool", "i": "number", "u": "number", "f": "number"}.get(code, "other")
-
-
-def _fits(arrow_type: Any, kind: str, levels: list[Any] | None) -> bool:
-    import pyarrow as pa
-
-    t = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
-    numeric = pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
-    text = pa.types.is_string(t) or pa.types.is_large_string(t)
-    if pa.types.is_null(t) or kind == "other":
-        return True
-    if kind in ("number", "bool"):
-        return bool(numeric or pa.types.is_boolean(t))
-    return bool(text or (numeric and levels and not all(isinstance(v, str) for v in levels)))
-
-
-def _describe(model: Any) -> dict[str, Any]:
-    """What the plan needs to know of a loaded model (JSON-able: workers send it)."""
-    estimator = model.estimator
-    booster = getattr(estimator, "booster_", None)
-    return {
-        "signature": None if model.signature is None else model.signature.to_dict(),
-        "flavor": model.flavor,
-        "classes": [
-            c.item() if hasattr(c, "item") else c for c in getattr(estimator, "classes_", [])
-        ],
-        "proba": hasattr(estimator, "predict_proba"),
-        "trained": [list(v) for v in getattr(booster, "pandas_categorical", None) or []],
-    }
-
-
-def _make_plan(model: dict[str, Any], label: str, inputs: _Input, ids: list[str]) -> _Plan:
-    """Check the input against the model's signature, before anything is scored."""
-    from alambic.models import Signature
-
-    if model["signature"] is None:
-        raise ModelError(
-            f"{label} has no signature, so its input columns are unknown; package it with "
-            "alambic.models.package(estimator, X, y) and register or save it again"
-        )
-    signature = Signature.from_dict(model["signature"])
-    dtypes = dict(signature.inputs)
-    features = [(name, _kind(dtype)) for name, dtype in signature.inputs]
-    categories = {k: list(v) for k, v in (getattr(signature, "categories", None) or {}).items()}
-    categorical = [name for name, kind in features if kind == "category"]
-    if len(model["trained"]) == len(categorical):  # LightGBM keeps its training levels
-        for name, levels in zip(categorical, model["trained"], strict=True):
-            categories.setdefault(name, levels)
-    for path, columns in inputs.columns.items():
-        missing = [c for c in dtypes if c not in columns]
-        if missing:
-            raise DataError(
-                f"{path} lacks the column(s) {missing} that {label} expects (its inputs: "
-                f"{list(dtypes)}); nothing was scored. Add them, or use the model trained on "
-                "these columns"
-            )
-        absent = [c for c in ids if c not in columns]
-        if absent:
-            raise DataError(
-                f"id column(s) {absent} are not in {path}; its columns are {list(columns)}. "
-                "Pass id columns the input has"
-            )
-        for name, kind in features:
-            arrow_type = columns[name]
-            if arrow_type is not None and not _fits(arrow_type, kind, categories.get(name)):
-                raise DataError(
-                    f"column {name!r} of {path} holds {arrow_type} values, but {label} expects "
-                    f"{dtypes[name]}; nothing was scored. Convert the column, or check that "
-                    "this is the input meant for this model"
-                )
-    classes = (model["classes"] or list(signature.classes)) if model["proba"] else []
-    outputs = ["prediction", *(["probability"] if len(classes) == 2 else [])]
-    outputs += [f"proba_{c}" for c in classes] if len(classes) > 2 else []
-    if set(ids) & set(outputs) or len(set(ids)) != len(ids):
-        raise DataError(
-            f"id columns {ids} repeat a name or clash with the output columns {outputs}; "
-            "pass each id column once, and rename input columns named like an output"
-        )
-    argmax = model["flavor"] in ("lightgbm", "xgboost") and bool(classes)
-    return _Plan(ids, features, dtypes, categories, classes, outputs, argmax)
-
-
-# -- scoring one chunk ---------------------------------------------------------------
-class _Scorer:
-    """Turns a chunk (an Arrow table) into its output table: ids, prediction, probabilities.
-
-    LightGBM boosters score a float matrix built straight from the Arrow columns
-    (categories as the codes they were trained with); other models get a DataFrame with
-    the training dtypes.
-    """
-
-    def __init__(self, model: Any, plan: _Plan, threads: int) -> None:
-        self.plan, self.threads = plan, threads
-        self.estimator = model.estimator
-        lightgbm = model.flavor == "lightgbm"
-        self.booster = getattr(self.estimator, "booster_", None) if lightgbm else None
-        self._warned = False
-
-    def _matrix(self, table: Any) -> Any:
-        import numpy as np
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        matrix = np.empty((table.num_rows, len(self.plan.features)), dtype=np.float64)
-        for j, (name, kind) in enumerate(self.plan.features):
-            column = table.column(name)
-            if kind == "category":
-                if pa.types.is_dictionary(column.type):
-                    column = column.cast(column.type.value_type)
-                levels = pa.array(self.plan.categories[name])
-                if levels.type != column.type:
-                    levels, column = levels.cast(pa.string()), column.cast(pa.string())
-                column = pc.index_in(column, value_set=levels)  # unknown levels: missing
-            matrix[:, j] = column.cast(pa.float64()).to_numpy()  # nulls become NaN
-        return matrix
-
-    def _frame(self, table: Any) -> Any:
-        import pandas as pd
-
-        frame = table.select([name for name, _ in self.plan.features]).to_pandas()
-        for name, kind in self.plan.features:
-            if kind == "category" and name in self.plan.categories:
-                levels = self.plan.categories[name]
-                known = frame[name].where(frame[name].isin(levels))  # unknown: missing
-                frame[name] = pd.Categorical(known, categories=levels)
-            elif kind == "category":
-                if not self._warned:
-                    logger.warning("the levels of %s are unknown: each chunk has its own", name)
-                    self._warned = True
-                frame[name] = frame[name].astype("category")
-            elif kind in ("number", "bool") and not frame[name].isna().any():
-                frame[name] = frame[name].astype(self.plan.dtypes[name])
-        return frame
-
-    def score(self, table: Any) -> Any:
-        """The output table of one chunk."""
-        import numpy as np
-        import pyarrow as pa
-
-        plan = self.plan
-        labels: Any = None
-        scores: Any = None
-        if table.num_rows == 0:
-            label = pa.array(plan.classes).type if plan.classes else pa.float64()
-            types = [label] + [pa.float64()] * (len(plan.outputs) - 1)
-            arrays = [pa.array([], type=t) for t in types]
-        elif self.booster is not None:
-            scores = np.asarray(self.booster.predict(self._matrix(table), num_threads=self.threads))
-            if plan.classes and scores.ndim == 1:  # a binary booster: the positive class
-                scores = np.column_stack([1.0 - scores, scores])
-            labels = None if plan.classes else scores
-        else:
-            frame = self._frame(table)
-            scores = self.estimator.predict_proba(frame) if plan.classes else None
-            labels = None if plan.argmax else np.asarray(self.estimator.predict(frame))
-        if table.num_rows:
-            if labels is None:  # argmax keeps the first class on ties, as predict() does
-                labels = np.asarray(plan.classes)[np.argmax(scores, axis=1)]
-            arrays = [pa.array(labels)]
-            if plan.classes:
-                wanted = [1] if len(plan.classes) == 2 else range(len(plan.classes))
-                arrays += [pa.array(scores[:, i]) for i in wanted]
-        ids = [table.column(name) for name in plan.ids]
-        return pa.Table.from_arrays([*ids, *arrays], names=[*plan.ids, *plan.outputs])
-
-
-# -- worker processes ----------------------------------------------------------------
-class _Workers:
-    """``python -m alambic.serving._batch`` processes, each scoring one chunk at a time.
-
-    Plain subprocesses rather than a multiprocessing pool: they never re-import the
-    caller's ``__main__`` (a script without a ``__name__`` guard works), each gets its
-    share of the cores through the thread variables native libraries read at load, and
-    each dies with this process (a killed batch leaves no worker behind). They start
-    loading the model at once, while this process checks the input.
-    """
-
-    def __init__(self, n: int, source: _Source, output: str) -> None:
-        import socket
-        import subprocess
-        import sys
-        from multiprocessing.connection import Connection
-
-        self.threads = max(1, _cores() // n)
-        count = str(self.threads)
-        env = {**os.environ, "OMP_NUM_THREADS": count, "OPENBLAS_NUM_THREADS": count}
-        env.update(MKL_NUM_THREADS=count, PYTHONPATH=os.pathsep.join(filter(None, sys.path)))
-        self.idle: list[tuple[subprocess.Popen[bytes], Connection]] = []
-        self.busy: dict[Connection, tuple[subprocess.Popen[bytes], int]] = {}
-        for _ in range(n):
-            mine, theirs = socket.socketpair()
-            process = subprocess.Popen(  # noqa: S603 - our own module, no shell
-                [sys.executable, "-m", __name__, str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                env=env,
-            )
-            theirs.close()
-            self.idle.append((process, Connection(mine.detach())))
-        self.processes = [process for process, _ in self.idle]
-        init = {"model": source.data, "allow_pickle": source.allow_pickle, "output": output}
-        init["label"] = source.label
-        for _, connection in self.idle:
-            _send(connection, {**init, "threads": self.threads})
-
-    def ready(self, label: str) -> dict[str, Any]:
-        """Wait until every worker has loaded the model; return its description."""
-        replies = []
-        for _, connection in self.idle:
-            try:
-                replies.append(connection.recv())
-            except (EOFError, OSError):
-                replies.append((None, "its worker process died"))
-        for _, error in replies:
-            if error:
-                raise ModelError(f"{error} (while loading {label})")
-        description: dict[str, Any] = replies[0][0]
-        return description
-
-    def start(self, plan: _Plan) -> None:
-        for _, connection in self.idle:
-            _send(connection, plan)
-
-    def submit(self, index: int, payload: bytes) -> None:
-        process, connection = self.idle.pop()
-        _send(connection, (index, payload))
-        self.busy[connection] = (process, index)
-
-    def collect(self, label: str) -> list[int]:
-        """Wait for at least one chunk; return the rows of each one finished."""
-        from multiprocessing.connection import Connection, wait
-
-        finished = []
-        for ready in wait(list(self.busy)):
-            connection = cast(Connection, ready)
-            process, index = self.busy.pop(connection)
-            try:
-                rows, error = connection.recv()
-            except (EOFError, OSError):
-                error = "its worker process died (out of memory, or killed)"
-            if error:
-                raise ModelError(
-                    f"{label} failed on chunk {index}: {error}; fix those rows (or lower "
-                    "chunk_rows or n_jobs) and run again: the finished chunks are kept"
-                )
-            self.idle.append((process, connection))
-            finished.append(rows)
-        return finished
-
-    def close(self) -> None:
-        """Stop every worker now: parts are written whole or not at all, so none is lost."""
-        for process in self.processes:
-            process.kill()
-        for process in self.processes:
-            process.wait()
-        for connection in [*(c for _, c in self.idle), *self.busy]:
-            connection.close()
-
-
-def _send(connection: Any, message: Any) -> None:
-    try:
-        connection.send(message)
-    except OSError:  # BrokenPipeError, ConnectionResetError: it is gone
-        raise ModelError(
-            "a worker process died (out of memory, or killed); lower chunk_rows or n_jobs and "
-            "run again: the finished chunks are kept"
-        ) from None
-
-
-def _serve(fd: int) -> None:
-    """A worker: load the model sent first, then score chunks until the socket closes."""
-    import io
-    import sys
-    import zipfile
-    from multiprocessing.connection import Connection
-
-    from alambic.models._model import _MANIFEST
-    from alambic.pipelines._worker import _die_with_parent
-
-    _die_with_parent()
-    connection = Connection(fd)
-    try:
-        init = connection.recv()
-    except (EOFError, OSError):
-        return
-    label = init["label"]
-    try:
-        with zipfile.ZipFile(io.BytesIO(init["model"])) as package:
-            flavor = json.loads(package.read(_MANIFEST)).get("flavor")
-        if flavor == "lightgbm":
-            # A booster scores a float matrix: this worker has no use for scikit-learn,
-            # which lightgbm imports when installed (for its sklearn wrappers) and which
-            # is most of a worker's start-up. lightgbm treats it as optional.
-            sys.modules.setdefault("sklearn", None)  # type: ignore[arg-type]
-        model = _load(_Source("", label, "", None, None, "", init["model"], init["allow_pickle"]))
-    except Exception as exc:
-        known = isinstance(exc, AlambicError)
-        connection.send((None, str(exc) if known else f"{label}: {type(exc).__name__}: {exc}"))
-        return
-    connection.send((_describe(model), ""))
-    import pyarrow as pa
-
-    try:
-        scorer, folder = _Scorer(model, connection.recv(), init["threads"]), _Folder(init["output"])
-        while True:
-            index, payload = connection.recv()
-            try:
-                table = pa.ipc.open_stream(payload).read_all()
-                folder.write_part(index, scorer.score(table))
-                connection.send((table.num_rows, ""))
-            except Exception as exc:
-                connection.send((0, f"{type(exc).__name__}: {exc}"))
-    except (EOFError, OSError):  # the parent is done, or gave up
-        return
-
-
-def _ipc(table: Any) -> bytes:
-    """A chunk as Arrow IPC bytes: only its own rows travel, never a parent buffer."""
-    import pyarrow as pa
-
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return bytes(sink.getvalue().to_pybytes())
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-# -- reading in chunks ---------------------------------------------------------------
-def _batches(inputs: _Input, plan: _Plan) -> Iterator[Any]:
-    """The input's record batches, file after file, one row group or CSV block at a time.
-
-    Not through a dataset scanner: it reads ahead as far as a whole file, so memory
-    would grow with the file's size.
-    """
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    types = {"number": pa.float64(), "bool": pa.bool_(), "category": pa.string()}
-    known = {name: types[kind] for name, kind in plan.features if kind in types}
-    for name, levels in plan.categories.items():  # categories of numbers: as they are
-        if levels and not all(isinstance(v, str) for v in levels):
-            known.pop(name, None)
-    convert = pacsv.ConvertOptions(column_types=known, include_columns=plan.columns)
-    schema, parquet = None, inputs.format == "parquet"
-    for path in inputs.columns:
-        with contextlib.ExitStack() as stack:
-            if not inputs.local:
-                unzip = None if parquet else "infer"  # a local .csv.gz: pyarrow unzips it
-                path = stack.enter_context(inputs.fs.open(path, "rb", compression=unzip))
-            if parquet:
-                reader = stack.enter_context(pq.ParquetFile(path))
-                batches = (  # by row group: iter_batches keeps memory it no longer needs
-                    batch
-                    for group in range(reader.num_row_groups)
-                    for batch in reader.read_row_group(group, columns=plan.columns).to_batches()
-                )
-            else:
-                reader = pacsv.open_csv(path, convert_options=convert)
-                batches = iter(reader)
-            for batch in batches:
-                yield batch.select(plan.columns)
-            schema = schema or (reader.schema_arrow if parquet else reader.schema)
-    if schema is not None:
-        yield pa.RecordBatch.from_pylist([], schema=schema).select(plan.columns)  # typed end
-
-
-def _chunks(inputs: _Input, plan: _Plan, chunk_rows: int) -> Iterator[Any]:
-    """Tables of exactly ``chunk_rows`` rows (the last one: the rest), in input order.
-
-    Chunks do not follow files or row groups, so their bounds depend only on the input's
-    rows and ``chunk_rows``: a resumed run cuts the same chunks. An empty input gives one
-    empty chunk, so that the output still has a typed part.
-    """
-    import pyarrow as pa
-
-    pending: list[Any] = []
-    held, cut = 0, False
-    try:
-        for batch in _batches(inputs, plan):
-            if batch.num_rows == 0 and not pending and not cut:
-                pending.append(batch)  # kept only if the whole input is empty
-            while batch.num_rows:
-                take = min(chunk_rows - held, batch.num_rows)
-                pending.append(batch.slice(0, take))
-                held, batch = held + take, batch.slice(take)
-                if held == chunk_rows:
-                    yield _table(pending)
-                    pending, held, cut = [], 0, True
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
-        raise DataError(
-            f"cannot read the input {inputs.url}: {exc}; fix the file (the finished chunks "
-            "are kept: run again to resume)"
-        ) from exc
-    if pending:
-        yield _table(pending)
-
-
-def _table(batches: list[Any]) -> Any:
-    """One table of batches; files whose types differ a little (int, float) are unified."""
-    import pyarrow as pa
-
-    tables = [pa.Table.from_batches([batch]) for batch in batches]
-    return pa.concat_tables(tables, promote_options="permissive")
-
-
 # -- the output folder: manifest, resume, lock ---------------------------------------
 def _differences(previous: dict[str, Any], manifest: dict[str, Any], output: str) -> None:
     """Refuse to resume an output started with another model, input or chunking."""
@@ -754,13 +86,13 @@ def _differences(previous: dict[str, Any], manifest: dict[str, Any], output: str
         raise ModelError(
             f"{output} was started with {was.get('label')} (sha256 {str(was.get('hash'))[:12]}), "
             f"not {now['label']} (sha256 {now['hash'][:12]}): one output is scored by one "
-            f"model. Resume with {was.get('ref')}, or {_AGAIN}"
+            f"model. Resume with {was.get('ref')}, or {AGAIN}"
         )
     for key in ("chunk_rows", "id_columns"):
         if previous.get(key) != manifest[key]:
             raise DataError(
                 f"{output} was started with {key}={previous.get(key)}, not {manifest[key]}: "
-                f"its parts would not line up. Resume with the same {key}, or {_AGAIN}"
+                f"its parts would not line up. Resume with the same {key}, or {AGAIN}"
             )
     before, after = previous.get("input", {}), manifest["input"]
     if before.get("files") != after["files"] or before.get("format") != after["format"]:
@@ -769,12 +101,12 @@ def _differences(previous: dict[str, Any], manifest: dict[str, Any], output: str
         changed = sorted(n for n in old.keys() | new.keys() if old.get(n) != new.get(n))
         raise DataError(
             f"the input changed since {output} was started (files added, removed or "
-            f"modified: {changed[:5]}): resuming would mix two inputs; {_AGAIN}"
+            f"modified: {changed[:5]}): resuming would mix two inputs; {AGAIN}"
         )
 
 
 @contextlib.contextmanager
-def _locked(folder: _Folder) -> Iterator[None]:
+def _locked(folder: Folder) -> Iterator[None]:
     """One writer per local output folder (the lock goes with its process, even killed)."""
     try:
         import fcntl
@@ -801,7 +133,7 @@ def _ours(name: str) -> bool:
     return bool(_PART.match(name)) or name in (MANIFEST, SUCCESS, LOCK) or name.endswith(".tmp")
 
 
-def _names(folder: _Folder) -> list[str]:
+def _names(folder: Folder) -> list[str]:
     """The folder's files, refusing a folder holding files no batch transform wrote."""
     names = folder.names()
     if MANIFEST not in names and [n for n in names if n != LOCK]:
@@ -817,7 +149,7 @@ def _done(names: list[str]) -> set[int]:
     return {int(m.group(1)) for m in map(_PART.match, names) if m}
 
 
-def _prepare(folder: _Folder, manifest: dict[str, Any], resume: bool) -> set[int]:
+def _prepare(folder: Folder, manifest: dict[str, Any], resume: bool) -> set[int]:
     """Under the lock: the chunks already written (resume), or a clean folder."""
     names = _names(folder)
     folder.remove([n for n in names if n.endswith(".tmp")])  # a killed run's half-writes
@@ -849,10 +181,10 @@ class _Tally:
 
 
 def _score_all(
-    scorer: _Scorer | None,
-    workers: _Workers | None,
+    scorer: Scorer | None,
+    workers: Workers | None,
     chunks: Iterator[Any],
-    folder: _Folder,
+    folder: Folder,
     done: set[int],
     tally: _Tally,
     label: str,
@@ -870,7 +202,7 @@ def _score_all(
                 ) from exc
             tally.add(table.num_rows, scored=True)
         elif workers is not None:
-            payload = _ipc(table)
+            payload = to_ipc(table)
             while not workers.idle:
                 for rows in workers.collect(label):
                     tally.add(rows, scored=True)
@@ -941,11 +273,11 @@ def batch_transform(
         raise DataError(f"chunk_rows={chunk_rows!r}: give a whole number of rows, at least 1")
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)):
         raise DataError(f"n_jobs={n_jobs!r}: give a whole number of processes, or None")
-    folder = _Folder(os.fspath(output))
+    folder = Folder(os.fspath(output))
     names = _names(folder)  # refuses a folder of other files before anything is written
     previous = folder.read_json(MANIFEST) if resume and MANIFEST in names else None
-    source = _model_source(model, (previous or {}).get("model"))
-    inputs = _scan_input(input)
+    source = model_source(model, (previous or {}).get("model"))
+    inputs = scan_input(input)
     root = os.path.abspath(inputs.url) if inputs.local else ""
     if folder.local and os.path.isdir(root) and os.path.commonpath([root, folder.path]) == root:
         raise DataError(
@@ -972,15 +304,15 @@ def batch_transform(
                 chunks_skipped=parts, rows_scored=0, seconds=seconds, rows_per_second=0.0,
                 model=source.label, model_hash=source.hash, already_complete=True,
             )  # fmt: skip
-    n_jobs = _cores() if n_jobs is None or n_jobs < 1 else n_jobs
+    n_jobs = cores() if n_jobs is None or n_jobs < 1 else n_jobs
     if inputs.rows is not None:  # no more workers than chunks left to score
         left = -(-inputs.rows // chunk_rows) - len(_done(names) if previous else ())
         n_jobs = max(1, min(n_jobs, left))
-    workers = _Workers(n_jobs, source, folder.url) if n_jobs > 1 else None
+    workers = Workers(n_jobs, source, folder.url) if n_jobs > 1 else None
     try:  # with workers, only they load the model: this process reads and writes
-        loaded = None if workers is not None else _load(source)
-        described = workers.ready(source.label) if workers is not None else _describe(loaded)
-        plan = _make_plan(described, source.label, inputs, ids)
+        loaded = None if workers is not None else load_source(source)
+        described = workers.ready(source.label) if workers is not None else describe(loaded)
+        plan = make_plan(described, source.label, inputs, ids)
         folder.make()
         tally = _Tally(inputs.rows, on_progress)
         with _locked(folder):
@@ -993,8 +325,8 @@ def batch_transform(
                 workers.start(plan)
             if on_progress is not None:
                 on_progress(0, inputs.rows)
-            scorer = None if loaded is None else _Scorer(loaded, plan, _cores())
-            chunks = _chunks(inputs, plan, chunk_rows)
+            scorer = None if loaded is None else Scorer(loaded, plan, cores())
+            chunks = read_chunks(inputs, plan, chunk_rows)
             _score_all(scorer, workers, chunks, folder, done, tally, source.label)
             seconds = time.perf_counter() - started
             summary = {
@@ -1020,12 +352,3 @@ def batch_transform(
         seconds=seconds, rows_per_second=tally.rows_scored / seconds if seconds else 0.0,
         model=source.label, model_hash=source.hash, already_complete=False,
     )  # fmt: skip
-
-
-if __name__ == "__main__":
-    # Serve from the importable module, so that the chunks' classes are the same ones.
-    import sys
-
-    from alambic.serving import _batch
-
-    _batch._serve(int(sys.argv[1]))
