@@ -60,6 +60,8 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/tracking.py
 	$(BIN)/python benchmarks/tuning.py
 	$(BIN)/python benchmarks/registry.py
+	$(BIN)/python benchmarks/serving.py
+	$(BIN)/python benchmarks/batch.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache examples/quickstart/.alambic

@@ -105,3 +105,16 @@ def test_a_failed_write_counts_its_rows_as_dropped(
     assert buffer.offer(record("a", {"price": [1.0, 2.0, 3.0]}, [0, 1, 0]))
     buffer.close()
     assert buffer.dropped == 3 and dropped == [("toy", 3)] and buffer.queued_rows == 0
+
+
+def test_checked_arrays_join_lists_and_missing_numbers_stay_missing(home: Path) -> None:
+    buffer = CaptureBuffer(capture_root(), flush_seconds=60)
+    buffer.offer(record("a", {"price": np.array([1.5, np.nan]), "year": np.array([2001, 2002])},
+                        [0, 1]))  # fmt: skip
+    buffer.offer(record("b", {"price": np.array([2.5]), "year": np.array([np.nan])}, [0]))
+    buffer.offer(record("c", {"price": [3.5], "year": [2004]}, [1]))  # values as sent
+    buffer.close()
+    frame = read_capture("toy")
+    assert frame["price"].isna().tolist() == [False, True, False, False]
+    assert frame["year"].tolist()[:2] == [2001, 2002] and pd.isna(frame["year"][2])
+    assert frame["year"][3] == 2004 and frame["price"].tolist()[3] == 3.5

@@ -302,6 +302,9 @@ def test_capture_is_sampled_partitioned_and_joined_with_late_labels(
     files = list((home / "artifacts" / "capture").rglob("*.parquet"))
     assert files and all("endpoint=toy" in str(f) and "/hour=" in str(f) for f in files)
     assert {"price", "year", "brand", "latency_ms", "variant", "model"} <= set(captured.columns)
+    # features stay typed: numbers as the model saw them, levels as sent
+    assert captured["year"].dtype.kind == "i" and captured["price"].dtype.kind == "f"
+    assert set(captured["brand"]) <= {"alpine", "bmw", "citroen"}
     if ids[0] in set(captured["request_id"]):
         assert captured.set_index("request_id").loc[ids[0], "label"] == "1"
 

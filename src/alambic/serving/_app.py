@@ -389,7 +389,8 @@ def create_app(
         for variant, predictor in deployment.shadows:
             started = time.perf_counter()
             try:
-                outputs = predictor.predict(predictor.matrix(columns))
+                checked = predictor.matrix(columns)
+                outputs = predictor.predict(checked)
                 status = "200"
             except RequestError as exc:
                 status = str(exc.status)
@@ -410,7 +411,7 @@ def create_app(
                         True,
                         holdout,
                         (time.perf_counter() - started) * 1000,
-                        columns,
+                        predictor.captured(columns, checked),
                         outputs,
                     )
                 )
@@ -488,7 +489,7 @@ def create_app(
                     False,
                     holdout,
                     latency * 1000,
-                    columns,
+                    predictor.captured(columns, checked),
                     outputs,
                 )
             )

@@ -29,8 +29,9 @@ __all__ = ["CaptureBuffer", "capture_root", "read_capture", "write_labels"]
 
 log = logging.getLogger(__name__)
 
-# request_id, time, endpoint, variant, model ref, shadow, holdout, latency_ms, columns, outputs
-Record = tuple[str, float, str, str, str, bool, bool, float, dict[str, list[Any]], Any]
+# request_id, time, endpoint, variant, model ref, shadow, holdout, latency_ms, inputs, outputs;
+# inputs: column -> a list of values, or a NumPy array (numbers as the model saw them)
+Record = tuple[str, float, str, str, str, bool, bool, float, dict[str, Any], Any]
 
 
 def capture_root(kind: str = "capture") -> str:
@@ -163,10 +164,42 @@ class CaptureBuffer:
             fs.makedirs(path.rpartition("/")[0], exist_ok=True)
             tmp = path + ".tmp"
             with fs.open(tmp, "wb") as handle:
-                pq.write_table(table, handle)
+                pq.write_table(table, handle, use_dictionary=_text_columns(table.schema))
             fs.mv(tmp, path)  # readers never see half a file
             rows += int(table.num_rows)
         return rows
+
+
+def _text_columns(schema: Any) -> list[str]:
+    """The text columns (``inputs.brand`` inside the struct): dictionaries pay off for
+    repeated text (ids, names, levels); on numbers they cost most of the write."""
+    import pyarrow as pa
+
+    def text(type_: Any) -> bool:
+        return bool(pa.types.is_string(type_) or pa.types.is_large_string(type_))
+
+    names: list[str] = []
+    for field in schema:
+        if pa.types.is_struct(field.type):
+            names += [f"{field.name}.{f.name}" for f in field.type if text(f.type)]
+        elif text(field.type):
+            names.append(field.name)
+    return names
+
+
+def _column(parts: list[Any]) -> Any:
+    """One input column of many requests: NumPy parts (checked numbers) join without
+    Python objects; lists (text, flags, or values from elsewhere) go through :func:`_array`.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    if all(isinstance(part, np.ndarray) for part in parts):
+        return pa.array(np.concatenate(parts), from_pandas=True)  # NaN: a missing value
+    values: list[Any] = []
+    for part in parts:
+        values.extend(part.tolist() if isinstance(part, np.ndarray) else part)
+    return _array(values)
 
 
 def _array(values: list[Any]) -> Any:
@@ -175,7 +208,7 @@ def _array(values: list[Any]) -> Any:
     import pyarrow as pa
 
     try:
-        return pa.array(values)
+        return pa.array(values, from_pandas=True)  # NaN: a missing value, as None
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return pa.array(
             [None if v is None else orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY).decode()
@@ -202,12 +235,7 @@ def _table(records: list[Record]) -> Any:
         return pa.array([r[index] for r in records], type=type_).take(owner)
 
     names = list(records[0][8])
-    inputs: list[Any] = []
-    for name in names:
-        values: list[Any] = []
-        for record in records:
-            values.extend(record[8][name])
-        inputs.append(_array(values))
+    inputs = [_column([record[8][name] for record in records]) for name in names]
     predictions: list[Any] = []
     for record in records:
         predictions.extend(record[9].predictions)

@@ -219,6 +219,23 @@ class Predictor:
         self.check_columns(columns)
         return {name: self._column(name, columns[name]) for name in self.columns}
 
+    def captured(
+        self, columns: dict[str, list[Any]], checked: dict[str, np.ndarray]
+    ) -> dict[str, Any]:
+        """What capture keeps of a request: numbers as the checked arrays the model saw
+        (whole numbers as int64 when none is missing), other values as they were sent."""
+        kept: dict[str, Any] = {}
+        for name in self.columns:
+            kind = self.kinds[name]
+            if kind == "float":
+                kept[name] = checked[name]
+            elif kind == "int":
+                values = checked[name]
+                kept[name] = values if np.isnan(values).any() else values.astype(np.int64)
+            else:
+                kept[name] = columns[name]
+        return kept
+
     # -- scoring ---------------------------------------------------------------------
     def predict(self, checked: dict[str, np.ndarray]) -> Outputs:
         """Score validated columns.
