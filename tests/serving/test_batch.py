@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -27,6 +28,7 @@ from alambic import registry
 from alambic.errors import DataError, ModelError, NotFoundError, RegistryError
 from alambic.models import Model, package, save_model
 from alambic.serving import batch_transform
+from alambic.serving._batch_io import Folder
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -111,8 +113,9 @@ def test_rows_keep_their_order_and_ids(
     names = [p.name for p in _parts(tmp_path / "scores")]
     assert names == [f"part-{i:05d}.parquet" for i in range(5)]
     out = _read(tmp_path / "scores")
+    ids = frame["listing_id"].astype(str) if kind == "csv" else frame["listing_id"]  # CSV: text
     assert list(out.columns) == ["listing_id", "prediction", "probability"]
-    assert out["listing_id"].tolist() == frame["listing_id"].tolist()
+    assert out["listing_id"].tolist() == ids.tolist()
     np.testing.assert_allclose(out["probability"], _expected(fraud_model, frame), rtol=1e-9)
     assert (out["prediction"] == (out["probability"] > 0.5).astype(int)).all()
     assert [len(pd.read_parquet(p)) for p in _parts(tmp_path / "scores")][-1] == 500
@@ -125,9 +128,7 @@ def test_rows_keep_their_order_and_ids(
     manifest = json.loads((tmp_path / "scores" / "_manifest.json").read_text())
     assert manifest["model"]["hash"] == result["model_hash"] and manifest["chunk_rows"] == 1_000
     # The folder reads back as one table, in order (the _ and . files are skipped).
-    assert (
-        pd.read_parquet(tmp_path / "scores")["listing_id"].tolist() == frame["listing_id"].tolist()
-    )
+    assert pd.read_parquet(tmp_path / "scores")["listing_id"].tolist() == ids.tolist()
 
 
 def test_a_complete_output_returns_at_once(model_file: Path, tmp_path: Path) -> None:
@@ -303,6 +304,133 @@ def test_resume_refuses_another_model_input_or_chunk_size(model_file: Path, tmp_
     assert len(_read(out)) == 2_001
 
 
+def test_csv_id_columns_pass_through_as_text_and_resume(
+    fraud_model: Model, model_file: Path, tmp_path: Path
+) -> None:
+    frame = listings(60_000, 11)
+    frame.insert(0, "sku", [f"{i:05d}" for i in range(len(frame))])  # 00123 stays 00123
+    frame.insert(0, "order", [str(i) for i in range(1, len(frame) + 1)])
+    frame.loc[50_000, "order"] = "L-50001"  # past the first block, which types are guessed from
+    source = tmp_path / "listings.csv"
+    frame.to_csv(source, index=False)
+    assert source.stat().st_size > 2 * 2**20, "the odd id must be past pyarrow's 1 MiB block"
+    out = tmp_path / "scores"
+    score = functools.partial(
+        batch_transform,
+        model_file,
+        str(source),
+        str(out),
+        id_columns=["order", "sku", "price"],  # price is a feature too: read as the model needs
+        chunk_rows=10_000,
+        n_jobs=1,
+    )
+    score()
+    kept = {p: p.stat().st_mtime_ns for p in _partial(out, keep=3)}
+
+    resumed = score()
+
+    assert resumed["chunks_skipped"] == 3 and resumed["chunks_scored"] == 3
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
+    table = pq.read_table(out)  # the folder reads as one table: its parts share one schema
+    assert all(pq.read_schema(part).equals(table.schema) for part in _parts(out))
+    assert table.schema.field("sku").type == table.schema.field("order").type == pa.string()
+    assert table.schema.field("price").type == pa.float64()
+    assert table.column("sku").to_pylist() == frame["sku"].tolist()
+    assert table.column("order").to_pylist() == frame["order"].tolist()
+    assert table.column("price").to_pylist() == frame["price"].tolist()
+    np.testing.assert_allclose(table.column("probability"), _expected(fraud_model, frame))
+    # An output an older alambic started guessed these types: resuming it would mix schemas.
+    _partial(out, keep=2)
+    manifest = json.loads((out / "_manifest.json").read_text())
+    (out / "_manifest.json").write_text(json.dumps({**manifest, "format": 1}))
+    with pytest.raises(DataError, match="older alambic, which guessed the types of CSV id"):
+        score()
+
+
+def test_success_is_written_only_once_every_part_is_there(
+    model_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _write_input("parquet", listings(2_000, 6), tmp_path)
+    out = tmp_path / "scores"
+    write_part = Folder.write_part
+
+    def lossy(self: Folder, index: int, table: Any) -> None:
+        if index != 2:  # as if written where this process cannot see it
+            write_part(self, index, table)
+
+    monkeypatch.setattr(Folder, "write_part", lossy)
+    with pytest.raises(
+        DataError,
+        match=r"1 of the 4 parts are not in .*scores after scoring \(part-00002\.parquet\)",
+    ):
+        batch_transform(model_file, str(source), str(out), chunk_rows=500, n_jobs=1)
+    assert not (out / "_SUCCESS").exists()
+    monkeypatch.undo()
+
+    again = batch_transform(model_file, str(source), str(out), chunk_rows=500, n_jobs=1)
+
+    assert again["chunks_scored"] == 1 and again["chunks_skipped"] == 3
+    assert (out / "_SUCCESS").exists() and len(_read(out)) == 2_000
+
+
+def test_a_memory_output_is_scored_in_this_process(
+    fraud_model: Model, model_file: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import fsspec
+
+    frame = listings(3_000, 12)
+    source = _write_input("parquet", frame, tmp_path)
+    memory, folder = fsspec.filesystem("memory"), f"/batch-{tmp_path.name}/scores"
+    try:
+        with caplog.at_level(logging.INFO, logger="alambic.serving._batch"):
+            result = batch_transform(
+                model_file,
+                str(source),
+                f"memory://{folder}",
+                id_columns=["listing_id"],
+                chunk_rows=1_000,
+                n_jobs=2,  # workers would each write to a memory of their own
+            )
+
+        assert result["chunks_scored"] == 3
+        assert "cannot write: scoring in this process (n_jobs=1)" in caplog.text
+        assert [r.levelname for r in caplog.records if "cannot write" in r.getMessage()] == [
+            "WARNING"
+        ]
+        names = sorted(p.rsplit("/", 1)[-1] for p in memory.ls(folder, detail=False))
+        assert [n for n in names if n.startswith("part-")] == [
+            f"part-{i:05d}.parquet" for i in range(3)
+        ]
+        table = pq.read_table(folder, filesystem=memory)
+        assert table.column("listing_id").to_pylist() == frame["listing_id"].tolist()
+        np.testing.assert_allclose(table.column("probability"), _expected(fraud_model, frame))
+    finally:
+        memory.rm(folder.rsplit("/", 1)[0], recursive=True)
+
+
+def test_a_parquet_file_of_one_row_group_is_read_in_small_batches(
+    model_file: Path, tmp_path: Path
+) -> None:
+    table = pa.Table.from_pandas(listings(1_200_000, 13), preserve_index=False)
+    source = tmp_path / "one-group.parquet"
+    pq.write_table(table, source, row_group_size=table.num_rows)
+    decoded = table.nbytes
+    del table
+    baseline, held = pa.total_allocated_bytes(), []
+
+    batch_transform(
+        model_file,
+        str(source),
+        str(tmp_path / "scores"),
+        chunk_rows=10_000,
+        n_jobs=1,
+        on_progress=lambda done, total: held.append(pa.total_allocated_bytes() - baseline),
+    )
+
+    # Arrow memory held between chunks: a few batches, not the decoded row group.
+    assert len(held) == 121 and max(held) < decoded / 3, (max(held), decoded)
+
+
 def test_an_output_folder_holding_other_files_is_refused(model_file: Path, tmp_path: Path) -> None:
     source = _write_input("parquet", listings(10, 2), tmp_path)
     (tmp_path / "scores").mkdir()
@@ -327,7 +455,9 @@ def test_a_pipeline_step(model_file: Path, tmp_path: Path) -> None:
     assert run.succeeded, run.error
     result = run.result()
     assert result["rows"] == 1_500 and result["chunks_scored"] == 1
-    assert _read(tmp_path / "out")["listing_id"].tolist() == frame["listing_id"].tolist()
+    assert (
+        _read(tmp_path / "out")["listing_id"].tolist() == frame["listing_id"].astype(str).tolist()
+    )
     again = al.run(batch_helpers.nightly, params=params)  # never cached: looks at the files
     assert again.succeeded and again.result()["already_complete"]
 

@@ -37,7 +37,11 @@ def batch(
     ],
     id_column: Annotated[
         list[str] | None,
-        typer.Option("--id-column", "-i", help="Input column copied to the output; repeatable."),
+        typer.Option(
+            "--id-column",
+            "-i",
+            help="Input column copied to the output unchanged (from CSV: as text); repeatable.",
+        ),
     ] = None,
     chunk_rows: Annotated[
         int, typer.Option("--chunk-rows", min=1, help="Rows per chunk (one Parquet part each).")

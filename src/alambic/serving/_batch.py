@@ -149,6 +149,20 @@ def _done(names: list[str]) -> set[int]:
     return {int(m.group(1)) for m in map(_PART.match, names) if m}
 
 
+def _check_parts(folder: Folder, chunks: int) -> None:
+    """Refuse to mark an output complete unless every part is there to be read."""
+    missing = sorted(set(range(chunks)) - _done(folder.names()))
+    if missing:
+        names = [f"part-{i:05d}.parquet" for i in missing]
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        raise DataError(
+            f"{len(missing)} of the {chunks} parts are not in {folder.url} after scoring "
+            f"({shown}): the worker processes wrote them where this process cannot see them, "
+            "or something deleted them. Write to a folder every process can reach (or pass "
+            "n_jobs=1), and run again: the missing chunks are scored again"
+        )
+
+
 def _prepare(folder: Folder, manifest: dict[str, Any], resume: bool) -> set[int]:
     """Under the lock: the chunks already written (resume), or a clean folder."""
     names = _names(folder)
@@ -156,6 +170,13 @@ def _prepare(folder: Folder, manifest: dict[str, Any], resume: bool) -> set[int]
     previous = folder.read_json(MANIFEST) if MANIFEST in names else None
     if previous is not None and resume:
         _differences(previous, manifest, folder.url)
+        csv_ids = manifest["input"]["format"] == "csv" and manifest["id_columns"]
+        if previous.get("format") == 1 and csv_ids:  # a complete one is still fine as it is
+            raise DataError(
+                f"{folder.url} was started by an older alambic, which guessed the types of "
+                "CSV id columns (00123 read as 123): its parts and the rest would not share "
+                f"one schema; {AGAIN}"
+            )
         return _done(names)
     folder.remove([n for n in names if _ours(n) and n != LOCK])
     folder.write(MANIFEST, json.dumps(manifest, indent=1, default=str).encode())
@@ -243,9 +264,13 @@ def batch_transform(
         input: a ``.csv``/``.parquet`` file, a folder of them (read in sorted name order,
             skipping names starting with ``.`` or ``_``), or an fsspec URL of either.
         output: the output folder, a path or an fsspec URL.
-        id_columns: input columns copied to the output beside the predictions.
+        id_columns: input columns copied to the output beside the predictions, unchanged:
+            from CSV, as the text in the file (``00123`` stays ``00123``); from Parquet,
+            with their types. An id column that is also a model input is read as the
+            model needs it (a number from CSV: float64), since one column is read once.
         chunk_rows: rows per chunk (and per output part).
-        n_jobs: worker processes (default: one per core); 1 scores in this process.
+        n_jobs: worker processes (default: one per core); 1 scores in this process, as
+            does an output that lives in this process's memory (``memory://``).
         resume: False deletes an earlier run's parts in ``output`` and starts over.
         on_progress: called as ``on_progress(rows_done, rows_total)`` after each chunk;
             ``rows_total`` is None when unknown (CSV).
@@ -255,8 +280,9 @@ def batch_transform(
 
     Raises:
         DataError: the input misses a column the model expects (nothing is scored), an
-            id column is not in the input, the output folder holds other files, or it
-            was started with another input or chunk size.
+            id column is not in the input, the output folder holds other files, it
+            was started with another input or chunk size, or parts are missing from it
+            once scored (``_SUCCESS`` is then not written).
         ModelError: the model has no signature, is a pickle not allowed, fails on a
             chunk, or differs from the one the output was started with.
         NotFoundError: the registry reference names no version.
@@ -284,7 +310,7 @@ def batch_transform(
             f"the output {folder.url} is inside the input {inputs.url}; write elsewhere"
         )
     manifest = {
-        "format": 1,
+        "format": 2,  # 2: CSV id columns read as text
         "model": source.pin(),
         "input": {"url": inputs.url, "format": inputs.format, "files": inputs.fingerprint},
         "rows": inputs.rows,
@@ -304,7 +330,16 @@ def batch_transform(
                 chunks_skipped=parts, rows_scored=0, seconds=seconds, rows_per_second=0.0,
                 model=source.label, model_hash=source.hash, already_complete=True,
             )  # fmt: skip
-    n_jobs = cores() if n_jobs is None or n_jobs < 1 else n_jobs
+    asked, n_jobs = n_jobs, cores() if n_jobs is None or n_jobs < 1 else n_jobs
+    if n_jobs > 1 and folder.in_process:
+        # Each worker process would write to a memory file system of its own, lost with it.
+        log = logger.warning if asked is not None and asked > 1 else logger.info
+        log(
+            "%s lives in this process's memory, where worker processes cannot write: "
+            "scoring in this process (n_jobs=1)",
+            folder.url,
+        )
+        n_jobs = 1
     if inputs.rows is not None:  # no more workers than chunks left to score
         left = -(-inputs.rows // chunk_rows) - len(_done(names) if previous else ())
         n_jobs = max(1, min(n_jobs, left))
@@ -328,6 +363,7 @@ def batch_transform(
             scorer = None if loaded is None else Scorer(loaded, plan, cores())
             chunks = read_chunks(inputs, plan, chunk_rows)
             _score_all(scorer, workers, chunks, folder, done, tally, source.label)
+            _check_parts(folder, tally.chunks)
             seconds = time.perf_counter() - started
             summary = {
                 "rows": tally.rows,

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".csv.gz": "csv"}
 _STAMPS = ("mtime", "LastModified", "last_modified", "updated", "ETag", "etag", "md5Hash")
+_BATCH_ROWS, _BUFFER = 65_536, 1 << 16  # Parquet: rows per batch read, bytes per read
 AGAIN = "start over with resume=False (--no-resume), or write to another folder"
 
 
@@ -51,6 +52,15 @@ class Folder:
     def __init__(self, url: str) -> None:
         self.url = url
         self.fs, self.path, self.local = filesystem(url)
+
+    @property
+    def in_process(self) -> bool:
+        """Whether its files live in this process's memory (``memory://``), unseen by others."""
+        if self.local:
+            return False
+        from fsspec.implementations.memory import MemoryFileSystem
+
+        return isinstance(self.fs, MemoryFileSystem)
 
     def join(self, name: str) -> str:
         return os.path.join(self.path, name) if self.local else f"{self.path.rstrip('/')}/{name}"
@@ -185,22 +195,41 @@ def scan_input(url: str | os.PathLike[str]) -> Input:
 
 
 # -- reading in chunks ---------------------------------------------------------------
-def _batches(inputs: Input, plan: Plan) -> Iterator[Any]:
-    """The input's record batches, file after file, one row group or CSV block at a time.
+def _csv_types(plan: Plan) -> dict[str, Any]:
+    """The Arrow types CSV columns are read as; the others are inferred from the first block.
 
-    Not through a dataset scanner: it reads ahead as far as a whole file, so memory
-    would grow with the file's size.
+    Id columns are passed through, so they are read as text, exactly as in the file:
+    inferred, ``00123`` would become ``123``, and ids that look like numbers in the first
+    block would abort the read at the first one that does not (``L-150000``). An id
+    column that is also a feature is read as the feature needs instead, since the model
+    must get the values it was trained on: a number feature as float64, a bool as bool;
+    a feature of no declared type, or categorical with levels that are numbers, as
+    inferred.
     """
     import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
 
     types = {"number": pa.float64(), "bool": pa.bool_(), "category": pa.string()}
     known = {name: types[kind] for name, kind in plan.features if kind in types}
     for name, levels in plan.categories.items():  # categories of numbers: as they are
         if levels and not all(isinstance(v, str) for v in levels):
             known.pop(name, None)
-    convert = pacsv.ConvertOptions(column_types=known, include_columns=plan.columns)
+    features = {name for name, _ in plan.features}
+    return {**{name: pa.string() for name in plan.ids if name not in features}, **known}
+
+
+def _batches(inputs: Input, plan: Plan) -> Iterator[Any]:
+    """The input's record batches, file after file: Parquet ``_BATCH_ROWS`` rows at a time,
+    CSV a block (1 MiB) at a time.
+
+    Not through a dataset scanner: it reads ahead as far as a whole file, so memory
+    would grow with the file's size. Nor by whole row groups: a file written as one
+    row group of millions of rows would be decoded at once.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    convert = pacsv.ConvertOptions(column_types=_csv_types(plan), include_columns=plan.columns)
     schema, parquet = None, inputs.format == "parquet"
     for path in inputs.columns:
         with contextlib.ExitStack() as stack:
@@ -208,11 +237,17 @@ def _batches(inputs: Input, plan: Plan) -> Iterator[Any]:
                 unzip = None if parquet else "infer"  # a local .csv.gz: pyarrow unzips it
                 path = stack.enter_context(inputs.fs.open(path, "rb", compression=unzip))
             if parquet:
-                reader = stack.enter_context(pq.ParquetFile(path))
-                batches = (  # by row group: iter_batches keeps memory it no longer needs
+                # Not pre-buffered: that reads a row group's every column chunk at once,
+                # so memory would grow with the row group (a buffered stream stays flat).
+                reader = stack.enter_context(
+                    pq.ParquetFile(path, buffer_size=_BUFFER, pre_buffer=False)
+                )
+                batches = (  # a reader per row group: each lets go of its buffers when done
                     batch
                     for group in range(reader.num_row_groups)
-                    for batch in reader.read_row_group(group, columns=plan.columns).to_batches()
+                    for batch in reader.iter_batches(
+                        _BATCH_ROWS, row_groups=[group], columns=plan.columns
+                    )
                 )
             else:
                 reader = pacsv.open_csv(path, convert_options=convert)

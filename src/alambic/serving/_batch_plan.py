@@ -16,7 +16,7 @@ from alambic.serving._batch_io import Input, filesystem
 
 __all__ = ["Plan", "Source", "describe", "load_source", "make_plan", "model_source"]
 
-logger = logging.getLogger("alambic.serving._batch")
+logger = logging.getLogger(__name__)
 
 
 # -- the model: pinned to one version and its content hash ---------------------------

@@ -17,7 +17,7 @@ from alambic.serving._batch_plan import Plan, Source, describe, load_source
 
 __all__ = ["Scorer", "Workers", "cores", "to_ipc"]
 
-logger = logging.getLogger("alambic.serving._batch")
+logger = logging.getLogger(__name__)
 
 
 # -- scoring one chunk ---------------------------------------------------------------
@@ -106,7 +106,7 @@ class Scorer:
 
 # -- worker processes ----------------------------------------------------------------
 class Workers:
-    """``python -m alambic.serving._batch`` processes, each scoring one chunk at a time.
+    """``python -m alambic.serving._batch_workers`` processes, each scoring one chunk at a time.
 
     Plain subprocesses rather than a multiprocessing pool: they never re-import the
     caller's ``__main__`` (a script without a ``__name__`` guard works), each gets its
