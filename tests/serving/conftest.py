@@ -23,6 +23,16 @@ import alambic as al
 from alambic.models import package
 
 COLUMNS = ["price", "year", "brand"]
+ROW = [120.0, 2010, "bmw"]
+V2_ROW = [
+    {"name": c, "shape": [1], "datatype": t, "data": [v]}
+    for c, t, v in zip(COLUMNS, ["FP64", "INT64", "BYTES"], ROW, strict=True)
+]
+
+
+def split(rows: list[list[Any]]) -> dict[str, Any]:
+    """An MLflow ``dataframe_split`` body of the toy model's columns."""
+    return {"dataframe_split": {"columns": COLUMNS, "data": rows}}
 
 
 def toy_frame(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -87,6 +97,15 @@ def running(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(15)
+
+
+@pytest.fixture
+def toy() -> Any:
+    """The toy LightGBM model in production behind the public endpoint ``toy``."""
+    model = lgbm()
+    register_live(model)
+    al.serving.create_endpoint("toy", variants=["toy@production"], public=True)
+    return model
 
 
 @pytest.fixture

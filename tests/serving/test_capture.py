@@ -27,8 +27,8 @@ def record(
     holdout: bool = False,
 ) -> Record:
     outputs = Outputs(predictions, probabilities, [0, 1] if probabilities is not None else [])
-    return (request_id, time.time(), "toy", variant, "toy/1", shadow, holdout, 1.5, columns,
-            outputs)  # fmt: skip
+    return Record(request_id, time.time(), "toy", variant, "toy/1", shadow, holdout, 1.5,
+                  columns, outputs)  # fmt: skip
 
 
 def test_capture_keeps_each_feature_as_a_typed_column(home: Path) -> None:

@@ -81,6 +81,13 @@ def test_endpoints_are_stored_audited_and_checked_against_the_registry() -> None
     with pytest.raises(ConfigError):
         update_endpoint("e", holdout=2)
     assert get_endpoint("e").holdout == 0.1  # a refused change changes nothing
+    update_endpoint("e", holdout=0.1)  # no change: no revision, no reload, no audit row
+    assert serving_store().get_endpoint("e").revision == 2
+    for ref, says in (("toy/9", "toy/9 names no version"), ("toy@staging", "promote one")):
+        with pytest.raises(ServingError, match=says):  # a server could not load it
+            update_endpoint("e", variants=[ref])
+    with pytest.raises(ServingError, match="names no version"):
+        create_endpoint("f", variants=["toy@production"], shadows=["toy/7"])
     al.serving.delete_endpoint("e")
     actions = [(a.action, a.comment) for a in endpoint_history("e")]
     assert actions == [
@@ -131,6 +138,80 @@ def test_parsers_refuse_any_malformed_body_cleanly(payload: Any) -> None:
             assert all(isinstance(v, list) for v in columns.values())
 
 
+# The whole request path before scoring (protocol parser, then the signature's checks),
+# fed bodies shaped like real ones: v2 tensors with any nesting, ids, outputs; CSV text.
+_PREDICTOR: list[Any] = []
+
+
+def _predictor() -> Any:
+    from alambic.serving._predictor import Predictor
+
+    if not _PREDICTOR:
+        _PREDICTOR.append(Predictor(lgbm(), "toy/1"))
+    return _PREDICTOR[0]
+
+
+tensors = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from([*COLUMNS, "x"]),
+        "shape": st.lists(st.integers(0, 2), min_size=1, max_size=2)
+        | st.lists(st.integers(-1, 3), max_size=3)
+        | json_values,
+        "datatype": st.sampled_from(["FP64", "INT64", "BYTES", "BOOL", "fp32", "X"]),
+        "data": st.lists(
+            st.floats() | st.integers() | st.text(max_size=3) | st.lists(st.floats(), max_size=2),
+            max_size=4,
+        )
+        | json_values,
+    }
+)
+v2_bodies = st.fixed_dictionaries(
+    {"inputs": st.lists(tensors, max_size=4)},
+    optional={
+        "id": st.text(max_size=5) | json_values,
+        "outputs": st.lists(st.fixed_dictionaries({"name": st.text(max_size=14)}), max_size=2)
+        | json_values,
+    },
+)
+csv_text = st.lists(
+    st.lists(st.sampled_from(["1", "2.5", "", "bmw", "x", "1e400", '"a,b"', "nan"]),
+             min_size=2, max_size=4),
+    max_size=4,
+).map(lambda rows: "\n".join(",".join(r) for r in [COLUMNS, *rows]))  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=v2_bodies)
+def test_any_v2_body_is_scored_or_refused_with_a_4xx(body: Any) -> None:
+    import json
+
+    from alambic.serving._app import _v2_parse
+
+    raw = json.dumps(body).encode()  # the stdlib writes any int, and NaN (then refused)
+    _request_path(lambda p: _v2_parse(raw, "application/json", p))
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=csv_text)
+def test_any_csv_body_is_scored_or_refused_with_a_4xx(text: str) -> None:
+    from alambic.serving._app import _mlflow_parse
+
+    _request_path(lambda p: _mlflow_parse(text.encode(), "text/csv", p))
+
+
+def _request_path(parse: Any) -> None:
+    predictor = _predictor()
+    try:
+        parsed = parse(predictor)
+        outputs = predictor.predict(predictor.matrix(parsed.columns))
+    except RequestError as exc:
+        assert 400 <= exc.status < 500 and str(exc)
+    else:
+        assert len(outputs.predictions) >= 1
+        if parsed.id is not None:
+            assert all(" " <= c <= "~" for c in parsed.id)  # it goes into a header
+
+
 def test_the_cli_manages_endpoints_tokens_and_labels(tmp_path: Path) -> None:
     register_live(lgbm())
 
@@ -149,6 +230,11 @@ def test_the_cli_manages_endpoints_tokens_and_labels(tmp_path: Path) -> None:
     assert "fraud" in listed.out and "rev 2" in listed.out
     shown = run("endpoints", "show", "fraud")
     assert "update-endpoint" in shown.out and "wider holdout" in shown.out
+    assert "holdout: 0.05 → 0.1" in shown.out  # what each change changed
+    described = run("endpoints", "update", "fraud", "--description", "listing site")
+    assert described.code == 0 and get_endpoint("fraud").description == "listing site"
+    bad_port = run("serve", "--port", "99999")
+    assert bad_port.code == 2 and "65535" in bad_port.err
 
     pd.DataFrame({"request_id": ["r1", "r2"], "label": [1, 0]}).to_csv(tmp_path / "l.csv",
                                                                        index=False)  # fmt: skip
@@ -168,3 +254,6 @@ def test_the_cli_manages_endpoints_tokens_and_labels(tmp_path: Path) -> None:
 
     assert run("endpoints", "delete", "fraud").code == 0
     assert run("endpoints", "show", "fraud").code == 2
+    history = run("endpoints", "history", "fraud")  # a deleted endpoint's trail stays
+    assert history.code == 0 and "delete-endpoint" in history.out and "created" in history.out
+    assert run("endpoints", "history", "never").code == 2

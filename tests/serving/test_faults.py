@@ -24,7 +24,10 @@ GOOD = {"dataframe_split": {"columns": COLUMNS, "data": [[120.0, 2010, "bmw"]]}}
 
 
 def _malformed(rng: random.Random) -> tuple[str, bytes]:
-    kind = rng.choice(["type", "missing", "garbage", "huge", "v2-type", "records", "null"])
+    kind = rng.choice(
+        ["type", "missing", "garbage", "huge", "v2-type", "records", "null", "v2-ragged",
+         "v2-id", "int-range", "csv"]
+    )  # fmt: skip
     if kind == "type":
         body = {"dataframe_split": {"columns": COLUMNS, "data": [["cheap", 2010, "bmw"]]}}
     elif kind == "missing":
@@ -37,6 +40,15 @@ def _malformed(rng: random.Random) -> tuple[str, bytes]:
         body = {"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": ["x"]}]}
     elif kind == "records":
         body = {"dataframe_records": [{"price": 1.0, "year": "2010", "brand": "bmw"}]}
+    elif kind == "v2-ragged":
+        body = {"inputs": [{"name": "price", "shape": [2], "datatype": "FP64",
+                            "data": [[1.0], 2.0]}]}  # fmt: skip
+    elif kind == "v2-id":  # would break the x-request-id header
+        body = {"id": rng.choice(["r\u20ac", "a\nb", "x" * 101]), "inputs": []}
+    elif kind == "int-range":
+        body = {"dataframe_split": {"columns": COLUMNS, "data": [[1.0, 1e30, "bmw"]]}}
+    elif kind == "csv":  # a CSV body announced as JSON
+        return kind, b"price,year,brand\n1.0,2010,bmw\n"
     else:
         body = {"dataframe_split": {"columns": COLUMNS, "data": [[None, 2010, "bmw"]]}}
     return kind, json.dumps(body).encode()
@@ -61,7 +73,8 @@ def test_ten_thousand_requests_with_a_fifth_malformed_get_no_5xx(home: Path) -> 
         def send(chunk: list[tuple[str, bytes]]) -> None:
             with httpx.Client(timeout=30) as client:
                 for kind, body in chunk:
-                    route = "/v2/models/toy/infer" if kind == "v2-type" else "/invocations"
+                    v2 = kind.startswith("v2-")
+                    route = "/v2/models/toy/infer" if v2 else "/invocations"
                     answer = client.post(url + route, content=body,
                                          headers={"content-type": "application/json"})  # fmt: skip
                     with lock:
@@ -171,3 +184,6 @@ def test_the_access_log_is_one_json_line_per_request(home: Path) -> None:
     assert by_id["req-ok"]["status"] == 200 and by_id["req-ok"]["model"] == "toy/1"
     assert by_id["req-ok"]["latency_ms"] > 0 and by_id["req-ok"]["rows"] == 1
     assert by_id["req-bad"]["status"] == 400 and "JSON" in by_id["req-bad"]["error"]
+    for line in (by_id["req-ok"], by_id["req-bad"]):  # who asked what, when
+        assert line["method"] == "POST" and line["path"] == "/invocations"
+        assert line["client"] == "127.0.0.1" and line["ts"].startswith("20")

@@ -11,24 +11,19 @@ import pandas as pd
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
 from tests.helpers import wait_until
-from tests.serving.conftest import COLUMNS, halve, lgbm, register_live, toy_frame
+from tests.serving.conftest import (
+    COLUMNS,
+    ROW,
+    V2_ROW,
+    halve,
+    lgbm,
+    register_live,
+    split,
+    toy_frame,
+)
 
 import alambic as al
 from alambic.serving import create_endpoint, create_token, read_capture, revoke_token
-
-ROW = [120.0, 2010, "bmw"]
-
-
-def split(rows: list[list[Any]]) -> dict[str, Any]:
-    return {"dataframe_split": {"columns": COLUMNS, "data": rows}}
-
-
-@pytest.fixture
-def toy() -> Any:
-    model = lgbm()
-    register_live(model)
-    create_endpoint("toy", variants=["toy@production"], public=True)
-    return model
 
 
 def test_mlflow_formats_agree_with_the_model(toy: Any, serve_app: Any, client: Any) -> None:
@@ -144,6 +139,14 @@ BAD_REQUESTS = [
         {"name": "price", "shape": [2], "datatype": "FP64", "data": [1.0]}]}, 422, "price"),
     ("v2 bad shape", {"inputs": [
         {"name": "price", "shape": "2", "datatype": "FP64", "data": [1.0]}]}, 422, "price"),
+    ("v2 ragged data", {"inputs": [
+        {"name": "price", "shape": [2], "datatype": "FP64", "data": [[1.0], 2.0]}]}, 422, "price"),
+    ("v2 id not ascii", {"id": "r\u20ac", "inputs": V2_ROW}, 422, "id"),
+    ("v2 id with a newline", {"id": "a\nb", "inputs": V2_ROW}, 422, "id"),
+    ("v2 unknown output", {"inputs": V2_ROW, "outputs": [{"name": "x"}]}, 422, "outputs"),
+    ("int beyond a float", split([[1.0, 2**62, "bmw"]]), 422, "year"),
+    ("huge float for an int", split([[1.0, 1e30, "bmw"]]), 422, "year"),
+    ("csv of a bad number", b"price,year,brand\nx,2010,bmw\n", 422, "price"),
 ]  # fmt: skip
 
 
@@ -159,7 +162,8 @@ def test_bad_requests_get_a_4xx_naming_the_field(
     with serve_app(["toy"]) as (url, _):
         route = f"{url}/v2/models/toy/infer" if v2 else f"{url}/invocations"
         if isinstance(body, bytes):
-            answer = client.post(route, content=body, headers={"content-type": "application/json"})
+            kind = "text/csv" if body.startswith(b"price,") else "application/json"
+            answer = client.post(route, content=body, headers={"content-type": kind})
         else:
             answer = client.post(route, json=body)
         assert answer.status_code == status, answer.text
@@ -269,7 +273,7 @@ def test_shadows_are_captured_and_never_answer(serve_app: Any, client: Any) -> N
     register_live(lgbm(seed=0))
     shadow = register_live(lgbm(n_estimators=12, seed=1), alias=None)
     create_endpoint("toy", variants=["toy@production"], shadows=[f"candidate=toy/{shadow}"],
-                    public=True, capture=0.0)  # fmt: skip
+                    public=True)  # fmt: skip
     with serve_app(["toy"], capture_flush_seconds=0.1) as (url, _):
         ids = []
         for _ in range(20):
@@ -280,8 +284,34 @@ def test_shadows_are_captured_and_never_answer(serve_app: Any, client: Any) -> N
     shadows = captured[captured["shadow"]]
     assert set(shadows["request_id"]) == set(ids) and len(shadows) == 40
     assert set(shadows["model"]) == {f"toy/{shadow}"} and set(shadows["variant"]) == {"candidate"}
-    # with shadows, the live answers are captured too (the comparison needs both)
+    # each live answer beside its shadow's, for the comparison
     assert len(captured[~captured["shadow"]]) == 40
+
+
+def test_capture_off_stores_nothing_even_with_shadows(
+    serve_app: Any, client: Any, home: Any
+) -> None:
+    register_live(lgbm(seed=0))
+    shadow = register_live(lgbm(n_estimators=12, seed=1), alias=None)
+    create_endpoint("toy", variants=["toy@production"], shadows=[f"candidate=toy/{shadow}"],
+                    public=True, capture=0.0)  # fmt: skip
+    series = (
+        'alambic_requests_total{endpoint="toy",protocol="shadow",status="200",variant="candidate"}'
+    )
+
+    def shadow_answers(url: str) -> float:
+        lines = client.get(f"{url}/metrics").text.splitlines()
+        return sum(float(line.split()[-1]) for line in lines if line.startswith(series))
+
+    with serve_app(["toy"], capture_flush_seconds=0.1) as (url, _):
+        before = shadow_answers(url)  # counters live as long as the process
+        for _ in range(10):
+            assert client.post(f"{url}/invocations", json=split([ROW])).status_code == 200
+        time.sleep(0.3)  # shadows run after each response
+        after = shadow_answers(url)
+    # the shadow still scores every request (counted), but no input is ever stored
+    assert after - before == 10
+    assert not list((home / "artifacts" / "capture").rglob("*.parquet"))
 
 
 def test_capture_is_sampled_partitioned_and_joined_with_late_labels(
@@ -291,11 +321,18 @@ def test_capture_is_sampled_partitioned_and_joined_with_late_labels(
     with serve_app(["toy"], capture_flush_seconds=0.1) as (url, _):
         ids = [client.post(f"{url}/invocations", json=split([ROW])).json()["request_id"]
                for _ in range(200)]  # fmt: skip
-        labelled = client.post(f"{url}/endpoints/toy/labels",
-                               json={"labels": [{"request_id": ids[0], "label": 1}]})  # fmt: skip
+        body = {"labels": [{"request_id": ids[0], "label": 1}]}
+        # ground truth feeds training: nobody writes it anonymously, public endpoint or not
+        anonymous = client.post(f"{url}/endpoints/toy/labels", json=body)
+        assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"]
+        auth = {"authorization": f"Bearer {create_token('labeller', scope='invoke')[0]}"}
+        labelled = client.post(f"{url}/endpoints/toy/labels", json=body, headers=auth)
         assert labelled.status_code == 200 and labelled.json()["labels"] == 1
-        refused = client.post(f"{url}/endpoints/toy/labels", json={"labels": [{"label": 1}]})
-        assert refused.status_code == 422 and "request_id" in refused.json()["error"]
+        for bad, field in (({"label": 1}, "request_id"), ({**body["labels"][0], "row": "x"}, "row"),
+                           ({**body["labels"][0], "row": None}, "row")):  # fmt: skip
+            refused = client.post(f"{url}/endpoints/toy/labels", json={"labels": [bad]},
+                                  headers=auth)  # fmt: skip
+            assert refused.status_code == 422 and field in refused.json()["error"], refused.text
     captured = read_capture("toy", with_labels=True)
     assert 60 < len(captured) < 140  # about half of 200
     assert set(captured["request_id"]) <= set(ids)
@@ -306,7 +343,7 @@ def test_capture_is_sampled_partitioned_and_joined_with_late_labels(
     assert captured["year"].dtype.kind == "i" and captured["price"].dtype.kind == "f"
     assert set(captured["brand"]) <= {"alpine", "bmw", "citroen"}
     if ids[0] in set(captured["request_id"]):
-        assert captured.set_index("request_id").loc[ids[0], "label"] == "1"
+        assert captured.set_index("request_id").loc[ids[0], "label"] == 1
 
 
 def test_capture_drops_and_counts_when_its_queue_is_full(serve_app: Any, client: Any) -> None:
@@ -413,10 +450,10 @@ def test_a_model_that_can_run_code_loads_only_if_its_group_opted_in(serve_app: A
     estimator = make_pipeline(FunctionTransformer(halve), KNeighborsClassifier())
     register_live(package(estimator.fit(numeric, target), numeric, target), "custom")
     create_endpoint("custom", variants=["custom@production"], public=True)
-    from alambic.serving._app import ServerState
+    from alambic.serving._state import ServerState
 
     with pytest.raises(ServingError, match="untrusted types") as refused:
-        ServerState(["custom"]).load()
+        ServerState(["custom"]).load(strict=True)
     assert "allow_pickle=True" in str(refused.value)  # says how to opt in
     al.registry.set_policy("custom", allow_pickle=True)
     with serve_app(["custom"]) as (url, _):

@@ -54,7 +54,7 @@ def _show(name: str) -> None:
         try:
             return resolve(ref).ref
         except NotFoundError:
-            return "(nothing: the alias is free)"
+            return "(nothing: the alias is free)" if "@" in ref else "(missing: deleted?)"
 
     endpoint = get_endpoint(name)
     table = Table(header_style="bold", title=f"endpoint {name}")
@@ -119,6 +119,7 @@ def endpoints_update(
     public: Public = None,
     key_header: KeyHeader = None,
     max_body_bytes: MaxBody = None,
+    description: Annotated[str | None, typer.Option(help="Free text.")] = None,
     comment: Annotated[str, typer.Option("--comment", "-m", help="Why (audit log).")] = "",
 ) -> None:
     """Change an endpoint; running servers load the new models and swap without a gap."""
@@ -132,6 +133,7 @@ def endpoints_update(
         public=public,
         key_header=key_header,
         max_body_bytes=max_body_bytes,
+        description=description,
     )
     if no_shadows:
         changes["shadows"] = []
@@ -161,19 +163,58 @@ def endpoints_list() -> None:
     console.print(table)
 
 
+def _difference(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """What an audited change changed, one ``key: old → new`` per line."""
+    import json
+
+    def variant(v: dict[str, Any]) -> str:
+        weight = f":{v['weight']:g}" if isinstance(v.get("weight"), int | float) else ""
+        return f"{v.get('name', v['model'])}={v['model']}{weight}"
+
+    def shown(value: Any) -> str:
+        if isinstance(value, list) and all(isinstance(v, dict) and "model" in v for v in value):
+            return ", ".join(variant(v) for v in value) or "none"
+        return json.dumps(value, default=str)
+
+    if before is None:
+        return "created"
+    if after is None:
+        return "deleted"
+    keys = sorted(k for k in {*before, *after} if before.get(k) != after.get(k))
+    return "\n".join(f"{k}: {shown(before.get(k))} → {shown(after.get(k))}" for k in keys)
+
+
+def _history(name: str) -> None:
+    from alambic.serving._endpoints import endpoint_history
+
+    rows = endpoint_history(name)
+    table = Table(header_style="bold", title=f"history of endpoint {name}")
+    for column in ("at", "actor", "action", "changes", "comment"):
+        table.add_column(column)
+    for row in rows:
+        changes = _difference(row.before, row.after)
+        table.add_row(when(row.at), row.actor, row.action, changes, row.comment)
+    console.print(table)
+
+
 @endpoints_app.command("show")
 @friendly
 def endpoints_show(name: Annotated[str, typer.Argument(help="Endpoint name.")]) -> None:
     """An endpoint's configuration and its audit history."""
+    _show(name)
+    _history(name)
+
+
+@endpoints_app.command("history")
+@friendly
+def endpoints_history(name: Annotated[str, typer.Argument(help="Endpoint name.")]) -> None:
+    """Every change of an endpoint, with what changed (deleted endpoints too)."""
+    from alambic.errors import NotFoundError
     from alambic.serving._endpoints import endpoint_history
 
-    _show(name)
-    table = Table(header_style="bold", title="history")
-    for column in ("at", "actor", "action", "comment"):
-        table.add_column(column)
-    for row in endpoint_history(name):
-        table.add_row(when(row.at), row.actor, row.action, row.comment)
-    console.print(table)
+    if not endpoint_history(name):
+        raise NotFoundError(f"endpoint {name!r} has no history; see `alambic endpoints list`")
+    _history(name)
 
 
 @endpoints_app.command("delete")
@@ -257,7 +298,7 @@ def serve(
         typer.Option("--endpoint", "-e", help="Endpoint to serve; repeatable (default: all)."),
     ] = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8080,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one).")] = 8080,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning.")] = "info",
     access_log: Annotated[

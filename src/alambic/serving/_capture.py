@@ -19,9 +19,9 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from alambic.errors import DataError
 
@@ -29,9 +29,22 @@ __all__ = ["CaptureBuffer", "capture_root", "read_capture", "write_labels"]
 
 log = logging.getLogger(__name__)
 
-# request_id, time, endpoint, variant, model ref, shadow, holdout, latency_ms, inputs, outputs;
-# inputs: column -> a list of values, or a NumPy array (numbers as the model saw them)
-Record = tuple[str, float, str, str, str, bool, bool, float, dict[str, Any], Any]
+
+class Record(NamedTuple):
+    """One captured answer (a tuple: the request path builds one per request)."""
+
+    request_id: str
+    at: float  # seconds since the epoch
+    endpoint: str
+    variant: str
+    model: str  # name/version that answered
+    shadow: bool
+    holdout: bool
+    latency_ms: float
+    inputs: dict[str, Any]  # column -> values as sent, or the NumPy array the model saw
+    outputs: Any  # alambic.serving._predictor.Outputs
+    kinds: Mapping[str, str] | None = None  # column -> float, int, bool, category, string
+    size: int = 0  # bytes of the request body: what the record holds in memory, roughly
 
 
 def capture_root(kind: str = "capture") -> str:
@@ -53,8 +66,10 @@ class CaptureBuffer:
 
     Args:
         root: where the Parquet partitions go (an fsspec URL or a path).
-        max_rows: scored rows held at most (memory stays bounded whatever the request
-            sizes); beyond, new records are dropped and their rows counted.
+        max_rows: scored rows held at most; beyond, new records are dropped and their
+            rows counted.
+        max_bytes: request bytes held at most (so that wide or long-text requests stay
+            bounded too); beyond, likewise.
         flush_seconds: the longest a record waits before it is written.
         on_drop: called with the endpoint's name for each record dropped.
     """
@@ -64,6 +79,7 @@ class CaptureBuffer:
         root: str,
         *,
         max_rows: int = 100_000,
+        max_bytes: int = 256 * 1024 * 1024,
         flush_seconds: float = 1.0,
         batch_records: int = 5_000,
         on_drop: Callable[[str, int], None] | None = None,
@@ -75,7 +91,8 @@ class CaptureBuffer:
             flush_seconds,
             batch_records,
         )
-        self.queued_rows = 0
+        self.max_bytes = max_bytes
+        self.queued_rows = self.queued_bytes = 0
         self._count = threading.Lock()  # offers come from the event loop and shadow threads
         self.on_drop, self.on_written = on_drop, on_written
         self._queue: collections.deque[Record] = collections.deque()
@@ -88,16 +105,20 @@ class CaptureBuffer:
 
     def offer(self, record: Record) -> bool:
         """Queue a record; False (and its rows counted as dropped) when the queue is full."""
-        rows = len(record[9].predictions)
+        rows = len(record.outputs.predictions)
         with self._count:
-            full = self.queued_rows + rows > self.max_rows
+            full = (
+                self.queued_rows + rows > self.max_rows
+                or self.queued_bytes + record.size > self.max_bytes
+            )
             if full:
                 self.dropped += rows
             else:
                 self.queued_rows += rows
+                self.queued_bytes += record.size
         if full:
             if self.on_drop is not None:
-                self.on_drop(record[2], rows)
+                self.on_drop(record.endpoint, rows)
             return False
         self._queue.append(record)
         if len(self._queue) >= self.batch_records:
@@ -128,17 +149,18 @@ class CaptureBuffer:
         if not records:
             return
         with self._count:
-            self.queued_rows -= sum(len(r[9].predictions) for r in records)
+            self.queued_rows -= sum(len(r.outputs.predictions) for r in records)
+            self.queued_bytes -= sum(r.size for r in records)
         groups: dict[tuple[str, str, str], list[Record]] = {}
         for record in records:
-            when = datetime.fromtimestamp(record[1], UTC)
-            key = (record[2], when.strftime("%Y-%m-%d"), when.strftime("%H"))
+            when = datetime.fromtimestamp(record.at, UTC)
+            key = (record.endpoint, when.strftime("%Y-%m-%d"), when.strftime("%H"))
             groups.setdefault(key, []).append(record)
         for (endpoint, day, hour), batch in groups.items():
             try:
                 rows = self._write(endpoint, day, hour, batch)
             except Exception:  # a full disk must not stop serving; the loss is counted
-                lost = sum(len(r[9].predictions) for r in batch)
+                lost = sum(len(r.outputs.predictions) for r in batch)
                 log.exception("capture: could not write %d rows of %s", lost, endpoint)
                 with self._count:
                     self.dropped += lost
@@ -153,9 +175,10 @@ class CaptureBuffer:
         import pyarrow.parquet as pq
 
         rows = 0
-        shapes: dict[tuple[str, ...], list[Record]] = {}  # variants may take other columns
+        shapes: dict[Any, list[Record]] = {}  # variants may take other columns (or types)
         for record in batch:
-            shapes.setdefault(tuple(record[8]), []).append(record)
+            shape = (tuple(record.inputs), tuple((record.kinds or {}).items()))
+            shapes.setdefault(shape, []).append(record)
         stamp = f"{int(time.time() * 1000)}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         for i, records in enumerate(shapes.values()):
             table = _table(records)
@@ -187,15 +210,21 @@ def _text_columns(schema: Any) -> list[str]:
     return names
 
 
-def _column(parts: list[Any]) -> Any:
+def _column(parts: list[Any], kind: str | None) -> Any:
     """One input column of many requests: NumPy parts (checked numbers) join without
-    Python objects; lists (text, flags, or values from elsewhere) go through :func:`_array`.
+    Python objects, typed by the signature's kind (whole numbers stay int64, missing values
+    or not); lists (text, flags, values from elsewhere) go through :func:`_array`.
     """
     import numpy as np
     import pyarrow as pa
 
     if all(isinstance(part, np.ndarray) for part in parts):
-        return pa.array(np.concatenate(parts), from_pandas=True)  # NaN: a missing value
+        joined = np.concatenate(parts)
+        missing = np.isnan(joined) if joined.dtype.kind == "f" else None
+        if kind == "int" or (kind is None and joined.dtype.kind in "iu"):
+            whole = np.where(missing, 0, joined) if missing is not None else joined
+            return pa.array(whole.astype(np.int64), mask=missing, type=pa.int64())
+        return pa.array(joined, mask=missing, type=pa.float64())
     values: list[Any] = []
     for part in parts:
         values.extend(part.tolist() if isinstance(part, np.ndarray) else part)
@@ -226,7 +255,7 @@ def _table(records: list[Record]) -> Any:
     import numpy as np
     import pyarrow as pa
 
-    counts = np.fromiter((len(r[9].predictions) for r in records), np.int64, len(records))
+    counts = np.fromiter((len(r.outputs.predictions) for r in records), np.int64, len(records))
     total = int(counts.sum())
     owner = pa.array(np.repeat(np.arange(len(records)), counts))  # record index of each row
     starts = np.cumsum(counts) - counts
@@ -234,12 +263,13 @@ def _table(records: list[Record]) -> Any:
     def per_record(index: int, type_: Any = None) -> Any:
         return pa.array([r[index] for r in records], type=type_).take(owner)
 
-    names = list(records[0][8])
-    inputs = [_column([record[8][name] for record in records]) for name in names]
+    names = list(records[0].inputs)
+    kinds = records[0].kinds or {}
+    inputs = [_column([r.inputs[name] for r in records], kinds.get(name)) for name in names]
     predictions: list[Any] = []
     for record in records:
-        predictions.extend(record[9].predictions)
-    micros = (np.fromiter((r[1] for r in records), np.float64, len(records)) * 1e6).astype(np.int64)
+        predictions.extend(record.outputs.predictions)
+    micros = (np.fromiter((r.at for r in records), np.float64, len(records)) * 1e6).astype(np.int64)
     return pa.table(
         {
             "request_id": per_record(0, pa.string()),
@@ -267,7 +297,7 @@ def _probabilities(records: list[Record], counts: Any) -> Any:
     import numpy as np
     import pyarrow as pa
 
-    blocks = [r[9].probabilities for r in records]
+    blocks = [r.outputs.probabilities for r in records]
     if all(b is None for b in blocks):
         return pa.nulls(int(counts.sum()), pa.list_(pa.float64()))
     widths = np.concatenate(
@@ -322,11 +352,25 @@ def write_labels(endpoint: str, labels: Any) -> int:
     if frame["request_id"].isna().any() or frame["label"].isna().any():
         bad = int(frame.index[frame["request_id"].isna() | frame["label"].isna()][0])
         raise DataError(f"labels row {bad} has an empty request_id or label; nothing was stored")
+    rows: Any = 0
+    if "row" in frame.columns:
+        numbers = pd.Series(pd.to_numeric(frame["row"], errors="coerce"), dtype="float64")
+        wrong = numbers.isna() | (numbers < 0) | (numbers != numbers.round())
+        if wrong.any():
+            at = int(wrong.to_numpy().argmax())
+            raise DataError(
+                f"labels row {at}: row is {frame['row'].iloc[at]!r}; it must be the row's "
+                "position in its request (0, 1, …): nothing was stored"
+            )
+        rows = numbers.astype("int64")
+    label = frame["label"]
+    if label.dtype == object:  # mixed or text: one type per file, as text
+        label = label.astype(str)
     out = pd.DataFrame(
         {
             "request_id": frame["request_id"].astype(str),
-            "row": frame["row"].astype("int64") if "row" in frame.columns else 0,
-            "label": frame["label"].astype(str),
+            "row": rows,
+            "label": label,  # numbers stay numbers (regression targets, 0/1 classes)
             "received_at": datetime.now(UTC),
         }
     )

@@ -53,9 +53,10 @@ def _actor() -> str:
 
 
 def _check_models(endpoint: Endpoint) -> None:
-    """Every reference must name a model group that exists (a typo fails now, not later)."""
+    """Every reference must name a version that exists now: a typo, a free alias or a
+    deleted version fails here, not in a running server."""
     from alambic.errors import NotFoundError
-    from alambic.registry import parse_ref, registry_store
+    from alambic.registry import parse_ref, registry_store, resolve
 
     store = registry_store()
     for ref in endpoint.models:
@@ -66,6 +67,14 @@ def _check_models(endpoint: Endpoint) -> None:
             raise ServingError(
                 f"endpoint {endpoint.name!r}: no model group {group!r} in the registry; "
                 "see `alambic models list`"
+            ) from None
+        try:
+            resolve(ref)
+        except NotFoundError as exc:
+            raise ServingError(
+                f"endpoint {endpoint.name!r}: {ref} names no version ({exc}); point it at a "
+                f"version that exists, or promote one first (alambic models promote "
+                f"{group}/N --to ALIAS)"
             ) from None
 
 
@@ -120,6 +129,8 @@ def update_endpoint(name: str, *, comment: str = "", **changes: Any) -> Endpoint
         if changes.get(key) is not None:
             changes[key] = [v.to_dict() if isinstance(v, Variant) else v for v in changes[key]]
     endpoint = Endpoint.parse(name, {**current, **changes})
+    if endpoint.to_config() == Endpoint.parse(name, current).to_config():
+        return endpoint  # nothing changes: no new revision, no reload, no audit row
     _check_models(endpoint)
     store.update_endpoint(name, endpoint.to_config(), actor=_actor(), comment=comment)
     return endpoint
@@ -158,7 +169,8 @@ def create_token(
     Args:
         name: who or what uses it (``listing-site``).
         scope: ``invoke`` (prediction and label routes) or ``admin`` (everything).
-        endpoints: restrict an invoke token to these endpoints (default: all).
+        endpoints: restrict the token to these endpoints (default: all); an admin token
+            so restricted still reaches the admin routes, but invokes only these.
     """
     if scope not in SCOPES:
         raise ServingError(f"scope {scope!r} is unknown: use one of {list(SCOPES)}")

@@ -1,5 +1,8 @@
 """Prometheus metrics of the server: requests, errors, latency, capture, reloads.
 
+Every series of a served endpoint exists from its load on, at 0, so that alerts on
+``increase(...)`` see the first drop or failure.
+
 With several worker processes (``alambic serve --workers N``), ``serve`` points
 ``PROMETHEUS_MULTIPROC_DIR`` at a private folder before the workers start, and
 ``/metrics`` sums every worker's values, whichever worker answers the scrape.
@@ -26,12 +29,13 @@ class Metrics:
     capture_dropped: Any
     capture_rows: Any
     reloads: Any
+    reload_failing: Any
 
 
 @functools.cache
 def metrics() -> Metrics:
     """The process's metrics (created once: Prometheus refuses a name twice)."""
-    from prometheus_client import Counter, Histogram
+    from prometheus_client import Counter, Gauge, Histogram
 
     return Metrics(
         requests=Counter(
@@ -57,6 +61,12 @@ def metrics() -> Metrics:
             "alambic_model_reloads",
             "Background reloads of endpoints (alias moves, config changes), by outcome.",
             ["outcome"],
+        ),
+        reload_failing=Gauge(
+            "alambic_endpoint_reload_failing",
+            "1 while an endpoint's new models cannot load (it serves its previous ones).",
+            ["endpoint"],
+            multiprocess_mode="max",
         ),
     )
 

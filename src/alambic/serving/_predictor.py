@@ -74,6 +74,12 @@ def _bad_value(field: str, row: int, value: Any, expected: str) -> RequestError:
     )
 
 
+# Models compute in float64: whole numbers beyond 2**53 would silently lose their last digits.
+_WHOLE_MAX = 2**53
+_FLOAT_MAX = int(np.finfo(np.float64).max)
+_WHOLE = "a whole number within ±2**53 (exact as a float64)"
+
+
 def _numeric(field: str, values: list[Any], *, nullable: bool, integer: bool = False) -> np.ndarray:
     """A float column, refusing strings, booleans, non-finite numbers and unwanted nulls."""
     expected = ("an integer" if integer else "a number") + (" or null" if nullable else "")
@@ -94,24 +100,33 @@ def _numeric(field: str, values: list[Any], *, nullable: bool, integer: bool = F
             expected=expected,
         )
     if array.dtype.kind in "iu":
+        if integer and len(array) and int(np.abs(array).max()) > _WHOLE_MAX:
+            row = int(np.argmax(np.abs(array) > _WHOLE_MAX))
+            raise _bad_value(field, row, int(array[row]), _WHOLE)
         return array.astype(np.float64)
     if array.dtype.kind == "f":
         finite = np.isfinite(array)
         if not finite.all():
             row = int(np.argmin(finite))
             raise _bad_value(field, row, float(array[row]), f"a finite {expected}")
-        if integer and not (array == np.round(array)).all():
-            row = int(np.argmax(array != np.round(array)))
-            raise _bad_value(field, row, float(array[row]), expected)
+        if integer:
+            wrong = (array != np.round(array)) | (np.abs(array) > _WHOLE_MAX)
+            if wrong.any():
+                row = int(np.argmax(wrong))
+                raise _bad_value(field, row, float(array[row]), _WHOLE)
         return array.astype(np.float64, copy=False)
     out = np.empty(len(values), dtype=np.float64)
     for row, value in enumerate(values):  # mixed types, nulls or strings: check one by one
         kind = type(value)
         if value is None and nullable:
             out[row] = math.nan
+        elif kind is int and integer and abs(value) > _WHOLE_MAX:
+            raise _bad_value(field, row, value, _WHOLE)
+        elif kind is int and abs(value) > _FLOAT_MAX:  # beyond any float: not a number here
+            raise _bad_value(field, row, value, "a finite number")
         elif kind is int or (kind is float and math.isfinite(value)):
-            if integer and kind is float and not value.is_integer():
-                raise _bad_value(field, row, value, expected)
+            if integer and kind is float and not (value.is_integer() and abs(value) <= _WHOLE_MAX):
+                raise _bad_value(field, row, value, _WHOLE)
             out[row] = value
         else:
             raise _bad_value(field, row, value, expected)
@@ -223,18 +238,11 @@ class Predictor:
         self, columns: dict[str, list[Any]], checked: dict[str, np.ndarray]
     ) -> dict[str, Any]:
         """What capture keeps of a request: numbers as the checked arrays the model saw
-        (whole numbers as int64 when none is missing), other values as they were sent."""
-        kept: dict[str, Any] = {}
-        for name in self.columns:
-            kind = self.kinds[name]
-            if kind == "float":
-                kept[name] = checked[name]
-            elif kind == "int":
-                values = checked[name]
-                kept[name] = values if np.isnan(values).any() else values.astype(np.int64)
-            else:
-                kept[name] = columns[name]
-        return kept
+        (capture types them by :attr:`kinds`), other values as they were sent."""
+        return {
+            name: checked[name] if self.kinds[name] in ("float", "int") else columns[name]
+            for name in self.columns
+        }
 
     # -- scoring ---------------------------------------------------------------------
     def predict(self, checked: dict[str, np.ndarray]) -> Outputs:

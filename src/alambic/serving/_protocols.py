@@ -25,11 +25,15 @@ import orjson
 from alambic.serving._predictor import Outputs, RequestError
 
 __all__ = [
+    "columns_from_csv",
     "columns_from_mlflow",
     "columns_from_v2",
+    "datatype_of",
     "dumps",
     "loads",
     "mlflow_body",
+    "mlflow_error_code",
+    "requested_outputs",
     "v2_body",
 ]
 
@@ -141,6 +145,8 @@ def columns_from_mlflow(payload: Any, signature_columns: list[str]) -> dict[str,
         return _records_to_columns(data, key)
     if isinstance(data, list) and data and isinstance(data[0], list):
         return _rows_to_columns(data, signature_columns, key)
+    if isinstance(data, list) and data and len(signature_columns) == 1:
+        return {signature_columns[0]: data}  # one value per row, as MLflow takes them
     raise RequestError(
         f"{key} must be an object of columns, a list of objects or a list of rows",
         status=422,
@@ -148,11 +154,87 @@ def columns_from_mlflow(payload: Any, signature_columns: list[str]) -> dict[str,
     )
 
 
-def _flat(data: Any) -> list[Any]:
-    if data and isinstance(data[0], list):
-        flat = list(itertools.chain.from_iterable(data))
-        return _flat(flat)
-    return list(data)
+def _csv_value(text: str, kind: str, name: str, row: int) -> Any:
+    if text == "":
+        return None  # an empty field is a missing value, as pandas reads it
+    try:
+        if kind == "float":
+            return float(text)
+        if kind == "int":
+            return int(text) if text.lstrip("+-").isdigit() else float(text)
+    except ValueError:
+        raise RequestError(
+            f"{name}[{row}] is {text[:40]!r}; expected a number",
+            status=422,
+            field=name,
+            expected="a number",
+        ) from None
+    if kind == "bool":
+        lowered = text.lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0"):
+            return False
+        raise RequestError(
+            f"{name}[{row}] is {text[:40]!r}; expected true or false",
+            status=422,
+            field=name,
+            expected="true or false",
+        )
+    return text
+
+
+def columns_from_csv(body: bytes, kinds: dict[str, str]) -> dict[str, list[Any]]:
+    """Columns of a ``text/csv`` ``/invocations`` body: a header row, then one row per
+    prediction; numbers and flags are read as the signature's ``kinds`` say.
+
+    Raises:
+        RequestError: not UTF-8, no header, rows of another width, a value of a wrong type.
+    """
+    import csv
+    import io
+
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RequestError("the CSV body is not UTF-8 text", status=400) from None
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise RequestError(f"the body is not valid CSV: {exc}", status=400) from None
+    if not rows or not rows[0]:
+        raise RequestError(
+            "the CSV body needs a header row naming the columns", status=400, expected=list(kinds)
+        )
+    names = rows[0]
+    if len(set(names)) != len(names):
+        raise RequestError("the CSV header repeats a column name", status=400, field="csv")
+    columns = _rows_to_columns(rows[1:], names, "csv")
+    return {
+        name: [_csv_value(v, kinds.get(name, "string"), name, i) for i, v in enumerate(values)]
+        for name, values in columns.items()
+    }
+
+
+def _flat(data: list[Any], where: str, name: str) -> list[Any]:
+    """Nested lists of one depth everywhere, flattened (row-major, as v2 lays tensors out)."""
+    while data and isinstance(data[0], list):
+        if not all(isinstance(item, list) for item in data):
+            raise RequestError(
+                f"{where}.data is ragged: it mixes lists and values at one depth",
+                status=422,
+                field=name,
+                expected="a flat list, or lists nested to the same depth",
+            )
+        data = list(itertools.chain.from_iterable(data))
+    if any(isinstance(item, list) for item in data):
+        raise RequestError(
+            f"{where}.data is ragged: it mixes lists and values at one depth",
+            status=422,
+            field=name,
+            expected="a flat list, or lists nested to the same depth",
+        )
+    return data
 
 
 def _tensor(spec: Any, i: int) -> tuple[str, list[int], str, list[Any]]:
@@ -178,7 +260,7 @@ def _tensor(spec: Any, i: int) -> tuple[str, list[int], str, list[Any]]:
         raise RequestError(f"{where}.datatype must be a string", status=422, field=name)
     if not isinstance(data, list):
         raise RequestError(f"{where}.data must be a list", status=422, field=name)
-    values = _flat(data)
+    values = _flat(data, where, name)
     if len(values) != math.prod(shape):
         raise RequestError(
             f"{where} has {len(values)} values but its shape {shape} needs {math.prod(shape)}",
@@ -255,7 +337,8 @@ def columns_from_v2(payload: Any, kinds: dict[str, str]) -> dict[str, list[Any]]
     return columns
 
 
-def _datatype(values: list[Any]) -> str:
+def datatype_of(values: list[Any]) -> str:
+    """The v2 datatype of a list of labels or values (by its first one)."""
     first = values[0] if values else 0.0
     if isinstance(first, bool):
         return "BOOL"
@@ -266,15 +349,65 @@ def _datatype(values: list[Any]) -> str:
     return "BYTES"
 
 
+def requested_outputs(payload: dict[str, Any], available: list[str]) -> list[str] | None:
+    """The names in a v2 request's ``outputs`` (None: it asks for none in particular).
+
+    Raises:
+        RequestError: ``outputs`` is malformed or names an output the model lacks.
+    """
+    asked = payload.get("outputs")
+    if asked is None:
+        return None
+    if not isinstance(asked, list) or not all(
+        isinstance(o, dict) and isinstance(o.get("name"), str) for o in asked
+    ):
+        raise RequestError(
+            "outputs must be a list of {'name': ...}", status=422, field="outputs",
+            expected=available,
+        )  # fmt: skip
+    names = [o["name"] for o in asked]
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise RequestError(
+            f"the model has no output {unknown[0]!r}; it has {available}",
+            status=422,
+            field="outputs",
+            expected=available,
+        )
+    return names
+
+
+_MLFLOW_CODES = {
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "ENDPOINT_NOT_FOUND",
+    413: "REQUEST_LIMIT_EXCEEDED",
+    500: "INTERNAL_ERROR",
+}
+
+
+def mlflow_error_code(status: int) -> str:
+    """The ``error_code`` MLflow's scoring server gives an error of this HTTP status."""
+    return _MLFLOW_CODES.get(status, "BAD_REQUEST")
+
+
 def v2_body(
-    endpoint: str, request_id: str, outputs: Outputs, *, variant: str, ref: str, holdout: bool
+    endpoint: str,
+    request_id: str,
+    outputs: Outputs,
+    *,
+    variant: str,
+    ref: str,
+    holdout: bool,
+    outputs_wanted: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The v2 ``infer`` response: ``predict`` (and ``predict_proba`` for classifiers)."""
+    """The v2 ``infer`` response: ``predict`` (and ``predict_proba`` for classifiers),
+    or the ones the request's ``outputs`` named."""
     n = len(outputs.predictions)
     tensors: list[dict[str, Any]] = [
         {
             "name": "predict",
-            "datatype": _datatype(outputs.predictions),
+            "datatype": datatype_of(outputs.predictions),
             "shape": [n],
             "data": outputs.predictions,
         }
@@ -289,6 +422,8 @@ def v2_body(
                 "parameters": {"classes": outputs.classes},
             }
         )
+    if outputs_wanted is not None:
+        tensors = [t for t in tensors if t["name"] in outputs_wanted]
     return {
         "model_name": endpoint,
         "model_version": ref.rpartition("/")[2],

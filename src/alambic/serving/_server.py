@@ -87,8 +87,8 @@ def serve(
         import uvicorn
     except ImportError:  # pragma: no cover - the serve extra is missing
         raise ServingError("serving needs its extra: pip install 'alambic[serve]'") from None
-    from alambic.serving._app import ServerState
     from alambic.serving._endpoints import list_endpoints
+    from alambic.serving._state import ServerState
 
     if workers < 1:
         raise ServingError(f"--workers must be at least 1, got {workers}")
@@ -97,7 +97,7 @@ def serve(
             "there is no endpoint to serve; create one: "
             "alambic endpoints create NAME --variant MODEL@production"
         )
-    ServerState(endpoints).load()  # fail before binding the port, with the reason
+    ServerState(endpoints).load(strict=True)  # fail before binding the port, with the reason
     os.environ[_ENDPOINTS_ENV] = "*" if endpoints is None else ",".join(endpoints)
     os.environ[_POLL_ENV] = str(poll_seconds)
     metrics_dir = tempfile.mkdtemp(prefix="alambic-metrics-")

@@ -1,0 +1,325 @@
+"""What a server process holds: deployments, the watcher that swaps them, tokens, capture.
+
+A :class:`Deployment` is one endpoint's loaded models and routing table; it never
+changes once built. A watcher thread polls the store (endpoint revisions, alias holders)
+and, on a change, loads what is new in the background, then replaces the deployments
+in one assignment: a request uses the deployment it started with, so none fails or
+waits for a load. An endpoint whose new models cannot load keeps serving the ones it
+had (the others move on), and its load is tried again with a growing delay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from alambic.errors import AlambicError, ServingError
+from alambic.serving._capture import CaptureBuffer, capture_root
+from alambic.serving._config import Endpoint, Variant
+from alambic.serving._metrics import metrics
+from alambic.serving._predictor import Predictor, RequestError
+
+__all__ = ["Deployment", "ServerState"]
+
+log = logging.getLogger(__name__)
+RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)  # between attempts to load a failing endpoint
+
+
+def _fraction(*parts: str) -> float:
+    digest = hashlib.blake2b("\x00".join(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One endpoint's loaded variants and shadows (immutable: swapped whole)."""
+
+    endpoint: Endpoint
+    variants: tuple[tuple[Variant, Predictor], ...]
+    shadows: tuple[tuple[Variant, Predictor], ...]
+    revision: int
+
+    def choose(self, key: str | None) -> tuple[Variant, Predictor]:
+        """A variant by weight: random, or fixed for a caller's key."""
+        point = random.random() if key is None else _fraction(self.endpoint.name, key)  # noqa: S311
+        total = 0.0
+        for variant, predictor in self.variants:
+            total += variant.weight
+            if point < total:
+                return variant, predictor
+        return self.variants[-1]
+
+    def by_version(self, version: str) -> tuple[Variant, Predictor] | None:
+        for variant, predictor in self.variants:
+            if predictor.version == version:
+                return variant, predictor
+        return None
+
+    def holdout(self, key: str | None) -> bool:
+        share = self.endpoint.holdout
+        if share <= 0:
+            return False
+        point = random.random() if key is None else _fraction("holdout", self.endpoint.name, key)  # noqa: S311
+        return point < share
+
+
+@dataclass
+class _Failure:
+    error: str
+    attempts: int
+    retry_at: float  # time.monotonic()
+    since: float  # time.time() of the first failure
+
+
+class ServerState:
+    """What a server process holds: deployments, the watcher, capture, token cache.
+
+    Args:
+        endpoints: names to serve (None: every endpoint in the store, new ones included).
+        poll_seconds: how often the store is asked whether something changed.
+        token_ttl: how long a checked token is trusted before it is checked again.
+        capture_max_rows, capture_max_bytes: the capture queue's bounds.
+    """
+
+    def __init__(
+        self,
+        endpoints: list[str] | None = None,
+        *,
+        poll_seconds: float = 1.0,
+        token_ttl: float = 2.0,
+        capture_max_rows: int = 100_000,
+        capture_max_bytes: int = 256 * 1024 * 1024,
+        capture_flush_seconds: float = 1.0,
+    ) -> None:
+        from alambic.serving._endpoints import serving_store
+
+        self.names = endpoints
+        self.poll_seconds, self.token_ttl = poll_seconds, token_ttl
+        self.store = serving_store()
+        self.deployments: dict[str, Deployment] = {}
+        self.failures: dict[str, _Failure] = {}  # endpoints whose latest load failed
+        self._predictors: dict[str, Predictor] = {}  # by model ref name/version
+        self._state: Any = None
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self._tokens: dict[str, tuple[Any, float]] = {}
+        self._lock = threading.Lock()
+        self.capture_max_rows, self.capture_max_bytes = capture_max_rows, capture_max_bytes
+        self.capture_flush_seconds = capture_flush_seconds
+        self.capture: CaptureBuffer | None = None
+
+    # -- loading ---------------------------------------------------------------------
+    def _groups(self, configs: dict[str, Endpoint]) -> list[str]:
+        from alambic.registry import parse_ref
+
+        return sorted({parse_ref(ref)[0] for e in configs.values() for ref in e.models})
+
+    def _configs(self) -> tuple[dict[str, Endpoint], dict[str, int]]:
+        records = self.store.list_endpoints()
+        if self.names is not None:
+            records = [r for r in records if r.name in self.names]
+            missing = set(self.names) - {r.name for r in records}
+            if missing and not self.deployments:
+                raise ServingError(
+                    f"no endpoint {sorted(missing)}; create it with `alambic endpoints create`"
+                )
+        return (
+            {r.name: Endpoint.parse(r.name, r.config) for r in records},
+            {r.name: r.revision for r in records},
+        )
+
+    def _predictor(self, ref: str) -> Predictor:
+        from alambic.config import settings
+        from alambic.registry import registry_store, resolve
+        from alambic.store import ArtifactRef, ArtifactStore, load_value
+
+        record = resolve(ref)
+        if record.ref in self._predictors:
+            return self._predictors[record.ref]
+        policy = registry_store().get_group(record.group).policy
+        artifact = ArtifactRef.from_dict(record.model)
+        store = ArtifactStore(settings().artifacts)
+        try:
+            if policy.get("allow_pickle"):  # the group opted in: code may run on load
+                from alambic.models import loads_model
+
+                with store.local_file(artifact.hash) as path:
+                    model = loads_model(path.read_bytes(), trusted=["*"], allow_pickle=True)
+            else:
+                model = load_value(store, artifact)
+        except AlambicError as exc:
+            raise ServingError(
+                f"cannot load {record.ref} for serving: {exc}. Formats that can run code load "
+                f"only if the group opted in: al.registry.set_policy({record.group!r}, "
+                "allow_pickle=True)"
+            ) from exc
+        predictor = Predictor(model, record.ref)
+        self._predictors[record.ref] = predictor
+        return predictor
+
+    def _deploy(self, endpoint: Endpoint, revision: int) -> Deployment:
+        return Deployment(
+            endpoint,
+            tuple((v, self._predictor(v.model)) for v in endpoint.variants),
+            tuple((v, self._predictor(v.model)) for v in endpoint.shadows),
+            revision,
+        )
+
+    def load(self, *, strict: bool = False) -> dict[str, Deployment]:
+        """Build every deployment from the store and swap them in at once.
+
+        An endpoint whose models cannot load keeps the deployment it had (if any), and is
+        listed in :attr:`failures` until a later load succeeds.
+
+        Args:
+            strict: raise instead, leaving every deployment as it was (at start-up).
+
+        Raises:
+            ServingError: an endpoint is missing, or (strict) a model cannot be loaded.
+        """
+        m = metrics()
+        with self._lock:
+            configs, revisions = self._configs()
+            state = self.store.watch_state(self.names, self._groups(configs))
+            fresh: dict[str, Deployment] = {}
+            failures: dict[str, _Failure] = {}
+            for name, endpoint in configs.items():
+                try:
+                    fresh[name] = self._deploy(endpoint, revisions[name])
+                except AlambicError as exc:
+                    if strict:
+                        raise ServingError(f"endpoint {name!r}: {exc}") from exc
+                    before = self.failures.get(name)
+                    attempts = 1 if before is None else before.attempts + 1
+                    delay = RETRY_SECONDS[min(attempts, len(RETRY_SECONDS)) - 1]
+                    since = time.time() if before is None else before.since
+                    failures[name] = _Failure(str(exc), attempts, time.monotonic() + delay, since)
+                    log.error(
+                        "endpoint %s: cannot load its new models (%s); it keeps serving %s; "
+                        "next attempt in %.0f s",
+                        name, exc, "its previous ones" if name in self.deployments
+                        else "nothing", delay,
+                    )  # fmt: skip
+                    if name in self.deployments:
+                        fresh[name] = self.deployments[name]
+            self.deployments = fresh  # one assignment: requests see old or new, whole
+            self.failures = failures
+            self._state = state  # what was seen; failures are retried on their own clock
+            used = {p.ref for d in fresh.values() for _, p in (*d.variants, *d.shadows)}
+            self._predictors = {k: p for k, p in self._predictors.items() if k in used}
+            for name in configs:  # every series exists from the start, at 0
+                m.capture_dropped.labels(name)
+                m.capture_rows.labels(name)
+                m.reload_failing.labels(name).set(1 if name in failures else 0)
+            return fresh
+
+    def _changed(self) -> bool:
+        """Whether to load again: the store changed, or a failed endpoint's retry is due."""
+        now = time.monotonic()
+        if any(f.retry_at <= now for f in self.failures.values()):
+            return True
+        configs, _ = self._configs()  # the stored configs: the groups they need now
+        return bool(self.store.watch_state(self.names, self._groups(configs)) != self._state)
+
+    def _watch(self) -> None:
+        m = metrics()
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                if self._changed():
+                    self.load()
+                    m.reloads.labels("failed" if self.failures else "ok").inc()
+                    log.info("endpoints reloaded: %s", self.summary())
+            except Exception:  # keep serving the models in place; retry at the next poll
+                m.reloads.labels("failed").inc()
+                log.exception("reloading endpoints failed; the previous models stay in service")
+
+    def start(self) -> None:
+        """Load every endpoint (failing loudly), then watch and capture in the background."""
+        self.load(strict=True)
+        m = metrics()
+        m.reloads.labels("ok")
+        m.reloads.labels("failed")
+        self.capture = CaptureBuffer(
+            capture_root(),
+            max_rows=self.capture_max_rows,
+            max_bytes=self.capture_max_bytes,
+            flush_seconds=self.capture_flush_seconds,
+            on_drop=lambda endpoint, rows: m.capture_dropped.labels(endpoint).inc(rows),
+            on_written=lambda endpoint, rows: m.capture_rows.labels(endpoint).inc(rows),
+        )
+        self._watcher = threading.Thread(target=self._watch, name="alambic-watch", daemon=True)
+        self._watcher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(5)
+        if self.capture is not None:
+            self.capture.close()
+
+    def summary(self) -> dict[str, Any]:
+        summary: dict[str, Any] = {}
+        for name, d in self.deployments.items():
+            failure = self.failures.get(name)
+            summary[name] = {
+                "revision": d.revision,
+                "variants": [
+                    {"name": v.name, "model": v.model, "version": p.ref, "weight": v.weight}
+                    for v, p in d.variants
+                ],
+                "shadows": [
+                    {"name": v.name, "model": v.model, "version": p.ref} for v, p in d.shadows
+                ],
+                "holdout": d.endpoint.holdout,
+                "public": d.endpoint.public,
+                "capture": d.endpoint.capture,
+                "reload_error": None if failure is None else failure.error,
+            }
+        return summary
+
+    # -- tokens ----------------------------------------------------------------------
+    def token(self, text: str) -> Any:
+        """The token's record (cached ``token_ttl`` seconds), or None."""
+        from alambic.serving._endpoints import check_token
+
+        now = time.monotonic()
+        hit = self._tokens.get(text)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        record = check_token(self.store, text)
+        if len(self._tokens) > 10_000:  # garbage tokens must not grow memory
+            self._tokens.clear()
+        self._tokens[text] = (record, now + self.token_ttl)
+        return record
+
+    def authorize(self, request: Request, *, endpoint: str | None, admin: bool = False) -> Any:
+        """The caller's token record; RequestError 401 (no or bad token) or 403 (scope)."""
+        header = request.headers.get("authorization", "")
+        scheme, _, text = header.partition(" ")
+        if scheme.lower() != "bearer" or not text:
+            raise RequestError(
+                "this route needs a token: send 'Authorization: Bearer <token>' "
+                "(create one with `alambic tokens create`)",
+                status=401,
+            )
+        record = self.token(text.strip())
+        if record is None:
+            raise RequestError("the token is unknown or revoked", status=401)
+        if admin and record.scope != "admin":
+            raise RequestError(
+                f"token {record.id} has scope {record.scope}; this route needs admin", status=403
+            )
+        if endpoint is not None and record.endpoints and endpoint not in record.endpoints:
+            raise RequestError(
+                f"token {record.id} is restricted to {record.endpoints}; it may not use "
+                f"endpoint {endpoint!r}",
+                status=403,
+            )
+        return record
