@@ -102,11 +102,16 @@ def main() -> None:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                raise SystemExit(f"alambic serve exited with code {server.returncode}")
             try:
                 with urllib.request.urlopen(f"{base}/v2/health/ready", timeout=1):  # noqa: S310
                     break
             except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise SystemExit("alambic serve did not become ready in 60 s") from None
                 time.sleep(0.1)
         print(f"alambic serve is ready on {base}\n")
         rows = pd.read_parquet(HERE / "data" / "listings.parquet")
