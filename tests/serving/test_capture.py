@@ -118,3 +118,35 @@ def test_checked_arrays_join_lists_and_missing_numbers_stay_missing(home: Path) 
     assert frame["price"].isna().tolist() == [False, True, False, False]
     assert frame["year"].tolist()[:2] == [2001, 2002] and pd.isna(frame["year"][2])
     assert frame["year"][3] == 2004 and frame["price"].tolist()[3] == 3.5
+
+
+def test_files_of_the_json_format_still_read(home: Path) -> None:
+    import pyarrow as pa
+
+    folder = home / "artifacts" / "capture" / "endpoint=toy" / "date=2026-11-23" / "hour=19"
+    folder.mkdir(parents=True)
+    old = pa.table({
+        "request_id": ["r"], "row": [0],
+        "time": pa.array([0], pa.timestamp("us", tz="UTC")),
+        "endpoint": ["toy"], "variant": ["v"], "model": ["toy/1"], "shadow": [False],
+        "holdout": [False], "latency_ms": [1.0], "inputs": ['{"price": 2.5, "brand": "bmw"}'],
+        "prediction": ['"A-0"'], "probabilities": pa.array([None], pa.list_(pa.float64())),
+    })  # fmt: skip
+    pq.write_table(old, folder / "old.parquet")
+    buffer = CaptureBuffer(capture_root(), flush_seconds=60)
+    buffer.offer(record("n", {"price": [3.0], "brand": ["bmw"]}, ["A-1"]))
+    buffer.close()
+    frame = read_capture("toy")
+    assert frame["prediction"].tolist() == ["A-0", "A-1"]
+    assert frame["price"].tolist() == [2.5, 3.0]
+
+
+def test_a_feature_named_label_keeps_the_joined_label_apart(home: Path) -> None:
+    from alambic.serving import write_labels
+
+    buffer = CaptureBuffer(capture_root(), flush_seconds=60)
+    buffer.offer(record("r", {"label": ["premium"], "price": [1.0]}, [1]))
+    buffer.close()
+    write_labels("toy", pd.DataFrame({"request_id": ["r"], "label": [0]}))
+    frame = read_capture("toy", with_labels=True)
+    assert frame.loc[0, "input_label"] == "premium" and frame.loc[0, "label"] == 0

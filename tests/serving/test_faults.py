@@ -179,6 +179,9 @@ def test_the_access_log_is_one_json_line_per_request(home: Path) -> None:
         assert (ok.status_code, bad.status_code) == (200, 400)
         log = next(home.parent.glob("serve-*.log"))
         wait_until(lambda: "req-bad" in log.read_text(), timeout=10)
+        # one worker serves from the process that checked the models first: its metrics
+        # must still be the ones /metrics reads
+        assert "alambic_requests_total{" in httpx.get(f"{url}/metrics").text
     lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
     by_id = {line["request_id"]: line for line in lines}
     assert by_id["req-ok"]["status"] == 200 and by_id["req-ok"]["model"] == "toy/1"

@@ -41,7 +41,7 @@ def test_mlflow_clients_send_csv_and_read_error_codes(
     toy: Any, serve_app: Any, client: Any
 ) -> None:
     frame, _ = toy_frame(n=3, seed=5)
-    text = frame.to_csv(index=False)
+    text = frame.to_csv(index=False) + "\n"  # a blank line at the end holds no row
     with serve_app(["toy"]) as (url, _):
         by_csv = client.post(
             f"{url}/invocations", content=text, headers={"content-type": "text/csv"}
@@ -93,9 +93,13 @@ def test_unknown_routes_and_endpoints_answer_json_and_add_no_metric_series(
         assert "/invocations" in nowhere.json()["error"]
         wrong = client.get(f"{url}/invocations")
         assert wrong.status_code == 405 and "GET" in wrong.json()["error"]
+        auth = {"authorization": f"Bearer {create_token('site')[0]}"}
         for i in range(5):
-            stray = client.post(f"{url}/endpoints/stray-{i}/invocations", json=split([ROW]))
-            assert stray.status_code == 404 and "toy" not in stray.json()["error"]
+            stray = f"{url}/endpoints/stray-{i}/invocations"
+            # without a token nobody learns which endpoints exist: 401, not 404
+            assert client.post(stray, json=split([ROW])).status_code == 401
+            known = client.post(stray, json=split([ROW]), headers=auth)
+            assert known.status_code == 404 and "toy" not in known.json()["error"]
         metrics = client.get(f"{url}/metrics").text
     assert "stray-" not in metrics  # a caller cannot grow the metric series
 
@@ -181,3 +185,50 @@ def test_capture_memory_is_bounded_by_bytes_too(toy: Any, serve_app: Any, client
         kept = 20_000 // size
         assert state.capture.dropped == (10 - kept) * 100
         assert state.capture.queued_bytes == kept * size
+
+
+def test_any_load_failure_stays_with_its_endpoint_and_deleted_ones_clear(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from alambic.serving._metrics import metrics
+    from alambic.serving._state import ServerState
+
+    first = register_live(lgbm(seed=0))
+    create_endpoint("toy", variants=["toy@production"], public=True)
+    create_endpoint("steady", variants=[f"toy/{first}"], public=True)
+    state = ServerState(None)
+    state.load(strict=True)
+    second = register_live(lgbm(n_estimators=12, seed=1), alias=None)
+    load = state._predictor
+
+    def slim_image(ref: str) -> Any:  # a flavor whose library is not installed here
+        if ref.endswith(f"/{second}") or ref.endswith("@production"):
+            raise ModuleNotFoundError("No module named 'xgboost'")
+        return load(ref)
+
+    monkeypatch.setattr(state, "_predictor", slim_image)
+    al.registry.promote("toy", second, to="production")
+    al.serving.update_endpoint("steady", holdout=0.25)
+    state.load()
+    assert "xgboost" in state.failures["toy"].error
+    assert state.deployments["toy"].variants[0][1].ref == f"toy/{first}"  # kept
+    assert state.deployments["steady"].endpoint.holdout == 0.25  # moved on
+    gauge = metrics().reload_failing
+    assert gauge.labels("toy")._value.get() == 1
+    al.serving.delete_endpoint("toy")
+    state.load()
+    assert "toy" not in state.failures and "toy" not in state.deployments
+    assert gauge.labels("toy")._value.get() == 0  # a deleted endpoint raises no alarm
+
+
+def test_an_endpoint_deleted_and_created_again_is_a_change() -> None:
+    from alambic.serving._endpoints import serving_store
+
+    register_live(lgbm())
+    create_endpoint("toy", variants=["toy@production"])
+    store = serving_store()
+    before = store.watch_state(None, ["toy"])
+    al.serving.delete_endpoint("toy")
+    time.sleep(0.01)
+    create_endpoint("toy", variants=["toy@production"], holdout=0.5)  # revision 1 again
+    assert store.watch_state(None, ["toy"]) != before

@@ -145,6 +145,8 @@ BAD_REQUESTS = [
     ("v2 id with a newline", {"id": "a\nb", "inputs": V2_ROW}, 422, "id"),
     ("v2 unknown output", {"inputs": V2_ROW, "outputs": [{"name": "x"}]}, 422, "outputs"),
     ("int beyond a float", split([[1.0, 2**62, "bmw"]]), 422, "year"),
+    ("most negative int", split([[1.0, -(2**63), "bmw"]]), 422, "year"),
+    ("bool among numbers", split([ROW, [1.0, True, "bmw"]]), 422, "year"),
     ("huge float for an int", split([[1.0, 1e30, "bmw"]]), 422, "year"),
     ("csv of a bad number", b"price,year,brand\nx,2010,bmw\n", 422, "price"),
 ]  # fmt: skip
@@ -328,8 +330,10 @@ def test_capture_is_sampled_partitioned_and_joined_with_late_labels(
         auth = {"authorization": f"Bearer {create_token('labeller', scope='invoke')[0]}"}
         labelled = client.post(f"{url}/endpoints/toy/labels", json=body, headers=auth)
         assert labelled.status_code == 200 and labelled.json()["labels"] == 1
-        for bad, field in (({"label": 1}, "request_id"), ({**body["labels"][0], "row": "x"}, "row"),
-                           ({**body["labels"][0], "row": None}, "row")):  # fmt: skip
+        given = body["labels"][0]
+        for bad, field in (({"label": 1}, "request_id"), ({**given, "row": "x"}, "row"),
+                           ({**given, "row": None}, "row"), ({**given, "row": "inf"}, "row"),
+                           ({**given, "row": 1e300}, "row")):  # fmt: skip
             refused = client.post(f"{url}/endpoints/toy/labels", json={"labels": [bad]},
                                   headers=auth)  # fmt: skip
             assert refused.status_code == 422 and field in refused.json()["error"], refused.text
@@ -488,4 +492,6 @@ def test_a_server_follows_changes_on_either_database(
         wait_until(lambda: client.post(f"{url}/endpoints/toy/invocations", json=split([ROW]))
                    .json()["model"] == f"toy/{second}", timeout=10)  # fmt: skip
         al.serving.delete_endpoint("pinned")
-        wait_until(lambda: client.post(route, json=split([ROW])).status_code == 404, timeout=10)
+        auth = {"authorization": f"Bearer {create_token('site')[0]}"}
+        wait_until(lambda: client.post(route, json=split([ROW]), headers=auth).status_code == 404,
+                   timeout=10)  # fmt: skip

@@ -56,7 +56,6 @@ __all__ = ["Deployment", "ServerState", "create_app"]
 log = logging.getLogger(__name__)
 access = logging.getLogger("alambic.serving.access")
 INLINE_BYTES = 16 * 1024  # larger bodies are parsed and scored in a thread
-LABELS_MAX_BYTES = 64 * 1024 * 1024
 
 
 class Parsed(NamedTuple):
@@ -268,13 +267,15 @@ def create_app(endpoints: list[str] | None = None, **options: Any) -> Starlette:
         label, variant_name, token = "-", "-", None  # unknown names make no metric series
         try:
             if deployment is None:
+                # Only a caller with a token learns which endpoints exist (401 before 404).
+                token = await state.authorize(request, endpoint=None)
                 raise RequestError(
                     f"no endpoint {name!r} is served here (GET /admin/endpoints lists them)",
                     status=404,
                 )
             label, endpoint = name, deployment.endpoint
             if not endpoint.public:
-                token = state.authorize(request, endpoint=name)
+                token = await state.authorize(request, endpoint=name)
             raw = await _body(request, endpoint.max_body_bytes)
             key = request.headers.get(endpoint.key_header)
             if version is not None:
@@ -286,63 +287,61 @@ def create_app(endpoints: list[str] | None = None, **options: Any) -> Starlette:
                 variant, predictor = deployment.choose(key)
             variant_name = variant.name
             content_type = request.headers.get("content-type", "")
+            holdout = deployment.holdout(key)
 
-            def work() -> tuple[Parsed, dict[str, Any], Outputs]:
+            def work() -> tuple[Parsed, dict[str, Any], Outputs, str, bytes]:
                 parsed = parse(raw, content_type, predictor)
                 checked = predictor.matrix(parsed.columns)
-                return parsed, checked, predictor.predict(checked)
+                outputs = predictor.predict(checked)
+                answered = parsed.id or request_id
+                body = respond(answered, outputs, variant, predictor, holdout, parsed)
+                return parsed, checked, outputs, answered, dumps(body)
 
             if len(raw) <= INLINE_BYTES:
-                parsed, checked, outputs = work()
+                parsed, checked, outputs, request_id, content = work()
             else:
-                parsed, checked, outputs = await anyio.to_thread.run_sync(work)
-            if parsed.id is not None:
-                request_id = parsed.id
-            holdout = deployment.holdout(key)
+                parsed, checked, outputs, request_id, content = await anyio.to_thread.run_sync(work)
+            latency = time.perf_counter() - started
+            m.requests.labels(name, variant.name, protocol, "200").inc()
+            m.latency.labels(name, variant.name).observe(latency)
+            sampled = endpoint.capture >= 1.0 or random.random() < endpoint.capture  # noqa: S311
+            if sampled:
+                capture(
+                    Record(request_id, time.time(), name, variant.name, predictor.ref, False,
+                           holdout, latency * 1000, predictor.captured(parsed.columns, checked),
+                           outputs, predictor.kinds, len(raw))
+                )  # fmt: skip
+            log_access(
+                request,
+                200,
+                started,
+                request_id=request_id,
+                endpoint=name,
+                protocol=protocol,
+                token=None if token is None else token.id,
+                variant=variant.name,
+                model=predictor.ref,
+                holdout=holdout,
+                rows=len(outputs.predictions),
+            )
+            shadows = deployment.shadows
+            return Response(
+                content,
+                200,
+                {
+                    "x-request-id": request_id,
+                    "x-alambic-variant": variant.name,
+                    "x-alambic-model": predictor.ref,
+                },
+                "application/json",
+                BackgroundTask(shadow_task, deployment, parsed.columns, request_id, holdout,
+                               sampled, len(raw)) if shadows else None,
+            )  # fmt: skip
         except RequestError as exc:
             return fail(request, exc, request_id, started, endpoint=label,
                         variant=variant_name, protocol=protocol, token=token)  # fmt: skip
-        except Exception:
+        except Exception:  # a bug, never a bad request
             return crash(request, request_id, started, label, variant_name, protocol)
-        body = respond(request_id, outputs, variant, predictor, holdout, parsed)
-        latency = time.perf_counter() - started
-        m.requests.labels(name, variant.name, protocol, "200").inc()
-        m.latency.labels(name, variant.name).observe(latency)
-        sampled = endpoint.capture >= 1.0 or random.random() < endpoint.capture  # noqa: S311
-        if sampled:
-            capture(
-                Record(request_id, time.time(), name, variant.name, predictor.ref, False,
-                       holdout, latency * 1000, predictor.captured(parsed.columns, checked),
-                       outputs, predictor.kinds, len(raw))
-            )  # fmt: skip
-        log_access(
-            request,
-            200,
-            started,
-            request_id=request_id,
-            endpoint=name,
-            protocol=protocol,
-            token=None if token is None else token.id,
-            variant=variant.name,
-            model=predictor.ref,
-            holdout=holdout,
-            rows=len(outputs.predictions),
-        )
-        return _json(
-            body,
-            headers={
-                "x-request-id": request_id,
-                "x-alambic-variant": variant.name,
-                "x-alambic-model": predictor.ref,
-            },
-            background=(
-                BackgroundTask(
-                    shadow_task, deployment, parsed.columns, request_id, holdout, sampled, len(raw)
-                )
-                if deployment.shadows
-                else None
-            ),
-        )
 
     def mlflow_respond(
         request_id: str,
@@ -359,7 +358,8 @@ def create_app(endpoints: list[str] | None = None, **options: Any) -> Starlette:
     async def invocations(request: Request) -> Response:
         name = request.path_params.get("name")
         if name is None:
-            if len(state.deployments) != 1:
+            served = list(state.deployments)  # one snapshot: a swap may come at any await
+            if len(served) != 1:
                 error = RequestError(
                     "this server serves several endpoints: POST /endpoints/{name}/invocations "
                     "(GET /admin/endpoints lists them)",
@@ -367,7 +367,7 @@ def create_app(endpoints: list[str] | None = None, **options: Any) -> Starlette:
                 )
                 return fail(request, error, _request_id(request), time.perf_counter(),
                             protocol="mlflow")  # fmt: skip
-            name = next(iter(state.deployments))
+            name = served[0]
         return await score(request, name, "mlflow", _mlflow_parse, mlflow_respond)
 
     async def v2_infer(request: Request) -> Response:
@@ -408,7 +408,7 @@ def create_app(endpoints: list[str] | None = None, **options: Any) -> Starlette:
                 if endpoint_param and deployment is None:
                     raise RequestError(f"no endpoint {name!r} is served here", status=404)
                 if admin or token_always or deployment is None or not deployment.endpoint.public:
-                    token = state.authorize(request, endpoint=name, admin=admin)
+                    token = await state.authorize(request, endpoint=name, admin=admin)
                 response = await handler(request, deployment)
             except RequestError as exc:
                 label = str(name) if deployment is not None else "-"
@@ -442,7 +442,7 @@ def create_app(endpoints: list[str] | None = None, **options: Any) -> Starlette:
         if chosen is None:
             raise RequestError(
                 f"endpoint {deployment.endpoint.name!r} serves no version {version}; it "
-                f"serves {sorted({p.version for _, p in deployment.variants})}",
+                f"serves {sorted({p.version for _, p in deployment.variants}, key=int)}",
                 status=404,
             )
         return [chosen]
@@ -456,22 +456,21 @@ def create_app(endpoints: list[str] | None = None, **options: Any) -> Starlette:
             outputs.append(
                 {"name": "predict_proba", "datatype": "FP64", "shape": [-1, len(predictor.classes)]}
             )
-        name = deployment.endpoint.name
         return _json(
             {
-                "name": name,
-                "versions": sorted({p.version for _, p in variants}),
+                "name": deployment.endpoint.name,
+                "versions": sorted({p.version for _, p in variants}, key=int),
                 "platform": f"alambic-{predictor.model.flavor}",
                 "inputs": predictor.describe(),
                 "outputs": outputs,
                 "parameters": {
                     "variants": [
-                        v for v in state.summary()[name]["variants"]
-                        if v["version"] in {p.ref for _, p in variants}
+                        {"name": v.name, "model": v.model, "version": p.ref, "weight": v.weight}
+                        for v, p in variants
                     ]
                 },
             }
-        )  # fmt: skip
+        )
 
     async def model_ready(request: Request, deployment: Deployment) -> Response:
         versioned(request, deployment)
@@ -481,8 +480,10 @@ def create_app(endpoints: list[str] | None = None, **options: Any) -> Starlette:
         from alambic.serving._capture import write_labels
 
         name = deployment.endpoint.name
-        raw = await _body(request, max(deployment.endpoint.max_body_bytes, LABELS_MAX_BYTES))
-        payload = loads(raw)
+        raw = await _body(request, deployment.endpoint.max_body_bytes)
+        payload = (
+            loads(raw) if len(raw) <= INLINE_BYTES else await anyio.to_thread.run_sync(loads, raw)
+        )
         rows = payload.get("labels") if isinstance(payload, dict) else None
         if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
             raise RequestError(
@@ -507,7 +508,7 @@ def create_app(endpoints: list[str] | None = None, **options: Any) -> Starlette:
                 "endpoints": state.summary(),
                 "failing": {n: f.error for n, f in state.failures.items()},
                 "capture": {
-                    "queued": 0 if capture is None else len(capture._queue),
+                    "queued": 0 if capture is None else capture.queued,
                     "dropped": 0 if capture is None else capture.dropped,
                     "written": 0 if capture is None else capture.written,
                 },
@@ -518,8 +519,10 @@ def create_app(endpoints: list[str] | None = None, **options: Any) -> Starlette:
         try:
             await anyio.to_thread.run_sync(state.load)
         except AlambicError as exc:
+            m.reloads.labels("failed").inc()
             raise RequestError(f"reload failed, the models in service stay: {exc}",
                                status=409) from None  # fmt: skip
+        m.reloads.labels("failed" if state.failures else "ok").inc()
         if state.failures:
             failing = {n: f.error for n, f in state.failures.items()}
             raise RequestError(

@@ -71,7 +71,8 @@ class CaptureBuffer:
         max_bytes: request bytes held at most (so that wide or long-text requests stay
             bounded too); beyond, likewise.
         flush_seconds: the longest a record waits before it is written.
-        on_drop: called with the endpoint's name for each record dropped.
+        on_drop: called as ``on_drop(endpoint, rows)`` for each record dropped.
+        on_written: called as ``on_written(endpoint, rows)`` for each file written.
     """
 
     def __init__(
@@ -124,6 +125,11 @@ class CaptureBuffer:
         if len(self._queue) >= self.batch_records:
             self._wake.set()
         return True
+
+    @property
+    def queued(self) -> int:
+        """Records waiting to be written."""
+        return len(self._queue)
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued and stop the thread."""
@@ -355,7 +361,7 @@ def write_labels(endpoint: str, labels: Any) -> int:
     rows: Any = 0
     if "row" in frame.columns:
         numbers = pd.Series(pd.to_numeric(frame["row"], errors="coerce"), dtype="float64")
-        wrong = numbers.isna() | (numbers < 0) | (numbers != numbers.round())
+        wrong = ~numbers.between(0, 2**31) | (numbers != numbers.round())  # NaN, inf too
         if wrong.any():
             at = int(wrong.to_numpy().argmax())
             raise DataError(
@@ -391,7 +397,8 @@ def read_capture(endpoint: str, *, with_labels: bool = False, inputs: bool = Tru
         endpoint: the endpoint's name.
         with_labels: join the labels received so far (``label``, ``labelled_at``;
             the latest label of a request row wins).
-        inputs: expand the ``inputs`` JSON into one column per feature.
+        inputs: include the features, one column each (a feature named like a capture
+            column, ``model`` say, comes as ``input_model``); False leaves them out.
     """
     import pandas as pd
 
@@ -425,25 +432,27 @@ def read_capture(endpoint: str, *, with_labels: bool = False, inputs: bool = Tru
 
 def _read_file(fs: Any, path: str, *, inputs: bool) -> Any:
     """One capture file as a DataFrame, its ``inputs`` struct spread into feature columns."""
+    import orjson
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     with fs.open(path, "rb") as handle:
         table = pq.read_table(handle)
     column = table.column("inputs")
-    table = table.drop_columns(["inputs"])
-    frame = table.to_pandas()
+    frame = table.drop_columns(["inputs"]).to_pandas()
+    old = pa.types.is_string(column.type)  # written before capture was typed: JSON text
+    if old:
+        frame["prediction"] = [orjson.loads(v) for v in frame["prediction"]]
     if not inputs:
         return frame
-    if pa.types.is_string(column.type):  # files written before inputs were typed: JSON text
-        import orjson
-        import pandas as pd
-
+    if old:
         expanded = pd.DataFrame([orjson.loads(v) for v in column.to_pylist()])
     else:
         struct = column.combine_chunks()
         names = [f.name for f in column.type]
         expanded = pa.table(struct.flatten(), names=names).to_pandas()
-    clash = [c for c in expanded.columns if c in frame.columns]
+    taken = {*frame.columns, "label", "labelled_at"}  # with_labels adds those two
+    clash = [c for c in expanded.columns if c in taken]
     expanded = expanded.rename(columns={c: f"input_{c}" for c in clash})
     return frame.join(expanded)

@@ -66,7 +66,7 @@ def metrics() -> Metrics:
             "alambic_endpoint_reload_failing",
             "1 while an endpoint's new models cannot load (it serves its previous ones).",
             ["endpoint"],
-            multiprocess_mode="max",
+            multiprocess_mode="livemax",  # a worker that died says nothing
         ),
     )
 

@@ -99,9 +99,12 @@ def _numeric(field: str, values: list[Any], *, nullable: bool, integer: bool = F
             field=field,
             expected=expected,
         )
+    if array.dtype.kind in "iuf" and bool in set(map(type, values)):  # NumPy made 1 of True
+        row = next(i for i, v in enumerate(values) if type(v) is bool)
+        raise _bad_value(field, row, values[row], expected)
     if array.dtype.kind in "iu":
-        if integer and len(array) and int(np.abs(array).max()) > _WHOLE_MAX:
-            row = int(np.argmax(np.abs(array) > _WHOLE_MAX))
+        if integer and len(array) and (array.max() > _WHOLE_MAX or array.min() < -_WHOLE_MAX):
+            row = int(np.argmax((array > _WHOLE_MAX) | (array < -_WHOLE_MAX)))
             raise _bad_value(field, row, int(array[row]), _WHOLE)
         return array.astype(np.float64)
     if array.dtype.kind == "f":
@@ -258,7 +261,7 @@ class Predictor:
                 scores = self._predict_frame(checked)
         except (ValueError, TypeError, KeyError) as exc:
             raise RequestError(f"the model could not score this input: {exc}", status=422) from exc
-        scores = np.asarray(scores)
+        scores = np.ascontiguousarray(scores)  # JSON writes C-ordered arrays only
         if not self.classes or (self.booster is None and not self.proba):
             return Outputs(scores.tolist(), None, [])
         if scores.ndim == 1:  # a binary booster gives the positive class only

@@ -157,6 +157,13 @@ def columns_from_mlflow(payload: Any, signature_columns: list[str]) -> dict[str,
 def _csv_value(text: str, kind: str, name: str, row: int) -> Any:
     if text == "":
         return None  # an empty field is a missing value, as pandas reads it
+    if "_" in text and kind in ("float", "int"):  # Python reads 1_000; CSV writers do not
+        raise RequestError(
+            f"{name}[{row}] is {text[:40]!r}; expected a number",
+            status=422,
+            field=name,
+            expected="a number",
+        )
     try:
         if kind == "float":
             return float(text)
@@ -207,6 +214,7 @@ def columns_from_csv(body: bytes, kinds: dict[str, str]) -> dict[str, list[Any]]
             "the CSV body needs a header row naming the columns", status=400, expected=list(kinds)
         )
     names = rows[0]
+    rows = [row for row in rows if row]  # blank lines (a trailing one, say) hold no row
     if len(set(names)) != len(names):
         raise RequestError("the CSV header repeats a column name", status=400, field="csv")
     columns = _rows_to_columns(rows[1:], names, "csv")

@@ -97,11 +97,17 @@ def serve(
             "there is no endpoint to serve; create one: "
             "alambic endpoints create NAME --variant MODEL@production"
         )
-    ServerState(endpoints).load(strict=True)  # fail before binding the port, with the reason
-    os.environ[_ENDPOINTS_ENV] = "*" if endpoints is None else ",".join(endpoints)
-    os.environ[_POLL_ENV] = str(poll_seconds)
+    # Before any metric exists in this process: prometheus_client picks in-memory or
+    # file-backed values once, and with one worker uvicorn serves from this process.
     metrics_dir = tempfile.mkdtemp(prefix="alambic-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        ServerState(endpoints).load(strict=True)  # fail before binding the port, with why
+    except BaseException:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        raise
+    os.environ[_ENDPOINTS_ENV] = "*" if endpoints is None else ",".join(endpoints)
+    os.environ[_POLL_ENV] = str(poll_seconds)
     try:
         uvicorn.run(
             "alambic.serving._server:app_from_env",

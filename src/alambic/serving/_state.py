@@ -57,12 +57,14 @@ class Deployment:
         return self.variants[-1]
 
     def by_version(self, version: str) -> tuple[Variant, Predictor] | None:
+        """The variant serving that version (``"3"``), or None."""
         for variant, predictor in self.variants:
             if predictor.version == version:
                 return variant, predictor
         return None
 
     def holdout(self, key: str | None) -> bool:
+        """Whether this request is in the holdout share (fixed for a caller's key)."""
         share = self.endpoint.holdout
         if share <= 0:
             return False
@@ -121,19 +123,26 @@ class ServerState:
 
         return sorted({parse_ref(ref)[0] for e in configs.values() for ref in e.models})
 
-    def _configs(self) -> tuple[dict[str, Endpoint], dict[str, int]]:
+    def _records(self, *, strict: bool = False) -> list[Any]:
         records = self.store.list_endpoints()
         if self.names is not None:
             records = [r for r in records if r.name in self.names]
             missing = set(self.names) - {r.name for r in records}
-            if missing and not self.deployments:
+            if missing and strict:
                 raise ServingError(
                     f"no endpoint {sorted(missing)}; create it with `alambic endpoints create`"
                 )
-        return (
-            {r.name: Endpoint.parse(r.name, r.config) for r in records},
-            {r.name: r.revision for r in records},
-        )
+        return records
+
+    def _configs(self) -> dict[str, Endpoint]:
+        """The stored configs that parse (one that does not fails only its own load)."""
+        configs = {}
+        for record in self._records():
+            try:
+                configs[record.name] = Endpoint.parse(record.name, record.config)
+            except AlambicError:
+                continue
+        return configs
 
     def _predictor(self, ref: str) -> Predictor:
         from alambic.config import settings
@@ -182,51 +191,61 @@ class ServerState:
             strict: raise instead, leaving every deployment as it was (at start-up).
 
         Raises:
-            ServingError: an endpoint is missing, or (strict) a model cannot be loaded.
+            ServingError: (strict) an endpoint is missing or its models cannot load.
         """
         m = metrics()
         with self._lock:
-            configs, revisions = self._configs()
-            state = self.store.watch_state(self.names, self._groups(configs))
+            # The state first: a change made while this loads is seen at the next poll.
+            groups = self._groups(self._configs())
+            state = self.store.watch_state(self.names, groups)
+            records = self._records(strict=strict)
             fresh: dict[str, Deployment] = {}
             failures: dict[str, _Failure] = {}
-            for name, endpoint in configs.items():
+            for record in records:
+                name = record.name
                 try:
-                    fresh[name] = self._deploy(endpoint, revisions[name])
-                except AlambicError as exc:
+                    endpoint = Endpoint.parse(name, record.config)
+                    fresh[name] = self._deploy(endpoint, record.revision)
+                except Exception as exc:  # a missing flavor's import too, not only ours
                     if strict:
                         raise ServingError(f"endpoint {name!r}: {exc}") from exc
-                    before = self.failures.get(name)
-                    attempts = 1 if before is None else before.attempts + 1
-                    delay = RETRY_SECONDS[min(attempts, len(RETRY_SECONDS)) - 1]
-                    since = time.time() if before is None else before.since
-                    failures[name] = _Failure(str(exc), attempts, time.monotonic() + delay, since)
-                    log.error(
-                        "endpoint %s: cannot load its new models (%s); it keeps serving %s; "
-                        "next attempt in %.0f s",
-                        name, exc, "its previous ones" if name in self.deployments
-                        else "nothing", delay,
-                    )  # fmt: skip
+                    failures[name] = self._failed(name, exc)
                     if name in self.deployments:
                         fresh[name] = self.deployments[name]
+            gone = {*self.deployments, *self.failures} - {r.name for r in records}
             self.deployments = fresh  # one assignment: requests see old or new, whole
             self.failures = failures
             self._state = state  # what was seen; failures are retried on their own clock
             used = {p.ref for d in fresh.values() for _, p in (*d.variants, *d.shadows)}
             self._predictors = {k: p for k, p in self._predictors.items() if k in used}
-            for name in configs:  # every series exists from the start, at 0
+            for name in (r.name for r in records):  # every series exists from the start
                 m.capture_dropped.labels(name)
                 m.capture_rows.labels(name)
                 m.reload_failing.labels(name).set(1 if name in failures else 0)
+            for name in gone:  # a deleted endpoint raises no alarm
+                m.reload_failing.labels(name).set(0)
             return fresh
+
+    def _failed(self, name: str, exc: Exception) -> _Failure:
+        before = self.failures.get(name)
+        attempts = 1 if before is None else before.attempts + 1
+        delay = RETRY_SECONDS[min(attempts, len(RETRY_SECONDS)) - 1]
+        log.error(
+            "endpoint %s: cannot load its new models (%s: %s); it keeps serving %s; next "
+            "attempt in %.0f s",
+            name, type(exc).__name__, exc,
+            "its previous ones" if name in self.deployments else "nothing", delay,
+        )  # fmt: skip
+        since = time.time() if before is None else before.since
+        return _Failure(f"{exc}", attempts, time.monotonic() + delay, since)
 
     def _changed(self) -> bool:
         """Whether to load again: the store changed, or a failed endpoint's retry is due."""
         now = time.monotonic()
         if any(f.retry_at <= now for f in self.failures.values()):
             return True
-        configs, _ = self._configs()  # the stored configs: the groups they need now
-        return bool(self.store.watch_state(self.names, self._groups(configs)) != self._state)
+        groups = self._groups(self._configs())  # what the stored configs need now
+        return bool(self.store.watch_state(self.names, groups) != self._state)
 
     def _watch(self) -> None:
         m = metrics()
@@ -258,6 +277,7 @@ class ServerState:
         self._watcher.start()
 
     def stop(self) -> None:
+        """Stop watching, and write what capture holds."""
         self._stop.set()
         if self._watcher is not None:
             self._watcher.join(5)
@@ -265,6 +285,8 @@ class ServerState:
             self.capture.close()
 
     def summary(self) -> dict[str, Any]:
+        """What is served now, per endpoint: variants with the version each serves, shadows,
+        shares, and the error of a reload that failed (None when none did)."""
         summary: dict[str, Any] = {}
         for name, d in self.deployments.items():
             failure = self.failures.get(name)
@@ -299,8 +321,16 @@ class ServerState:
         self._tokens[text] = (record, now + self.token_ttl)
         return record
 
-    def authorize(self, request: Request, *, endpoint: str | None, admin: bool = False) -> Any:
-        """The caller's token record; RequestError 401 (no or bad token) or 403 (scope)."""
+    async def authorize(
+        self, request: Request, *, endpoint: str | None, admin: bool = False
+    ) -> Any:
+        """The caller's token record; RequestError 401 (no or bad token) or 403 (scope).
+
+        A token seen in the last ``token_ttl`` seconds is checked from memory; another is
+        looked up in a thread, so a flood of unknown tokens never blocks other requests.
+        """
+        import anyio.to_thread
+
         header = request.headers.get("authorization", "")
         scheme, _, text = header.partition(" ")
         if scheme.lower() != "bearer" or not text:
@@ -309,7 +339,12 @@ class ServerState:
                 "(create one with `alambic tokens create`)",
                 status=401,
             )
-        record = self.token(text.strip())
+        text = text.strip()
+        hit = self._tokens.get(text)
+        if hit is not None and hit[1] > time.monotonic():
+            record = hit[0]
+        else:
+            record = await anyio.to_thread.run_sync(self.token, text)
         if record is None:
             raise RequestError("the token is unknown or revoked", status=401)
         if admin and record.scope != "admin":

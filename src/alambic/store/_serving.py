@@ -172,7 +172,10 @@ class ServingStore:
         from alambic.store._models import ModelVersionRow
 
         with self._read() as session:
-            query = select(EndpointRow.name, EndpointRow.revision).order_by(EndpointRow.name)
+            # updated_at too: an endpoint deleted and created again restarts at revision 1
+            query = select(EndpointRow.name, EndpointRow.revision, EndpointRow.updated_at).order_by(
+                EndpointRow.name
+            )
             if endpoints is not None:
                 query = query.where(EndpointRow.name.in_(endpoints))
             revisions = tuple(tuple(r) for r in session.execute(query))
