@@ -227,6 +227,8 @@ def _column(parts: list[Any], kind: str | None) -> Any:
     if all(isinstance(part, np.ndarray) for part in parts):
         joined = np.concatenate(parts)
         missing = np.isnan(joined) if joined.dtype.kind == "f" else None
+        if missing is not None and not missing.any():
+            missing = None  # no validity bitmap to build
         if kind == "int" or (kind is None and joined.dtype.kind in "iu"):
             whole = np.where(missing, 0, joined) if missing is not None else joined
             return pa.array(whole.astype(np.int64), mask=missing, type=pa.int64())
