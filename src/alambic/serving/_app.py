@@ -67,7 +67,8 @@ class Parsed(NamedTuple):
 
 
 Parse = Callable[[bytes, str, Predictor], Parsed]
-Respond = Callable[[str, Outputs, Variant, Predictor, bool, Parsed], dict[str, Any]]
+# (endpoint, request id, outputs, variant, predictor, holdout, parsed) -> response body
+Respond = Callable[[str, str, Outputs, Variant, Predictor, bool, Parsed], dict[str, Any]]
 
 
 def _safe_id(text: str) -> bool:
@@ -141,6 +142,23 @@ def _v2_parse(raw: bytes, content_type: str, predictor: Predictor) -> Parsed:
         )
     available = ["predict", *(["predict_proba"] if predictor.proba else [])]
     return Parsed(columns, given, requested_outputs(payload, available))
+
+
+def _mlflow_respond(
+    endpoint: str, request_id: str, outputs: Outputs, variant: Variant, predictor: Predictor,
+    holdout: bool, parsed: Parsed,
+) -> dict[str, Any]:  # fmt: skip
+    return mlflow_body(
+        request_id, outputs, variant=variant.name, ref=predictor.ref, holdout=holdout
+    )
+
+
+def _v2_respond(
+    endpoint: str, request_id: str, outputs: Outputs, variant: Variant, predictor: Predictor,
+    holdout: bool, parsed: Parsed,
+) -> dict[str, Any]:  # fmt: skip
+    return v2_body(endpoint, request_id, outputs, variant=variant.name, ref=predictor.ref,
+                   holdout=holdout, outputs_wanted=parsed.outputs)  # fmt: skip
 
 
 def create_app(endpoints: list[str] | None = None, **options: Any) -> Starlette:
@@ -294,7 +312,7 @@ def create_app(endpoints: list[str] | None = None, **options: Any) -> Starlette:
                 checked = predictor.matrix(parsed.columns)
                 outputs = predictor.predict(checked)
                 answered = parsed.id or request_id
-                body = respond(answered, outputs, variant, predictor, holdout, parsed)
+                body = respond(name, answered, outputs, variant, predictor, holdout, parsed)
                 return parsed, checked, outputs, answered, dumps(body)
 
             if len(raw) <= INLINE_BYTES:
@@ -343,18 +361,6 @@ def create_app(endpoints: list[str] | None = None, **options: Any) -> Starlette:
         except Exception:  # a bug, never a bad request
             return crash(request, request_id, started, label, variant_name, protocol)
 
-    def mlflow_respond(
-        request_id: str,
-        outputs: Outputs,
-        variant: Variant,
-        predictor: Predictor,
-        holdout: bool,
-        parsed: Parsed,
-    ) -> dict[str, Any]:
-        return mlflow_body(
-            request_id, outputs, variant=variant.name, ref=predictor.ref, holdout=holdout
-        )
-
     async def invocations(request: Request) -> Response:
         name = request.path_params.get("name")
         if name is None:
@@ -368,25 +374,12 @@ def create_app(endpoints: list[str] | None = None, **options: Any) -> Starlette:
                 return fail(request, error, _request_id(request), time.perf_counter(),
                             protocol="mlflow")  # fmt: skip
             name = served[0]
-        return await score(request, name, "mlflow", _mlflow_parse, mlflow_respond)
+        return await score(request, name, "mlflow", _mlflow_parse, _mlflow_respond)
 
     async def v2_infer(request: Request) -> Response:
         name = request.path_params["name"]
-
-        def respond(
-            request_id: str,
-            outputs: Outputs,
-            variant: Variant,
-            predictor: Predictor,
-            holdout: bool,
-            parsed: Parsed,
-        ) -> dict[str, Any]:
-            return v2_body(name, request_id, outputs, variant=variant.name, ref=predictor.ref,
-                           holdout=holdout, outputs_wanted=parsed.outputs)  # fmt: skip
-
-        return await score(
-            request, name, "v2", _v2_parse, respond, version=request.path_params.get("version")
-        )
+        version = request.path_params.get("version")
+        return await score(request, name, "v2", _v2_parse, _v2_respond, version=version)
 
     def guarded(
         handler: Callable[[Request, Any], Awaitable[Response]],
