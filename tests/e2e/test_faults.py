@@ -13,7 +13,8 @@ import pytest
 
 import alambic as al
 from alambic.errors import IntegrityError
-from alambic.store import ArtifactStore, MetadataStore
+from alambic.pipelines import RunStore
+from alambic.store import ArtifactStore
 from tests.helpers import resume_cli, wait_until
 
 pytestmark = pytest.mark.slow
@@ -64,8 +65,8 @@ def cli(*args: str, **kwargs: object) -> subprocess.Popen[str]:
     )  # type: ignore[call-overload]
 
 
-def store() -> MetadataStore:
-    return MetadataStore.open(al.settings().db_url)
+def store() -> RunStore:
+    return RunStore.open(al.settings().db_url)
 
 
 def test_sigkill_of_the_orchestrator_then_resume_reuses_finished_steps(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ import pytest
 import alambic as al
 from alambic.core import utcnow
 from alambic.errors import ExecutorError, ParameterError, RunError
-from alambic.store import ArtifactStore, MetadataStore
+from alambic.pipelines import RunStore
+from alambic.store import ArtifactStore
 from tests.helpers import wait_until
 from tests.pipelines import flows
 
@@ -258,7 +259,7 @@ def test_resume_after_a_fix_reuses_succeeded_steps(tmp_path: Path) -> None:
 
 def test_artifacts_of_a_run_are_content_addressed(home: Path) -> None:
     run = al.run(flows.squares)
-    store = MetadataStore.open(al.settings().db_url)
+    store = RunStore.open(al.settings().db_url)
     artifacts = ArtifactStore(al.settings().artifacts)
     for step in run.steps:
         for ref in step.outputs.values():
@@ -282,7 +283,7 @@ def test_resume_takes_over_a_run_whose_orchestrator_stopped_beating(
 ) -> None:
     monkeypatch.setenv("ALAMBIC_HEARTBEAT_SECONDS", "0.2")
     run = al.run(flows.not_retried, params={"marker_dir": str(tmp_path / "m"), "failures": 1})
-    store = MetadataStore.open(al.settings().db_url)
+    store = RunStore.open(al.settings().db_url)
     # Pretend an orchestrator on another machine drives it and is alive...
     store.update_run(run.id, status="running", orchestrator="elsewhere:1", heartbeat_at=utcnow())
     with pytest.raises(RunError, match="still driven by elsewhere:1"):

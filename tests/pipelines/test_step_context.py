@@ -7,8 +7,7 @@ from pathlib import Path
 
 import alambic as al
 from alambic.cli._render import live_view
-from alambic.pipelines import Orchestrator, current_step, read_progress
-from alambic.store import MetadataStore
+from alambic.pipelines import Orchestrator, RunStore, current_step, read_progress
 from tests.helpers import wait_until
 from tests.pipelines import progress_flows
 
@@ -16,7 +15,7 @@ from tests.pipelines import progress_flows
 def test_a_step_in_a_worker_knows_its_label_and_step_run() -> None:
     assert current_step() is None  # outside any step
     run = al.run(progress_flows.context)
-    (record,) = MetadataStore.open(al.settings().db_url).step_runs(run.id)
+    (record,) = RunStore.open(al.settings().db_url).step_runs(run.id)
     assert run.result() == {"label": "whoami", "step_run": record.id}
 
 

@@ -222,13 +222,13 @@ def test_any_load_failure_stays_with_its_endpoint_and_deleted_ones_clear(
 
 
 def test_an_endpoint_deleted_and_created_again_is_a_change() -> None:
-    from alambic.serving._endpoints import serving_store
+    from alambic.serving import serving_store
 
     register_live(lgbm())
     create_endpoint("toy", variants=["toy@production"])
     store = serving_store()
-    before = store.watch_state(None, ["toy"])
+    before = store.revisions(None)
     al.serving.delete_endpoint("toy")
     time.sleep(0.01)
     create_endpoint("toy", variants=["toy@production"], holdout=0.5)  # revision 1 again
-    assert store.watch_state(None, ["toy"]) != before
+    assert store.revisions(None) != before

@@ -180,7 +180,7 @@ def test_tracking_on_postgresql(pg_url: str, monkeypatch: pytest.MonkeyPatch) ->
 def test_two_processes_creating_one_experiment_at_once(pg_url: str) -> None:
     import threading
 
-    from alambic.store import RunChange, TrackingStore
+    from alambic.tracking import RunChange, TrackingStore
 
     errors: list[BaseException] = []
     barrier = threading.Barrier(4)

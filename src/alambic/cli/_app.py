@@ -30,6 +30,7 @@ from alambic.pipelines import (
     Orchestrator,
     Pipeline,
     Run,
+    RunStore,
     load_pipeline,
     parse_cli_params,
     step_logs,
@@ -39,7 +40,7 @@ from alambic.pipelines import cancel as cancel_run
 from alambic.pipelines import resume as resume_run
 from alambic.pipelines import run as run_pipeline
 from alambic.pipelines import submit as submit_pipeline
-from alambic.store import ArtifactStore, MetadataStore
+from alambic.store import ArtifactStore
 
 app = typer.Typer(
     name="alambic",
@@ -79,8 +80,8 @@ Workers = Annotated[
 ]
 
 
-def _store() -> MetadataStore:
-    return MetadataStore.open(settings().db_url)
+def _store() -> RunStore:
+    return RunStore.open(settings().db_url)
 
 
 class _LiveRun:
@@ -269,7 +270,7 @@ def runs_logs(
 ) -> None:
     """Print the captured output (stdout, stderr, logging) of a run's steps."""
     config = settings()
-    store = MetadataStore.open(config.db_url)
+    store = RunStore.open(config.db_url)
     record = store.get_run(run_id)
     artifacts = ArtifactStore(config.artifacts)
     steps = store.step_runs(record.id)

@@ -11,8 +11,15 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from alambic.pipelines import Graph, Orchestrator, StepState, read_progress
-from alambic.store import RunRecord, StepRunRecord, TrackedRunRecord
+from alambic.pipelines import (
+    Graph,
+    Orchestrator,
+    RunRecord,
+    StepRunRecord,
+    StepState,
+    read_progress,
+)
+from alambic.tracking import TrackedRunRecord
 
 STYLES = {
     "pending": ("·", "dim"),

@@ -185,7 +185,7 @@ def _difference(before: dict[str, Any] | None, after: dict[str, Any] | None) -> 
 
 
 def _history(name: str) -> None:
-    from alambic.serving._endpoints import endpoint_history
+    from alambic.serving import endpoint_history
 
     rows = endpoint_history(name)
     table = Table(header_style="bold", title=f"history of endpoint {name}")
@@ -210,7 +210,7 @@ def endpoints_show(name: Annotated[str, typer.Argument(help="Endpoint name.")]) 
 def endpoints_history(name: Annotated[str, typer.Argument(help="Endpoint name.")]) -> None:
     """Every change of an endpoint, with what changed (deleted endpoints too)."""
     from alambic.errors import NotFoundError
-    from alambic.serving._endpoints import endpoint_history
+    from alambic.serving import endpoint_history
 
     if not endpoint_history(name):
         raise NotFoundError(f"endpoint {name!r} has no history; see `alambic endpoints list`")

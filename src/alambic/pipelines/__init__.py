@@ -39,6 +39,11 @@ _EXPORTS = {
     "run": "._run",
     "step_logs": "._run",
     "submit": "._run",
+    "ArtifactRecord": "._store",
+    "PipelineRecord": "._store",
+    "RunRecord": "._store",
+    "RunStore": "._store",
+    "StepRunRecord": "._store",
     "execute_task": "._worker",
     "StepContext": "._worker",
     "current_step": "._worker",
@@ -46,6 +51,7 @@ _EXPORTS = {
     "read_progress": "._worker",
 }
 __all__ = [
+    "ArtifactRecord",
     "BaseExecutor",
     "Graph",
     "InlineExecutor",
@@ -53,9 +59,13 @@ __all__ = [
     "Orchestrator",
     "ParamSpec",
     "Pipeline",
+    "PipelineRecord",
     "Run",
+    "RunRecord",
+    "RunStore",
     "Step",
     "StepContext",
+    "StepRunRecord",
     "StepState",
     "Task",
     "TaskResult",
@@ -108,6 +118,13 @@ if TYPE_CHECKING:
         run,
         step_logs,
         submit,
+    )
+    from alambic.pipelines._store import (
+        ArtifactRecord,
+        PipelineRecord,
+        RunRecord,
+        RunStore,
+        StepRunRecord,
     )
     from alambic.pipelines._worker import (
         StepContext,

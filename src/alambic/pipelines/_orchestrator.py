@@ -28,16 +28,9 @@ from alambic.pipelines._dsl import Step
 from alambic.pipelines._executors import BaseExecutor, Task, TaskResult, create_executor
 from alambic.pipelines._graph import Graph, Node
 from alambic.pipelines._resolve import DONE, Resolver, Skip, Wait, fingerprint, first_blocker, short
-from alambic.store import (
-    ArtifactRecord,
-    ArtifactStore,
-    MetadataStore,
-    RunChange,
-    RunRecord,
-    StepRunRecord,
-    TrackingStore,
-)
-from alambic.tracking._buffer import changes_from_export
+from alambic.pipelines._store import ArtifactRecord, RunRecord, RunStore, StepRunRecord
+from alambic.store import ArtifactStore
+from alambic.tracking import RunChange, TrackingStore, changes_from_export
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +46,7 @@ class _Heartbeat(threading.Thread):
     this one must stop without writing).
     """
 
-    def __init__(self, store: MetadataStore, run_id: str, identity: str, interval: float) -> None:
+    def __init__(self, store: RunStore, run_id: str, identity: str, interval: float) -> None:
         super().__init__(name=f"alambic-heartbeat-{run_id}", daemon=True)
         self.store, self.run_id, self.identity, self.interval = store, run_id, identity, interval
         self.stop = threading.Event()
@@ -114,7 +107,7 @@ class Orchestrator(Resolver):
         self,
         graph: Graph,
         run: RunRecord,
-        store: MetadataStore,
+        store: RunStore,
         settings: Settings,
         *,
         cache: bool = True,

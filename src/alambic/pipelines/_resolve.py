@@ -22,7 +22,8 @@ from alambic.config import Settings
 from alambic.core import canonical_json
 from alambic.errors import AlambicError
 from alambic.pipelines._graph import Graph
-from alambic.store import ArtifactRef, ArtifactStore, RunRecord, load_value, save_value
+from alambic.pipelines._store import RunRecord
+from alambic.store import ArtifactRef, ArtifactStore, load_value, save_value
 
 __all__ = ["OPERATORS", "WAIT", "Resolver", "Skip", "Wait", "fingerprint", "first_blocker"]
 

@@ -25,8 +25,9 @@ from alambic.errors import NotFoundError, PipelineLoadError, RunError
 from alambic.pipelines._dsl import Pipeline
 from alambic.pipelines._orchestrator import Orchestrator
 from alambic.pipelines._params import validate_params
+from alambic.pipelines._store import RunRecord, RunStore, StepRunRecord
 from alambic.pipelines._worker import IN_WORKER_ENV, load_code, load_module
-from alambic.store import ArtifactRef, ArtifactStore, MetadataStore, RunRecord, StepRunRecord
+from alambic.store import ArtifactRef, ArtifactStore
 from alambic.store import load_value as _load_value
 
 __all__ = ["Run", "cancel", "get_run", "list_runs", "load_pipeline", "resume", "run", "submit"]
@@ -39,7 +40,7 @@ class Run:
         id: the run id (``run-20261123-134501-8f3a2c``).
     """
 
-    def __init__(self, record: RunRecord, store: MetadataStore, settings: Settings) -> None:
+    def __init__(self, record: RunRecord, store: RunStore, settings: Settings) -> None:
         self.record = record
         self.store = store
         self.settings = settings
@@ -223,7 +224,7 @@ def _pipeline_from_source(source: dict[str, Any]) -> Pipeline[Any]:
 # -- starting runs -------------------------------------------------------------------------
 def _prepare(
     pipeline: Pipeline[Any], params: dict[str, Any] | None, options: dict[str, Any], status: str
-) -> tuple[RunRecord, MetadataStore, Settings]:
+) -> tuple[RunRecord, RunStore, Settings]:
     if os.environ.get(IN_WORKER_ENV):
         raise RunError(
             "a worker importing your pipeline file reached al.run()/al.submit(); "
@@ -234,7 +235,7 @@ def _prepare(
     config = settings()
     graph = pipeline.graph
     values = validate_params(pipeline.specs, params or {})
-    store = MetadataStore.open(config.db_url)
+    store = RunStore.open(config.db_url)
     store.save_pipeline(graph.hash, graph.name, graph.to_json())
     record = RunRecord(
         id=new_id("run"),
@@ -252,7 +253,7 @@ def _prepare(
 def _drive(
     pipeline: Pipeline[Any],
     record: RunRecord,
-    store: MetadataStore,
+    store: RunStore,
     config: Settings,
     on_change: Callable[[Orchestrator], None] | None,
 ) -> Run:
@@ -393,9 +394,9 @@ def _driven(record: RunRecord, config: Settings) -> bool:
     return age < 3 * config.heartbeat_seconds
 
 
-def _open(config: Settings | None = None) -> tuple[MetadataStore, Settings]:
+def _open(config: Settings | None = None) -> tuple[RunStore, Settings]:
     config = config or settings()
-    return MetadataStore.open(config.db_url), config
+    return RunStore.open(config.db_url), config
 
 
 def get_run(run_id: str) -> Run:

@@ -29,6 +29,7 @@ from typing import Any
 
 from alambic.core import utcnow
 from alambic.errors import RegistryError
+from alambic.registry._store import EventRecord, RegistryStore, registry_store
 
 __all__ = ["EVENT_TYPES", "deliver_events", "on", "sign"]
 
@@ -78,7 +79,7 @@ def _targets(policy: dict[str, Any]) -> list[dict[str, Any]]:
     return [h for h in hooks if isinstance(h, dict) and h.get("url")]
 
 
-def _deliver_one(event: Any, policy: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+def _deliver_one(event: EventRecord, policy: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
     payload = {**event.payload, "id": event.id, "created_at": event.created_at.isoformat()}
     body = json.dumps(payload, sort_keys=True, default=str).encode()
     results: dict[str, str] = {}
@@ -104,15 +105,16 @@ def _deliver_one(event: Any, policy: dict[str, Any]) -> tuple[bool, dict[str, An
     return ok, {"at": utcnow().isoformat(), "results": results}
 
 
-def deliver_events(*, limit: int = 50) -> int:
+def deliver_events(store: RegistryStore | None = None, *, limit: int = 50) -> int:
     """Deliver the events that are due (new ones, and retries whose time has come).
+
+    Args:
+        store: the registry whose events to deliver (default: the current settings').
 
     Returns:
         How many were delivered now.
     """
-    from alambic.registry._registry import registry_store
-
-    store = registry_store()
+    store = store or registry_store()
     delivered = 0
     policies: dict[str, dict[str, Any]] = {}
     for event in store.due_events(limit=limit):
@@ -138,14 +140,14 @@ def has_hooks() -> bool:
     return any(_hooks.values())
 
 
-def deliver_quietly(queued: bool) -> None:
-    """After a registry change that queued events: deliver what is due.
+def deliver_quietly(store: RegistryStore, queued: int) -> None:
+    """After a registry change that queued ``queued`` events: deliver what is due.
 
     A failure never fails the change: the events stay queued for a later attempt.
     """
     if not queued:
         return  # nothing waits (earlier failures wait for the next queued change)
     try:
-        deliver_events()
+        deliver_events(store)
     except Exception:
         log.warning("delivering registry events failed; they stay pending", exc_info=True)

@@ -95,10 +95,9 @@ def _ancestors(graph: Any, node: str) -> set[str]:
 def _pipeline_lineage(step_run: str) -> dict[str, Any]:
     """The run, step, parameters and upstream data fingerprints of a step run."""
     from alambic.config import settings
-    from alambic.pipelines import Graph
-    from alambic.store import MetadataStore
+    from alambic.pipelines import Graph, RunStore
 
-    store = MetadataStore.open(settings().db_url)
+    store = RunStore.open(settings().db_url)
     this = store.get_step_run(step_run)
     run = store.get_run(this.run_id)
     graph = Graph.from_json(store.get_pipeline(run.pipeline_hash).definition)

@@ -15,15 +15,18 @@ import math
 import os
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from alambic.errors import ModelError, NotFoundError, RegistryError
 from alambic.pipelines import step
-from alambic.store._registry import (
+from alambic.registry._events import deliver_quietly, has_hooks
+from alambic.registry._store import (
     AuditRecord,
+    Change,
     ModelGroupRecord,
     ModelVersionRecord,
     RegistryStore,
+    registry_store,
 )
 
 __all__ = [
@@ -38,6 +41,7 @@ __all__ = [
     "list_models",
     "load_model",
     "parse_ref",
+    "pointers",
     "promote",
     "register",
     "registry_store",
@@ -47,20 +51,11 @@ __all__ = [
     "set_policy",
 ]
 
+T = TypeVar("T")
 PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
 _POLICY_KEYS = {"approval", "auto_approve", "require_staging", "description"}
-
-
-def registry_store() -> RegistryStore:
-    """The registry of the current settings (engines are cached per URL: this is cheap)."""
-    from alambic.config import settings
-    from alambic.registry._events import has_hooks
-
-    store = RegistryStore.open(settings().db_url)
-    store.queue_all = has_hooks()
-    return store
 
 
 def current_actor() -> str:
@@ -233,9 +228,25 @@ def register(
             {"size_bytes": ref.meta.get("size_bytes", model.size_bytes), "flavor": model.flavor}
         ),
     }
-    record = store.register(name, actor=current_actor(), values=values, decide=_decide)
-    _delivered(store)
+    change = store.register(
+        name, actor=current_actor(), values=values, decide=_decide, listening=has_hooks()
+    )
+    record = _delivered(store, change)
     return {"name": name, "version": record.version, "ref": record.ref, "status": record.status}
+
+
+def pointers(groups: list[str]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """What references to these groups resolve to now, in one cheap read (for pollers).
+
+    Returns:
+        ``(group, alias, version)`` for each alias and ``(group, latest version)`` for each
+        group with a live version: when the answer changes, some reference moved.
+
+    Example:
+        >>> pointers(["no-such-group"])
+        ((), ())
+    """
+    return registry_store().pointers([check_name(group) for group in groups])
 
 
 def get_version(name: str, version: int) -> ModelVersionRecord:
@@ -265,19 +276,23 @@ def list_models() -> list[dict[str, Any]]:
     return rows
 
 
-def _delivered(store: RegistryStore) -> None:
-    from alambic.registry._events import deliver_quietly
-
-    deliver_quietly(store.queued_events > 0)
+def _delivered(store: RegistryStore, change: Change[T]) -> T:
+    """Deliver the events a change queued (a failure leaves them queued); its result."""
+    deliver_quietly(store, change.queued)
+    return change.value
 
 
 def _set_status(name: str, version: int, status: str, comment: str) -> ModelVersionRecord:
     store = registry_store()
-    record = store.set_status(
-        check_name(name), version, status, actor=current_actor(), comment=comment
+    change = store.set_status(
+        check_name(name),
+        version,
+        status,
+        actor=current_actor(),
+        comment=comment,
+        listening=has_hooks(),
     )
-    _delivered(store)
-    return record
+    return _delivered(store, change)
 
 
 def approve(name: str, version: int, *, comment: str = "") -> ModelVersionRecord:
@@ -335,16 +350,16 @@ def _rules(
 def set_alias(name: str, alias: str, version: int | None, *, comment: str = "") -> int | None:
     """Point ``alias`` at a version (None removes it); returns the version it left."""
     store = registry_store()
-    previous = store.move_alias(
+    change = store.move_alias(
         check_name(name),
         _check_alias(alias),
         version,
         actor=current_actor(),
         check=_rules(alias),
         comment=comment,
+        listening=has_hooks(),
     )
-    _delivered(store)
-    return previous
+    return _delivered(store, change)
 
 
 def promote(name: str, version: int, *, to: str = "production", comment: str = "") -> int | None:
@@ -396,8 +411,10 @@ def set_policy(
 def delete_version(name: str, version: int, *, comment: str = "") -> None:
     """Soft-delete a version (it stays in the audit log; aliases must leave it first)."""
     store = registry_store()
-    store.delete_version(check_name(name), version, actor=current_actor(), comment=comment)
-    _delivered(store)
+    change = store.delete_version(
+        check_name(name), version, actor=current_actor(), comment=comment, listening=has_hooks()
+    )
+    _delivered(store, change)
 
 
 def history(name: str) -> list[AuditRecord]:

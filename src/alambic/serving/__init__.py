@@ -23,6 +23,7 @@ _EXPORTS = {
     "list_endpoints": "._endpoints",
     "update_endpoint": "._endpoints",
     "create_token": "._endpoints",
+    "endpoint_history": "._endpoints",
     "list_tokens": "._endpoints",
     "revoke_token": "._endpoints",
     "read_capture": "._capture",
@@ -31,22 +32,31 @@ _EXPORTS = {
     "serve": "._server",
     "BatchResult": "._batch",
     "batch_transform": "._batch",
+    "EndpointRecord": "._store",
+    "ServingStore": "._store",
+    "TokenRecord": "._store",
+    "serving_store": "._store",
 }
 __all__ = [
     "BatchResult",
     "Endpoint",
+    "EndpointRecord",
+    "ServingStore",
+    "TokenRecord",
     "Variant",
     "batch_transform",
     "create_app",
     "create_endpoint",
     "create_token",
     "delete_endpoint",
+    "endpoint_history",
     "get_endpoint",
     "list_endpoints",
     "list_tokens",
     "read_capture",
     "revoke_token",
     "serve",
+    "serving_store",
     "update_endpoint",
     "write_labels",
 ]
@@ -61,6 +71,7 @@ if TYPE_CHECKING:
         create_endpoint,
         create_token,
         delete_endpoint,
+        endpoint_history,
         get_endpoint,
         list_endpoints,
         list_tokens,
@@ -68,3 +79,4 @@ if TYPE_CHECKING:
         update_endpoint,
     )
     from alambic.serving._server import serve
+    from alambic.serving._store import EndpointRecord, ServingStore, TokenRecord, serving_store

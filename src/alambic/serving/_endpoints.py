@@ -19,7 +19,14 @@ from typing import Any
 
 from alambic.errors import ServingError
 from alambic.serving._config import Endpoint, Variant, _check_name
-from alambic.store._serving import EndpointRecord, ServingStore, TokenRecord
+from alambic.serving._store import (
+    ENDPOINT,
+    EndpointRecord,
+    ServingStore,
+    TokenRecord,
+    serving_store,
+)
+from alambic.store import AuditRecord
 
 __all__ = [
     "SCOPES",
@@ -38,12 +45,6 @@ __all__ = [
 
 SCOPES = ("invoke", "admin")
 _PREFIX = "alm"
-
-
-def serving_store() -> ServingStore:
-    from alambic.config import settings
-
-    return ServingStore.open(settings().db_url)
 
 
 def _actor() -> str:
@@ -152,9 +153,9 @@ def delete_endpoint(name: str) -> None:
     serving_store().delete_endpoint(_check_name("endpoint name", name), actor=_actor())
 
 
-def endpoint_history(name: str) -> list[Any]:
-    """The audit log of an endpoint, oldest first."""
-    return serving_store().audit(f"endpoint:{name}")
+def endpoint_history(name: str) -> list[AuditRecord]:
+    """The audit log of an endpoint, oldest first (a deleted one's too)."""
+    return serving_store().audit(ENDPOINT, name)
 
 
 def _digest(secret: str) -> str:

@@ -197,7 +197,7 @@ class ServerState:
         with self._lock:
             # The state first: a change made while this loads is seen at the next poll.
             groups = self._groups(self._configs())
-            state = self.store.watch_state(self.names, groups)
+            state = self._watched(groups)
             records = self._records(strict=strict)
             fresh: dict[str, Deployment] = {}
             failures: dict[str, _Failure] = {}
@@ -245,7 +245,14 @@ class ServerState:
         if any(f.retry_at <= now for f in self.failures.values()):
             return True
         groups = self._groups(self._configs())  # what the stored configs need now
-        return bool(self.store.watch_state(self.names, groups) != self._state)
+        return bool(self._watched(groups) != self._state)
+
+    def _watched(self, groups: list[str]) -> tuple[Any, ...]:
+        """What the watcher compares: endpoint revisions, and where the registry's
+        references to these groups point (a change in either means a reload)."""
+        from alambic.registry import pointers
+
+        return self.store.revisions(self.names), *pointers(groups)
 
     def _watch(self) -> None:
         m = metrics()

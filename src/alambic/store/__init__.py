@@ -1,7 +1,17 @@
-"""Storage: the metadata database, the artifact store and materializers.
+"""Storage infrastructure: engines and migrations, the ORM base, a repository base class,
+the shared audit log, the artifact store and materializers.
 
-Names load lazily: a worker that only reads and writes artifacts never imports
-SQLAlchemy or Alembic.
+``store`` knows no capability's vocabulary: each capability declares its tables and its
+repository in its own package (``registry/_tables.py``, ``registry/_store.py``) on
+:class:`Base` and :class:`Repository`. Names load lazily: a worker that only reads and
+writes artifacts never imports SQLAlchemy or Alembic.
+
+Example:
+    >>> from alambic.store import ArtifactStore
+    >>> import tempfile
+    >>> store = ArtifactStore(tempfile.mkdtemp())
+    >>> store.exists(store.put_bytes(b"hello"))
+    True
 """
 
 from typing import TYPE_CHECKING
@@ -10,6 +20,9 @@ from alambic.core._lazy import lazy_exports
 
 _EXPORTS = {
     "ArtifactStore": "._artifacts",
+    "AuditRecord": "._audit",
+    "append_audit": "._audit",
+    "read_audit": "._audit",
     "dispose_engines": "._db",
     "get_engine": "._db",
     "head_revision": "._db",
@@ -19,40 +32,35 @@ _EXPORTS = {
     "get_materializer": "._materializers",
     "register_materializer": "._materializers",
     "type_name": "._materializers",
-    "ArtifactRecord": "._metadata",
-    "MetadataStore": "._metadata",
-    "PipelineRecord": "._metadata",
-    "RunRecord": "._metadata",
-    "StepRunRecord": "._metadata",
-    "ExperimentRecord": "._tracking",
-    "RunChange": "._run_change",
-    "TrackedRunRecord": "._tracking",
-    "TrackingStore": "._tracking",
+    "AUTO_ID": "._orm",
+    "Base": "._orm",
+    "UTCDateTime": "._orm",
+    "Repository": "._repository",
+    "to_record": "._repository",
     "ArtifactRef": "._values",
     "load_value": "._values",
     "save_value": "._values",
 }
 __all__ = [
-    "ArtifactRecord",
+    "AUTO_ID",
     "ArtifactRef",
     "ArtifactStore",
-    "ExperimentRecord",
+    "AuditRecord",
+    "Base",
     "Materializer",
-    "MetadataStore",
-    "PipelineRecord",
-    "RunChange",
-    "RunRecord",
-    "StepRunRecord",
-    "TrackedRunRecord",
-    "TrackingStore",
+    "Repository",
+    "UTCDateTime",
+    "append_audit",
     "dispose_engines",
     "find_materializer",
     "get_engine",
     "get_materializer",
     "head_revision",
     "load_value",
+    "read_audit",
     "register_materializer",
     "save_value",
+    "to_record",
     "type_name",
     "upgrade",
 ]
@@ -60,6 +68,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
     from alambic.store._artifacts import ArtifactStore
+    from alambic.store._audit import AuditRecord, append_audit, read_audit
     from alambic.store._db import dispose_engines, get_engine, head_revision, upgrade
     from alambic.store._materializers import (
         Materializer,
@@ -68,13 +77,6 @@ if TYPE_CHECKING:
         register_materializer,
         type_name,
     )
-    from alambic.store._metadata import (
-        ArtifactRecord,
-        MetadataStore,
-        PipelineRecord,
-        RunRecord,
-        StepRunRecord,
-    )
-    from alambic.store._run_change import RunChange
-    from alambic.store._tracking import ExperimentRecord, TrackedRunRecord, TrackingStore
+    from alambic.store._orm import AUTO_ID, Base, UTCDateTime
+    from alambic.store._repository import Repository, to_record
     from alambic.store._values import ArtifactRef, load_value, save_value

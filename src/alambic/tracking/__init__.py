@@ -25,12 +25,22 @@ _EXPORTS = {
     "step_tracking": "._api",
     "tracking_store": "._api",
     "TrackingError": "._buffer",
+    "changes_from_export": "._buffer",
+    "RunChange": "._change",
     "search_runs": "._search",
+    "ExperimentRecord": "._store",
+    "TrackedRunRecord": "._store",
+    "TrackingStore": "._store",
 }
 __all__ = [
     "ActiveRun",
+    "ExperimentRecord",
+    "RunChange",
+    "TrackedRunRecord",
     "TrackingError",
+    "TrackingStore",
     "active_run_id",
+    "changes_from_export",
     "end_run",
     "get_tracked_run",
     "log_artifact",
@@ -66,5 +76,7 @@ if TYPE_CHECKING:
         step_tracking,
         tracking_store,
     )
-    from alambic.tracking._buffer import TrackingError
+    from alambic.tracking._buffer import TrackingError, changes_from_export
+    from alambic.tracking._change import RunChange
     from alambic.tracking._search import search_runs
+    from alambic.tracking._store import ExperimentRecord, TrackedRunRecord, TrackingStore

@@ -29,7 +29,7 @@ from alambic.core import new_id
 from alambic.tracking._buffer import STEP_RUN, Buffer, TrackingError, register_for_exit
 
 if TYPE_CHECKING:
-    from alambic.store import TrackedRunRecord, TrackingStore
+    from alambic.tracking._store import TrackedRunRecord, TrackingStore
 
 __all__ = [
     "ActiveRun",
@@ -54,7 +54,7 @@ _stores: dict[str, TrackingStore] = {}
 
 def tracking_store() -> TrackingStore:
     """The tracking store of the current settings."""
-    from alambic.store import TrackingStore
+    from alambic.tracking._store import TrackingStore
 
     url = settings().db_url
     store = _stores.get(url)

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from alambic.core import utcnow
 from alambic.errors import AlambicError
-from alambic.store._run_change import RunChange
+from alambic.tracking._change import RunChange
 
 if TYPE_CHECKING:
-    from alambic.store import TrackingStore
+    from alambic.tracking._store import TrackingStore
 
 __all__ = ["Buffer", "TrackingError"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from alambic.store._models import Base
+from alambic.store._orm import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -12,16 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
-from sqlalchemy.dialects import postgresql as postgresql_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
 
 from alambic.core import new_id, utcnow
 from alambic.errors import NotFoundError, StoreError
-from alambic.store._db import get_engine
-from alambic.store._metadata import _record
-from alambic.store._models import ExperimentRow, MetricRow, TrackedRunRow
-from alambic.store._run_change import RunChange
+from alambic.store import Repository, to_record
+from alambic.tracking._change import RunChange
+from alambic.tracking._tables import ExperimentRow, MetricRow, TrackedRunRow
 
 __all__ = ["ExperimentRecord", "RunChange", "TrackedRunRecord", "TrackingStore"]
 
@@ -65,18 +62,12 @@ def _merge(first: RunChange, later: RunChange) -> RunChange:
     return merged
 
 
-class TrackingStore:
+class TrackingStore(Repository):
     """Experiments and tracked runs on any SQLAlchemy URL."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._reader = engine.execution_options(alambic_read_only=True)
+        super().__init__(engine)
         self._experiments: dict[str, str] = {}
-
-    @classmethod
-    def open(cls, url: str) -> TrackingStore:
-        """Open (and migrate) the database at ``url``."""
-        return cls(get_engine(url))
 
     # -- experiments -----------------------------------------------------------------
     def experiment_id(self, name: str, session: Session | None = None) -> str:
@@ -89,10 +80,8 @@ class TrackingStore:
             found = session.scalar(select(ExperimentRow.id).where(ExperimentRow.name == name))
             if found is None:
                 # Two pipelines may create the same experiment at once: one row wins.
-                dialect = self.engine.dialect.name
-                module = postgresql_dialect if dialect == "postgresql" else sqlite_dialect
                 row = {"id": new_id("exp"), "name": name, "tags": {}, "created_at": utcnow()}
-                session.execute(module.insert(ExperimentRow).values(row).on_conflict_do_nothing())
+                self.insert_ignore(session, ExperimentRow, [row])
                 found = session.scalar(select(ExperimentRow.id).where(ExperimentRow.name == name))
                 if own:
                     session.commit()
@@ -106,7 +95,7 @@ class TrackingStore:
 
     def list_experiments(self) -> list[dict[str, Any]]:
         """Every experiment with its number of runs and its last activity."""
-        with Session(self._reader) as session:
+        with self.reading() as session:
             rows = session.execute(
                 select(
                     ExperimentRow.id,
@@ -133,7 +122,7 @@ class TrackingStore:
         for change in changes:  # several changes of one run in a batch: merge them first
             earlier = merged.get(change.id)
             merged[change.id] = change if earlier is None else _merge(earlier, change)
-        with Session(self.engine) as session, session.begin():
+        with self.writing() as session:
             existing = {}
             if merged:
                 query = select(TrackedRunRow).where(TrackedRunRow.id.in_(list(merged)))
@@ -181,8 +170,8 @@ class TrackingStore:
             query = query.join(
                 ExperimentRow, ExperimentRow.id == TrackedRunRow.experiment_id
             ).where(ExperimentRow.name.in_(experiments))
-        with Session(self._reader) as session:
-            return [_record(TrackedRunRecord, row) for row in session.scalars(query)]
+        with self.reading() as session:
+            return [to_record(TrackedRunRecord, row) for row in session.scalars(query)]
 
     def get_run(self, run_id: str) -> TrackedRunRecord:
         """One tracked run by id.
@@ -190,20 +179,20 @@ class TrackingStore:
         Raises:
             NotFoundError: no tracked run has this id.
         """
-        with Session(self._reader) as session:
+        with self.reading() as session:
             row = session.get(TrackedRunRow, run_id)
             if row is None:
                 raise NotFoundError(f"no tracked run {run_id!r}; see `alambic experiments list`")
-            return _record(TrackedRunRecord, row)
+            return to_record(TrackedRunRecord, row)
 
     def experiment_names(self) -> dict[str, str]:
         """Experiment id → name."""
-        with Session(self._reader) as session:
+        with self.reading() as session:
             return dict(session.execute(select(ExperimentRow.id, ExperimentRow.name)).all())
 
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float, float]]:
         """(step, value, timestamp) of every point logged for ``key``, in step order."""
-        with Session(self._reader) as session:
+        with self.reading() as session:
             rows = session.execute(
                 select(MetricRow.step, MetricRow.value, MetricRow.timestamp)
                 .where(MetricRow.run_id == run_id, MetricRow.key == key)

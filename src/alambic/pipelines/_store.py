@@ -1,12 +1,13 @@
-"""The repository over the metadata database: the only place that speaks SQL.
+"""The pipelines' repository: definitions, runs, step runs and the artifacts they made.
 
-Everything above the storage layer reads and writes runs, step runs, pipeline
-definitions and artifact records through :class:`MetadataStore`, in plain
-dataclasses, never ORM objects.
+The orchestrator, ``alambic runs …`` and lineage read and write runs through
+:class:`RunStore`, in frozen dataclasses, never ORM objects.
 
 Example:
-    >>> from alambic.store import MetadataStore
-    >>> store = MetadataStore.open("sqlite://")  # doctest: +SKIP
+    >>> from alambic.pipelines import RunStore
+    >>> store = RunStore.open("sqlite://")
+    >>> store.list_runs()
+    []
 """
 
 from __future__ import annotations
@@ -15,24 +16,21 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql as postgresql_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from alambic.core import utcnow
-from alambic.errors import NotFoundError, StoreError
-from alambic.store._db import get_engine
-from alambic.store._models import ArtifactRow, Base, PipelineRow, RunRow, StepRunRow
+from alambic.errors import NotFoundError
+from alambic.pipelines._tables import ArtifactRow, PipelineRow, RunRow, StepRunRow
+from alambic.store import Repository, to_record
 
 __all__ = [
     "ArtifactRecord",
-    "MetadataStore",
     "PipelineRecord",
     "RunRecord",
+    "RunStore",
     "StepRunRecord",
 ]
 
@@ -116,57 +114,36 @@ class ArtifactRecord:
     created_at: datetime
 
 
-R = TypeVar("R")
 _FINISHED = ("succeeded", "failed", "cancelled")
 
 
-def _record(cls: type[R], row: Base) -> R:
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    return cls(**{name: getattr(row, name) for name in names})
-
-
-class MetadataStore:
+class RunStore(Repository):
     """Runs, step runs, pipeline definitions and artifact records, on any SQLAlchemy URL.
 
     Args:
         engine: an engine whose database is migrated to the newest schema.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._reader = engine.execution_options(alambic_read_only=True)
-
-    @classmethod
-    def open(cls, url: str) -> MetadataStore:
-        """Open (and on first use create and migrate) the database at ``url``."""
-        return cls(get_engine(url))
-
-    def _session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
-
-    def _read(self) -> Session:
-        return Session(self._reader, expire_on_commit=False)
-
     # -- pipelines -------------------------------------------------------------------
     def save_pipeline(self, hash: str, name: str, definition: dict[str, Any]) -> PipelineRecord:
         """Store a definition under its hash; storing the same hash again is a no-op."""
         row = {"hash": hash, "name": name, "definition": definition, "created_at": utcnow()}
-        with self._session() as session, session.begin():
+        with self.writing() as session:
             # Two processes may store the same new definition at once: one row wins.
-            self._insert_ignore(session, PipelineRow, [row])
+            self.insert_ignore(session, PipelineRow, [row])
         return self.get_pipeline(hash)
 
     def get_pipeline(self, hash: str) -> PipelineRecord:
         """Return the definition stored under ``hash``."""
-        with self._read() as session:
+        with self.reading() as session:
             row = session.get(PipelineRow, hash)
             if row is None:
                 raise NotFoundError(f"no pipeline definition {hash}")
-            return _record(PipelineRecord, row)
+            return to_record(PipelineRecord, row)
 
     def latest_pipeline(self, name: str) -> PipelineRecord:
         """Return the newest stored definition of the pipeline called ``name``."""
-        with self._read() as session:
+        with self.reading() as session:
             row = session.scalars(
                 select(PipelineRow)
                 .where(PipelineRow.name == name)
@@ -178,11 +155,11 @@ class MetadataStore:
                     f"no pipeline named {name!r} in the store; run it once, or name its file "
                     "(alambic pipelines show path/to/file.py:NAME)"
                 )
-            return _record(PipelineRecord, row)
+            return to_record(PipelineRecord, row)
 
     def list_pipelines(self) -> list[dict[str, Any]]:
         """Return one summary per pipeline name: versions, newest hash, runs, last run."""
-        with self._read() as session:
+        with self.reading() as session:
             rows = session.execute(
                 select(PipelineRow.name, func.count(), func.max(PipelineRow.created_at)).group_by(
                     PipelineRow.name
@@ -215,13 +192,13 @@ class MetadataStore:
     # -- runs ------------------------------------------------------------------------
     def create_run(self, run: RunRecord) -> RunRecord:
         """Insert a new run."""
-        with self._session() as session, session.begin():
+        with self.writing() as session:
             session.add(RunRow(**dataclasses.asdict(run)))
         return run
 
     def get_run(self, run_id: str) -> RunRecord:
         """Return a run by its id or by a unique prefix of it."""
-        with self._read() as session:
+        with self.reading() as session:
             row = session.get(RunRow, run_id)
             if row is None:
                 rows = session.scalars(
@@ -231,7 +208,7 @@ class MetadataStore:
                     what = "is ambiguous" if rows else "does not exist"
                     raise NotFoundError(f"run {run_id!r} {what}; see `alambic runs list`")
                 row = rows[0]
-            return _record(RunRecord, row)
+            return to_record(RunRecord, row)
 
     def list_runs(
         self, *, pipeline: str | None = None, status: str | None = None, limit: int = 20
@@ -242,12 +219,12 @@ class MetadataStore:
             query = query.where(RunRow.pipeline_name == pipeline)
         if status:
             query = query.where(RunRow.status == status)
-        with self._read() as session:
-            return [_record(RunRecord, row) for row in session.scalars(query)]
+        with self.reading() as session:
+            return [to_record(RunRecord, row) for row in session.scalars(query)]
 
     def update_run(self, run_id: str, **values: Any) -> None:
         """Set some columns of a run."""
-        self._update(RunRow, RunRow.id == run_id, values)
+        self.update_where(RunRow, RunRow.id == run_id, values)
 
     def claim_run(self, run_id: str, orchestrator: str, *, stale_after: float) -> bool:
         """Become the run's orchestrator unless a live one holds it; return whether we did.
@@ -256,7 +233,7 @@ class MetadataStore:
         """
         now = utcnow()
         stale = now - timedelta(seconds=stale_after)
-        with self._session() as session, session.begin():
+        with self.writing() as session:
             # Lock the row: two orchestrators claiming at once must not both win.
             row = session.get(RunRow, run_id, with_for_update=True)
             if row is None:
@@ -278,7 +255,7 @@ class MetadataStore:
         Returns:
             (whether it still owns the run, whether a cancel was requested).
         """
-        with self._session() as session, session.begin():
+        with self.writing() as session:
             result = session.execute(
                 update(RunRow)
                 .where(RunRow.id == run_id, RunRow.orchestrator == orchestrator)
@@ -290,7 +267,7 @@ class MetadataStore:
 
     def update_run_unless_finished(self, run_id: str, **values: Any) -> bool:
         """Set columns of a run that has not finished; return whether it was updated."""
-        with self._session() as session, session.begin():
+        with self.writing() as session:
             result = session.execute(
                 update(RunRow)
                 .where(RunRow.id == run_id, RunRow.status.not_in(_FINISHED))
@@ -305,7 +282,7 @@ class MetadataStore:
         if not steps:
             return []
         saved = []
-        with self._session() as session, session.begin():
+        with self.writing() as session:
             existing = {
                 (row.node, row.instance): row
                 for row in session.scalars(
@@ -318,12 +295,12 @@ class MetadataStore:
                     session.add(StepRunRow(**dataclasses.asdict(step)))
                     saved.append(step)
                 else:
-                    saved.append(_record(StepRunRecord, row))
+                    saved.append(to_record(StepRunRecord, row))
         return saved
 
     def finish_step_run(self, step_id: str, artifacts: list[ArtifactRecord], **values: Any) -> None:
         """Set a step run's final columns and record its output artifacts, in one transaction."""
-        with self._session() as session, session.begin():
+        with self.writing() as session:
             session.execute(update(StepRunRow).where(StepRunRow.id == step_id).values(**values))
             self._insert_artifacts(session, artifacts)
 
@@ -343,23 +320,20 @@ class MetadataStore:
         for step_id, values in updates.items():
             columns = tuple(sorted(values))
             groups.setdefault(columns, []).append({"_id": step_id, **values})
-        try:
-            with self._session() as session, session.begin():
-                for columns, rows in groups.items():
-                    statement = (
-                        table.update()
-                        .where(table.c.id == bindparam("_id"))
-                        .values({c: bindparam(c) for c in columns})
-                    )
-                    session.connection().execute(statement, rows)
-                self._insert_artifacts(session, artifacts)
-        except OperationalError as exc:
-            raise StoreError(f"cannot write to the metadata database: {exc.orig}") from exc
+        with self.writing() as session:
+            for columns, rows in groups.items():
+                statement = (
+                    table.update()
+                    .where(table.c.id == bindparam("_id"))
+                    .values({c: bindparam(c) for c in columns})
+                )
+                session.connection().execute(statement, rows)
+            self._insert_artifacts(session, artifacts)
 
     def find_cached_many(self, keys: list[str]) -> dict[str, StepRunRecord]:
         """Return, for each cache key that has one, the newest succeeded step run."""
         found: dict[str, StepRunRecord] = {}
-        with self._read() as session:
+        with self.reading() as session:
             for start in range(0, len(keys), 500):
                 rows = session.scalars(
                     select(StepRunRow)
@@ -370,7 +344,7 @@ class MetadataStore:
                     .order_by(StepRunRow.ended_at.asc().nulls_first())
                 )
                 for row in rows:  # ascending: the newest wins
-                    found[str(row.cache_key)] = _record(StepRunRecord, row)
+                    found[str(row.cache_key)] = to_record(StepRunRecord, row)
         return found
 
     def recent_step_runs(
@@ -380,7 +354,7 @@ class MetadataStore:
 
         Used to explain cache misses ("argument 'rows' changed (5 → 7)").
         """
-        with self._read() as session:
+        with self.reading() as session:
             run_ids = session.scalars(
                 select(RunRow.id)
                 .where(RunRow.pipeline_name == pipeline_name, RunRow.id != exclude_run)
@@ -398,46 +372,46 @@ class MetadataStore:
                 )
                 .order_by(StepRunRow.created_at)
             )
-            return {(row.node, row.instance): _record(StepRunRecord, row) for row in rows}
+            return {(row.node, row.instance): to_record(StepRunRecord, row) for row in rows}
 
     def update_step_run(self, step_id: str, **values: Any) -> None:
         """Set some columns of a step run."""
-        self._update(StepRunRow, StepRunRow.id == step_id, values)
+        self.update_where(StepRunRow, StepRunRow.id == step_id, values)
 
     def get_step_run(self, step_run_id: str) -> StepRunRecord:
         """Return one step run by its id."""
-        with self._read() as session:
+        with self.reading() as session:
             row = session.get(StepRunRow, step_run_id)
             if row is None:
                 raise NotFoundError(f"no step run {step_run_id}")
-            return _record(StepRunRecord, row)
+            return to_record(StepRunRecord, row)
 
     def step_runs(self, run_id: str) -> list[StepRunRecord]:
         """Return the step runs of a run in creation order."""
-        with self._read() as session:
+        with self.reading() as session:
             rows = session.scalars(
                 select(StepRunRow)
                 .where(StepRunRow.run_id == run_id)
                 .order_by(StepRunRow.created_at, StepRunRow.id)
             )
-            return [_record(StepRunRecord, row) for row in rows]
+            return [to_record(StepRunRecord, row) for row in rows]
 
     def find_cached(self, cache_key: str) -> StepRunRecord | None:
         """Return the newest succeeded step run with this cache key, if any."""
-        with self._read() as session:
+        with self.reading() as session:
             row = session.scalars(
                 select(StepRunRow)
                 .where(StepRunRow.cache_key == cache_key, StepRunRow.status == "succeeded")
                 .order_by(StepRunRow.ended_at.desc().nulls_last())
                 .limit(1)
             ).first()
-            return None if row is None else _record(StepRunRecord, row)
+            return None if row is None else to_record(StepRunRecord, row)
 
     def previous_step_run(
         self, pipeline_name: str, node: str, instance: str, *, exclude_run: str
     ) -> StepRunRecord | None:
         """Return the newest step run of the same step in another run (explains cache misses)."""
-        with self._read() as session:
+        with self.reading() as session:
             row = session.scalars(
                 select(StepRunRow)
                 .where(
@@ -451,45 +425,24 @@ class MetadataStore:
                 .order_by(StepRunRow.created_at.desc())
                 .limit(1)
             ).first()
-            return None if row is None else _record(StepRunRecord, row)
+            return None if row is None else to_record(StepRunRecord, row)
 
     # -- artifacts -------------------------------------------------------------------
     def record_artifacts(self, artifacts: Iterable[ArtifactRecord]) -> None:
         """Remember artifacts; recording a hash that is already known is a no-op."""
-        with self._session() as session, session.begin():
+        with self.writing() as session:
             self._insert_artifacts(session, list(artifacts))
 
     def _insert_artifacts(self, session: Session, artifacts: list[ArtifactRecord]) -> None:
         if not artifacts:
             return
         # Two processes may store the same content at once: same hash, same row.
-        self._insert_ignore(session, ArtifactRow, [dataclasses.asdict(a) for a in artifacts])
-
-    def _insert_ignore(
-        self, session: Session, table: type[Base], rows: list[dict[str, Any]]
-    ) -> None:
-        """Insert rows, skipping those whose primary key exists (a race is not an error)."""
-        dialect = self.engine.dialect.name
-        if dialect in ("sqlite", "postgresql"):
-            module = sqlite_dialect if dialect == "sqlite" else postgresql_dialect
-            session.execute(module.insert(table).values(rows).on_conflict_do_nothing())
-            return
-        for row in rows:  # pragma: no cover - other databases
-            if session.get(table, row[next(iter(row))]) is None:
-                session.add(table(**row))
+        self.insert_ignore(session, ArtifactRow, [dataclasses.asdict(a) for a in artifacts])
 
     def get_artifact(self, hash: str) -> ArtifactRecord:
         """Return what the store knows of the artifact ``hash``."""
-        with self._read() as session:
+        with self.reading() as session:
             row = session.get(ArtifactRow, hash)
             if row is None:
                 raise NotFoundError(f"no artifact {hash} in the metadata store")
-            return _record(ArtifactRecord, row)
-
-    # -- helpers ---------------------------------------------------------------------
-    def _update(self, table: type[Base], where: Any, values: dict[str, Any]) -> None:
-        try:
-            with self._session() as session, session.begin():
-                session.execute(update(table).where(where).values(**values))
-        except OperationalError as exc:
-            raise StoreError(f"cannot write to the metadata database: {exc.orig}") from exc
+            return to_record(ArtifactRecord, row)

@@ -1,4 +1,4 @@
-"""The metadata store on SQLite and PostgreSQL: migrations, runs, step runs, concurrency."""
+"""The run store on SQLite and PostgreSQL: pipelines, runs, step runs, concurrency."""
 
 from __future__ import annotations
 
@@ -13,25 +13,16 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from alambic.core import sha256_text, utcnow
-from alambic.errors import NotFoundError, StoreError
-from alambic.store import (
-    ArtifactRecord,
-    MetadataStore,
-    RunRecord,
-    StepRunRecord,
-    get_engine,
-    head_revision,
-    upgrade,
-)
+from alambic.errors import NotFoundError
+from alambic.pipelines import ArtifactRecord, RunRecord, RunStore, StepRunRecord
+from alambic.pipelines._tables import PipelineRow, RunRow, StepRunRow
+from alambic.store import head_revision
 from alambic.store._db import current_revision
-from alambic.store._models import Base, PipelineRow, RunRow, StepRunRow
-from tests.store import _workers
+from tests.pipelines import store_workers
 
 PIPELINE = sha256_text("pipeline v1")
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -42,15 +33,15 @@ def at(minutes: float) -> datetime:
 
 
 @pytest.fixture
-def store(db_url: str) -> MetadataStore:
+def store(db_url: str) -> RunStore:
     """A freshly migrated store holding one pipeline definition, `train`."""
-    opened = MetadataStore.open(db_url)
+    opened = RunStore.open(db_url)
     opened.save_pipeline(PIPELINE, "train", {"nodes": ["load", "train"]})
     return opened
 
 
 @pytest.fixture
-def make_run(store: MetadataStore) -> Callable[..., RunRecord]:
+def make_run(store: RunStore) -> Callable[..., RunRecord]:
     def make(run_id: str, **values: Any) -> RunRecord:
         fields: dict[str, Any] = {
             "pipeline_name": "train",
@@ -67,7 +58,7 @@ def make_run(store: MetadataStore) -> Callable[..., RunRecord]:
 
 
 @pytest.fixture
-def make_step(store: MetadataStore) -> Callable[..., StepRunRecord]:
+def make_step(store: RunStore) -> Callable[..., StepRunRecord]:
     def make(run_id: str, node: str, **values: Any) -> StepRunRecord:
         fields: dict[str, Any] = {
             "id": f"step-{run_id}-{node}-{values.get('instance', '')}",
@@ -100,55 +91,10 @@ def is_utc(moment: datetime | None) -> bool:
     return moment is not None and moment.utcoffset() == timedelta(0)
 
 
-# -- schema and migrations -----------------------------------------------------------
-
-
-def test_a_fresh_database_is_migrated_on_open(db_url: str) -> None:
-    store = MetadataStore.open(db_url)
-    assert current_revision(store.engine) == head_revision()
-    assert set(sa.inspect(store.engine).get_table_names()) >= {
-        "alembic_version",
-        "pipelines",
-        "runs",
-        "step_runs",
-        "artifacts",
-    }
-
-
-def test_upgrade_is_idempotent_and_reports_before_and_after(db_url: str) -> None:
-    engine = get_engine(db_url, migrate=False)
-    assert current_revision(engine) is None
-    assert upgrade(engine) == (None, head_revision())
-    assert upgrade(engine) == (head_revision(), head_revision())
-    assert upgrade(engine, only_if_needed=True) == (head_revision(), head_revision())
-    assert current_revision(engine) == head_revision()
-
-
-def test_the_models_and_the_migrations_agree(db_url: str) -> None:
-    store = MetadataStore.open(db_url)
-    with store.engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-    assert diff == []
-
-
-def test_opening_after_an_unmigrated_get_engine_still_migrates(db_url: str) -> None:
-    get_engine(db_url, migrate=False)
-    store = MetadataStore.open(db_url)
-    assert current_revision(store.engine) == head_revision()
-
-
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(home: Path) -> None:
-    store = MetadataStore.open(f"sqlite:///{home / 'wal.db'}")
-    with store.engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
-
-
 # -- pipelines -----------------------------------------------------------------------
 
 
-def test_save_pipeline_is_idempotent(store: MetadataStore) -> None:
+def test_save_pipeline_is_idempotent(store: RunStore) -> None:
     first = store.get_pipeline(PIPELINE)
     again = store.save_pipeline(PIPELINE, "renamed", {"other": True})
     assert again == first
@@ -158,12 +104,12 @@ def test_save_pipeline_is_idempotent(store: MetadataStore) -> None:
     assert [p["versions"] for p in store.list_pipelines()] == [1]
 
 
-def test_get_pipeline_of_an_unknown_hash_is_not_found(store: MetadataStore) -> None:
+def test_get_pipeline_of_an_unknown_hash_is_not_found(store: RunStore) -> None:
     with pytest.raises(NotFoundError, match="no pipeline definition"):
         store.get_pipeline("0" * 64)
 
 
-def test_latest_pipeline_is_the_newest_version(store: MetadataStore) -> None:
+def test_latest_pipeline_is_the_newest_version(store: RunStore) -> None:
     newer = store.save_pipeline(sha256_text("pipeline v2"), "train", {"nodes": ["train"]})
     store.save_pipeline(sha256_text("other"), "evaluate", {})
     assert store.latest_pipeline("train") == newer
@@ -172,7 +118,7 @@ def test_latest_pipeline_is_the_newest_version(store: MetadataStore) -> None:
 
 
 def test_list_pipelines_summarises_versions_and_runs(
-    store: MetadataStore, make_run: Callable[..., RunRecord]
+    store: RunStore, make_run: Callable[..., RunRecord]
 ) -> None:
     v2 = sha256_text("pipeline v2")
     store.save_pipeline(v2, "train", {})
@@ -191,7 +137,7 @@ def test_list_pipelines_summarises_versions_and_runs(
 
 
 def test_a_run_reads_back_as_it_was_written(
-    store: MetadataStore, make_run: Callable[..., RunRecord]
+    store: RunStore, make_run: Callable[..., RunRecord]
 ) -> None:
     written = make_run(
         "run-20260101-120000-abcdef",
@@ -207,7 +153,7 @@ def test_a_run_reads_back_as_it_was_written(
 
 
 def test_get_run_accepts_a_unique_prefix(
-    store: MetadataStore, make_run: Callable[..., RunRecord]
+    store: RunStore, make_run: Callable[..., RunRecord]
 ) -> None:
     for run_id in ("run-a1", "run-a2", "run-b1", "run_x1"):
         make_run(run_id)
@@ -228,7 +174,7 @@ def test_get_run_accepts_a_unique_prefix(
     ids=["ambiguous", "unknown", "percent-is-literal", "underscore-is-literal", "no-match"],
 )
 def test_get_run_refuses_an_ambiguous_or_unknown_prefix(
-    store: MetadataStore, make_run: Callable[..., RunRecord], prefix: str, problem: str
+    store: RunStore, make_run: Callable[..., RunRecord], prefix: str, problem: str
 ) -> None:
     for run_id in ("run-a1", "run-a2", "run-b1", "run%1", "run%2"):
         make_run(run_id)
@@ -238,7 +184,7 @@ def test_get_run_refuses_an_ambiguous_or_unknown_prefix(
 
 
 def test_list_runs_is_newest_first_and_filters(
-    store: MetadataStore, make_run: Callable[..., RunRecord]
+    store: RunStore, make_run: Callable[..., RunRecord]
 ) -> None:
     store.save_pipeline(sha256_text("eval"), "evaluate", {})
     make_run("run-2", created_at=at(2), status="failed")
@@ -259,7 +205,7 @@ def test_list_runs_is_newest_first_and_filters(
 
 
 def test_update_run_sets_only_the_given_columns(
-    store: MetadataStore, make_run: Callable[..., RunRecord]
+    store: RunStore, make_run: Callable[..., RunRecord]
 ) -> None:
     before = make_run("run-1")
     store.update_run("run-1", status="succeeded", ended_at=at(9), outputs={"model": "h"})
@@ -270,7 +216,7 @@ def test_update_run_sets_only_the_given_columns(
     assert after.created_at == before.created_at
 
 
-def test_a_run_needs_a_stored_pipeline(store: MetadataStore) -> None:
+def test_a_run_needs_a_stored_pipeline(store: RunStore) -> None:
     orphan = RunRecord("run-x", "train", "f" * 64, {}, {}, {}, "pending", utcnow())
     with pytest.raises(sa.exc.IntegrityError):
         store.create_run(orphan)
@@ -280,7 +226,7 @@ def test_a_run_needs_a_stored_pipeline(store: MetadataStore) -> None:
 
 
 def test_claim_run_keeps_out_a_second_orchestrator_while_the_first_is_alive(
-    store: MetadataStore, make_run: Callable[..., RunRecord]
+    store: RunStore, make_run: Callable[..., RunRecord]
 ) -> None:
     make_run("run-1")
     assert store.claim_run("run-1", "orch-a", stale_after=60)
@@ -292,7 +238,7 @@ def test_claim_run_keeps_out_a_second_orchestrator_while_the_first_is_alive(
 
 
 def test_claim_run_takes_over_after_stale_after(
-    store: MetadataStore, make_run: Callable[..., RunRecord]
+    store: RunStore, make_run: Callable[..., RunRecord]
 ) -> None:
     make_run("run-1")
     assert store.claim_run("run-1", "orch-a", stale_after=60)
@@ -305,13 +251,13 @@ def test_claim_run_takes_over_after_stale_after(
     assert utcnow() - run.heartbeat_at < timedelta(seconds=10)
 
 
-def test_claim_run_of_an_unknown_run_is_not_found(store: MetadataStore) -> None:
+def test_claim_run_of_an_unknown_run_is_not_found(store: RunStore) -> None:
     with pytest.raises(NotFoundError, match="'run-nope' does not exist"):
         store.claim_run("run-nope", "orch-a", stale_after=60)
 
 
 def test_claim_run_is_atomic_between_two_orchestrators(
-    store: MetadataStore,
+    store: RunStore,
     make_run: Callable[..., RunRecord],
 ) -> None:
     make_run("run-1")
@@ -363,7 +309,7 @@ def test_claim_run_is_atomic_between_two_orchestrators(
 
 
 def test_heartbeat_refreshes_only_the_holder_and_reports_cancel(
-    store: MetadataStore, make_run: Callable[..., RunRecord]
+    store: RunStore, make_run: Callable[..., RunRecord]
 ) -> None:
     make_run("run-1")
     store.claim_run("run-1", "orch-a", stale_after=60)
@@ -383,7 +329,7 @@ def test_heartbeat_refreshes_only_the_holder_and_reports_cancel(
 
 
 def test_save_step_runs_inserts_and_keeps_existing_rows(
-    store: MetadataStore, make_run: Callable[..., RunRecord]
+    store: RunStore, make_run: Callable[..., RunRecord]
 ) -> None:
     make_run("run-1")
     first = [
@@ -404,7 +350,7 @@ def test_save_step_runs_inserts_and_keeps_existing_rows(
 
 
 def test_update_and_finish_step_run_with_artifacts(
-    store: MetadataStore,
+    store: RunStore,
     make_run: Callable[..., RunRecord],
     make_step: Callable[..., StepRunRecord],
 ) -> None:
@@ -429,7 +375,7 @@ def test_update_and_finish_step_run_with_artifacts(
 
 
 def test_recording_a_known_artifact_again_is_a_no_op(
-    store: MetadataStore,
+    store: RunStore,
     make_run: Callable[..., RunRecord],
     make_step: Callable[..., StepRunRecord],
 ) -> None:
@@ -444,7 +390,7 @@ def test_recording_a_known_artifact_again_is_a_no_op(
 
 
 def test_find_cached_returns_the_newest_succeeded_step_with_the_key(
-    store: MetadataStore,
+    store: RunStore,
     make_run: Callable[..., RunRecord],
     make_step: Callable[..., StepRunRecord],
 ) -> None:
@@ -461,7 +407,7 @@ def test_find_cached_returns_the_newest_succeeded_step_with_the_key(
 
 
 def test_previous_step_run_looks_only_at_other_runs(
-    store: MetadataStore,
+    store: RunStore,
     make_run: Callable[..., RunRecord],
     make_step: Callable[..., StepRunRecord],
 ) -> None:
@@ -485,7 +431,7 @@ def test_previous_step_run_looks_only_at_other_runs(
 
 
 def test_timestamps_come_back_timezone_aware_utc(
-    store: MetadataStore,
+    store: RunStore,
     make_run: Callable[..., RunRecord],
     make_step: Callable[..., StepRunRecord],
 ) -> None:
@@ -502,13 +448,13 @@ def test_timestamps_come_back_timezone_aware_utc(
 
 @pytest.mark.postgres
 def test_timestamps_are_utc_whatever_the_postgres_session_timezone(pg_url: str) -> None:
-    store = MetadataStore.open(f"{pg_url}%20-ctimezone%3DAsia/Tokyo")
+    store = RunStore.open(f"{pg_url}%20-ctimezone%3DAsia/Tokyo")
     record = store.save_pipeline(PIPELINE, "train", {})
     assert is_utc(store.get_pipeline(record.hash).created_at)
 
 
 def test_save_pipeline_is_idempotent_while_another_writer_inserts_it(
-    store: MetadataStore, db_url: str
+    store: RunStore, db_url: str
 ) -> None:
     # Regression: get-then-insert failed with a UniqueViolation on PostgreSQL.
     postgres = store.engine.dialect.name == "postgresql"
@@ -558,7 +504,9 @@ def test_concurrent_processes_all_write_to_a_fresh_database(db_url: str, tmp_pat
     barrier = context.Barrier(n_workers)
     errors = [tmp_path / f"worker-{i}.err" for i in range(n_workers)]
     workers = [
-        context.Process(target=_workers.populate, args=(db_url, i, n_runs, barrier, str(errors[i])))
+        context.Process(
+            target=store_workers.populate, args=(db_url, i, n_runs, barrier, str(errors[i]))
+        )
         for i in range(n_workers)
     ]
     try:
@@ -574,7 +522,7 @@ def test_concurrent_processes_all_write_to_a_fresh_database(db_url: str, tmp_pat
     assert reports == []
     assert [w.exitcode for w in workers] == [0] * n_workers
 
-    store = MetadataStore.open(db_url)
+    store = RunStore.open(db_url)
     assert current_revision(store.engine) == head_revision()
     with Session(store.engine) as session:
         runs = session.scalar(sa.select(sa.func.count()).select_from(RunRow))
@@ -589,22 +537,4 @@ def test_concurrent_processes_all_write_to_a_fresh_database(db_url: str, tmp_pat
     assert finished == runs
     assert len(store.list_pipelines()) == 1
     assert store.list_pipelines()[0]["versions"] == n_workers
-    assert store.get_artifact(_workers.SHARED_ARTIFACT).materializer == "json"
-
-
-# -- errors --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("url", "hint"),
-    [
-        ("not a url", "is not a database URL; use sqlite:///"),
-        ("nosuchdb://host/x", "no driver for nosuchdb"),
-        ("postgresql+psycopg://127.0.0.1:1/x", "check ALAMBIC_DB_URL and that the server"),
-    ],
-    ids=["not-a-url", "unknown-driver", "unreachable-postgres"],
-)
-def test_an_unusable_database_url_says_what_to_check(url: str, hint: str) -> None:
-    with pytest.raises(StoreError, match=hint) as caught:
-        MetadataStore.open(url)
-    assert caught.value.__cause__ is not None, "the driver's error is kept as the cause"
+    assert store.get_artifact(store_workers.SHARED_ARTIFACT).materializer == "json"

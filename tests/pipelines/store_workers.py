@@ -1,6 +1,6 @@
-"""Code run in spawned processes by the metadata-store concurrency tests.
+"""Code run in spawned processes by the run-store concurrency tests.
 
-Kept apart from the test modules so that a spawned child imports only alambic.store.
+Kept apart from the test modules so that a spawned child imports only what it needs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from alambic.core import sha256_text, utcnow
-from alambic.store import ArtifactRecord, MetadataStore, RunRecord, StepRunRecord
+from alambic.pipelines import ArtifactRecord, RunRecord, RunStore, StepRunRecord
 
 SHARED_ARTIFACT = sha256_text("written by every worker")
 
@@ -20,7 +20,7 @@ def populate(url: str, worker: int, n_runs: int, barrier: Any, error_file: str) 
     """Open the store (racing the others to migrate it), then write runs and step runs."""
     try:
         barrier.wait(timeout=120)
-        store = MetadataStore.open(url)
+        store = RunStore.open(url)
         pipeline_hash = sha256_text(f"pipeline of worker {worker}")
         store.save_pipeline(pipeline_hash, "concurrent", {"worker": worker})
         shared = ArtifactRecord(SHARED_ARTIFACT, "json", "builtins.int", 1, {}, utcnow())

@@ -1,10 +1,20 @@
-"""The model registry's tables: groups, versions, aliases, audit log and events.
+"""The model registry's repository: groups, versions, aliases, events, and their audit.
 
 Every change is one transaction that takes the group's row lock first (``SELECT … FOR
 UPDATE`` on PostgreSQL; SQLite writers are serialised by ``BEGIN IMMEDIATE``), so
 version numbers have no gaps or duplicates and an alias has one holder, whatever the
 number of processes. The same transaction appends the audit row and the event: a change
 is never recorded without having happened, nor the reverse.
+
+An event waits for a delivery (status ``pending``) when its group has webhooks, or
+when the caller says that hooks listen in its process (``listening=True``); otherwise
+it is only ``recorded``. Each write returns a :class:`Change`: its result, and how many
+events it queued, which the caller then delivers (:func:`alambic.registry.deliver_events`).
+
+Example:
+    >>> from alambic.registry import registry_store
+    >>> registry_store().list_groups()
+    []
 """
 
 from __future__ import annotations
@@ -12,30 +22,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alambic.core import new_id, utcnow
-from alambic.errors import NotFoundError
-from alambic.store._db import get_engine
-from alambic.store._metadata import _record
-from alambic.store._models import (
-    AuditRow,
-    ModelAliasRow,
-    ModelGroupRow,
-    ModelVersionRow,
-    RegistryEventRow,
-)
+from alambic.errors import NotFoundError, StoreError
+from alambic.registry._tables import ModelAliasRow, ModelGroupRow, ModelVersionRow, RegistryEventRow
+from alambic.store import AuditRecord, Repository, append_audit, read_audit, to_record
 
 __all__ = [
+    "KIND",
     "AuditRecord",
+    "Change",
     "EventRecord",
     "ModelGroupRecord",
     "ModelVersionRecord",
     "RegistryStore",
+    "registry_store",
 ]
+
+KIND = "model_group"  # the registry's subject kind in the audit log
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -74,20 +83,6 @@ class ModelVersionRecord:
 
 
 @dataclass(frozen=True)
-class AuditRecord:
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    group: str
-    version: int | None
-    alias: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    comment: str
-
-
-@dataclass(frozen=True)
 class EventRecord:
     id: str
     type: str
@@ -101,25 +96,51 @@ class EventRecord:
     next_attempt_at: datetime | None
 
 
+@dataclass(frozen=True)
+class Change(Generic[T]):
+    """What a registry write did: its result, and how many events wait for a delivery."""
+
+    value: T
+    queued: int
+
+
 def _version_state(row: ModelVersionRow) -> dict[str, Any]:
     return {"status": row.status, "deleted": row.deleted_at is not None}
 
 
-class RegistryStore:
+class _Outbox:
+    """The events of one transaction, written beside the change they announce."""
+
+    def __init__(self, session: Session, group: ModelGroupRow, *, listening: bool) -> None:
+        self.session, self.group = session, group.name
+        self.waits = bool(group.policy.get("webhooks")) or listening
+        self.queued = 0
+
+    def add(self, kind: str, version: int | None, **data: Any) -> None:
+        now = utcnow()
+        self.queued += self.waits
+        self.session.add(
+            RegistryEventRow(
+                id=new_id("evt"),
+                type=kind,
+                group=self.group,
+                version=version,
+                payload={"type": kind, "group": self.group, "version": version, **data},
+                created_at=now,
+                status="pending" if self.waits else "recorded",
+                attempts=0,
+                outcome=[],
+                next_attempt_at=now if self.waits else None,
+            )
+        )
+
+
+def _audit(session: Session, actor: str, action: str, group: str, **details: Any) -> None:
+    append_audit(session, actor=actor, action=action, kind=KIND, subject=group, **details)
+
+
+class RegistryStore(Repository):
     """Model groups and versions on any SQLAlchemy URL (see the module docstring)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._reader = engine.execution_options(alambic_read_only=True)
-        self.queued_events = 0  # events this object wrote that wait for a delivery
-        self.queue_all = False  # set when the caller has hooks: every event waits for them
-
-    @classmethod
-    def open(cls, url: str) -> RegistryStore:
-        return cls(get_engine(url))
-
-    def _read(self) -> Session:
-        return Session(self._reader, expire_on_commit=False)
 
     # -- transactions ----------------------------------------------------------------
     def _locked_group(self, session: Session, name: str, actor: str) -> ModelGroupRow:
@@ -130,75 +151,25 @@ class RegistryStore:
                 name=name, description="", policy={}, created_at=utcnow(), created_by=actor
             )
             session.add(row)
-            session.flush()  # a concurrent creator makes this fail; the caller retries
-            self._audit(session, actor, "create-group", name, after={"policy": {}})
+            session.flush()  # a concurrent creator makes this fail; the transaction retries
+            _audit(session, actor, "create-group", name, after={"policy": {}})
         return row
 
-    def _transaction(self, work: Callable[[Session], Any]) -> Any:
-        from sqlalchemy.exc import IntegrityError
-
-        for attempt in range(5):
-            try:
-                with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                    return work(session)
-            except IntegrityError:  # two processes created the same group: the loser retries
-                if attempt == 4:
-                    raise
-        return None  # pragma: no cover
-
-    @staticmethod
-    def _audit(
-        session: Session,
-        actor: str,
-        action: str,
-        group: str,
-        *,
-        version: int | None = None,
-        alias: str | None = None,
-        before: dict[str, Any] | None = None,
-        after: dict[str, Any] | None = None,
-        comment: str = "",
-    ) -> None:
-        session.add(
-            AuditRow(
-                at=utcnow(),
-                actor=actor,
-                action=action,
-                group=group,
-                version=version,
-                alias=alias,
-                before=before,
-                after=after,
-                comment=comment,
-            )
-        )
-
-    def _event(
+    def _changed(
         self,
-        session: Session,
-        locked: ModelGroupRow,
-        kind: str,
-        version: int | None,
-        **data: Any,
-    ) -> None:
-        """Record an event; it waits for delivery if the group has webhooks or we have hooks."""
-        group = locked.name
-        pending = bool(locked.policy.get("webhooks")) or self.queue_all
-        self.queued_events += pending
-        session.add(
-            RegistryEventRow(
-                id=new_id("evt"),
-                type=kind,
-                group=group,
-                version=version,
-                payload={"type": kind, "group": group, "version": version, **data},
-                created_at=utcnow(),
-                status="pending" if pending else "recorded",
-                attempts=0,
-                outcome=[],
-                next_attempt_at=utcnow() if pending else None,
-            )
-        )
+        group: str,
+        actor: str,
+        listening: bool,
+        work: Callable[[Session, ModelGroupRow, _Outbox], T],
+    ) -> Change[T]:
+        """Run ``work`` with the group's row locked and an outbox for its events."""
+
+        def locked(session: Session) -> Change[T]:
+            row = self._locked_group(session, group, actor)
+            outbox = _Outbox(session, row, listening=listening)
+            return Change(work(session, row, outbox), outbox.queued)
+
+        return self.transaction(locked, conflicts=True)
 
     @staticmethod
     def _version(session: Session, group: str, version: int, *, lock: bool) -> ModelVersionRow:
@@ -220,11 +191,11 @@ class RegistryStore:
         actor: str,
         values: dict[str, Any],
         decide: Callable[[dict[str, Any], dict[str, Any]], tuple[str, str]],
-    ) -> ModelVersionRecord:
+        listening: bool = False,
+    ) -> Change[ModelVersionRecord]:
         """Add the next version of ``group``; ``decide(policy, values)`` gives its status."""
 
-        def work(session: Session) -> ModelVersionRecord:
-            locked = self._locked_group(session, group, actor)
+        def work(session: Session, locked: ModelGroupRow, outbox: _Outbox) -> ModelVersionRecord:
             latest = session.scalar(
                 select(func.max(ModelVersionRow.version)).where(ModelVersionRow.group == group)
             )
@@ -245,41 +216,35 @@ class RegistryStore:
                 **values,
             )
             session.add(row)
-            self._audit(
-                session,
-                actor,
-                "register",
-                group,
-                version=number,
-                after={"status": status, "model": values["model"].get("hash")},
-                comment=comment,
-            )
-            self._event(session, locked, "version_registered", number, status=status, actor=actor)
+            after = {"status": status, "model": values["model"].get("hash")}
+            _audit(session, actor, "register", group, version=number, after=after, comment=comment)
+            outbox.add("version_registered", number, status=status, actor=actor)
             if status == "Approved":
-                self._event(session, locked, "version_approved", number, actor="policy")
+                outbox.add("version_approved", number, actor="policy")
             session.flush()
-            return _record(ModelVersionRecord, row)
+            return to_record(ModelVersionRecord, row)
 
-        result: ModelVersionRecord = self._transaction(work)
-        return result
+        return self._changed(group, actor, listening, work)
 
     def set_status(
-        self, group: str, version: int, status: str, *, actor: str, comment: str
-    ) -> ModelVersionRecord:
+        self,
+        group: str,
+        version: int,
+        status: str,
+        *,
+        actor: str,
+        comment: str,
+        listening: bool = False,
+    ) -> Change[ModelVersionRecord]:
         """Approve or reject a version (audited, with an event)."""
 
-        def work(session: Session) -> ModelVersionRecord:
-            locked = self._locked_group(session, group, actor)
+        def work(session: Session, locked: ModelGroupRow, outbox: _Outbox) -> ModelVersionRecord:
             row = self._version(session, group, version, lock=True)
             before = _version_state(row)
-            row.status, row.status_comment, row.status_by, row.status_at = (
-                status,
-                comment,
-                actor,
-                utcnow(),
-            )
+            row.status, row.status_comment = status, comment
+            row.status_by, row.status_at = actor, utcnow()
             action = {"Approved": "approve", "Rejected": "reject"}.get(status, "set-status")
-            self._audit(
+            _audit(
                 session,
                 actor,
                 action,
@@ -292,12 +257,11 @@ class RegistryStore:
             kind = {"Approved": "version_approved", "Rejected": "version_rejected"}.get(
                 status, "version_status_changed"
             )
-            self._event(session, locked, kind, version, actor=actor, comment=comment)
+            outbox.add(kind, version, actor=actor, comment=comment)
             session.flush()
-            return _record(ModelVersionRecord, row)
+            return to_record(ModelVersionRecord, row)
 
-        result: ModelVersionRecord = self._transaction(work)
-        return result
+        return self._changed(group, actor, listening, work)
 
     def move_alias(
         self,
@@ -310,7 +274,8 @@ class RegistryStore:
             [ModelGroupRecord, ModelVersionRecord | None, Callable[[], list[AuditRecord]]], None
         ],
         comment: str = "",
-    ) -> int | None:
+        listening: bool = False,
+    ) -> Change[int | None]:
         """Point ``alias`` at ``version`` (None removes it) after ``check`` allows it.
 
         ``check`` runs inside the transaction, with the group locked, on the group's policy,
@@ -321,22 +286,12 @@ class RegistryStore:
             The version the alias held before (None if it was free).
         """
 
-        def work(session: Session) -> int | None:
-            locked = self._locked_group(session, group, actor)
+        def work(session: Session, locked: ModelGroupRow, outbox: _Outbox) -> int | None:
             target = None if version is None else self._version(session, group, version, lock=True)
-
-            def history() -> list[AuditRecord]:
-                rows = session.scalars(
-                    select(AuditRow)
-                    .where(AuditRow.group == group, AuditRow.version == version)
-                    .order_by(AuditRow.id)
-                )
-                return [_record(AuditRecord, a) for a in rows]
-
             check(
-                _record(ModelGroupRecord, locked),
-                None if target is None else _record(ModelVersionRecord, target),
-                history,
+                to_record(ModelGroupRecord, locked),
+                None if target is None else to_record(ModelVersionRecord, target),
+                lambda: read_audit(session, KIND, group, version=version),
             )
             row = session.get(ModelAliasRow, (group, alias), with_for_update=True)
             previous = None if row is None else row.version
@@ -355,10 +310,11 @@ class RegistryStore:
                 )
             else:
                 row.version, row.updated_at, row.updated_by = version, utcnow(), actor
-            self._audit(
+            action = "move-alias" if version is not None else "remove-alias"
+            _audit(
                 session,
                 actor,
-                "move-alias" if version is not None else "remove-alias",
+                action,
                 group,
                 version=version,
                 alias=alias,
@@ -366,20 +322,18 @@ class RegistryStore:
                 after={"version": version},
                 comment=comment,
             )
-            self._event(
-                session, locked, "alias_moved", version, alias=alias, previous=previous, actor=actor
-            )
+            outbox.add("alias_moved", version, alias=alias, previous=previous, actor=actor)
             return previous
 
-        result: int | None = self._transaction(work)
-        return result
+        return self._changed(group, actor, listening, work)
 
     def set_policy(self, group: str, policy: dict[str, Any], *, actor: str) -> None:
-        def work(session: Session) -> None:
-            locked = self._locked_group(session, group, actor)
+        """Replace a group's policy (audited; no event)."""
+
+        def work(session: Session, locked: ModelGroupRow, outbox: _Outbox) -> None:
             before = dict(locked.policy)
             locked.policy = policy
-            self._audit(
+            _audit(
                 session,
                 actor,
                 "set-policy",
@@ -388,14 +342,14 @@ class RegistryStore:
                 after={"policy": policy},
             )
 
-        self._transaction(work)
+        self._changed(group, actor, False, work)
 
-    def delete_version(self, group: str, version: int, *, actor: str, comment: str) -> None:
+    def delete_version(
+        self, group: str, version: int, *, actor: str, comment: str, listening: bool = False
+    ) -> Change[None]:
         """Soft-delete a version that no alias points at (audited)."""
-        from alambic.errors import StoreError
 
-        def work(session: Session) -> None:
-            locked = self._locked_group(session, group, actor)
+        def work(session: Session, locked: ModelGroupRow, outbox: _Outbox) -> None:
             row = self._version(session, group, version, lock=True)
             holders = session.scalars(
                 select(ModelAliasRow.alias).where(
@@ -409,7 +363,7 @@ class RegistryStore:
                 )
             before = _version_state(row)
             row.deleted_at = utcnow()
-            self._audit(
+            _audit(
                 session,
                 actor,
                 "delete",
@@ -419,62 +373,88 @@ class RegistryStore:
                 after=_version_state(row),
                 comment=comment,
             )
-            self._event(session, locked, "version_deleted", version, actor=actor)
+            outbox.add("version_deleted", version, actor=actor)
 
-        self._transaction(work)
+        return self._changed(group, actor, listening, work)
 
     # -- reads -----------------------------------------------------------------------
     def get_group(self, name: str) -> ModelGroupRecord:
-        with self._read() as session:
+        with self.reading() as session:
             row = session.get(ModelGroupRow, name)
             if row is None:
                 raise NotFoundError(f"no model group {name!r}; see `alambic models list`")
-            return _record(ModelGroupRecord, row)
+            return to_record(ModelGroupRecord, row)
 
     def list_groups(self) -> list[ModelGroupRecord]:
-        with self._read() as session:
+        with self.reading() as session:
             rows = session.scalars(select(ModelGroupRow).order_by(ModelGroupRow.name))
-            return [_record(ModelGroupRecord, r) for r in rows]
+            return [to_record(ModelGroupRecord, r) for r in rows]
 
     def get_version(self, group: str, version: int) -> ModelVersionRecord:
-        with self._read() as session:
-            return _record(ModelVersionRecord, self._version(session, group, version, lock=False))
+        with self.reading() as session:
+            row = self._version(session, group, version, lock=False)
+            return to_record(ModelVersionRecord, row)
 
     def latest_version(self, group: str) -> ModelVersionRecord | None:
         """The newest live version of a group (None when it has none)."""
-        with self._read() as session:
+        with self.reading() as session:
             row = session.scalars(
                 select(ModelVersionRow)
                 .where(ModelVersionRow.group == group, ModelVersionRow.deleted_at.is_(None))
                 .order_by(ModelVersionRow.version.desc())
                 .limit(1)
             ).first()
-            return None if row is None else _record(ModelVersionRecord, row)
+            return None if row is None else to_record(ModelVersionRecord, row)
 
     def versions(self, group: str, *, deleted: bool = False) -> list[ModelVersionRecord]:
-        with self._read() as session:
+        with self.reading() as session:
             query = select(ModelVersionRow).where(ModelVersionRow.group == group)
             if not deleted:
                 query = query.where(ModelVersionRow.deleted_at.is_(None))
             rows = session.scalars(query.order_by(ModelVersionRow.version))
-            return [_record(ModelVersionRecord, r) for r in rows]
+            return [to_record(ModelVersionRecord, r) for r in rows]
 
     def aliases(self, group: str) -> dict[str, int]:
-        with self._read() as session:
+        with self.reading() as session:
             rows = session.scalars(select(ModelAliasRow).where(ModelAliasRow.group == group))
             return {r.alias: r.version for r in rows}
 
+    def pointers(self, groups: list[str]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """What references to these groups resolve to now, in one cheap read.
+
+        Returns:
+            ``(group, alias, version)`` for every alias, and ``(group, latest version)``
+            for every group with a live version, both sorted.
+        """
+        with self.reading() as session:
+            aliases = tuple(
+                tuple(r)
+                for r in session.execute(
+                    select(ModelAliasRow.group, ModelAliasRow.alias, ModelAliasRow.version)
+                    .where(ModelAliasRow.group.in_(groups))
+                    .order_by(ModelAliasRow.group, ModelAliasRow.alias)
+                )
+            )
+            latest = tuple(
+                tuple(r)
+                for r in session.execute(
+                    select(ModelVersionRow.group, func.max(ModelVersionRow.version))
+                    .where(ModelVersionRow.group.in_(groups), ModelVersionRow.deleted_at.is_(None))
+                    .group_by(ModelVersionRow.group)
+                    .order_by(ModelVersionRow.group)
+                )
+            )
+        return aliases, latest
+
     def audit(self, group: str | None = None) -> list[AuditRecord]:
-        with self._read() as session:
-            query = select(AuditRow)
-            if group is not None:
-                query = query.where(AuditRow.group == group)
-            return [_record(AuditRecord, r) for r in session.scalars(query.order_by(AuditRow.id))]
+        """The audit rows of a group (of every group when None), oldest first."""
+        with self.reading() as session:
+            return read_audit(session, KIND, group)
 
     # -- events ----------------------------------------------------------------------
     def due_events(self, *, limit: int = 100) -> list[EventRecord]:
         """Pending events whose next attempt is due, oldest first."""
-        with self._read() as session:
+        with self.reading() as session:
             rows = session.scalars(
                 select(RegistryEventRow)
                 .where(
@@ -484,15 +464,15 @@ class RegistryStore:
                 .order_by(RegistryEventRow.created_at)
                 .limit(limit)
             )
-            return [_record(EventRecord, r) for r in rows]
+            return [to_record(EventRecord, r) for r in rows]
 
     def events(self, group: str | None = None) -> list[EventRecord]:
-        with self._read() as session:
+        with self.reading() as session:
             query = select(RegistryEventRow)
             if group is not None:
                 query = query.where(RegistryEventRow.group == group)
             rows = session.scalars(query.order_by(RegistryEventRow.created_at))
-            return [_record(EventRecord, r) for r in rows]
+            return [to_record(EventRecord, r) for r in rows]
 
     def record_attempt(
         self, event_id: str, outcome: dict[str, Any], *, status: str, retry_at: datetime | None
@@ -507,4 +487,11 @@ class RegistryStore:
             row.outcome = [*row.outcome, outcome]
             row.status, row.next_attempt_at = status, retry_at
 
-        self._transaction(work)
+        self.transaction(work)
+
+
+def registry_store() -> RegistryStore:
+    """The registry of the current settings (engines are cached per URL: this is cheap)."""
+    from alambic.config import settings
+
+    return RegistryStore.open(settings().db_url)
