@@ -9,6 +9,7 @@ earlier result with the same cache key can be reused.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import os
 import secrets
@@ -22,15 +23,17 @@ from typing import Any
 import cloudpickle
 
 from alambic.config import Settings
-from alambic.core import canonical_json, new_id, sha256_text, utcnow
+from alambic.core import new_id, utcnow
 from alambic.errors import AlambicError
+from alambic.pipelines._cache import Fingerprint, StepCache
 from alambic.pipelines._dsl import Step
 from alambic.pipelines._executors import BaseExecutor, Task, TaskResult, create_executor
 from alambic.pipelines._graph import Graph, Node
-from alambic.pipelines._resolve import DONE, Resolver, Skip, Wait, fingerprint, first_blocker, short
+from alambic.pipelines._resolve import DONE, Resolver, Skip, Wait, first_blocker
 from alambic.pipelines._store import ArtifactRecord, RunRecord, RunStore, StepRunRecord
+from alambic.pipelines._tracked import StepTracker
 from alambic.store import ArtifactStore
-from alambic.tracking import RunChange, TrackingStore, changes_from_export
+from alambic.tracking import TrackingStore
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,15 @@ class _Heartbeat(threading.Thread):
                 return
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A step instance whose inputs are resolved: what it runs on, and its cache key."""
+
+    inputs: dict[str, Any]
+    key: str
+    fingerprint: Fingerprint
+
+
 @dataclass
 class StepState:
     """The orchestrator's view of one step instance."""
@@ -83,7 +95,7 @@ class StepState:
     started: float = 0.0
     skip_failed: bool = False
     reason: str = ""
-    prepared: tuple[dict[str, Any], str, dict[str, Any]] | None = None
+    prepared: Prepared | None = None
 
     @property
     def label(self) -> str:
@@ -91,13 +103,17 @@ class StepState:
         return self.record.label
 
 
-class Orchestrator(Resolver):
+class Orchestrator:
     """Drives one run: expands maps, resolves inputs, uses the cache, runs and retries steps.
+
+    It holds a :class:`Resolver` (expressions against the step states), a
+    :class:`StepCache` (keys, hits, why a step missed) and a :class:`StepTracker` (each
+    step as a tracked run); it owns the scheduling and the writes to the run store.
 
     Args:
         graph: the pipeline's graph.
         run: the run record (already in the store).
-        store: the metadata store.
+        store: the run store.
         settings: where artifacts and logs go, how many workers.
         cache: whether earlier results may be reused.
         on_change: called after every state change (for progress views).
@@ -121,15 +137,25 @@ class Orchestrator(Resolver):
         self.store = store
         self.settings = settings
         self.artifacts = ArtifactStore(settings.artifacts)
-        self.cache = cache
         self.executor_name = executor
         self.max_workers = max_workers
         self.on_change = on_change
         self.steps = steps or {}
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self.states: dict[tuple[str, tuple[int, ...]], StepState] = {}
-        self.expansions: dict[tuple[str, tuple[int, ...]], list[Any] | Skip] = {}
-        self.errors: list[str] = []
+        self.resolver = Resolver(
+            graph,
+            run.params,
+            self.artifacts,
+            states=self.states,
+            allow_pickle=settings.allow_pickle,
+        )
+        self.errors = self.resolver.errors  # one list: a map that cannot fan out fails the run
+        self.step_cache = StepCache(
+            store, self.artifacts, pipeline=graph.name, run_id=run.id, enabled=cache
+        )
+        # Every executed step is a tracked run (child of the pipeline's), written at flush.
+        self.tracker = StepTracker(TrackingStore(store.engine), run, graph.name)
         self.order = graph.topological_order()
         self.previous = {(s.node, s.instance): s for s in store.step_runs(run.id)}
         self._executor: BaseExecutor | None = None
@@ -137,17 +163,11 @@ class Orchestrator(Resolver):
         self._unprepared: list[StepState] = []  # pending, inputs not resolved yet
         self._ready: list[StepState] = []  # inputs resolved, waiting for a worker or a retry
         self._complete: set[str] = set()  # nodes whose instances all exist
-        self._lookups: list[tuple[StepState, str, dict[str, Any]]] = []  # cache keys to look up
+        self._lookups: list[StepState] = []  # prepared this round: their keys to look up
         # Writes are batched: one transaction per scheduling round (see _flush).
         self._writes: dict[str, dict[str, Any]] = {}
         self._new_artifacts: list[ArtifactRecord] = []
-        self._history: dict[tuple[str, str], StepRunRecord] | None = None
         self._flushed_at = time.monotonic()
-        # Every executed step is a tracked run (child of the pipeline's), written at flush.
-        self._tracking = TrackingStore(store.engine)
-        self._tracked: list[RunChange] = []
-        self._points: list[dict[str, Any]] = []
-        self._values: dict[str, Any] = {}
         self._cancelled = False
         self._log_dir = settings.home / "logs" / run.id
 
@@ -161,49 +181,12 @@ class Orchestrator(Resolver):
             ended_at=None,
             error=None,
         )
-        self._tracked.append(
-            RunChange(
-                id=self.run.id,
-                experiment=self.graph.name,
-                kind="pipeline",
-                name=self.graph.name,
-                status="running",
-                created_at=utcnow(),
-                params={k: _text(v) for k, v in self.run.params.items()},
-            )
-        )
+        self.tracker.started()
         beat = _Heartbeat(self.store, self.run.id, self.identity, self.settings.heartbeat_seconds)
         beat.start()
         lost = False
         try:
-            while True:
-                if beat.lost.is_set():
-                    lost = True  # another orchestrator took the run over: stop, write nothing
-                    log.warning("run %s was taken over by another orchestrator", self.run.id)
-                    break
-                if beat.cancel.is_set() and not self._cancelled:
-                    self._cancel_all("cancelled on request")
-                if self._cancelled:
-                    break
-                progressed = self._schedule()
-                self._check_deadlines()
-                if not self._running and not progressed and not self._waiting_on_retry():
-                    break
-                timeout = max(0.0, min(self.settings.heartbeat_seconds, self._next_wakeup()))
-                if self._running:
-                    # Under load results arrive within milliseconds: collect them before
-                    # writing, so one commit covers many steps. Idle, flush, then block.
-                    results = self._get_executor().wait(min(timeout, 0.005))
-                    if not results:
-                        self._flush()
-                        results = self._get_executor().wait(timeout)
-                    for result in results:
-                        self._on_result(result)
-                    if time.monotonic() - self._flushed_at > 0.25:
-                        self._flush()
-                elif not progressed:
-                    self._flush()
-                    time.sleep(timeout)  # only retries are due later
+            lost = self._loop(beat)
         except KeyboardInterrupt:
             self._cancel_all("interrupted (Ctrl-C)")
             raise
@@ -214,6 +197,41 @@ class Orchestrator(Resolver):
             if not lost:
                 self._finish()
         return self.store.get_run(self.run.id)
+
+    def _loop(self, beat: _Heartbeat) -> bool:
+        """Schedule, wait and collect until nothing is left; True if the run was taken over."""
+        while True:
+            if beat.lost.is_set():
+                # Another orchestrator took the run over: stop, write nothing.
+                log.warning("run %s was taken over by another orchestrator", self.run.id)
+                return True
+            if beat.cancel.is_set() and not self._cancelled:
+                self._cancel_all("cancelled on request")
+            if self._cancelled:
+                return False
+            progressed = self._schedule()
+            self._check_deadlines()
+            if not self._running and not progressed and not self._ready:
+                return False
+            timeout = max(0.0, min(self.settings.heartbeat_seconds, self._next_wakeup()))
+            if self._running:
+                self._collect(timeout)
+            elif not progressed:
+                self._flush()
+                time.sleep(timeout)  # only retries are due later
+
+    def _collect(self, timeout: float) -> None:
+        """Take the results that arrive within ``timeout``, flushing while idle."""
+        # Under load results arrive within milliseconds: collect them before writing, so
+        # one commit covers many steps. Idle, flush, then block.
+        results = self._get_executor().wait(min(timeout, 0.005))
+        if not results:
+            self._flush()
+            results = self._get_executor().wait(timeout)
+        for result in results:
+            self._on_result(result)
+        if time.monotonic() - self._flushed_at > 0.25:
+            self._flush()
 
     def snapshot(self) -> list[StepState]:
         """The step instances known so far, in graph order."""
@@ -242,79 +260,76 @@ class Orchestrator(Resolver):
                 return progressed
 
     def _create_instances(self) -> bool:
+        """Add a state for every step instance whose maps are now expanded."""
         new: list[StepState] = []
         for node_id in self.order:
             if node_id in self._complete:
                 continue
             node = self.graph.nodes[node_id]
-            contexts, complete = self._contexts(node.scopes, {})
+            contexts, complete = self.resolver.contexts(node.scopes, {})
             if complete:
                 self._complete.add(node_id)
             for ctx, skip in contexts:
-                index = tuple(ctx[m] for m in node.scopes if m in ctx)
-                key = (node_id, index if skip is None else (*index, -1))
-                if key in self.states:
-                    continue
-                instance = ".".join(str(i) for i in index)
-                if skip is not None:
-                    instance = f"{instance}.*" if instance else "*"
-                record = StepRunRecord(
-                    id=new_id("step"),
-                    run_id=self.run.id,
-                    pipeline_name=self.graph.name,
-                    node=node_id,
-                    instance=instance,
-                    status="pending",
-                    created_at=utcnow(),
-                )
-                state = StepState(node, index, record)
-                if skip is not None:
-                    state.status, state.reason, state.skip_failed = (
-                        "skipped",
-                        skip.reason,
-                        skip.failed,
-                    )
-                    state.record = _replace(record, status="skipped", error=skip.reason)
-                self.states[key] = state
-                new.append(state)
-                if state.status == "pending":
-                    self._unprepared.append(state)
+                state = self._new_state(node, ctx, skip)
+                if state is not None:
+                    new.append(state)
         if new:
-            saved = self.store.save_step_runs([s.record for s in new])
-            for state, record in zip(new, saved, strict=True):
-                state.record = _replace(record, status=state.status, error=state.reason or None)
-                if record.status in DONE and state.status == "pending":
-                    # On resume a finished step keeps its row until it actually runs again:
-                    # reused, it stays as it was; re-run, _submit overwrites it.
-                    continue
-                if record.status != state.status or record.error != state.record.error:
-                    self._write(state, status=state.status, error=state.reason or None, outputs={})
+            self._save_new(new)
             self._changed()
         return bool(new)
 
+    def _new_state(self, node: Node, ctx: dict[str, int], skip: Skip | None) -> StepState | None:
+        """The state of one instance of ``node`` (None if it exists already)."""
+        index = tuple(ctx[m] for m in node.scopes if m in ctx)
+        key = (node.id, index if skip is None else (*index, -1))
+        if key in self.states:
+            return None
+        instance = ".".join(str(i) for i in index)
+        if skip is not None:
+            instance = f"{instance}.*" if instance else "*"
+        record = StepRunRecord(
+            id=new_id("step"),
+            run_id=self.run.id,
+            pipeline_name=self.graph.name,
+            node=node.id,
+            instance=instance,
+            status="pending",
+            created_at=utcnow(),
+        )
+        state = StepState(node, index, record)
+        if skip is not None:
+            state.status, state.reason, state.skip_failed = "skipped", skip.reason, skip.failed
+            state.record = _replace(record, status="skipped", error=skip.reason)
+        self.states[key] = state
+        if state.status == "pending":
+            self._unprepared.append(state)
+        return state
+
+    def _save_new(self, new: list[StepState]) -> None:
+        """Insert new step runs; on resume, existing rows are kept as they were."""
+        saved = self.store.save_step_runs([s.record for s in new])
+        for state, record in zip(new, saved, strict=True):
+            state.record = _replace(record, status=state.status, error=state.reason or None)
+            if record.status in DONE and state.status == "pending":
+                # On resume a finished step keeps its row until it actually runs again:
+                # reused, it stays as it was; re-run, _submit overwrites it.
+                continue
+            if record.status != state.status or record.error != state.record.error:
+                self._write(state, status=state.status, error=state.reason or None, outputs={})
+
     # -- starting steps ----------------------------------------------------------------
     def _prepare(self, state: StepState) -> bool:
-        """Resolve a pending step's conditions and inputs: skip it, reuse a result, or queue it."""
+        """Resolve a pending step's conditions and inputs: skip it, reuse a result, or queue it.
+
+        Returns:
+            Whether the step left the pending list (False: something it needs is not known).
+        """
         node = state.node
         ctx = dict(zip(node.scopes, state.index, strict=False))
-        try:
-            guard = self._guards(node.guards, ctx)
-        except Exception as exc:
-            self._unprepared.remove(state)
-            self._fail(state, f"its condition cannot be evaluated: {type(exc).__name__}: {exc}")
-            return True
-        if isinstance(guard, Wait):
-            return False
-        if isinstance(guard, Skip):
-            self._unprepared.remove(state)
-            self._skip(state, guard.reason, guard.failed)
-            return True
-        if guard is False:
-            self._unprepared.remove(state)
-            labels = [self.graph.conditions[c]["label"] for c, _ in node.guards]
-            self._skip(state, f"condition not met: {' and '.join(labels)}", False)
-            return True
-        inputs = {arg: self._resolve(expr, ctx) for arg, expr in node.args.items()}
+        guarded = self._guarded(state, ctx)
+        if guarded is not True:
+            return guarded is False  # False: skipped or failed; None: waits
+        inputs = {arg: self.resolver.resolve(expr, ctx) for arg, expr in node.args.items()}
         blocker = first_blocker(list(inputs.values()))
         if isinstance(blocker, Wait):
             return False
@@ -322,23 +337,43 @@ class Orchestrator(Resolver):
         if isinstance(blocker, Skip):
             self._skip(state, f"upstream {blocker.reason}", blocker.failed)
             return True
-        components: dict[str, Any] = {
-            "code": node.code_hash,
-            "args": {a: fingerprint(d) for a, d in inputs.items()},
-        }
+        data = None
         if node.fingerprint:
             try:
-                components["data"] = self._data_fingerprint(node, inputs)
+                data = self._data_fingerprint(node, inputs)
             except Exception as exc:  # e.g. a source file is missing: nothing is cached
                 self._fail(state, f"{type(exc).__name__}: {exc}")
                 return True
-        key = sha256_text(canonical_json({**components, "outputs": node.outputs}))
-        state.prepared = (inputs, key, components)
-        if not self._reuse_previous(state, key):
-            if self.cache and node.cache:
-                self._lookups.append((state, key, components))
+        fingerprint = Fingerprint.of(node.code_hash, inputs, data)
+        state.prepared = Prepared(inputs, fingerprint.key(node.outputs), fingerprint)
+        if not self._reuse_previous(state, state.prepared.key):
+            if self.step_cache.enabled and node.cache:
+                self._lookups.append(state)
             else:
                 self._ready.append(state)
+        return True
+
+    def _guarded(self, state: StepState, ctx: dict[str, int]) -> bool | None:
+        """True when the step's conditions hold; None while they are not known; False when
+        they do not hold or cannot be evaluated (the step is then skipped or failed)."""
+        node = state.node
+        try:
+            guard = self.resolver.guards(node.guards, ctx)
+        except Exception as exc:
+            self._unprepared.remove(state)
+            self._fail(state, f"its condition cannot be evaluated: {type(exc).__name__}: {exc}")
+            return False
+        if isinstance(guard, Wait):
+            return None
+        if isinstance(guard, Skip):
+            self._unprepared.remove(state)
+            self._skip(state, guard.reason, guard.failed)
+            return False
+        if guard is False:
+            self._unprepared.remove(state)
+            labels = [self.graph.conditions[c]["label"] for c, _ in node.guards]
+            self._skip(state, f"condition not met: {' and '.join(labels)}", False)
+            return False
         return True
 
     def _data_fingerprint(self, node: Node, inputs: dict[str, Any]) -> str:
@@ -350,18 +385,19 @@ class Orchestrator(Resolver):
             step = load_code(node.code, unwrap=False)
         if step.fingerprint is None:  # pragma: no cover - the graph says it has one
             raise AlambicError(f"step {node.id} lost its fingerprint function")
-        return str(step.fingerprint(**{arg: self._value(desc) for arg, desc in inputs.items()}))
+        values = {arg: self.resolver.value(desc) for arg, desc in inputs.items()}
+        return str(step.fingerprint(**values))
 
     def _lookup_cache(self) -> None:
         """Look up the cache keys of every step prepared this round, in one query."""
         if not self._lookups:
             return
         lookups, self._lookups = self._lookups, []
-        hits = self.store.find_cached_many([key for _, key, _ in lookups])
-        for state, key, components in lookups:
-            hit = hits.get(key)
-            if hit is not None and self._outputs_exist(hit.outputs):
-                self._use_cached(state, key, components, hit)
+        hits = self.step_cache.hits([s.prepared.key for s in lookups if s.prepared])
+        for state in lookups:
+            hit = hits.get(state.prepared.key) if state.prepared else None
+            if hit is not None:
+                self._use_cached(state, hit)
             else:
                 self._ready.append(state)
 
@@ -375,39 +411,36 @@ class Orchestrator(Resolver):
             if state.not_before > now or state.prepared is None:
                 continue
             self._ready.remove(state)
-            self._submit(state, *state.prepared)
+            self._submit(state, state.prepared)
             launched = True
         return launched
 
     def _reuse_previous(self, state: StepState, key: str) -> bool:
         """On resume: keep a step that succeeded earlier in this run with the same key."""
         previous = self.previous.get((state.node.id, state.record.instance))
-        if (
-            previous is not None
-            and previous.status in DONE
-            and previous.cache_key == key
-            and self._outputs_exist(previous.outputs)
-        ):
-            state.status, state.outputs = previous.status, dict(previous.outputs)
-            state.record = previous
-            self._writes.pop(previous.id, None)
-            self._changed()
-            return True
-        return False
+        if previous is None or not self.step_cache.reusable(previous, key):
+            return False
+        state.status, state.outputs = previous.status, dict(previous.outputs)
+        state.record = previous
+        self._writes.pop(previous.id, None)
+        self._changed()
+        return True
 
-    def _use_cached(
-        self, state: StepState, key: str, components: dict[str, Any], hit: StepRunRecord
-    ) -> None:
-        reason = f"hit: same code, parameters and inputs as {hit.label} in {hit.run_id}"
+    def _use_cached(self, state: StepState, hit: StepRunRecord) -> None:
+        assert state.prepared is not None  # noqa: S101 - only prepared steps are looked up
         state.status, state.outputs = "cached", dict(hit.outputs)
         now = utcnow()
         self._write(
             state,
             status="cached",
-            cache_key=key,
+            cache_key=state.prepared.key,
             outputs=state.outputs,
             cached_from=hit.id,
-            cache={"hit": True, "reason": reason, "components": components},
+            cache={
+                "hit": True,
+                "reason": self.step_cache.hit_reason(hit),
+                "components": state.prepared.fingerprint.components(),
+            },
             inputs={},
             started_at=now,
             ended_at=now,
@@ -417,90 +450,55 @@ class Orchestrator(Resolver):
         )
         self._changed()
 
-    def _outputs_exist(self, outputs: dict[str, Any]) -> bool:
-        return bool(outputs) and all(self.artifacts.exists(o["hash"]) for o in outputs.values())
-
-    def _explain_miss(self, state: StepState, components: dict[str, Any]) -> str:
-        if not self.cache:
-            return "miss: the cache is off for this run"
-        if not state.node.cache:
-            return "miss: the cache is off for this step (@al.step(cache=False))"
-        if self._history is None:
-            self._history = self.store.recent_step_runs(self.graph.name, exclude_run=self.run.id)
-        before = self._history.get((state.node.id, state.record.instance))
-        if before is None or "components" not in before.cache:
-            return "miss: first run of this step"
-        old = before.cache["components"]
-        changes = []
-        if old.get("code") != components["code"]:
-            changes.append("its code changed")
-        if old.get("data") != components.get("data"):
-            changes.append("the data it reads changed")
-        old_args = old.get("args", {})
-        for arg in sorted(set(old_args) | set(components["args"])):
-            was, now = old_args.get(arg), components["args"].get(arg)
-            if was == now:
-                continue
-            if isinstance(now, dict) and "a" in now and isinstance(was, dict) and "a" in was:
-                changes.append(f"input {arg!r} changed (content {was['a'][:8]} → {now['a'][:8]})")
-            elif '"a":' in canonical_json(now) or '"a":' in canonical_json(was):
-                changes.append(f"input {arg!r} changed (content)")
-            else:
-                changes.append(
-                    f"argument {arg!r} changed ({short(_plain(was))} → {short(_plain(now))})"
-                )
-        if changes:
-            return f"miss: since {before.run_id}, " + "; ".join(changes)
-        if before.status == "failed":
-            return f"miss: the same inputs failed in {before.run_id}"
-        return "miss: the earlier result's artifacts are gone"
-
-    def _submit(
-        self, state: StepState, inputs: dict[str, Any], key: str, components: dict[str, Any]
-    ) -> None:
+    def _submit(self, state: StepState, prepared: Prepared) -> None:
         node = state.node
         state.attempt += 1
         self._log_dir.mkdir(parents=True, exist_ok=True)
         log_path = str(self._log_dir / f"{state.label}.{state.attempt}-{secrets.token_hex(3)}.log")
         task_id = f"{state.record.id}:{state.attempt}"
+        if state.attempt == 1:
+            reason = self.step_cache.miss_reason(
+                node.id, state.record.instance, prepared.fingerprint, step_cache=node.cache
+            )
+        else:
+            reason = state.record.cache.get("reason", "miss")
+        self._write(
+            state,
+            status="running",
+            attempt=state.attempt,
+            cache_key=prepared.key,
+            cache={"hit": False, "reason": reason, "components": prepared.fingerprint.components()},
+            inputs=prepared.inputs,
+            started_at=utcnow(),
+            log_path=log_path,
+            error=None,
+            traceback=None,
+        )
+        state.status, state.task_id, state.started = "running", task_id, time.monotonic()
+        state.deadline = state.started + node.timeout if node.timeout else None
+        self._running[task_id] = state
+        self._get_executor().submit(Task(task_id, self._payload(state, prepared), log_path))
+        self._changed()
+
+    def _payload(self, state: StepState, prepared: Prepared) -> dict[str, Any]:
+        """What a worker needs to run one attempt (see :func:`execute_task`)."""
+        node = state.node
         code = node.code
         step = self.steps.get(node.id)
         if step is not None and "<locals>" in code["qualname"]:
             # Not importable by name: ship it by value (only for runs driven in-process).
             code = {**code, "pickled": base64.b64encode(cloudpickle.dumps(step.fn)).decode()}
-        payload = {
+        return {
             "code": code,
             "code_hash": node.code_hash,
             "code_extra": None if step is None else f"{step.cache_version}|{step.allow_pickle}",
-            "args": inputs,
+            "args": prepared.inputs,
             "outputs": node.outputs,
             "label": state.label,
             "step_run": state.record.id,
             "artifacts": self.settings.artifacts,
             "allow_pickle": node.allow_pickle or self.settings.allow_pickle,
         }
-        reason = (
-            self._explain_miss(state, components)
-            if state.attempt == 1
-            else state.record.cache.get("reason", "miss")
-        )
-        values = {
-            "status": "running",
-            "attempt": state.attempt,
-            "cache_key": key,
-            "cache": {"hit": False, "reason": reason, "components": components},
-            "inputs": inputs,
-            "started_at": utcnow(),
-            "log_path": log_path,
-            "error": None,
-            "traceback": None,
-        }
-        self._write(state, **values)
-        state.status, state.task_id, state.started = "running", task_id, time.monotonic()
-        state.deadline = state.started + node.timeout if node.timeout else None
-        self._running[task_id] = state
-        self._get_executor().submit(Task(task_id, payload, log_path))
-        self._changed()
 
     # -- results -------------------------------------------------------------------------
     def _on_result(self, result: TaskResult) -> None:
@@ -508,7 +506,14 @@ class Orchestrator(Resolver):
         if state is None:
             return  # cancelled or timed out meanwhile
         state.task_id = None
-        self._track_step(state, result)
+        inputs = state.prepared.inputs if state.prepared else {}
+        self.tracker.step(
+            step_run=state.record.id,
+            label=state.label,
+            attempt=state.attempt,
+            inputs=inputs,
+            result=result,
+        )
         log_key = self.artifacts.put_bytes(result.logs.encode()) if result.logs else None
         if result.ok:
             artifacts = [
@@ -585,9 +590,6 @@ class Orchestrator(Resolver):
                     now - state.started,
                 )
 
-    def _waiting_on_retry(self) -> bool:
-        return bool(self._ready)
-
     def _next_wakeup(self) -> float:
         now = time.monotonic()
         times = [s.not_before - now for s in self._ready if s.not_before > now]
@@ -637,17 +639,11 @@ class Orchestrator(Resolver):
         messages = list(self.errors)
         if failed:
             messages.insert(0, f"{len(failed)} step(s) failed: {', '.join(failed[:10])}")
-        self._tracked.append(
-            RunChange(
-                id=self.run.id,
-                status={"succeeded": "finished", "failed": "failed"}.get(status, "killed"),
-                ended_at=utcnow(),
-            )
-        )
+        self.tracker.ended(status)
         self._flush()
         outputs = None
         if status == "succeeded" and self.graph.outputs is not None:
-            desc = self._resolve(self.graph.outputs, {})
+            desc = self.resolver.resolve(self.graph.outputs, {})
             outputs = None if isinstance(desc, Wait | Skip) else desc
         self.store.update_run(
             self.run.id,
@@ -662,38 +658,11 @@ class Orchestrator(Resolver):
         state.record = _replace(state.record, **values)
         self._writes.setdefault(state.record.id, {}).update(values)
 
-    def _track_step(self, state: StepState, result: TaskResult) -> None:
-        """Turn what a step logged (and the step itself) into tracked-run writes."""
-        step_id = state.record.id
-        changes, points = changes_from_export(
-            result.tracking, step_run=step_id, parent=self.run.id, experiment=self.graph.name
-        )
-        own = next((c for c in changes if c.id == step_id), None)
-        if own is None:
-            own = RunChange(
-                id=step_id,
-                experiment=self.graph.name,
-                parent_id=self.run.id,
-                kind="step",
-                created_at=utcnow(),
-            )
-            changes.insert(0, own)
-        inputs = state.prepared[0] if state.prepared else {}
-        literal = {a: _text(d["value"]) for a, d in inputs.items() if "value" in d}
-        own.name, own.ended_at = state.label, utcnow()
-        own.status = "finished" if result.ok else "failed"
-        own.params = {**literal, **own.params}
-        own.tags = {"alambic.attempt": str(state.attempt), **own.tags}
-        self._tracked.extend(changes)
-        self._points.extend(points)
-
     def _flush(self) -> None:
         if self._writes or self._new_artifacts:
             self.store.write_step_updates(self._writes, self._new_artifacts)
             self._writes, self._new_artifacts = {}, []
-        if self._tracked or self._points:
-            self._tracking.write(self._tracked, self._points)
-            self._tracked, self._points = [], []
+        self.tracker.flush()
         self._flushed_at = time.monotonic()
 
     def _changed(self) -> None:
@@ -702,16 +671,4 @@ class Orchestrator(Resolver):
 
 
 def _replace(record: StepRunRecord, **values: Any) -> StepRunRecord:
-    import dataclasses
-
     return dataclasses.replace(record, **values)
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else canonical_json(value)
-
-
-def _plain(fp: Any) -> Any:
-    if isinstance(fp, dict) and "v" in fp:
-        return fp["v"]
-    return fp

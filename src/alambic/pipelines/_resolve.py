@@ -18,14 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from alambic.config import Settings
 from alambic.core import canonical_json
 from alambic.errors import AlambicError
 from alambic.pipelines._graph import Graph
-from alambic.pipelines._store import RunRecord
 from alambic.store import ArtifactRef, ArtifactStore, load_value, save_value
 
-__all__ = ["OPERATORS", "WAIT", "Resolver", "Skip", "Wait", "fingerprint", "first_blocker"]
+__all__ = ["DONE", "OPERATORS", "WAIT", "Resolver", "Skip", "Wait", "first_blocker"]
 
 DONE = frozenset({"succeeded", "cached"})  # step states whose outputs can be used
 
@@ -62,40 +60,46 @@ class Skip:
     failed: bool
 
 
-def fingerprint(desc: Any) -> Any:
-    """The part of a value description that identifies its content (for cache keys)."""
-    if "value" in desc:
-        return {"v": desc["value"], "p": desc.get("path", [])}
-    if "artifact" in desc:
-        return {"a": desc["artifact"]["hash"], "p": desc.get("path", [])}
-    if "list" in desc:
-        return [fingerprint(item) for item in desc["list"]]
-    return {k: fingerprint(v) for k, v in desc["dict"].items()}
-
-
-def short(value: Any, limit: int = 60) -> str:
-    """A short repr for explanations."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 class Resolver:
-    """Resolves graph expressions against the state of a run (mixed into the orchestrator).
+    """Resolves graph expressions against the state of a run.
 
-    It reads step states and map expansions; loading a value (for a condition, or a list
-    to fan out) goes through the artifact store.
+    It reads step states (shared with the orchestrator, which updates them) and keeps
+    map expansions; loading a value (for a condition, or a list to fan out) goes
+    through the artifact store.
+
+    Args:
+        graph: the pipeline's graph; params: the run's parameter values.
+        artifacts: where step outputs live.
+        states: step instance → its state (``status``, ``outputs``, ``label``,
+            ``skip_failed``), by ``(node id, map index)``.
+        allow_pickle: whether pickled values may be loaded.
     """
 
-    graph: Graph
-    run: RunRecord
-    settings: Settings
-    artifacts: ArtifactStore
-    states: dict[tuple[str, tuple[int, ...]], Any]
-    expansions: dict[tuple[str, tuple[int, ...]], list[Any] | Skip]
-    errors: list[str]
-    _values: dict[str, Any]
+    def __init__(
+        self,
+        graph: Graph,
+        params: dict[str, Any],
+        artifacts: ArtifactStore,
+        *,
+        states: dict[tuple[str, tuple[int, ...]], Any],
+        allow_pickle: bool = False,
+    ) -> None:
+        self.graph, self.params, self.artifacts = graph, params, artifacts
+        self.states, self.allow_pickle = states, allow_pickle
+        self.expansions: dict[tuple[str, tuple[int, ...]], list[Any] | Skip] = {}
+        self.errors: list[str] = []  # why a map could not fan out
+        self._values: dict[str, Any] = {}
+        self._kinds: dict[str, Callable[[dict[str, Any], dict[str, int]], Any]] = {
+            "const": lambda expr, ctx: {"value": expr["const"]},
+            "param": lambda expr, ctx: _with_path({"value": self.params[expr["param"]]}, expr),
+            "item": self._item,
+            "output": self._output,
+            "gather": lambda expr, ctx: self._gather(expr["gather"], expr["over"], ctx),
+            "list": self._list,
+            "dict": self._dict,
+        }
 
-    def _contexts(
+    def contexts(
         self, scopes: list[str], ctx: dict[str, int]
     ) -> tuple[list[tuple[dict[str, int], Skip | None]], bool]:
         """Every index context of a scope chain whose maps are expanded (or skipped), and
@@ -109,7 +113,7 @@ class Resolver:
             return [(ctx, expansion)], True
         found, complete = [], True
         for i in range(len(expansion)):
-            more, done = self._contexts(scopes[1:], {**ctx, scopes[0]: i})
+            more, done = self.contexts(scopes[1:], {**ctx, scopes[0]: i})
             found.extend(more)
             complete &= done
         return found, complete
@@ -121,7 +125,7 @@ class Resolver:
         if key in self.expansions:
             return self.expansions[key]
         local = {m: ctx[m] for m in spec["scopes"]}
-        guard = self._guards(spec.get("guards", []), local)
+        guard = self.guards(spec.get("guards", []), local)
         if not isinstance(guard, bool):
             if isinstance(guard, Skip):
                 self.expansions[key] = guard
@@ -132,7 +136,7 @@ class Resolver:
             )
             self.expansions[key] = result
             return result
-        desc = self._resolve(spec["source"], local)
+        desc = self.resolve(spec["source"], local)
         if isinstance(desc, Wait):
             return desc
         if isinstance(desc, Skip):
@@ -150,7 +154,7 @@ class Resolver:
     def _items(self, desc: dict[str, Any]) -> list[Any]:
         if "list" in desc:
             return list(desc["list"])
-        value = self._value(desc)
+        value = self.value(desc)
         if not isinstance(value, list | tuple):
             raise TypeError(f"it is a {type(value).__name__}, not a list")
         items = []
@@ -158,48 +162,50 @@ class Resolver:
             if _jsonable(item):
                 items.append({"value": item})
             else:
-                ref = save_value(self.artifacts, item, allow_pickle=self.settings.allow_pickle)
+                ref = save_value(self.artifacts, item, allow_pickle=self.allow_pickle)
                 items.append({"artifact": ref.to_dict()})
         return items
 
     # -- resolution --------------------------------------------------------------------
-    def _resolve(self, expr: dict[str, Any], ctx: dict[str, int]) -> Any:
-        if "const" in expr:
-            return {"value": expr["const"]}
-        if "param" in expr:
-            return _with_path({"value": self.run.params[expr["param"]]}, expr)
-        if "item" in expr:
-            map_id = expr["item"]
-            expansion = self._expand(map_id, ctx)
-            if isinstance(expansion, Wait | Skip):
-                return expansion
-            return _with_path(dict(expansion[ctx[map_id]]), expr)
-        if "output" in expr:
-            node = self.graph.nodes[expr["output"]]
-            state = self.states.get((node.id, tuple(ctx[m] for m in node.scopes)))
-            if state is None:
-                return WAIT
-            if state.status in DONE:
-                name = expr.get("name", "return")
-                return _with_path({"artifact": state.outputs[name]}, expr)
-            if state.status == "skipped":
-                return Skip(f"{state.label} was skipped", state.skip_failed)
-            if state.status in ("failed", "cancelled"):
-                return Skip(f"{state.label} {state.status}", True)
-            return WAIT
-        if "gather" in expr:
-            return self._gather(expr["gather"], expr["over"], ctx)
-        if "list" in expr:
-            items = [self._resolve(e, ctx) for e in expr["list"]]
-            return first_blocker(items) or {"list": items}
-        if "dict" in expr:
-            values = {k: self._resolve(e, ctx) for k, e in expr["dict"].items()}
-            return first_blocker(list(values.values())) or {"dict": values}
+    def resolve(self, expr: dict[str, Any], ctx: dict[str, int]) -> Any:
+        """A value description for ``expr`` in the index context ``ctx``, or WAIT, or a Skip."""
+        for kind, resolve in self._kinds.items():
+            if kind in expr:
+                return resolve(expr, ctx)
         raise AlambicError(f"cannot resolve expression {expr!r}")  # pragma: no cover
+
+    def _item(self, expr: dict[str, Any], ctx: dict[str, int]) -> Any:
+        map_id = expr["item"]
+        expansion = self._expand(map_id, ctx)
+        if isinstance(expansion, Wait | Skip):
+            return expansion
+        return _with_path(dict(expansion[ctx[map_id]]), expr)
+
+    def _output(self, expr: dict[str, Any], ctx: dict[str, int]) -> Any:
+        node = self.graph.nodes[expr["output"]]
+        state = self.states.get((node.id, tuple(ctx[m] for m in node.scopes)))
+        if state is None:
+            return WAIT
+        if state.status in DONE:
+            name = expr.get("name", "return")
+            return _with_path({"artifact": state.outputs[name]}, expr)
+        if state.status == "skipped":
+            return Skip(f"{state.label} was skipped", state.skip_failed)
+        if state.status in ("failed", "cancelled"):
+            return Skip(f"{state.label} {state.status}", True)
+        return WAIT
+
+    def _list(self, expr: dict[str, Any], ctx: dict[str, int]) -> Any:
+        items = [self.resolve(e, ctx) for e in expr["list"]]
+        return first_blocker(items) or {"list": items}
+
+    def _dict(self, expr: dict[str, Any], ctx: dict[str, int]) -> Any:
+        values = {k: self.resolve(e, ctx) for k, e in expr["dict"].items()}
+        return first_blocker(list(values.values())) or {"dict": values}
 
     def _gather(self, expr: dict[str, Any], over: list[str], ctx: dict[str, int]) -> Any:
         if not over:
-            return self._resolve(expr, ctx)
+            return self.resolve(expr, ctx)
         expansion = self._expand(over[0], ctx)
         if isinstance(expansion, Wait):
             return expansion
@@ -214,7 +220,8 @@ class Resolver:
                 items.append(desc)
         return {"list": items}
 
-    def _value(self, desc: dict[str, Any]) -> Any:
+    def value(self, desc: dict[str, Any]) -> Any:
+        """The value a description stands for (stored values are loaded once per run)."""
         if "value" in desc:
             value = desc["value"]
         elif "artifact" in desc:
@@ -223,22 +230,23 @@ class Resolver:
                 self._values[key] = load_value(
                     self.artifacts,
                     ArtifactRef.from_dict(desc["artifact"]),
-                    allow_pickle=self.settings.allow_pickle,
+                    allow_pickle=self.allow_pickle,
                 )
             value = self._values[key]
         elif "list" in desc:
-            return [self._value(d) for d in desc["list"]]
+            return [self.value(d) for d in desc["list"]]
         else:
-            return {k: self._value(d) for k, d in desc["dict"].items()}
+            return {k: self.value(d) for k, d in desc["dict"].items()}
         for part in desc.get("path", []):
             value = value[part]
         return value
 
-    def _guards(self, guards: list[list[Any]], ctx: dict[str, int]) -> bool | Skip | Wait:
+    def guards(self, guards: list[list[Any]], ctx: dict[str, int]) -> bool | Skip | Wait:
+        """Whether every condition a node sits under holds (or WAIT, or a Skip)."""
         for cond_id, expect in guards:
             cond = self.graph.conditions[cond_id]
             local = {m: ctx[m] for m in cond["scopes"]}
-            parent = self._guards(cond.get("guards", []), local)
+            parent = self.guards(cond.get("guards", []), local)
             if parent is not True:
                 return parent
             value = self._evaluate(cond["expr"], local)
@@ -250,8 +258,8 @@ class Resolver:
 
     def _evaluate(self, expr: dict[str, Any], ctx: dict[str, int]) -> Any:
         if "op" not in expr:
-            desc = self._resolve(expr, ctx)
-            return desc if isinstance(desc, Wait | Skip) else self._value(desc)
+            desc = self.resolve(expr, ctx)
+            return desc if isinstance(desc, Wait | Skip) else self.value(desc)
         args = [self._evaluate(a, ctx) for a in expr["args"]]
         blocker = first_blocker(args)
         if blocker is not None:
