@@ -28,7 +28,7 @@ def measure_alambic(n_steps: int = 200, n_cached: int = 20) -> dict[str, float]:
     from flows import wide
 
     import alambic as al
-    from alambic.pipelines._local import _kill_spares
+    from alambic.executors import stop_idle_workers
 
     # Warm-up (imports, database creation), as for the peer; not counted.
     al.run(wide, params={"values": [-1, -2]})
@@ -42,7 +42,7 @@ def measure_alambic(n_steps: int = 200, n_cached: int = 20) -> dict[str, float]:
         return total, sum(s.duration or 0.0 for s in run.steps)
 
     # Cold: the run starts its worker processes itself (a CLI run, a fresh process).
-    _kill_spares()
+    stop_idle_workers()
     cold_total, cold_own = timed([-x - 1000 for x in range(n_steps)])
     # Warm: workers left by the previous run are reused (a notebook, a service).
     total, own = timed(list(range(n_steps)))

@@ -110,7 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     n = args.trials
 
-    from alambic.pipelines._local import _kill_spares
+    from alambic.executors import stop_idle_workers
 
     load_before = os.getloadavg()[0]
     data = training_rows()
@@ -118,7 +118,7 @@ def main() -> None:
     local1 = measure_alambic(data, n, 1, "local")
     optuna2 = measure_optuna(n, 2)
     local2 = measure_alambic(data, n, 2, "local")
-    _kill_spares()  # idle workers: out of Ray's way
+    stop_idle_workers()  # idle workers: out of Ray's way
     ray = measure_ray(data, n)
     load_after = os.getloadavg()[0]
 

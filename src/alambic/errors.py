@@ -15,13 +15,15 @@ message says what went wrong *and* what to do next::
     │   ├── ParameterError          a parameter override is invalid (names the parameter)
     │   └── PipelineLoadError       a pipeline file or name cannot be imported
     ├── DataError                   a query or a data source failed (names query and source)
+    ├── TrackingError               a tracking call is invalid (a key, a metric, a filter)
     ├── ModelError                  a model cannot be stored or loaded safely
     ├── EvaluationError             a metric, a task or evaluation data is invalid
     ├── TuningError                 a search space, a budget or every trial is bad
     ├── RegistryError               a model name, alias or promotion rule refuses a change
     ├── ServingError                an endpoint, a token or a server cannot be set up
     ├── RunError                    a run cannot be started, resumed or cancelled
-    └── ExecutorError               an executor backend failed or is unknown
+    ├── ExecutorError               an executor backend failed or is unknown
+    └── ConformanceError            a plugin does not behave as its extension point needs
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "AlambicError",
     "ArtifactError",
     "ConfigError",
+    "ConformanceError",
     "DataError",
     "DefinitionError",
     "EvaluationError",
@@ -45,6 +48,7 @@ __all__ = [
     "RunError",
     "ServingError",
     "StoreError",
+    "TrackingError",
     "TuningError",
 ]
 
@@ -97,6 +101,10 @@ class DataError(AlambicError):
     """A SQL query, a data source or a split failed; the message names them."""
 
 
+class TrackingError(AlambicError):
+    """A tracking call is invalid (a non-numeric metric, an empty key, a bad filter)."""
+
+
 class EvaluationError(AlambicError):
     """An unknown metric, a metric that does not fit the task, or unusable data."""
 
@@ -123,3 +131,11 @@ class ExecutorError(AlambicError):
 
 class ServingError(AlambicError):
     """An endpoint, a token or a server cannot be set up (names it and what to do)."""
+
+
+class ConformanceError(AlambicError):
+    """A plugin (executor, materializer, flavor) does not behave as alambic needs.
+
+    Raised by the conformance suites of :mod:`alambic.testing`; the message names the
+    property that failed.
+    """

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from alambic.store import (
     Materializer,
     _materializers,
     find_materializer,
+    get_materializer,
     load_value,
     register_materializer,
     save_value,
@@ -34,10 +36,10 @@ BUILTIN_NAMES = [m.name for m in _materializers._BUILTINS] + [_materializers.PIC
 
 
 @pytest.fixture(autouse=True)
-def registry(monkeypatch: pytest.MonkeyPatch) -> None:
+def registry() -> Iterator[None]:
     """Materializers registered by a test vanish after it."""
-    monkeypatch.setattr(_materializers, "_user", [])
-    monkeypatch.setattr(_materializers, "_registry", dict(_materializers._registry))
+    with _materializers.materializers.preserved():
+        yield
 
 
 @pytest.fixture
@@ -462,7 +464,10 @@ def test_the_latest_registration_wins_and_a_name_is_replaced() -> None:
     again = register_materializer(UpperDictMaterializer())
     assert again is not first
     assert find_materializer({}) is again
-    assert [m.name for m in _materializers._user] == ["test-other-dict", "test-upper-dict"]
+    tried = [m.name for m in _materializers.materializers.ordered()]
+    mine = [n for n in tried if n in ("test-upper-dict", "test-other-dict")]
+    assert mine == ["test-upper-dict", "test-other-dict"]
+    assert tried.index("test-other-dict") < tried.index("json"), "before the built-ins"
 
 
 @pytest.mark.parametrize("name", BUILTIN_NAMES)
@@ -470,7 +475,7 @@ def test_a_builtin_name_cannot_be_registered(name: str) -> None:
     impostor = type("Impostor", (PointMaterializer,), {"name": name})()
     with pytest.raises(MaterializerError, match="built-in materializer name"):
         register_materializer(impostor)
-    assert _materializers._registry[name] is not impostor
+    assert get_materializer(name, allow_pickle=True) is not impostor
     assert find_materializer(Point(1), allow_pickle=True) is _materializers.PICKLE
 
 

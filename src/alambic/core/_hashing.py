@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -42,3 +43,24 @@ def sha256_file(path: str | Path) -> str:
     """Return the hex sha256 of a local file, read in chunks."""
     with open(path, "rb") as stream:
         return sha256_stream(stream)
+
+
+def code_hash(fn: Callable[..., Any], extra: str = "") -> str:
+    """The hash of a function's source (its bytecode when the source is not available)
+    and ``extra``: what a step's cache key holds of its code.
+
+    Example:
+        >>> def add(a, b):
+        ...     return a + b
+        >>> code_hash(add) == code_hash(add) != code_hash(add, "v2")
+        True
+    """
+    import inspect  # not at import time: it costs milliseconds, and most processes never need it
+    import textwrap
+
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError):
+        code = fn.__code__
+        source = repr((code.co_code, code.co_consts, code.co_names))
+    return sha256_text(source + "\x00" + extra)

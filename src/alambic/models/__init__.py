@@ -9,6 +9,9 @@ from alambic.core._lazy import lazy_exports
 
 _EXPORTS = {
     "Flavor": "._flavors",
+    "flavor_for": "._flavors",
+    "flavors": "._flavors",
+    "get_flavor": "._flavors",
     "register_flavor": "._flavors",
     "Model": "._model",
     "dumps_model": "._model",
@@ -24,6 +27,9 @@ __all__ = [
     "Model",
     "Signature",
     "dumps_model",
+    "flavor_for",
+    "flavors",
+    "get_flavor",
     "infer_signature",
     "load_model",
     "loads_model",
@@ -34,7 +40,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
-    from alambic.models._flavors import Flavor, register_flavor
+    from alambic.models._flavors import Flavor, flavor_for, flavors, get_flavor, register_flavor
     from alambic.models._model import (
         Model,
         dumps_model,

@@ -4,6 +4,15 @@
 - LightGBM: the booster's native text format;
 - XGBoost: its UBJSON format;
 - anything else: cloudpickle, only when the caller opts in.
+
+Flavors are plugins: :func:`register_flavor` adds one, tried before the built-ins
+(``alambic.flavors`` is the entry-point group for third-party packages), and the
+conformance suite :class:`alambic.testing.FlavorConformance` checks it.
+
+Example:
+    >>> from alambic.models import flavors
+    >>> sorted(flavors.names())
+    ['lightgbm', 'sklearn', 'xgboost']
 """
 
 from __future__ import annotations
@@ -15,9 +24,10 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
+from alambic.core import BUILTIN, USER, PluginRegistry
 from alambic.errors import ModelError
 
-__all__ = ["Flavor", "flavor_for", "get_flavor", "register_flavor"]
+__all__ = ["Flavor", "flavor_for", "flavors", "get_flavor", "register_flavor"]
 
 # Types from these packages are rebuilt by skops from data, never by running stored code.
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "lightgbm.", "xgboost.")
@@ -225,17 +235,45 @@ class PickleFlavor(Flavor):
         return cloudpickle.loads((folder / info["file"]).read_bytes())
 
 
-_FLAVORS: dict[str, Flavor] = {
-    f.name: f for f in (SklearnFlavor(), LightGBMFlavor(), XGBoostFlavor())
-}
 PICKLE = PickleFlavor()
 
 
-def register_flavor(flavor: Flavor) -> Flavor:
-    """Add a flavor (tried before the built-ins)."""
-    global _FLAVORS
-    _FLAVORS = {flavor.name: flavor, **{k: v for k, v in _FLAVORS.items() if k != flavor.name}}
+def _checked(flavor: Any) -> Flavor:
+    """A flavor instance (a class is instantiated) with a name."""
+    if isinstance(flavor, type) and issubclass(flavor, Flavor):
+        flavor = flavor()
+    if not isinstance(flavor, Flavor) or not getattr(flavor, "name", None):
+        raise ModelError(f"{flavor!r} is not a Flavor with a name; subclass alambic.models.Flavor")
     return flavor
+
+
+flavors: PluginRegistry[Flavor] = PluginRegistry(
+    "model flavor", error=ModelError, group="alambic.flavors", adapt=_checked
+)
+flavors.register_all(
+    [(f.name, f) for f in (SklearnFlavor(), LightGBMFlavor(), XGBoostFlavor())],
+    precedence=BUILTIN,
+)
+
+
+def register_flavor(flavor: Flavor) -> Flavor:
+    """Add a flavor, tried before the built-ins (one of the same name is replaced).
+
+    Example:
+        >>> class Plain(Flavor):
+        ...     name = "doctest-plain"
+        ...     def matches(self, model): return False
+        ...     def save(self, model, folder): return {}
+        ...     def load(self, folder, info, trusted): return None
+        >>> register_flavor(Plain()).name
+        'doctest-plain'
+        >>> flavors.unregister("doctest-plain")
+    """
+    checked = _checked(flavor)
+    if checked.name == PICKLE.name:
+        raise ModelError(f"{checked.name!r} is a built-in flavor name; choose another name")
+    flavors.register(checked.name, checked, precedence=USER)
+    return checked
 
 
 def flavor_for(model: Any, *, allow_pickle: bool = False) -> Flavor:
@@ -244,9 +282,9 @@ def flavor_for(model: Any, *, allow_pickle: bool = False) -> Flavor:
     Raises:
         ModelError: no safe flavor fits and pickle was not allowed.
     """
-    for flavor in _FLAVORS.values():
-        if flavor.matches(model):
-            return flavor
+    found = flavors.first(lambda flavor: flavor.matches(model))
+    if found is not None:
+        return found
     if allow_pickle:
         return PICKLE
     raise ModelError(
@@ -269,9 +307,7 @@ def get_flavor(name: str, *, allow_pickle: bool = False) -> Flavor:
                 "only if you trust where it comes from"
             )
         return PICKLE
-    if name not in _FLAVORS:
-        raise ModelError(f"unknown model flavor {name!r}; known: {', '.join(_FLAVORS)}")
-    return _FLAVORS[name]
+    return flavors.get(name)
 
 
 def describe(info: dict[str, Any]) -> str:

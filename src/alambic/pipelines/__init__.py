@@ -1,7 +1,19 @@
-"""Pipelines: the DSL, the static graph, the orchestrator, executors and runs.
+"""Pipelines: the DSL, the static graph, the orchestrator, runs and their store.
 
-Names load lazily, so that defining steps (and running them in a worker) does not
-import the orchestrator or the metadata store.
+Executors (where steps run) live in :mod:`alambic.executors`; their names are also
+here, where pipeline code has always found them. Names load lazily, so that defining
+steps (and running them in a worker) does not import the orchestrator or the store.
+
+Example:
+    >>> import alambic as al
+    >>> @al.step
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> @al.pipeline
+    ... def twice(x: int = 2) -> None:
+    ...     double(double(x))
+    >>> list(twice.graph.nodes)
+    ['double', 'double_2']
 """
 
 from typing import TYPE_CHECKING
@@ -16,13 +28,13 @@ _EXPORTS = {
     "pipeline": "._dsl",
     "step": "._dsl",
     "when": "._dsl",
-    "BaseExecutor": "._executors",
-    "InlineExecutor": "._executors",
-    "Task": "._executors",
-    "TaskResult": "._executors",
-    "available_executors": "._executors",
-    "create_executor": "._executors",
-    "register_executor": "._executors",
+    "BaseExecutor": "alambic.executors",
+    "InlineExecutor": "alambic.executors",
+    "Task": "alambic.executors",
+    "TaskResult": "alambic.executors",
+    "available_executors": "alambic.executors",
+    "create_executor": "alambic.executors",
+    "register_executor": "alambic.executors",
     "Graph": "._graph",
     "Node": "._graph",
     "Orchestrator": "._orchestrator",
@@ -44,11 +56,11 @@ _EXPORTS = {
     "RunRecord": "._store",
     "RunStore": "._store",
     "StepRunRecord": "._store",
-    "execute_task": "._worker",
-    "StepContext": "._worker",
-    "current_step": "._worker",
-    "report_progress": "._worker",
-    "read_progress": "._worker",
+    "execute_task": "alambic.executors",
+    "StepContext": "alambic.executors",
+    "current_step": "alambic.executors",
+    "report_progress": "alambic.executors",
+    "read_progress": "alambic.executors",
 }
 __all__ = [
     "ArtifactRecord",
@@ -95,16 +107,21 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
-    from alambic.pipelines._dsl import Pipeline, Step, map, otherwise, pipeline, step, when
-    from alambic.pipelines._executors import (
+    from alambic.executors import (
         BaseExecutor,
         InlineExecutor,
+        StepContext,
         Task,
         TaskResult,
         available_executors,
         create_executor,
+        current_step,
+        execute_task,
+        read_progress,
         register_executor,
+        report_progress,
     )
+    from alambic.pipelines._dsl import Pipeline, Step, map, otherwise, pipeline, step, when
     from alambic.pipelines._graph import Graph, Node
     from alambic.pipelines._orchestrator import Orchestrator, StepState
     from alambic.pipelines._params import ParamSpec, parse_cli_params, validate_params
@@ -125,11 +142,4 @@ if TYPE_CHECKING:
         RunRecord,
         RunStore,
         StepRunRecord,
-    )
-    from alambic.pipelines._worker import (
-        StepContext,
-        current_step,
-        execute_task,
-        read_progress,
-        report_progress,
     )

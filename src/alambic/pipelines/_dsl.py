@@ -23,14 +23,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import textwrap
 import typing
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from alambic.core import parse_duration, sha256_text
+from alambic.core import code_hash, parse_duration
 from alambic.errors import DefinitionError
 from alambic.pipelines._graph import Graph, Node, check_compatible, element_type
 from alambic.pipelines._symbols import CURRENT_SCOPES, Condition, Symbol, to_expr
@@ -75,15 +74,6 @@ def _code_ref(fn: Callable[..., Any]) -> dict[str, Any]:
     module = inspect.getmodule(fn)
     file = getattr(module, "__file__", None)
     return {"module": fn.__module__, "file": file, "qualname": fn.__qualname__}
-
-
-def _code_hash(fn: Callable[..., Any], extra: str) -> str:
-    try:
-        source = textwrap.dedent(inspect.getsource(fn))
-    except (OSError, TypeError):
-        code = fn.__code__
-        source = repr((code.co_code, code.co_consts, code.co_names))
-    return sha256_text(source + "\x00" + extra)
 
 
 class Step(Generic[P, T]):
@@ -155,7 +145,7 @@ class Step(Generic[P, T]):
     @property
     def code_hash(self) -> str:
         """Hash of the function's source and of the options that change its result."""
-        return _code_hash(self.fn, f"{self.cache_version}|{self.allow_pickle}")
+        return code_hash(self.fn, f"{self.cache_version}|{self.allow_pickle}")
 
     def _outputs(self) -> tuple[list[str], list[Any]]:
         returned = self.hints.get("return", inspect.Signature.empty)

@@ -25,9 +25,9 @@ import cloudpickle
 from alambic.config import Settings
 from alambic.core import new_id, utcnow
 from alambic.errors import AlambicError
+from alambic.executors import BaseExecutor, Task, TaskResult, create_executor
 from alambic.pipelines._cache import Fingerprint, StepCache
 from alambic.pipelines._dsl import Step
-from alambic.pipelines._executors import BaseExecutor, Task, TaskResult, create_executor
 from alambic.pipelines._graph import Graph, Node
 from alambic.pipelines._resolve import DONE, Resolver, Skip, Wait, first_blocker
 from alambic.pipelines._store import ArtifactRecord, RunRecord, RunStore, StepRunRecord
@@ -380,7 +380,7 @@ class Orchestrator:
         """Ask the step's fingerprint function for the state of its outside data."""
         step = self.steps.get(node.id)
         if step is None or step.fingerprint is None:
-            from alambic.pipelines._worker import load_code
+            from alambic.executors import load_code
 
             step = load_code(node.code, unwrap=False)
         if step.fingerprint is None:  # pragma: no cover - the graph says it has one

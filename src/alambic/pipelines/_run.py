@@ -22,11 +22,11 @@ from typing import Any
 from alambic.config import Settings, settings
 from alambic.core import new_id, utcnow
 from alambic.errors import NotFoundError, PipelineLoadError, RunError
+from alambic.executors import IN_WORKER_ENV, load_code, load_module
 from alambic.pipelines._dsl import Pipeline
 from alambic.pipelines._orchestrator import Orchestrator
 from alambic.pipelines._params import validate_params
 from alambic.pipelines._store import RunRecord, RunStore, StepRunRecord
-from alambic.pipelines._worker import IN_WORKER_ENV, load_code, load_module
 from alambic.store import ArtifactRef, ArtifactStore
 from alambic.store import load_value as _load_value
 

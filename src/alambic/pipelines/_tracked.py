@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from alambic.core import canonical_json, utcnow
-from alambic.pipelines._executors import TaskResult
+from alambic.executors import TaskResult
 from alambic.pipelines._store import RunRecord
 from alambic.tracking import RunChange, TrackingStore, changes_from_export
 

@@ -215,10 +215,10 @@ def _serve(fd: int) -> None:
     import zipfile
     from multiprocessing.connection import Connection
 
+    from alambic.executors import die_with_parent
     from alambic.models._model import _MANIFEST
-    from alambic.pipelines._worker import _die_with_parent
 
-    _die_with_parent()
+    die_with_parent()
     connection = Connection(fd)
     try:
         init = connection.recv()

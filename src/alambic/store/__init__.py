@@ -30,6 +30,7 @@ _EXPORTS = {
     "Materializer": "._materializers",
     "find_materializer": "._materializers",
     "get_materializer": "._materializers",
+    "materializers": "._materializers",
     "register_materializer": "._materializers",
     "type_name": "._materializers",
     "AUTO_ID": "._orm",
@@ -57,6 +58,7 @@ __all__ = [
     "get_materializer",
     "head_revision",
     "load_value",
+    "materializers",
     "read_audit",
     "register_materializer",
     "save_value",
@@ -74,6 +76,7 @@ if TYPE_CHECKING:
         Materializer,
         find_materializer,
         get_materializer,
+        materializers,
         register_materializer,
         type_name,
     )

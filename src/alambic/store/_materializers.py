@@ -33,12 +33,14 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
+from alambic.core import BUILTIN, USER, PluginRegistry
 from alambic.errors import MaterializerError
 
 __all__ = [
     "Materializer",
     "find_materializer",
     "get_materializer",
+    "materializers",
     "register_materializer",
     "type_name",
 ]
@@ -281,14 +283,41 @@ _BUILTINS: list[Materializer] = [
     BytesMaterializer(),
     FileMaterializer(),
 ]
-_registry: dict[str, Materializer] = {m.name: m for m in [*_BUILTINS, PICKLE]}
-_user: list[Materializer] = []
+_BUILTIN_NAMES = frozenset({m.name for m in _BUILTINS} | {PICKLE.name})
+
+
+def _checked(materializer: Any) -> Materializer:
+    """A materializer instance (a class is instantiated) that is allowed its name."""
+    if isinstance(materializer, type) and issubclass(materializer, Materializer):
+        materializer = materializer()
+    if not isinstance(materializer, Materializer):
+        raise MaterializerError(
+            f"{materializer!r} is not a Materializer instance; subclass alambic.Materializer"
+        )
+    if not getattr(materializer, "name", None):
+        raise MaterializerError(f"{type(materializer).__name__} needs a class attribute `name`")
+    return materializer
+
+
+materializers: PluginRegistry[Materializer] = PluginRegistry(
+    "materializer",
+    error=MaterializerError,
+    group="alambic.materializers",
+    adapt=_checked,
+    missing=lambda name, known: (
+        f"no materializer named {name!r} is registered in this process; import the module "
+        "that registers it (al.register_materializer) before loading this artifact"
+    ),
+)
+materializers.register_all([(m.name, m) for m in _BUILTINS], precedence=BUILTIN)
 
 
 def register_materializer(materializer: Materializer) -> Materializer:
-    """Register a materializer; user materializers are tried before the built-ins.
+    """Register a materializer; it is tried before the built-ins and earlier ones.
 
     Registering one with the name of an existing user materializer replaces it.
+    Third-party packages can also list theirs in the ``alambic.materializers``
+    entry-point group (``name = "package.module:MyMaterializer"``).
 
     Example:
         >>> class Upper(Materializer):
@@ -303,23 +332,16 @@ def register_materializer(materializer: Materializer) -> Materializer:
         raise MaterializerError(
             f"{materializer!r} is not a Materializer instance; subclass alambic.Materializer"
         )
-    if not getattr(materializer, "name", None):
-        raise MaterializerError(f"{type(materializer).__name__} needs a class attribute `name`")
-    if (
-        materializer.name in {m.name for m in _BUILTINS}
-        or materializer.name == PICKLE.name
-        or (
-            materializer.name.startswith("alambic-")
-            and not type(materializer).__module__.startswith("alambic.")
-        )
-    ):
+    checked = _checked(materializer)
+    reserved = checked.name.startswith("alambic-") and not type(checked).__module__.startswith(
+        "alambic."
+    )
+    if checked.name in _BUILTIN_NAMES or reserved:
         raise MaterializerError(
-            f"{materializer.name!r} is a built-in materializer name; choose another name"
+            f"{checked.name!r} is a built-in materializer name; choose another name"
         )
-    _user[:] = [m for m in _user if m.name != materializer.name]
-    _user.append(materializer)
-    _registry[materializer.name] = materializer
-    return materializer
+    materializers.register(checked.name, checked, precedence=USER)
+    return checked
 
 
 def find_materializer(
@@ -330,9 +352,9 @@ def find_materializer(
     Raises:
         MaterializerError: no materializer handles the value and pickle is not allowed.
     """
-    for materializer in [*reversed(_user), *_BUILTINS]:
-        if materializer.can_save(value):
-            return materializer
+    found = materializers.first(lambda materializer: materializer.can_save(value))
+    if found is not None:
+        return found
     if allow_pickle:
         return PICKLE
     raise MaterializerError(
@@ -350,10 +372,6 @@ def get_materializer(name: str, *, allow_pickle: bool = False) -> Materializer:
             "this artifact was pickled; loading it runs code, so alambic refuses unless you "
             "opt in with @al.step(allow_pickle=True) or ALAMBIC_ALLOW_PICKLE=true"
         )
-    try:
-        return _registry[name]
-    except KeyError:
-        raise MaterializerError(
-            f"no materializer named {name!r} is registered in this process; import the module "
-            "that registers it (al.register_materializer) before loading this artifact"
-        ) from None
+    if name == PICKLE.name:
+        return PICKLE
+    return materializers.get(name)

@@ -1,16 +1,37 @@
-"""Conformance checks for alambic extension points.
+"""Conformance suites for alambic's extension points: executors, materializers, flavors.
 
-A new executor (Ray, Kubernetes, …) passes when :func:`check_executor` passes::
+Each suite is a pytest base class whose tests each check one property; subclass it in a
+test module of yours and say how to build the plugin::
 
-    from alambic.testing import check_executor
+    from alambic.testing import ExecutorConformance
 
-    def test_my_executor(tmp_path):
-        check_executor(lambda settings: MyExecutor(settings, max_workers=2), tmp_path)
+    class TestMyExecutor(ExecutorConformance):
+        def make_executor(self, settings):
+            return MyExecutor(settings, max_workers=2)
 
-and a materializer when :func:`check_materializer` passes on sample values.
+The ``check_*`` functions run a whole suite in one call, outside pytest. A failed
+property raises :class:`alambic.errors.ConformanceError` naming it. The suites need
+pytest (``pip install 'alambic[testing]'``).
 """
 
-from alambic.testing._executors import check_executor
-from alambic.testing._materializers import check_materializer
+from alambic.errors import ConformanceError
+from alambic.testing._executors import (
+    ExecutorConformance,
+    check_executor,
+    collect_results,
+    conformance_task,
+)
+from alambic.testing._flavors import FlavorConformance, check_flavor
+from alambic.testing._materializers import MaterializerConformance, check_materializer
 
-__all__ = ["check_executor", "check_materializer"]
+__all__ = [
+    "ConformanceError",
+    "ExecutorConformance",
+    "FlavorConformance",
+    "MaterializerConformance",
+    "check_executor",
+    "check_flavor",
+    "check_materializer",
+    "collect_results",
+    "conformance_task",
+]

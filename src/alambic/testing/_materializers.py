@@ -1,28 +1,94 @@
-"""The materializer conformance check (see :func:`check_materializer`)."""
+"""The materializer conformance suite: a step output stored and loaded back faithfully.
+
+Each property is a function that raises :class:`~alambic.errors.ConformanceError`;
+:class:`MaterializerConformance` runs each as its own pytest test, and
+:func:`check_materializer` runs them all in one call.
+"""
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from alambic.errors import AlambicError, MaterializerError
-from alambic.store import ArtifactStore, Materializer, load_value, save_value
-from alambic.store._materializers import find_materializer
+import pytest
+
+from alambic.errors import ConformanceError, MaterializerError
+from alambic.store import (
+    ArtifactStore,
+    Materializer,
+    find_materializer,
+    get_materializer,
+    load_value,
+    save_value,
+)
+
+__all__ = ["MaterializerConformance", "check_materializer"]
+
+Equal = Callable[[Any, Any], bool]
 
 
-class MaterializerConformanceError(AlambicError):
-    """A materializer does not store and load values faithfully."""
+def _default_equal(a: Any, b: Any) -> bool:
+    return bool(a == b)
+
+
+def check_registered(materializer: Materializer) -> None:
+    """The materializer is registered under its name (artifacts name it to load)."""
+    try:
+        found = get_materializer(materializer.name, allow_pickle=True)
+    except MaterializerError:
+        found = None
+    if found is not materializer:
+        raise ConformanceError(
+            f"{materializer.name!r} is not the registered materializer of that name: "
+            "register it with al.register_materializer (or the alambic.materializers entry "
+            "points)"
+        )
+
+
+def check_chosen_for_its_samples(materializer: Materializer, samples: list[Any]) -> None:
+    """Each sample is stored by this materializer (it is registered, and accepts them)."""
+    for sample in samples:
+        try:
+            chosen = find_materializer(sample).name
+        except MaterializerError:
+            chosen = "none"
+        if chosen != materializer.name:
+            raise ConformanceError(
+                f"{type(sample).__name__} sample went to {chosen!r}, not "
+                f"{materializer.name!r}: is it registered, and does can_save accept it?"
+            )
+
+
+def check_deterministic(
+    store: ArtifactStore, materializer: Materializer, samples: list[Any]
+) -> None:
+    """The same value gives the same bytes (so a cache of its content can hit)."""
+    for sample in samples:
+        if save_value(store, sample).hash != save_value(store, sample).hash:
+            raise ConformanceError(
+                f"{materializer.name!r} wrote different bytes for the same value: the "
+                "cache could never hit; make save deterministic"
+            )
+
+
+def check_round_trip(
+    store: ArtifactStore, materializer: Materializer, samples: list[Any], equal: Equal
+) -> None:
+    """What is loaded back equals what was stored."""
+    for sample in samples:
+        loaded = load_value(store, save_value(store, sample))
+        if not equal(loaded, sample):
+            raise ConformanceError(
+                f"{materializer.name!r} did not round-trip {sample!r}: got {loaded!r}"
+            )
 
 
 def check_materializer(
-    materializer: Materializer,
-    samples: list[Any],
-    *,
-    equal: Callable[[Any, Any], bool] | None = None,
+    materializer: Materializer, samples: list[Any], *, equal: Equal | None = None
 ) -> None:
-    """Check that ``materializer`` is registered, chosen for its samples, and round-trips them.
+    """Check that ``materializer`` is chosen for its samples and round-trips them.
 
     Args:
         materializer: a registered materializer instance.
@@ -30,30 +96,64 @@ def check_materializer(
         equal: how to compare a sample with what comes back (default ``==``).
 
     Raises:
-        MaterializerConformanceError: on the first problem found.
+        ConformanceError: the first property that does not hold.
     """
-    same = equal or (lambda a, b: bool(a == b))
+    same = equal or _default_equal
+    check_chosen_for_its_samples(materializer, samples)
     with tempfile.TemporaryDirectory(prefix="alambic-check-") as folder:
         store = ArtifactStore(str(Path(folder) / "artifacts"))
-        for sample in samples:
-            try:
-                chosen_name = find_materializer(sample).name
-            except MaterializerError:
-                chosen_name = "none"
-            if chosen_name != materializer.name:
-                raise MaterializerConformanceError(
-                    f"{type(sample).__name__} sample went to {chosen_name!r}, not "
-                    f"{materializer.name!r}: is it registered, and does can_save accept it?"
-                )
-            ref = save_value(store, sample)
-            again = save_value(store, sample)
-            if again.hash != ref.hash:
-                raise MaterializerConformanceError(
-                    f"{materializer.name!r} wrote different bytes for the same value: the "
-                    "cache could never hit; make save deterministic"
-                )
-            loaded = load_value(store, ref)
-            if not same(loaded, sample):
-                raise MaterializerConformanceError(
-                    f"{materializer.name!r} did not round-trip {sample!r}: got {loaded!r}"
-                )
+        check_deterministic(store, materializer, samples)
+        check_round_trip(store, materializer, samples, same)
+
+
+class MaterializerConformance:
+    """The materializer conformance suite as pytest tests.
+
+    Example (in a test module of yours)::
+
+        from alambic.testing import MaterializerConformance
+
+        class TestTorchMaterializer(MaterializerConformance):
+            def make_materializer(self):
+                return al.register_materializer(TorchModule())
+
+            def samples(self):
+                return [torch.nn.Linear(2, 1)]
+
+            def equal(self, a, b):
+                return all((x == y).all() for x, y in zip(a.state_dict().values(), ...))
+    """
+
+    def make_materializer(self) -> Materializer:
+        """The registered materializer under test."""
+        raise NotImplementedError("define make_materializer(self) in your test class")
+
+    def samples(self) -> list[Any]:
+        """Values of the types it handles."""
+        raise NotImplementedError("define samples(self) in your test class")
+
+    def equal(self, loaded: Any, sample: Any) -> bool:
+        """Whether a loaded value equals its sample (default ``==``)."""
+        return _default_equal(loaded, sample)
+
+    @pytest.fixture
+    def materializer(self) -> Materializer:
+        """The materializer under test."""
+        return self.make_materializer()
+
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[ArtifactStore]:
+        """An empty artifact store."""
+        yield ArtifactStore(str(tmp_path / "artifacts"))
+
+    def test_registered(self, materializer: Materializer) -> None:
+        check_registered(materializer)
+
+    def test_chosen_for_its_samples(self, materializer: Materializer) -> None:
+        check_chosen_for_its_samples(materializer, self.samples())
+
+    def test_deterministic(self, materializer: Materializer, store: ArtifactStore) -> None:
+        check_deterministic(store, materializer, self.samples())
+
+    def test_round_trip(self, materializer: Materializer, store: ArtifactStore) -> None:
+        check_round_trip(store, materializer, self.samples(), self.equal)

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from alambic.core import utcnow
-from alambic.errors import AlambicError
+from alambic.errors import TrackingError
 from alambic.tracking._change import RunChange
 
 if TYPE_CHECKING:
@@ -27,10 +27,6 @@ __all__ = ["Buffer", "TrackingError"]
 
 _MAX_POINTS = 5_000
 _MAX_AGE = 2.0
-
-
-class TrackingError(AlambicError):
-    """A tracking call is invalid (a non-numeric metric, an empty key…)."""
 
 
 def _check_key(key: Any, what: str) -> str:

@@ -4,7 +4,7 @@
 processes, and any other executor (Ray, …) can call it wherever it runs code. A task
 is plain JSON-able data, so nothing relies on memory shared with the orchestrator.
 
-Run as ``python -m alambic.pipelines._worker FD`` it is a local worker process serving
+Run as ``python -m alambic.executors._worker FD`` it is a local worker process serving
 tasks over the socket ``FD`` until the socket closes.
 """
 
@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import ctypes
 import importlib
 import importlib.util
 import io
 import logging
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -30,7 +28,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from alambic.core import code_hash
 from alambic.errors import AlambicError, PipelineLoadError
+from alambic.executors._processes import child_connection
 
 __all__ = [
     "IN_WORKER_ENV",
@@ -265,9 +265,7 @@ def _check_code(fn: Any, task: dict[str, Any]) -> None:
     """
     if task["code"].get("pickled") or task.get("code_extra") is None:
         return
-    from alambic.pipelines._dsl import _code_hash
-
-    if _code_hash(fn, task["code_extra"]) != task.get("code_hash"):
+    if code_hash(fn, task["code_extra"]) != task.get("code_hash"):
         raise PipelineLoadError(
             f"the code of step {task['label']!r} changed on disk after the pipeline was "
             "loaded; re-import the pipeline (or restart the kernel) and run again"
@@ -275,7 +273,7 @@ def _check_code(fn: Any, task: dict[str, Any]) -> None:
 
 
 def _materialize(desc: Any, store: Any, allow_pickle: bool) -> Any:
-    from alambic.store._values import ArtifactRef, load_value
+    from alambic.store import ArtifactRef, load_value
 
     if "value" in desc:
         value = desc["value"]
@@ -303,9 +301,8 @@ def execute_task(task: dict[str, Any], log_path: str | None = None) -> dict[str,
     Returns:
         ``{"ok", "outputs", "duration", "error", "traceback", "logs"}``.
     """
-    from alambic.store._artifacts import ArtifactStore
-    from alambic.store._values import save_value
-    from alambic.tracking._api import step_tracking
+    from alambic.store import ArtifactStore, save_value
+    from alambic.tracking import step_tracking
 
     own_log = log_path is None
     if log_path is None:
@@ -373,26 +370,17 @@ def execute_task(task: dict[str, Any], log_path: str | None = None) -> dict[str,
     return result
 
 
-def _die_with_parent() -> None:
-    # Linux: get SIGKILL when the orchestrator dies, so no orphan keeps computing.
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def serve(fd: int) -> None:
-    """Serve tasks sent over the socket ``fd`` until it closes."""
-    from multiprocessing.connection import Connection
-
+def serve(argv: list[str]) -> None:
+    """Serve tasks sent over the socket named in ``argv`` until it closes."""
     global _persistent_streams
-    _die_with_parent()
+    # Linux: get SIGKILL when the orchestrator dies, so no orphan keeps computing.
+    connection = child_connection(argv)
     os.environ[IN_WORKER_ENV] = "1"
     # Streams that outlive every task: a module that bound a logging handler to
     # sys.stderr at import keeps writing to whatever fd 2 is (the current step's log).
     sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
     sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
     _persistent_streams = True
-    connection = Connection(fd)
     while True:
         try:
             message = connection.recv()
@@ -409,6 +397,6 @@ def serve(fd: int) -> None:
 if __name__ == "__main__":
     # Serve from the importable module, not from __main__: its state (the current step,
     # cached modules) must be the one that library code importing it sees.
-    from alambic.pipelines import _worker
+    from alambic.executors import _worker
 
-    _worker.serve(int(sys.argv[1]))
+    _worker.serve(sys.argv)

@@ -11,13 +11,11 @@ import pytest
 import alambic as al
 from alambic.config import settings
 from alambic.errors import ExecutorError
-from alambic.pipelines import Task, create_executor
-from alambic.pipelines._ray import RayExecutor
-from alambic.testing import check_executor
-from alambic.testing._executors import _collect, _task
+from alambic.executors import RayExecutor, Task, create_executor
+from alambic.testing import check_executor, collect_results, conformance_task
+from tests.executors.helpers import RayCluster
 from tests.helpers import wait_until
 from tests.pipelines import flows
-from tests.pipelines.conftest import RayCluster
 
 # Every test needs the cluster fixture, which skips them all when Ray is not installed.
 pytestmark = pytest.mark.usefixtures("ray_address")
@@ -81,8 +79,10 @@ def test_the_next_run_reuses_the_connection_and_workers(tmp_path: Path) -> None:
         folder = tmp_path / str(attempt)
         executor = RayExecutor(settings(), max_workers=1)
         try:
-            executor.submit(_task("w", "window", tmp_path, folder=str(folder), seconds=0.0))
-            assert _collect(executor, {"w"}, 60)["w"].ok
+            executor.submit(
+                conformance_task("w", "window", tmp_path, folder=str(folder), seconds=0.0)
+            )
+            assert collect_results(executor, {"w"}, 60)["w"].ok
         finally:
             executor.shutdown()
         pids += [p.name.split("-")[0] for p in folder.iterdir()]
@@ -109,8 +109,8 @@ def test_tuning_trials_run_on_ray_and_a_killed_one_fails_alone() -> None:
 def test_the_ray_client_address_works(ray_cluster: RayCluster, tmp_path: Path) -> None:
     executor = RayExecutor(replace(settings(), ray_address=ray_cluster.client_address))
     try:
-        executor.submit(_task("echo", "echo", tmp_path, value=3))
-        result = _collect(executor, {"echo"}, 60)["echo"]
+        executor.submit(conformance_task("echo", "echo", tmp_path, value=3))
+        result = collect_results(executor, {"echo"}, 60)["echo"]
     finally:
         executor.shutdown()
     assert result.ok, result.error

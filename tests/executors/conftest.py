@@ -1,4 +1,4 @@
-"""Fixtures for the pipeline tests: a real Ray cluster for the Ray executor.
+"""Fixtures for the executor tests: a real Ray cluster for the Ray executor.
 
 The cluster is a ``ray start --head --block`` process started once for this package
 (not in-process ``ray.init()``): the tests then use the executor exactly as a user
@@ -20,16 +20,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-
-@dataclass(frozen=True)
-class RayCluster:
-    address: str  # the GCS, for ray.init(address=...)
-    client_address: str  # the Ray client server, ray://host:port
+from tests.executors.helpers import RayCluster
 
 
 def _free_port() -> int:

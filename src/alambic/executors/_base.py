@@ -1,27 +1,27 @@
-"""Executors run step attempts somewhere; the orchestrator only sees this interface.
+"""Executors run tasks somewhere; the orchestrator and tuning only see this interface.
 
-An executor takes JSON-able tasks, runs :func:`alambic.pipelines._worker.execute_task`
-on them wherever it likes (local processes, a Ray cluster, …) and reports results.
-It must not rely on memory shared with the orchestrator. Register a new one with
-:func:`register_executor` or the ``alambic.executors`` entry-point group, and check it
-with :func:`alambic.testing.check_executor`.
+An executor takes JSON-able tasks (a pipeline step's attempt, a tuning trial), runs
+:func:`alambic.executors.execute_task` on them wherever it likes (local processes, a
+Ray cluster, …) and reports results. It must not rely on memory shared with its
+caller. Executors are plugins: register a new one with :func:`register_executor` or in
+the ``alambic.executors`` entry-point group, and check it with the conformance suite
+:class:`alambic.testing.ExecutorConformance`.
 
 Example:
-    >>> from alambic.pipelines import available_executors
+    >>> from alambic.executors import available_executors
     >>> "local" in available_executors()
     True
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from alambic.config import Settings
+from alambic.core import BUILTIN, PluginRegistry
 from alambic.errors import ExecutorError
 
 __all__ = [
@@ -135,7 +135,7 @@ class InlineExecutor(BaseExecutor):
         self._queue.append(task)
 
     def wait(self, timeout: float) -> list[TaskResult]:
-        from alambic.pipelines._worker import execute_task
+        from alambic.executors._worker import execute_task
 
         results = []
         while self._queue:
@@ -151,49 +151,34 @@ class InlineExecutor(BaseExecutor):
 
 
 ExecutorFactory = Callable[..., BaseExecutor]
-_registry: dict[str, str | ExecutorFactory] = {
-    "local": "alambic.pipelines._local:LocalExecutor",
-    "inline": "alambic.pipelines._executors:InlineExecutor",
-    "ray": "alambic.pipelines._ray:RayExecutor",
-}
+executors: PluginRegistry[ExecutorFactory] = PluginRegistry(
+    "executor",
+    error=ExecutorError,
+    group="alambic.executors",
+    missing=lambda name, known: (
+        f"unknown executor {name!r}; set ALAMBIC_EXECUTOR to one of: {', '.join(known)}"
+    ),
+)
+executors.register("local", "alambic.executors._local:LocalExecutor", precedence=BUILTIN)
+executors.register("inline", "alambic.executors._base:InlineExecutor", precedence=BUILTIN)
+executors.register("ray", "alambic.executors._ray:RayExecutor", precedence=BUILTIN)
 
 
 def register_executor(name: str, factory: str | ExecutorFactory) -> None:
-    """Register an executor class (or ``"module:Class"`` path, loaded lazily) by name."""
-    _registry[name.lower()] = factory
+    """Register an executor class (or a ``"module:Class"`` path, loaded lazily) by name."""
+    executors.register(name.lower(), factory)
 
 
 def available_executors() -> list[str]:
     """Names of the registered executors (entry points included)."""
-    names = set(_registry)
-    names |= {ep.name for ep in importlib.metadata.entry_points(group="alambic.executors")}
-    return sorted(names)
+    return executors.names()
 
 
 def create_executor(settings: Settings, name: str | None = None, **options: Any) -> BaseExecutor:
     """Create the executor called ``name`` (default: ``settings.executor``).
 
     Raises:
-        ExecutorError: no executor has that name.
+        ExecutorError: no executor has that name, or it cannot be loaded.
     """
-    name = (name or settings.executor).lower()
-    factory = _registry.get(name)
-    if factory is None:
-        for ep in importlib.metadata.entry_points(group="alambic.executors"):
-            if ep.name == name:
-                factory = ep.value
-    if factory is None:
-        raise ExecutorError(
-            f"unknown executor {name!r}; set ALAMBIC_EXECUTOR to one of: "
-            f"{', '.join(available_executors())}"
-        )
-    if isinstance(factory, str):
-        module, _, attr = factory.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ExecutorError(
-                f"executor {name!r} cannot be loaded from {factory}: {exc}"
-            ) from exc
-    assert not isinstance(factory, str)  # noqa: S101 - narrowing for mypy
+    factory = executors.get((name or settings.executor).lower())
     return factory(settings, **options)

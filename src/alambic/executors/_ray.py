@@ -1,6 +1,6 @@
 """The Ray executor: each step attempt is one Ray task (``ALAMBIC_EXECUTOR=ray``).
 
-A task is a remote call of :func:`alambic.pipelines._worker.execute_task`, the same
+A task is a remote call of :func:`alambic.executors.execute_task`, the same
 code the local workers run, so steps behave alike on both executors. Design:
 
 * **Connection.** Made lazily, on the first task, from ``settings.ray_address``:
@@ -39,8 +39,8 @@ from typing import Any
 from alambic.config import Settings
 from alambic.core import optional_import
 from alambic.errors import AlambicError, ExecutorError
-from alambic.pipelines._executors import BaseExecutor, Task, TaskResult
-from alambic.pipelines._worker import IN_WORKER_ENV, execute_task, read_log_tail
+from alambic.executors._base import BaseExecutor, Task, TaskResult
+from alambic.executors._worker import IN_WORKER_ENV, execute_task, read_log_tail
 
 __all__ = ["RayExecutor"]
 

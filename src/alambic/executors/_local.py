@@ -1,6 +1,6 @@
 """The local executor: a pool of long-lived worker processes on this machine.
 
-Each worker is a separate ``python -m alambic.pipelines._worker`` process talking over
+Each worker is a separate ``python -m alambic.executors._worker`` process talking over
 its own socket. A worker that dies (``os._exit``, a segfault, the OOM killer) fails only
 the task it was running and is replaced; a task is cancelled or timed out by killing
 its worker. Workers start lazily, so a fully cached run starts none.
@@ -13,9 +13,7 @@ A worker re-imports a pipeline file that changed on disk since it last imported 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -23,10 +21,11 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
 from alambic.config import Settings
-from alambic.pipelines._executors import BaseExecutor, Task, TaskResult
-from alambic.pipelines._worker import read_log_tail
+from alambic.executors._base import BaseExecutor, Task, TaskResult
+from alambic.executors._processes import spawn, stop
+from alambic.executors._worker import read_log_tail
 
-__all__ = ["LocalExecutor"]
+__all__ = ["LocalExecutor", "stop_idle_workers"]
 
 
 @dataclass
@@ -42,20 +41,22 @@ _lock = threading.RLock()
 
 
 def _kill(worker: _Worker) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        worker.process.kill()
-    with contextlib.suppress(Exception):
-        worker.process.wait(timeout=10)
-    worker.connection.close()
+    stop(worker.process, worker.connection)
 
 
-def _kill_spares(keep: tuple[str, ...] | None = None) -> None:
-    for key in [k for k in _spares if k != keep]:
-        for worker in _spares.pop(key):
-            _kill(worker)
+def stop_idle_workers(keep: tuple[str, ...] | None = None) -> None:
+    """Stop the idle workers kept between runs (the next run starts new ones).
+
+    Example:
+        >>> stop_idle_workers()
+    """
+    with _lock:
+        for key in [k for k in _spares if k != keep]:
+            for worker in _spares.pop(key):
+                _kill(worker)
 
 
-atexit.register(_kill_spares)
+atexit.register(stop_idle_workers)
 
 
 class LocalExecutor(BaseExecutor):
@@ -77,8 +78,7 @@ class LocalExecutor(BaseExecutor):
         # PR_SET_PDEATHSIG), so only that thread may reuse it.
         thread = str(threading.get_ident())
         self._key: tuple[str, ...] = (sys.executable, os.getcwd(), thread, *sys.path, *env)
-        with _lock:
-            _kill_spares(keep=self._key)  # workers made for other settings are of no use now
+        stop_idle_workers(keep=self._key)  # workers made for other settings are of no use now
 
     def _start_worker(self) -> _Worker:
         with _lock:
@@ -91,22 +91,14 @@ class LocalExecutor(BaseExecutor):
         return self._spawn_worker()
 
     def _spawn_worker(self) -> _Worker:
-        parent, child = socket.socketpair()
         env = {**os.environ, **self.settings.env()}
         # The worker must import the same alambic and user code as we do.
         env["PYTHONPATH"] = os.pathsep.join(p for p in [os.getcwd(), *sys.path] if p)
         with open(self._worker_log, "ab") as log:
-            process = subprocess.Popen(  # noqa: S603 - our own module, no shell
-                [sys.executable, "-m", "alambic.pipelines._worker", str(child.fileno())],
-                pass_fds=(child.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                env=env,
-                close_fds=True,
+            process, connection = spawn(
+                "alambic.executors._worker", env=env, stdout=log, stderr=log
             )
-        child.close()
-        return _Worker(process, Connection(parent.detach()))
+        return _Worker(process, connection)
 
     def _dispatch(self) -> None:
         while self._queue and len(self._busy) < self.max_workers:

@@ -7,37 +7,46 @@ from pathlib import Path
 import pytest
 
 from alambic.config import Settings
-from alambic.errors import ExecutorError
-from alambic.pipelines import (
+from alambic.errors import ConformanceError, ExecutorError
+from alambic.executors import (
     BaseExecutor,
     InlineExecutor,
+    LocalExecutor,
     available_executors,
     create_executor,
+    executors,
     register_executor,
 )
-from alambic.pipelines._local import LocalExecutor
-from alambic.testing import check_executor
-from alambic.testing._executors import ConformanceError
+from alambic.testing import ExecutorConformance, check_executor
 
 
-def test_local_executor_conforms(tmp_path: Path) -> None:
-    check_executor(lambda s: LocalExecutor(s, max_workers=2), tmp_path)
+class TestLocalExecutor(ExecutorConformance):
+    def make_executor(self, settings: Settings) -> BaseExecutor:
+        return LocalExecutor(settings, max_workers=2)
 
 
-def test_inline_executor_conforms(tmp_path: Path) -> None:
-    check_executor(lambda s: InlineExecutor(s), tmp_path, isolated=False, parallel=False)
+class TestInlineExecutor(ExecutorConformance):
+    isolated = parallel = False
+
+    def make_executor(self, settings: Settings) -> BaseExecutor:
+        return InlineExecutor(settings)
+
+
+class Forgetful(InlineExecutor):
+    """Loses every result."""
+
+    def wait(self, timeout: float) -> list:  # type: ignore[type-arg]
+        super().wait(timeout)
+        return []
 
 
 def test_the_suite_catches_a_broken_executor(tmp_path: Path) -> None:
-    class Forgetful(InlineExecutor):
-        """Loses every result."""
-
-        def wait(self, timeout: float) -> list:  # type: ignore[type-arg]
-            super().wait(timeout)
-            return []
-
     with pytest.raises(ConformanceError, match="no result"):
         check_executor(lambda s: Forgetful(s), tmp_path, isolated=False, parallel=False, timeout=2)
+
+
+def test_check_executor_runs_the_whole_suite_in_one_call(tmp_path: Path) -> None:
+    check_executor(lambda s: LocalExecutor(s, max_workers=2), tmp_path)
 
 
 def test_executors_are_plugins_found_by_name(tmp_path: Path) -> None:
@@ -46,14 +55,26 @@ def test_executors_are_plugins_found_by_name(tmp_path: Path) -> None:
     class Custom(InlineExecutor):
         name = "custom"
 
-    register_executor("custom", Custom)
     settings = Settings(
         home=tmp_path, db_url="sqlite://", artifacts=str(tmp_path), executor="custom"
     )
-    executor: BaseExecutor = create_executor(settings)
-    assert isinstance(executor, Custom)
+    with executors.preserved():
+        register_executor("custom", Custom)
+        assert "custom" in available_executors()
+        executor: BaseExecutor = create_executor(settings)
+        assert isinstance(executor, Custom)
+    assert "custom" not in available_executors(), "preserved() undid the registration"
     with pytest.raises(ExecutorError, match="unknown executor 'nope'; set ALAMBIC_EXECUTOR"):
         create_executor(settings, "nope")
+
+
+def test_an_executor_registered_by_path_loads_only_when_used(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, db_url="sqlite://", artifacts=str(tmp_path))
+    with executors.preserved():
+        register_executor("later", "tests.executors.helpers:NoSuchExecutor")
+        assert "later" in available_executors()  # nothing imported yet
+        with pytest.raises(ExecutorError, match=r"'later' cannot be loaded from tests\.executors"):
+            create_executor(settings, "later")
 
 
 def test_workers_are_reused_by_the_next_run_and_reload_changed_files(tmp_path: Path) -> None:

@@ -1,0 +1,3 @@
+"""A plugin module that the plugin-registry tests import lazily."""
+
+WIDGET = "a widget"
