@@ -18,6 +18,7 @@ _EXPORTS = {
     "load_model": "._model",
     "loads_model": "._model",
     "package": "._model",
+    "package_manifest": "._model",
     "save_model": "._model",
     "Signature": "._signature",
     "infer_signature": "._signature",
@@ -34,6 +35,7 @@ __all__ = [
     "load_model",
     "loads_model",
     "package",
+    "package_manifest",
     "register_flavor",
     "save_model",
 ]
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
         load_model,
         loads_model,
         package,
+        package_manifest,
         save_model,
     )
     from alambic.models._signature import Signature, infer_signature

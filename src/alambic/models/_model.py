@@ -25,7 +25,15 @@ from alambic.errors import ModelError
 from alambic.models._flavors import flavor_for, get_flavor
 from alambic.models._signature import Signature, infer_signature
 
-__all__ = ["Model", "dumps_model", "load_model", "loads_model", "package", "save_model"]
+__all__ = [
+    "Model",
+    "dumps_model",
+    "load_model",
+    "loads_model",
+    "package",
+    "package_manifest",
+    "save_model",
+]
 
 _MANIFEST = "alambic-model.json"
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -118,6 +126,20 @@ def dumps_model(model: Model | Any, *, allow_pickle: bool = False) -> tuple[byte
             entry = zipfile.ZipInfo(_MANIFEST, _EPOCH)
             archive.writestr(entry, json.dumps(manifest, sort_keys=True, default=str))
     return buffer.getvalue(), manifest
+
+
+def package_manifest(data: bytes) -> dict[str, Any]:
+    """What a model package says of itself (flavor, signature, versions), unloaded.
+
+    Raises:
+        ModelError: not a model package.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            manifest: dict[str, Any] = json.loads(archive.read(_MANIFEST))
+    except (zipfile.BadZipFile, KeyError, ValueError):
+        raise ModelError(f"not an alambic model package: no readable {_MANIFEST}") from None
+    return manifest
 
 
 def loads_model(

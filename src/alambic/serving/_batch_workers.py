@@ -6,7 +6,6 @@ sent first, then scores the chunks it is sent until its socket closes.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from typing import Any, cast
@@ -116,10 +115,11 @@ class Workers:
     """
 
     def __init__(self, n: int, source: Source, output: str) -> None:
-        import socket
         import subprocess
         import sys
         from multiprocessing.connection import Connection
+
+        from alambic.executors import spawn
 
         self.threads = max(1, cores() // n)
         count = str(self.threads)
@@ -128,16 +128,7 @@ class Workers:
         self.idle: list[tuple[subprocess.Popen[bytes], Connection]] = []
         self.busy: dict[Connection, tuple[subprocess.Popen[bytes], int]] = {}
         for _ in range(n):
-            mine, theirs = socket.socketpair()
-            process = subprocess.Popen(  # noqa: S603 - our own module, no shell
-                [sys.executable, "-m", __name__, str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                env=env,
-            )
-            theirs.close()
-            self.idle.append((process, Connection(mine.detach())))
+            self.idle.append(spawn(__name__, env=env))
         self.processes = [process for process, _ in self.idle]
         init = {"model": source.data, "allow_pickle": source.allow_pickle, "output": output}
         init["label"] = source.label
@@ -208,27 +199,21 @@ def _send(connection: Any, message: Any) -> None:
         ) from None
 
 
-def _serve(fd: int) -> None:
+def _serve(argv: list[str]) -> None:
     """A worker: load the model sent first, then score chunks until the socket closes."""
-    import io
     import sys
-    import zipfile
-    from multiprocessing.connection import Connection
 
-    from alambic.executors import die_with_parent
-    from alambic.models._model import _MANIFEST
+    from alambic.executors import child_connection
+    from alambic.models import package_manifest
 
-    die_with_parent()
-    connection = Connection(fd)
+    connection = child_connection(argv)
     try:
         init = connection.recv()
     except (EOFError, OSError):
         return
     label = init["label"]
     try:
-        with zipfile.ZipFile(io.BytesIO(init["model"])) as package:
-            flavor = json.loads(package.read(_MANIFEST)).get("flavor")
-        if flavor == "lightgbm":
+        if package_manifest(init["model"]).get("flavor") == "lightgbm":
             # A booster scores a float matrix: this worker has no use for scikit-learn,
             # which lightgbm imports when installed (for its sklearn wrappers) and which
             # is most of a worker's start-up. lightgbm treats it as optional.
@@ -279,4 +264,4 @@ if __name__ == "__main__":
 
     from alambic.serving import _batch_workers
 
-    _batch_workers._serve(int(sys.argv[1]))
+    _batch_workers._serve(sys.argv)
