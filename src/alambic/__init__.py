@@ -144,9 +144,9 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 def _register_builtin_materializers() -> None:
     # Models are step outputs like any other: every process (workers included) must be
     # able to store and load them without pickle. Cheap: no framework is imported here.
-    from alambic.models._materializer import register
+    from alambic.models import register_materializers
 
-    register()
+    register_materializers()
 
 
 _register_builtin_materializers()

@@ -25,10 +25,10 @@ from alambic.core import (
     parse_duration,
     sha256_bytes,
     sha256_file,
+    sha256_stream,
     sha256_text,
     utcnow,
 )
-from alambic.core._hashing import sha256_stream
 from alambic.errors import AlambicError
 
 # -- parse_duration ------------------------------------------------------------------

@@ -17,8 +17,15 @@ from sklearn.preprocessing import StandardScaler
 
 import alambic as al
 from alambic.errors import ModelError
-from alambic.models import Model, infer_signature, load_model, loads_model, package, save_model
-from alambic.models._model import dumps_model
+from alambic.models import (
+    Model,
+    dumps_model,
+    infer_signature,
+    load_model,
+    loads_model,
+    package,
+    save_model,
+)
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,7 @@ from alambic.core import sha256_text, utcnow
 from alambic.errors import NotFoundError
 from alambic.pipelines import ArtifactRecord, RunRecord, RunStore, StepRunRecord
 from alambic.pipelines._tables import PipelineRow, RunRow, StepRunRow
-from alambic.store import head_revision
-from alambic.store._db import current_revision
+from alambic.store import current_revision, head_revision
 from tests.pipelines import store_workers
 
 PIPELINE = sha256_text("pipeline v1")

@@ -10,8 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from alambic.errors import StoreError
-from alambic.store import Base, get_engine, head_revision, upgrade
-from alambic.store._db import current_revision
+from alambic.store import Base, current_revision, get_engine, head_revision, upgrade
 from tests.store.helpers import every_table
 
 

@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 
 import alambic as al
-from alambic.store import get_engine, head_revision
-from alambic.store._db import current_revision
+from alambic.store import current_revision, get_engine, head_revision
 from tests.store.data.make_legacy_home import read_back
 
 DATA = Path(__file__).parent / "data"

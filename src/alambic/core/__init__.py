@@ -5,6 +5,7 @@ from alambic.core._hashing import (
     code_hash,
     sha256_bytes,
     sha256_file,
+    sha256_stream,
     sha256_text,
 )
 from alambic.core._ids import new_id
@@ -24,6 +25,7 @@ __all__ = [
     "parse_duration",
     "sha256_bytes",
     "sha256_file",
+    "sha256_stream",
     "sha256_text",
     "utcnow",
 ]

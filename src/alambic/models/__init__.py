@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from alambic.core._lazy import lazy_exports
 
 _EXPORTS = {
+    "register_materializers": "._materializer",
     "Flavor": "._flavors",
     "flavor_for": "._flavors",
     "flavors": "._flavors",
@@ -37,12 +38,14 @@ __all__ = [
     "package",
     "package_manifest",
     "register_flavor",
+    "register_materializers",
     "save_model",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
     from alambic.models._flavors import Flavor, flavor_for, flavors, get_flavor, register_flavor
+    from alambic.models._materializer import register_materializers
     from alambic.models._model import (
         Model,
         dumps_model,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from alambic.store._materializers import Materializer, register_materializer
+from alambic.store import Materializer, register_materializer
 
-__all__ = ["register"]
+__all__ = ["register_materializers"]
 
 
 class ModelMaterializer(Materializer):
@@ -49,7 +49,7 @@ class EstimatorMaterializer(ModelMaterializer):
         return super().load(path).estimator
 
 
-def register() -> None:
+def register_materializers() -> None:
     """Make models storable as step outputs (called when alambic is imported)."""
     register_materializer(ModelMaterializer())
     register_materializer(EstimatorMaterializer())

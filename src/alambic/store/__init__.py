@@ -23,6 +23,7 @@ _EXPORTS = {
     "AuditRecord": "._audit",
     "append_audit": "._audit",
     "read_audit": "._audit",
+    "current_revision": "._db",
     "dispose_engines": "._db",
     "get_engine": "._db",
     "head_revision": "._db",
@@ -52,6 +53,7 @@ __all__ = [
     "Repository",
     "UTCDateTime",
     "append_audit",
+    "current_revision",
     "dispose_engines",
     "find_materializer",
     "get_engine",
@@ -71,7 +73,13 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 if TYPE_CHECKING:
     from alambic.store._artifacts import ArtifactStore
     from alambic.store._audit import AuditRecord, append_audit, read_audit
-    from alambic.store._db import dispose_engines, get_engine, head_revision, upgrade
+    from alambic.store._db import (
+        current_revision,
+        dispose_engines,
+        get_engine,
+        head_revision,
+        upgrade,
+    )
     from alambic.store._materializers import (
         Materializer,
         find_materializer,

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from alambic.core._hashing import sha256_bytes, sha256_file, sha256_stream
+from alambic.core import sha256_bytes, sha256_file, sha256_stream
 from alambic.errors import ArtifactError, IntegrityError
 
 __all__ = ["ArtifactStore"]
