@@ -61,7 +61,7 @@ def measure_alambic(n_steps: int = 200, n_cached: int = 20) -> dict[str, float]:
         "cold_total_s": cold_total,
         "cold_overhead_per_step_ms": (cold_total - cold_own) / n_steps * 1e3,
         "cached_rerun_s": cached_s,
-        "workers": al.settings().max_workers,
+        "workers": al.config.settings().max_workers,
     }
 
 

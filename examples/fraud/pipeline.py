@@ -91,7 +91,7 @@ def champion(category: str, candidate: Any) -> Any:
     from alambic.errors import NotFoundError
     from alambic.store import ArtifactStore, save_value
 
-    own = save_value(ArtifactStore(al.settings().artifacts), candidate).hash  # names it
+    own = save_value(ArtifactStore(al.config.settings().artifacts), candidate).hash  # names it
     name = f"fraud-{category}"
     try:
         chosen = registry.resolve(f"{name}@production")

@@ -143,7 +143,7 @@ def main() -> None:
         al.serving.revoke_token(token)  # the demo's token dies with the demo
     captured = al.serving.read_capture("fraud", inputs=False)
     print(f"\nserver stopped; {len(captured)} captured rows under "
-          f"{al.settings().artifacts}/capture/endpoint=fraud")  # fmt: skip
+          f"{al.config.settings().artifacts}/capture/endpoint=fraud")  # fmt: skip
 
 
 if __name__ == "__main__":

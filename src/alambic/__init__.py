@@ -1,7 +1,9 @@
 """alambic: local-first MLOps, from data to production models.
 
-The names a user types daily live here; everything loads lazily, so ``import alambic``
-stays fast.
+The names a user types every day live here: define and run pipelines, query data,
+track, tune, register and load models. Everything else is in its subpackage
+(``alambic.registry``, ``alambic.serving``, ``alambic.tracking``…), reachable from here
+too (``al.registry.approve``). Everything loads lazily, so ``import alambic`` stays fast.
 
 Example:
     >>> import alambic as al
@@ -31,47 +33,53 @@ _EXPORTS = {
     "resume": ".pipelines",
     "cancel": ".pipelines",
     "get_run": ".pipelines",
-    "list_runs": ".pipelines",
-    "load_pipeline": ".pipelines",
-    "Run": ".pipelines",
-    "Pipeline": ".pipelines",
-    "Step": ".pipelines",
-    "Materializer": ".store",
-    "register_materializer": ".store",
-    "settings": ".config",
     "sql": ".data",
-    "split": ".data",
     "start_run": ".tracking",
-    "end_run": ".tracking",
     "log_param": ".tracking",
     "log_params": ".tracking",
     "log_metric": ".tracking",
     "log_metrics": ".tracking",
-    "log_artifact": ".tracking",
-    "set_tag": ".tracking",
-    "set_tags": ".tracking",
-    "set_experiment": ".tracking",
     "search_runs": ".tracking",
     "tune": ".tuning",
     "register": ".registry",
     "load_model": ".registry",
+    # The subpackages, as attributes: al.registry.approve(...), al.serving.serve(...).
+    "config": ".config",
+    "data": ".data",
+    "evaluation": ".evaluation",
+    "executors": ".executors",
+    "models": ".models",
+    "pipelines": ".pipelines",
     "registry": ".registry",
     "serving": ".serving",
+    "store": ".store",
+    "tracking": ".tracking",
+    "tuning": ".tuning",
+}
+
+# Top-level names of 0.1 that now live only in their subpackage (removed in 0.3).
+_DEPRECATED = {
+    "Materializer": (".store", "alambic.store.Materializer"),
+    "register_materializer": (".store", "alambic.store.register_materializer"),
+    "Pipeline": (".pipelines", "alambic.pipelines.Pipeline"),
+    "Run": (".pipelines", "alambic.pipelines.Run"),
+    "Step": (".pipelines", "alambic.pipelines.Step"),
+    "list_runs": (".pipelines", "alambic.pipelines.list_runs"),
+    "load_pipeline": (".pipelines", "alambic.pipelines.load_pipeline"),
+    "settings": (".config", "alambic.config.settings"),
+    "split": (".data", "alambic.data.split"),
+    "end_run": (".tracking", "alambic.tracking.end_run"),
+    "log_artifact": (".tracking", "alambic.tracking.log_artifact"),
+    "set_experiment": (".tracking", "alambic.tracking.set_experiment"),
+    "set_tag": (".tracking", "alambic.tracking.set_tag"),
+    "set_tags": (".tracking", "alambic.tracking.set_tags"),
 }
 
 __all__ = [
-    "Materializer",
-    "Pipeline",
-    "Run",
-    "Step",
     "__version__",
     "cancel",
-    "end_run",
     "get_run",
-    "list_runs",
     "load_model",
-    "load_pipeline",
-    "log_artifact",
     "log_metric",
     "log_metrics",
     "log_param",
@@ -80,17 +88,9 @@ __all__ = [
     "otherwise",
     "pipeline",
     "register",
-    "register_materializer",
-    "registry",
     "resume",
     "run",
     "search_runs",
-    "serving",
-    "set_experiment",
-    "set_tag",
-    "set_tags",
-    "settings",
-    "split",
     "sql",
     "start_run",
     "step",
@@ -100,17 +100,22 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from alambic import registry, serving
-    from alambic.config import settings
-    from alambic.data import split, sql
+    # Subpackages: attributes of the package, not names to star-import.
+    from alambic import config as config
+    from alambic import data as data
+    from alambic import evaluation as evaluation
+    from alambic import executors as executors
+    from alambic import models as models
+    from alambic import pipelines as pipelines
+    from alambic import registry as registry
+    from alambic import serving as serving
+    from alambic import store as store
+    from alambic import tracking as tracking
+    from alambic import tuning as tuning
+    from alambic.data import sql
     from alambic.pipelines import (
-        Pipeline,
-        Run,
-        Step,
         cancel,
         get_run,
-        list_runs,
-        load_pipeline,
         map,
         otherwise,
         pipeline,
@@ -121,24 +126,18 @@ if TYPE_CHECKING:
         when,
     )
     from alambic.registry import load_model, register
-    from alambic.store import Materializer, register_materializer
     from alambic.tracking import (
-        end_run,
-        log_artifact,
         log_metric,
         log_metrics,
         log_param,
         log_params,
         search_runs,
-        set_experiment,
-        set_tag,
-        set_tags,
         start_run,
     )
     from alambic.tuning import tune
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, deprecated=_DEPRECATED)
 
 
 def _register_builtin_materializers() -> None:

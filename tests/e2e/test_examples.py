@@ -31,7 +31,7 @@ def test_fraud_pipeline_trains_gates_and_reruns_only_what_new_data_touches(
     data = generate.generate(30_000, random_state=7)  # type: ignore[attr-defined]
     source = tmp_path / "listings.parquet"
     data.to_parquet(source, index=False)
-    pipeline = al.load_pipeline(f"{EXAMPLES / 'fraud' / 'pipeline.py'}:fraud")
+    pipeline = al.pipelines.load_pipeline(f"{EXAMPLES / 'fraud' / 'pipeline.py'}:fraud")
     params = {"source": str(source), "n_trials": 4}
 
     first = al.run(pipeline, params=params)

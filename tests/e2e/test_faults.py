@@ -66,7 +66,7 @@ def cli(*args: str, **kwargs: object) -> subprocess.Popen[str]:
 
 
 def store() -> RunStore:
-    return RunStore.open(al.settings().db_url)
+    return RunStore.open(al.config.settings().db_url)
 
 
 def test_sigkill_of_the_orchestrator_then_resume_reuses_finished_steps(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_sigkill_of_the_orchestrator_then_resume_reuses_finished_steps(tmp_path:
     process = cli("run", "killed.py:killed", "-q", "-p", f"folder={marks}", "-p", f"gate={gate}")
 
     def second_running() -> bool:
-        if not (al.settings().home / "alambic.db").exists():
+        if not (al.config.settings().home / "alambic.db").exists():
             return False
         runs = store().list_runs()
         return bool(runs) and any(
@@ -97,8 +97,8 @@ def test_sigkill_of_the_orchestrator_then_resume_reuses_finished_steps(tmp_path:
     # Each `first` ran exactly once; `second` ran once before the kill and once after.
     assert names == ["first0", "first1", "first2", "second", "second"]
     # No blob is half-written: every stored artifact still matches its hash.
-    artifacts = ArtifactStore(al.settings().artifacts)
-    objects = Path(al.settings().artifacts) / "objects"
+    artifacts = ArtifactStore(al.config.settings().artifacts)
+    objects = Path(al.config.settings().artifacts) / "objects"
     for blob in objects.glob("*/*"):
         if not blob.name.startswith(".tmp-"):
             artifacts.verify(blob.name)
@@ -140,7 +140,7 @@ def test_a_corrupted_artifact_is_never_used(tmp_path: Path) -> None:
     run = al.run(flows.gated, params={"min_mean": 1.0})
     assert run.succeeded, run.error
     score = run.step("mean_value", 0).outputs["return"]["hash"]
-    blob = Path(al.settings().artifacts) / "objects" / score[:2] / score
+    blob = Path(al.config.settings().artifacts) / "objects" / score[:2] / score
     blob.write_bytes(b"999.0")  # bytes changed on disk
 
     with pytest.raises(IntegrityError, match=rf"artifact {score} is corrupted"):

@@ -99,13 +99,13 @@ def test_workers_are_reused_by_the_next_run_and_reload_changed_files(tmp_path: P
     )
     path = tmp_path / "reuse_flow.py"
     path.write_text(source.replace("VERSION", "v1"))
-    first = al.run(al.load_pipeline(f"{path}:reuse"), params={"tag": "a"}, max_workers=1)
+    first = al.run(al.pipelines.load_pipeline(f"{path}:reuse"), params={"tag": "a"}, max_workers=1)
     pid, version = first.result()
     assert version == "v1" and pid != os.getpid()
 
     path.write_text(source.replace("VERSION", "v2"))
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
-    second = al.run(al.load_pipeline(f"{path}:reuse"), params={"tag": "b"}, max_workers=1)
+    second = al.run(al.pipelines.load_pipeline(f"{path}:reuse"), params={"tag": "b"}, max_workers=1)
     assert second.result() == [pid, "v2"]  # same worker process, new code
 
 
@@ -130,7 +130,7 @@ def test_a_worker_refuses_code_edited_after_the_pipeline_was_loaded(tmp_path: Pa
     )
     path = tmp_path / "stale_flow.py"
     path.write_text(source.replace("FACTOR", "2"))
-    loaded = al.load_pipeline(f"{path}:stale")
+    loaded = al.pipelines.load_pipeline(f"{path}:stale")
     assert al.run(loaded, params={"x": 1}, max_workers=1).result() == 2
     path.write_text(source.replace("FACTOR", "3"))  # edited; `loaded` is the old code
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
@@ -138,7 +138,7 @@ def test_a_worker_refuses_code_edited_after_the_pipeline_was_loaded(tmp_path: Pa
     assert run.status == "failed"
     assert "changed on disk after the pipeline was loaded" in (run.step("double").error or "")
     # Nothing was cached under the old code's key: a fresh load computes the right value.
-    assert al.run(al.load_pipeline(f"{path}:stale"), params={"x": 2}).result() == 6
+    assert al.run(al.pipelines.load_pipeline(f"{path}:stale"), params={"x": 2}).result() == 6
 
 
 def test_steps_do_not_leak_working_folder_or_environment(tmp_path: Path) -> None:
@@ -179,9 +179,10 @@ def test_steps_do_not_leak_working_folder_or_environment(tmp_path: Path) -> None
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
-        assert al.run(al.load_pipeline("leaky_flow.py:first"), max_workers=1).succeeded
+        assert al.run(al.pipelines.load_pipeline("leaky_flow.py:first"), max_workers=1).succeeded
         assert (
-            al.run(al.load_pipeline("leaky_flow.py:second"), max_workers=1).result() == "helloNone"
+            al.run(al.pipelines.load_pipeline("leaky_flow.py:second"), max_workers=1).result()
+            == "helloNone"
         )
     finally:
         os.chdir(cwd)

@@ -215,3 +215,32 @@ def unstorable(x: int = 1) -> None:
 @al.pipeline
 def opted_in(x: int = 5) -> int:
     return unwrap(pickled(x))
+
+
+@al.step
+def joined(words: list[str]) -> str:
+    return ",".join(words)
+
+
+@al.step
+def kind_of(words: tuple[str, ...]) -> str:
+    return f"{type(words).__name__}:{len(words)}"
+
+
+@al.step
+def upper(word: str) -> str:
+    return word.upper()
+
+
+@al.pipeline
+def tupled(categories: tuple[str, ...] = ("auto", "moto", "loisir")) -> list[str]:
+    for category in al.map(categories):
+        shouted = upper(category)
+    return [joined(categories), kind_of(categories), joined(shouted)]
+
+
+@al.pipeline
+def listed(categories: list[str] = ["auto", "moto", "loisir"]) -> list[str]:  # noqa: B006
+    for category in al.map(categories):
+        shouted = upper(category)
+    return [joined(categories), kind_of(categories), joined(shouted)]

@@ -184,6 +184,23 @@ def test_wrong_type_where_annotated_names_step_argument_and_source() -> None:
     assert "parameter 'name' of type str" in message
 
 
+def test_tuples_and_lists_of_fitting_items_are_interchangeable() -> None:
+    def tuple_into_list(words: tuple[str, ...] = ("a",)) -> None:
+        flows.joined(words)
+
+    def list_into_tuple(words: list[str] = ["a"]) -> None:  # noqa: B006
+        flows.kind_of(words)
+
+    for fn in (tuple_into_list, list_into_tuple):
+        al.pipeline(fn).graph  # noqa: B018 - traced without an error
+
+    def numbers_into_words(values: tuple[int, ...] = (1,)) -> None:
+        flows.joined(values)
+
+    message = definition_error(numbers_into_words)
+    assert "expects list[str]" in message and "tuple[int, ...]" in message
+
+
 def test_a_step_output_of_the_wrong_type_is_refused() -> None:
     def bad() -> None:
         count(extract("a"))

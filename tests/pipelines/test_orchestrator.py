@@ -20,7 +20,7 @@ from tests.pipelines import flows
 DONE = ("succeeded", "cached")  # two branches with equal inputs: one may reuse the other
 
 
-def statuses(run: al.Run) -> dict[str, str]:
+def statuses(run: al.pipelines.Run) -> dict[str, str]:
     return {s.label: s.status for s in run.steps}
 
 
@@ -259,8 +259,8 @@ def test_resume_after_a_fix_reuses_succeeded_steps(tmp_path: Path) -> None:
 
 def test_artifacts_of_a_run_are_content_addressed(home: Path) -> None:
     run = al.run(flows.squares)
-    store = RunStore.open(al.settings().db_url)
-    artifacts = ArtifactStore(al.settings().artifacts)
+    store = RunStore.open(al.config.settings().db_url)
+    artifacts = ArtifactStore(al.config.settings().artifacts)
     for step in run.steps:
         for ref in step.outputs.values():
             artifacts.verify(ref["hash"])
@@ -283,7 +283,7 @@ def test_resume_takes_over_a_run_whose_orchestrator_stopped_beating(
 ) -> None:
     monkeypatch.setenv("ALAMBIC_HEARTBEAT_SECONDS", "0.2")
     run = al.run(flows.not_retried, params={"marker_dir": str(tmp_path / "m"), "failures": 1})
-    store = RunStore.open(al.settings().db_url)
+    store = RunStore.open(al.config.settings().db_url)
     # Pretend an orchestrator on another machine drives it and is alive...
     store.update_run(run.id, status="running", orchestrator="elsewhere:1", heartbeat_at=utcnow())
     with pytest.raises(RunError, match="still driven by elsewhere:1"):
@@ -305,3 +305,15 @@ def test_a_run_cancelled_before_its_background_process_starts_never_runs(
     time.sleep(2)  # give a wrongly started orchestrator the time to run something
     assert run.refresh().status == "cancelled"
     assert not marks.exists()
+
+
+def test_tuple_defaults_work_wherever_list_defaults_do() -> None:
+    run = al.run(flows.tupled)
+    assert run.succeeded, run.error
+    assert run.result() == ["auto,moto,loisir", "tuple:3", "AUTO,MOTO,LOISIR"]
+    overridden = al.run(flows.tupled, params={"categories": ["a", "b"]})
+    assert overridden.result() == ["a,b", "tuple:2", "A,B"]
+    # The same values as a list default give the same cache keys: switching forms re-runs nothing.
+    listed = al.run(flows.listed)
+    assert {s.status for s in listed.steps if s.node in ("joined", "upper")} == {"cached"}
+    assert listed.result() == ["auto,moto,loisir", "tuple:3", "AUTO,MOTO,LOISIR"]

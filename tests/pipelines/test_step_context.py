@@ -15,7 +15,7 @@ from tests.pipelines import progress_flows
 def test_a_step_in_a_worker_knows_its_label_and_step_run() -> None:
     assert current_step() is None  # outside any step
     run = al.run(progress_flows.context)
-    (record,) = RunStore.open(al.settings().db_url).step_runs(run.id)
+    (record,) = RunStore.open(al.config.settings().db_url).step_runs(run.id)
     assert run.result() == {"label": "whoami", "step_run": record.id}
 
 

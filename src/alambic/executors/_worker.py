@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import importlib
 import importlib.util
 import io
@@ -21,6 +22,8 @@ import sys
 import tempfile
 import time
 import traceback
+import types
+import typing
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -272,6 +275,34 @@ def _check_code(fn: Any, task: dict[str, Any]) -> None:
         )
 
 
+@functools.lru_cache(maxsize=1024)
+def _tuple_arguments(fn: Any) -> frozenset[str]:
+    """The arguments of ``fn`` annotated as tuples (which arrive as JSON lists)."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # an annotation that does not resolve here: leave values as they are
+        return frozenset()
+    found = set()
+    for name, hint in hints.items():
+        options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        if any((typing.get_origin(o) or o) is tuple for o in options):
+            found.add(name)
+    return frozenset(found - {"return"})
+
+
+def _as_annotated(fn: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Arguments annotated ``tuple[...]`` as tuples: JSON (parameters, stored values)
+    gives them back as lists."""
+    try:
+        names = _tuple_arguments(fn)
+    except TypeError:  # an unhashable callable
+        return kwargs
+    for name in names:
+        if isinstance(kwargs.get(name), list):
+            kwargs[name] = tuple(kwargs[name])
+    return kwargs
+
+
 def _materialize(desc: Any, store: Any, allow_pickle: bool) -> Any:
     from alambic.store import ArtifactRef, load_value
 
@@ -329,6 +360,7 @@ def execute_task(task: dict[str, Any], log_path: str | None = None) -> dict[str,
                     name: _materialize(desc, store, allow_pickle)
                     for name, desc in task["args"].items()
                 }
+                kwargs = _as_annotated(fn, kwargs)
                 started = time.perf_counter()
                 context = StepContext(
                     task["label"], task.get("step_run"), None if own_log else log_path

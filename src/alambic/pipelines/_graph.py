@@ -340,11 +340,20 @@ def element_type(annotation: Any, *, what: str) -> Any:
     )
 
 
+def _items(annotation: Any) -> list[Any]:
+    """The item types of a list or tuple annotation (``[Any]`` when it names none)."""
+    args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+    return args or [Any]
+
+
 def _compatible(expected: Any, given: Any) -> bool:
     if _unknown(expected) or _unknown(given) or expected is object:
         return True
     e_origin = typing.get_origin(expected) or expected
     g_origin = typing.get_origin(given) or given
+    if {e_origin, g_origin} == {list, tuple}:
+        # Values travel as JSON lists: a tuple fits a list of the same items, and back.
+        return all(_compatible(e, g) for e in _items(expected) for g in _items(given))
     # A union given must fit member by member (int | None into int | None), so it goes first.
     if g_origin in (typing.Union, types.UnionType):
         return all(_compatible(expected, member) for member in typing.get_args(given))

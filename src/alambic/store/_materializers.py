@@ -4,9 +4,9 @@ Built in: pandas and polars DataFrames (Parquet via pyarrow), pandas Series, num
 arrays and scalars (``.npy``, no pickled objects), JSON-able values, bytes, and local
 files (:class:`pathlib.Path`). Register your own for other types::
 
-    import alambic as al
+    from alambic.store import Materializer, register_materializer
 
-    class TorchModule(al.Materializer):
+    class TorchModule(Materializer):
         name = "torch-state-dict"
         types = ("torch.nn.Module",)
 
@@ -16,7 +16,7 @@ files (:class:`pathlib.Path`). Register your own for other types::
         def load(self, path):
             ...
 
-    al.register_materializer(TorchModule())
+    register_materializer(TorchModule())
 
 Pickle (cloudpickle) is used only where a user opts in, with ``@al.step(allow_pickle=True)``
 or ``ALAMBIC_ALLOW_PICKLE=true``: loading a pickle runs code, so alambic never does it
@@ -292,7 +292,7 @@ def _checked(materializer: Any) -> Materializer:
         materializer = materializer()
     if not isinstance(materializer, Materializer):
         raise MaterializerError(
-            f"{materializer!r} is not a Materializer instance; subclass alambic.Materializer"
+            f"{materializer!r} is not a Materializer instance; subclass alambic.store.Materializer"
         )
     if not getattr(materializer, "name", None):
         raise MaterializerError(f"{type(materializer).__name__} needs a class attribute `name`")
@@ -306,7 +306,7 @@ materializers: PluginRegistry[Materializer] = PluginRegistry(
     adapt=_checked,
     missing=lambda name, known: (
         f"no materializer named {name!r} is registered in this process; import the module "
-        "that registers it (al.register_materializer) before loading this artifact"
+        "that registers it (alambic.store.register_materializer) before loading this artifact"
     ),
 )
 materializers.register_all([(m.name, m) for m in _BUILTINS], precedence=BUILTIN)
@@ -330,7 +330,7 @@ def register_materializer(materializer: Materializer) -> Materializer:
     """
     if not isinstance(materializer, Materializer):
         raise MaterializerError(
-            f"{materializer!r} is not a Materializer instance; subclass alambic.Materializer"
+            f"{materializer!r} is not a Materializer instance; subclass alambic.store.Materializer"
         )
     checked = _checked(materializer)
     reserved = checked.name.startswith("alambic-") and not type(checked).__module__.startswith(
@@ -359,8 +359,8 @@ def find_materializer(
         return PICKLE
     raise MaterializerError(
         f"{what} is a {type_name(value)}, which alambic cannot store without pickle. "
-        "Register a materializer for it (class MyType(al.Materializer): ...; "
-        "al.register_materializer(MyType())), or opt in to pickling with "
+        "Register a materializer for it (class MyType(alambic.store.Materializer): ...; "
+        "alambic.store.register_materializer(MyType())), or opt in to pickling with "
         "@al.step(allow_pickle=True) or ALAMBIC_ALLOW_PICKLE=true"
     )
 

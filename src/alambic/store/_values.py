@@ -72,7 +72,7 @@ def _translated(name: str, value: Any, what: str) -> Iterator[None]:
         raise MaterializerError(
             f"{what} ({type_name(value)}) could not be stored by the {name!r} materializer: "
             f"{type(exc).__name__}: {exc}. Convert it to a type it supports, or register a "
-            "materializer of your own (al.register_materializer)"
+            "materializer of your own (alambic.store.register_materializer)"
         ) from exc
 
 

@@ -41,8 +41,8 @@ def check_registered(materializer: Materializer) -> None:
         found = None
     if found is not materializer:
         raise ConformanceError(
-            f"{materializer.name!r} is not the registered materializer of that name: "
-            "register it with al.register_materializer (or the alambic.materializers entry "
+            f"{materializer.name!r} is not the registered materializer of that name: register "
+            "it with alambic.store.register_materializer (or the alambic.materializers entry "
             "points)"
         )
 
@@ -115,7 +115,7 @@ class MaterializerConformance:
 
         class TestTorchMaterializer(MaterializerConformance):
             def make_materializer(self):
-                return al.register_materializer(TorchModule())
+                return alambic.store.register_materializer(TorchModule())
 
             def samples(self):
                 return [torch.nn.Linear(2, 1)]
