@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PEERS  := benchmarks/.venv-peers
 
-.PHONY: demo test lint types imports unit services bench-setup bench clean
+.PHONY: demo test fast lint types imports unit services bench-setup bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ unit: $(VENV)/.dev-installed services
 	$(BIN)/pytest
 
 test: lint types imports unit
+
+# The edit-test loop: lint and the unit tier (no PostgreSQL, Ray, served apps or e2e).
+fast: lint
+	$(BIN)/pytest -q -x -m "not integration and not e2e"
 
 bench-setup:
 	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)

@@ -1,4 +1,10 @@
-"""Fixtures shared by every test: an isolated alambic home, and real databases."""
+"""Fixtures shared by every test: an isolated alambic home, and real databases.
+
+It also sorts tests into tiers (see CONTRIBUTING.md): a test that uses a real outside
+service through its fixtures (PostgreSQL, the Ray cluster, a served HTTP app) is marked
+``integration``; the scenarios of ``tests/e2e`` are marked ``e2e``. ``make fast`` runs
+the rest, the unit tier.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,23 @@ import pytest
 from alambic.store import dispose_engines
 
 PG_BASE = "postgresql+psycopg://127.0.0.1:5432/test"
+# Fixtures that start or reach a real outside service: their tests are integration tests.
+INTEGRATION_FIXTURES = frozenset(
+    {"postgres_server", "pg_url", "ray_cluster", "ray_address", "serve_app", "serve_process"}
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, from where it is and the fixtures it uses."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.e2e)
+            continue
+        names = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("db_url") == "postgres"
+        if names & INTEGRATION_FIXTURES or on_postgres or item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(autouse=True)

@@ -195,7 +195,7 @@ def summary(verdicts: list[dict[str, Any]], published: list[str]) -> list[dict[s
 @al.pipeline
 def fraud(
     source: str = "data/listings.parquet",
-    categories: list[str] = ["auto", "moto", "loisir"],
+    categories: tuple[str, ...] = ("auto", "moto", "loisir"),
     test_size: float = 0.25,
     n_trials: int = 12,
     n_jobs: int = 2,

@@ -95,7 +95,7 @@ def hold_back(best: dict[str, Any], min_auc: float) -> str:
 
 @al.pipeline
 def quickstart(
-    models: list[str] = ["logistic_regression", "random_forest"],
+    models: tuple[str, ...] = ("logistic_regression", "random_forest"),
     test_size: float = 0.25,
     random_state: int = 42,
     min_auc: float = 0.95,

@@ -39,7 +39,7 @@ def test_a_killed_study_resumes_without_repeating_finished_trials(
     wait_until(lambda: not _alive_marked_workers(), timeout=30)
 
     (marks / "gate").touch()
-    run_id = RunStore.open(al.settings().db_url).list_runs()[0].id
+    run_id = RunStore.open(al.config.settings().db_url).list_runs()[0].id
     resume_cli(run_id)
     result = al.get_run(run_id).result()
     # 5 trials finished: 0-2 before the kill, 4-5 after; 3 was interrupted and not counted.
@@ -55,7 +55,7 @@ def test_a_killed_study_resumes_without_repeating_finished_trials(
         "start-5",
     ]
     # Each trial is a tracked run under the tuning step's run.
-    steps = RunStore.open(al.settings().db_url).step_runs(run_id)
+    steps = RunStore.open(al.config.settings().db_url).step_runs(run_id)
     (step,) = [s for s in steps if s.node == "study"]
     trials = [r for r in tracking_store().runs() if r.kind == "trial"]
     after = [t for t in trials if t.parent_id == step.id]

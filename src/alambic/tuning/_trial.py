@@ -123,8 +123,7 @@ def _cross_validate(trial: Trial, objective: dict[str, Any], data: Any) -> list[
     from sklearn.base import clone
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    from alambic.evaluation import metric
-    from alambic.evaluation._evaluate import scores_of
+    from alambic.evaluation import metric, scores_of
 
     target, task = objective["target"], objective["task"]
     metrics: list[str] = objective["metrics"]
