@@ -39,33 +39,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Every test gets its own ALAMBIC_HOME and working folder; no setting leaks in."""
-    for key in list(os.environ):
-        if key.startswith("ALAMBIC_"):
-            monkeypatch.delenv(key)
-    folder = tmp_path / "home"
-    monkeypatch.setenv("ALAMBIC_HOME", str(folder))
-    monkeypatch.setenv("ALAMBIC_MAX_WORKERS", "2")
-    monkeypatch.chdir(tmp_path)
-    yield folder
-    _reset_tracking()
-    dispose_engines()
-
-
-def _reset_tracking() -> None:
-    """Write what a test logged into its own home, and leave no run active for the next."""
-    import sys
-
-    api = sys.modules.get("alambic.tracking._api")
-    if api is not None:
-        try:
-            api._process_buffer.flush()
-        finally:
-            api._stack.set(())
-
-
 def _postgres_ready() -> bool:
     if shutil.which("pg_isready") is None:
         return False

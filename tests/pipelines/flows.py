@@ -240,7 +240,7 @@ def tupled(categories: tuple[str, ...] = ("auto", "moto", "loisir")) -> list[str
 
 
 @al.pipeline
-def listed(categories: list[str] = ["auto", "moto", "loisir"]) -> list[str]:  # noqa: B006
+def listed(categories: list[str] = ["auto", "moto", "loisir"]) -> list[str]:
     for category in al.map(categories):
         shouted = upper(category)
     return [joined(categories), kind_of(categories), joined(shouted)]

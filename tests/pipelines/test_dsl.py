@@ -188,7 +188,7 @@ def test_tuples_and_lists_of_fitting_items_are_interchangeable() -> None:
     def tuple_into_list(words: tuple[str, ...] = ("a",)) -> None:
         flows.joined(words)
 
-    def list_into_tuple(words: list[str] = ["a"]) -> None:  # noqa: B006
+    def list_into_tuple(words: list[str] = ["a"]) -> None:
         flows.kind_of(words)
 
     for fn in (tuple_into_list, list_into_tuple):

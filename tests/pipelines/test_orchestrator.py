@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -317,3 +320,30 @@ def test_tuple_defaults_work_wherever_list_defaults_do() -> None:
     listed = al.run(flows.listed)
     assert {s.status for s in listed.steps if s.node in ("joined", "upper")} == {"cached"}
     assert listed.result() == ["auto,moto,loisir", "tuple:3", "AUTO,MOTO,LOISIR"]
+
+
+def test_a_pipeline_defined_in_an_interactive_session_runs(tmp_path: Path) -> None:
+    # A notebook, a REPL or `python -c`: the steps' module has no file to import by name,
+    # so the orchestrator ships them by value to the workers.
+    code = textwrap.dedent(
+        """
+        import alambic as al
+
+        @al.step
+        def square(x: int) -> int:
+            return x * x
+
+        @al.pipeline
+        def squares(values: tuple[int, ...] = (1, 2)) -> list[int]:
+            for value in al.map(values):
+                squared = square(value)
+            return squared
+
+        run = al.run(squares, params={"values": [3, 4]})
+        print(run.status, run.result())
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.strip().splitlines()[-1] == "succeeded [9, 16]", done.stderr

@@ -1,10 +1,19 @@
 """Evaluate a model, compare it with a reference, and gate it.
 
 Example:
-    >>> report = evaluate(model, x_test, y_test, train=(x_train, y_train))  # doctest: +SKIP
-    >>> report.metrics["roc_auc"], report.train_metrics["roc_auc"]  # doctest: +SKIP
-    >>> verdict = compare(model, champion, x_test, y_test, metric="roc_auc")  # doctest: +SKIP
-    >>> verdict.passed(margin=0.005)  # doctest: +SKIP
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.dummy import DummyClassifier
+    >>> x, y = load_breast_cancer(return_X_y=True)
+    >>> x_train, x_test, y_train, y_test = x[:400], x[400:], y[:400], y[400:]
+    >>> model = LogisticRegression(max_iter=5000).fit(x_train, y_train)
+    >>> report = evaluate(model, x_test, y_test, train=(x_train, y_train))
+    >>> report.metrics["roc_auc"] > 0.95, report.train_metrics["roc_auc"] > 0.95
+    (True, True)
+    >>> champion = DummyClassifier().fit(x_train, y_train)
+    >>> verdict = compare(model, champion, x_test, y_test, metric_name="roc_auc")
+    >>> verdict.passed(margin=0.005)
+    True
 """
 
 from __future__ import annotations

@@ -4,10 +4,14 @@ A package is one deterministic zip (same model, same bytes), so it lives in the
 content-addressed artifact store like any value and can be cached.
 
 Example:
-    >>> from sklearn.linear_model import LogisticRegression  # doctest: +SKIP
-    >>> model = package(LogisticRegression().fit(X, y), X, y)  # doctest: +SKIP
-    >>> save_model(model, "model.zip"); load_model("model.zip").signature.task  # doctest: +SKIP
-    'binary'
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> x, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    >>> model = package(LogisticRegression(max_iter=5000).fit(x, y), x, y)
+    >>> path = save_model(model, "model.zip")
+    >>> loaded = load_model(path)
+    >>> loaded.flavor, loaded.signature.task, bool((loaded.predict(x) == model.predict(x)).all())
+    ('sklearn', 'binary', True)
 """
 
 from __future__ import annotations

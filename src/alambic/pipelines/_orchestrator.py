@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -485,8 +486,9 @@ class Orchestrator:
         node = state.node
         code = node.code
         step = self.steps.get(node.id)
-        if step is not None and "<locals>" in code["qualname"]:
-            # Not importable by name: ship it by value (only for runs driven in-process).
+        if step is not None and not _importable(code, step.fn):
+            # A function of a notebook, a REPL or another function: ship it by value
+            # (only runs driven in-process know it).
             code = {**code, "pickled": base64.b64encode(cloudpickle.dumps(step.fn)).decode()}
         return {
             "code": code,
@@ -668,6 +670,19 @@ class Orchestrator:
     def _changed(self) -> None:
         if self.on_change is not None:
             self.on_change(self)
+
+
+def _importable(code: dict[str, Any], fn: Any) -> bool:
+    """Whether a worker finds ``fn`` again by its module (or file) and qualified name."""
+    module = sys.modules.get(code["module"])
+    if module is None or (code["module"] == "__main__" and not code.get("file")):
+        return False
+    target: Any = module
+    for part in code["qualname"].split("."):
+        target = getattr(target, part, None)
+        if target is None:
+            return False
+    return getattr(target, "fn", target) is fn
 
 
 def _replace(record: StepRunRecord, **values: Any) -> StepRunRecord:

@@ -2,8 +2,17 @@
 
 Example:
     >>> import alambic as al
-    >>> run = al.run(my_pipeline, params={"n_estimators": 300})  # doctest: +SKIP
-    >>> run.status, run.output("train", index=0)  # doctest: +SKIP
+    >>> @al.step
+    ... def square(x: int) -> int:
+    ...     return x * x
+    >>> @al.pipeline
+    ... def squares(values: tuple[int, ...] = (1, 2, 3)) -> list[int]:
+    ...     for value in al.map(values):
+    ...         squared = square(value)
+    ...     return squared
+    >>> run = al.run(squares, params={"values": [4, 5]}, executor="inline")
+    >>> run.status, run.output("square", index=1), run.result()
+    ('succeeded', 25, [16, 25])
 """
 
 from __future__ import annotations

@@ -1,8 +1,15 @@
 """Model cards: what a version is for, its data, lineage, metrics and limits, as a document.
 
 Example:
-    >>> from alambic.registry import model_card  # doctest: +SKIP
-    >>> print(model_card("fraud-auto/3"))  # Markdown; fmt="html" for a web page  # doctest: +SKIP
+    >>> import alambic as al
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> x, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    >>> model = al.models.package(LogisticRegression(max_iter=5000).fit(x, y), x, y)
+    >>> _ = al.register(model, name="fraud-auto", description="Flags fraudulent listings.")
+    >>> card = model_card("fraud-auto/1")  # Markdown; fmt="html" for a web page
+    >>> card.splitlines()[0], "Flags fraudulent listings." in card
+    ('# Model card: fraud-auto/1', True)
 """
 
 from __future__ import annotations

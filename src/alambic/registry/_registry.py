@@ -1,11 +1,18 @@
 """The model registry: versions, approval, aliases with promotion rules, the audit log.
 
 Example:
-    >>> import alambic as al  # doctest: +SKIP
-    >>> v = al.register(model, name="fraud-auto", metrics={"roc_auc": 0.97})  # doctest: +SKIP
-    >>> al.registry.approve("fraud-auto", v["version"], comment="checked")  # doctest: +SKIP
-    >>> al.registry.promote("fraud-auto", v["version"], to="production")  # doctest: +SKIP
-    >>> al.load_model("fraud-auto@production").predict(frame)  # doctest: +SKIP
+    >>> import alambic as al
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> x, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    >>> model = al.models.package(LogisticRegression(max_iter=5000).fit(x, y), x, y)
+    >>> v = al.register(model, name="fraud-auto", metrics={"roc_auc": 0.97})
+    >>> v["ref"], v["status"]
+    ('fraud-auto/1', 'PendingManualApproval')
+    >>> _ = al.registry.approve("fraud-auto", v["version"], comment="checked")
+    >>> al.registry.promote("fraud-auto", v["version"], to="production")  # the alias was free
+    >>> al.load_model("fraud-auto@production").predict(x.head(3)).tolist()
+    [0, 0, 0]
 """
 
 from __future__ import annotations

@@ -7,10 +7,11 @@ publish an object only once it is complete. Every read checks the hash, so a blo
 changed on disk is refused, never silently used.
 
 Example:
-    >>> store = ArtifactStore("/tmp/alambic-artifacts")  # doctest: +SKIP
-    >>> key = store.put_bytes(b"hello")  # doctest: +SKIP
-    >>> store.get_bytes(key)  # doctest: +SKIP
-    b'hello'
+    >>> import tempfile
+    >>> store = ArtifactStore(tempfile.mkdtemp())  # or "s3://bucket/prefix"
+    >>> key = store.put_bytes(b"hello")
+    >>> key[:12], store.get_bytes(key)
+    ('2cf24dba5fb0', b'hello')
 """
 
 from __future__ import annotations

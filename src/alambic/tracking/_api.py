@@ -8,10 +8,13 @@ by an exception.
 
 Example:
     >>> import alambic as al
-    >>> with al.start_run(name="baseline", experiment="fraud") as run:  # doctest: +SKIP
+    >>> with al.start_run(name="baseline", experiment="fraud") as run:
     ...     al.log_params({"max_depth": 6})
     ...     for epoch in range(3):
     ...         al.log_metric("loss", 1 / (epoch + 1), step=epoch)
+    >>> tracked = al.tracking.get_tracked_run(run.id)
+    >>> tracked.params, round(tracked.metrics["loss"], 3), tracked.status
+    ({'max_depth': '6'}, 0.333, 'finished')
 """
 
 from __future__ import annotations
@@ -113,8 +116,10 @@ def start_run(
 
     Example:
         >>> import alambic as al
-        >>> with al.start_run("trial-1") as run:  # doctest: +SKIP
+        >>> with al.start_run("trial-1") as run:
         ...     al.log_metric("auc", 0.91)
+        >>> al.tracking.get_tracked_run(run.id).metrics
+        {'auc': 0.91}
     """
     run_id = new_id("trk")
     parent_id = parent if parent is not None else active_run_id()

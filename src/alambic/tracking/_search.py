@@ -149,7 +149,11 @@ def search_runs(
 
     Example:
         >>> import alambic as al
-        >>> al.search_runs("metrics.auc > 0.9", order_by="metrics.auc DESC")  # doctest: +SKIP
+        >>> for name, auc in (("a", 0.95), ("b", 0.85), ("c", 0.97)):
+        ...     with al.start_run(name):
+        ...         al.log_metric("auc", auc)
+        >>> al.search_runs("metrics.auc > 0.9", order_by="metrics.auc DESC")["name"].tolist()
+        ['c', 'a']
 
     Raises:
         TrackingError: the filter or the ordering cannot be read.
