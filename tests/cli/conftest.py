@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli._runner import Alambic, Show, Write, invoke
+from tests.cli.helpers import Alambic, Show, Write, invoke
 
 
 @pytest.fixture

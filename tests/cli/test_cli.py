@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli._runner import Alambic, Result, Show, Write
-from tests.cli.sources import (
+from tests.cli.helpers import (
     DEFAULT_RESULT,
     FAILING,
     FLOW,
@@ -27,6 +26,10 @@ from tests.cli.sources import (
     OPTIONAL,
     SLEEPY,
     TWO,
+    Alambic,
+    Result,
+    Show,
+    Write,
 )
 
 RUN_LINE = re.compile(r"^run (run-\S+) (succeeded|failed|cancelled)$", re.MULTILINE)

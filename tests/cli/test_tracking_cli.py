@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.cli._runner import Alambic, Write
+from tests.cli.helpers import Alambic, Write
 
 TRACKED = """
 import alambic as al

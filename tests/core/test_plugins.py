@@ -29,11 +29,11 @@ def test_plugins_are_found_by_name_and_unknown_names_say_what_is_known() -> None
 
 def test_a_path_is_imported_only_when_the_plugin_is_first_used() -> None:
     widgets = registry()
-    sys.modules.pop("tests.core.lazy_plugin", None)
-    widgets.register("lazy", "tests.core.lazy_plugin:WIDGET")
-    assert "tests.core.lazy_plugin" not in sys.modules
+    sys.modules.pop("tests.core.flows", None)
+    widgets.register("lazy", "tests.core.flows:WIDGET")
+    assert "tests.core.flows" not in sys.modules
     assert widgets.get("lazy") == "a widget"
-    assert "tests.core.lazy_plugin" in sys.modules
+    assert "tests.core.flows" in sys.modules
     widgets.register("broken", "tests.core.no_such_module:X")
     with pytest.raises(ConfigError, match=r"'broken' cannot be loaded from tests\.core\.no_such"):
         widgets.get("broken")
@@ -73,7 +73,7 @@ def test_entry_points_are_read_once_when_a_lookup_finds_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls = []
-    point = importlib.metadata.EntryPoint("ext", "tests.core.lazy_plugin:WIDGET", "widgets")
+    point = importlib.metadata.EntryPoint("ext", "tests.core.flows:WIDGET", "widgets")
 
     def entry_points(group: str) -> list[importlib.metadata.EntryPoint]:
         calls.append(group)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 import alambic as al
+from alambic.pipelines import current_step, report_progress
 
 log = logging.getLogger("flows")
 
@@ -244,3 +245,32 @@ def listed(categories: list[str] = ["auto", "moto", "loisir"]) -> list[str]:
     for category in al.map(categories):
         shouted = upper(category)
     return [joined(categories), kind_of(categories), joined(shouted)]
+
+
+# -- steps that look at their own context and report progress ----------------------
+
+
+@al.step
+def whoami() -> dict[str, Any]:
+    step = current_step()
+    assert step is not None
+    return {"label": step.label, "step_run": step.step_run}
+
+
+@al.step
+def reporting(gate: str) -> int:
+    for i in range(3):
+        report_progress(f"chunk {i + 1}/3")
+    while not Path(gate).exists():
+        time.sleep(0.05)
+    return 3
+
+
+@al.pipeline
+def context() -> dict[str, Any]:
+    return whoami()
+
+
+@al.pipeline
+def progress(gate: str) -> int:
+    return reporting(gate)

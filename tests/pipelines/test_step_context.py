@@ -9,12 +9,12 @@ import alambic as al
 from alambic.cli._render import live_view
 from alambic.pipelines import Orchestrator, RunStore, current_step, read_progress
 from tests.helpers import wait_until
-from tests.pipelines import progress_flows
+from tests.pipelines import flows
 
 
 def test_a_step_in_a_worker_knows_its_label_and_step_run() -> None:
     assert current_step() is None  # outside any step
-    run = al.run(progress_flows.context)
+    run = al.run(flows.context)
     (record,) = RunStore.open(al.config.settings().db_url).step_runs(run.id)
     assert run.result() == {"label": "whoami", "step_run": record.id}
 
@@ -28,7 +28,7 @@ def test_reported_progress_shows_in_the_live_view(tmp_path: Path) -> None:
 
     thread = threading.Thread(
         target=al.run,
-        args=(progress_flows.progress,),
+        args=(flows.progress,),
         kwargs={"params": {"gate": str(gate)}, "on_change": watch},
     )
     thread.start()

@@ -21,7 +21,7 @@ from alambic.errors import NotFoundError
 from alambic.pipelines import ArtifactRecord, RunRecord, RunStore, StepRunRecord
 from alambic.pipelines._tables import PipelineRow, RunRow, StepRunRow
 from alambic.store import current_revision, head_revision
-from tests.pipelines import store_workers
+from tests.pipelines import helpers
 
 PIPELINE = sha256_text("pipeline v1")
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -503,9 +503,7 @@ def test_concurrent_processes_all_write_to_a_fresh_database(db_url: str, tmp_pat
     barrier = context.Barrier(n_workers)
     errors = [tmp_path / f"worker-{i}.err" for i in range(n_workers)]
     workers = [
-        context.Process(
-            target=store_workers.populate, args=(db_url, i, n_runs, barrier, str(errors[i]))
-        )
+        context.Process(target=helpers.populate, args=(db_url, i, n_runs, barrier, str(errors[i])))
         for i in range(n_workers)
     ]
     try:
@@ -536,4 +534,4 @@ def test_concurrent_processes_all_write_to_a_fresh_database(db_url: str, tmp_pat
     assert finished == runs
     assert len(store.list_pipelines()) == 1
     assert store.list_pipelines()[0]["versions"] == n_workers
-    assert store.get_artifact(store_workers.SHARED_ARTIFACT).materializer == "json"
+    assert store.get_artifact(helpers.SHARED_ARTIFACT).materializer == "json"

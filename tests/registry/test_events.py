@@ -16,7 +16,7 @@ import alambic as al
 from alambic import registry
 from alambic.errors import RegistryError
 from alambic.registry import _events
-from tests.registry.test_registry import model
+from tests.registry.helpers import model
 
 
 class _Receiver(BaseHTTPRequestHandler):

@@ -5,25 +5,15 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 import pytest
 from sklearn.tree import DecisionTreeClassifier
 
 import alambic as al
 from alambic import registry
 from alambic.errors import ModelError, NotFoundError, RegistryError, StoreError
-from alambic.models import package
-from tests.registry import _workers
-
-FRAME = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
-LABELS = pd.Series([0, 1, 0, 1])
-
-
-def model(depth: int = 2) -> Any:
-    estimator = DecisionTreeClassifier(max_depth=depth, random_state=depth).fit(FRAME, LABELS)
-    return package(estimator, FRAME, LABELS, metadata={"depth": depth})
+from tests.registry import helpers
+from tests.registry.helpers import FRAME, LABELS, model
 
 
 def test_versions_are_numbered_and_hold_what_was_registered() -> None:
@@ -189,13 +179,13 @@ def test_twenty_processes_register_and_promote_at_once(
     db_url: str, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ALAMBIC_DB_URL", db_url)
-    assert _race(db_url, home, tmp_path, _workers.register_one, 20) == []
+    assert _race(db_url, home, tmp_path, helpers.register_one, 20) == []
     versions = registry.registry_store().versions("race")
     assert [v.version for v in versions] == list(range(1, 21))  # no gap, no duplicate
     assert len({v.model["hash"] for v in versions}) == 20  # none lost
     for v in versions:
         registry.approve("race", v.version)
-    assert _race(db_url, home, tmp_path, _workers.promote_one, 20) == []
+    assert _race(db_url, home, tmp_path, helpers.promote_one, 20) == []
     holders = registry.registry_store().aliases("race")
     assert set(holders) == {"production"} and 1 <= holders["production"] <= 20
     moves = [a for a in registry.history("race") if a.alias == "production"]

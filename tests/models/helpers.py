@@ -1,4 +1,5 @@
-"""A scikit-learn-looking estimator of a type no one has vetted (for refusal tests)."""
+"""Helpers of the model tests: a scikit-learn-looking estimator of a type no one has
+vetted (for refusal tests)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,24 @@
-"""Process bodies for the registry concurrency tests (spawned: importable by name)."""
+"""Helpers of the registry tests: small models, and the bodies of the processes the
+concurrency tests spawn (importable by name)."""
 
 from __future__ import annotations
 
 import os
 import traceback
 from typing import Any
+
+import pandas as pd
+from sklearn.tree import DecisionTreeClassifier
+
+from alambic.models import package
+
+FRAME = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+LABELS = pd.Series([0, 1, 0, 1])
+
+
+def model(depth: int = 2) -> Any:
+    estimator = DecisionTreeClassifier(max_depth=depth, random_state=depth).fit(FRAME, LABELS)
+    return package(estimator, FRAME, LABELS, metadata={"depth": depth})
 
 
 def _model() -> Any:

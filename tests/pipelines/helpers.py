@@ -1,4 +1,5 @@
-"""Code run in spawned processes by the run-store concurrency tests.
+"""Helpers of the pipeline tests: code run in spawned processes by the run-store
+concurrency tests.
 
 Kept apart from the test modules so that a spawned child imports only what it needs.
 """
