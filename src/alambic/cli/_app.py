@@ -149,6 +149,7 @@ def _load(target: str, pairs: list[str] | None) -> tuple[Pipeline[Any], dict[str
 @friendly
 def run(
     target: Target,
+    *,
     param: ParamOption = None,
     no_cache: NoCache = False,
     executor: Executor = None,

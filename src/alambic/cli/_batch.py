@@ -35,6 +35,7 @@ def batch(
     output: Annotated[
         str, typer.Argument(help="Output folder (path or fsspec URL) for the Parquet parts.")
     ],
+    *,
     id_column: Annotated[
         list[str] | None,
         typer.Option(

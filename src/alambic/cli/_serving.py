@@ -76,6 +76,7 @@ def _show(name: str) -> None:
 @friendly
 def endpoints_create(
     name: Annotated[str, typer.Argument(help="Endpoint name.")],
+    *,
     variant: Variants = None,
     shadow: Shadows = None,
     holdout: Holdout = None,
@@ -111,6 +112,7 @@ def endpoints_create(
 @friendly
 def endpoints_update(
     name: Annotated[str, typer.Argument(help="Endpoint name.")],
+    *,
     variant: Variants = None,
     shadow: Shadows = None,
     no_shadows: Annotated[bool, typer.Option("--no-shadows", help="Remove every shadow.")] = False,
@@ -293,6 +295,7 @@ def tokens_revoke(token: Annotated[str, typer.Argument(help="Token id (or the to
 
 @friendly
 def serve(
+    *,
     endpoint: Annotated[
         list[str] | None,
         typer.Option("--endpoint", "-e", help="Endpoint to serve; repeatable (default: all)."),

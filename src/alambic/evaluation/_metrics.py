@@ -51,39 +51,37 @@ def metric(name: str, y_true: Any, scores: Any, *, threshold: float = 0.5) -> fl
     """
     if name not in METRICS:
         raise EvaluationError(f"unknown metric {name!r}; known: {', '.join(sorted(METRICS))}")
-    sk = _sk()
-    y = np.asarray(y_true)
-    s = np.asarray(scores)
-    if name in ("roc_auc", "pr_auc", "f1", "precision", "recall", "log_loss", "brier"):
+    y, s = np.asarray(y_true), np.asarray(scores)
+    if name in _BINARY:
         positive = s[:, 1] if s.ndim == 2 else s
-        labels = (positive >= threshold).astype(int)
-        if name == "roc_auc":
-            return float(sk.roc_auc_score(y, positive))
-        if name == "pr_auc":
-            return float(sk.average_precision_score(y, positive))
-        if name == "f1":
-            return float(sk.f1_score(y, labels, zero_division=0))
-        if name == "precision":
-            return float(sk.precision_score(y, labels, zero_division=0))
-        if name == "recall":
-            return float(sk.recall_score(y, labels, zero_division=0))
-        if name == "log_loss":
-            return float(sk.log_loss(y, np.clip(positive, 1e-15, 1 - 1e-15), labels=[0, 1]))
-        return float(sk.brier_score_loss(y, positive))
+        return float(_BINARY[name](_sk(), y, positive, (positive >= threshold).astype(int)))
     if name == "accuracy":
         predicted = s.argmax(axis=1) if s.ndim == 2 else (s >= threshold).astype(int)
-        return float(sk.accuracy_score(y, predicted))
-    if name == "macro_f1":
-        return float(sk.f1_score(y, s.argmax(axis=1) if s.ndim == 2 else s, average="macro"))
-    if name == "multi_log_loss":
-        return float(sk.log_loss(y, s, labels=list(range(s.shape[1]))))
-    if name == "rmse":
-        return float(np.sqrt(sk.mean_squared_error(y, s)))
-    if name == "mae":
-        return float(sk.mean_absolute_error(y, s))
-    if name == "r2":
-        return float(sk.r2_score(y, s))
-    return float(sk.mean_absolute_percentage_error(y, s))
+        return float(_sk().accuracy_score(y, predicted))
+    return float(_OTHERS[name](_sk(), y, s))
+
+
+# (sklearn.metrics, labels, positive-class scores, thresholded labels) -> value
+_BINARY: dict[str, Any] = {
+    "roc_auc": lambda sk, y, p, _: sk.roc_auc_score(y, p),
+    "pr_auc": lambda sk, y, p, _: sk.average_precision_score(y, p),
+    "f1": lambda sk, y, _, labels: sk.f1_score(y, labels, zero_division=0),
+    "precision": lambda sk, y, _, labels: sk.precision_score(y, labels, zero_division=0),
+    "recall": lambda sk, y, _, labels: sk.recall_score(y, labels, zero_division=0),
+    "log_loss": lambda sk, y, p, _: sk.log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1]),
+    "brier": lambda sk, y, p, _: sk.brier_score_loss(y, p),
+}
+# (sklearn.metrics, labels or targets, scores or predictions) -> value
+_OTHERS: dict[str, Any] = {
+    "macro_f1": lambda sk, y, s: sk.f1_score(
+        y, s.argmax(axis=1) if s.ndim == 2 else s, average="macro"
+    ),
+    "multi_log_loss": lambda sk, y, s: sk.log_loss(y, s, labels=list(range(s.shape[1]))),
+    "rmse": lambda sk, y, s: np.sqrt(sk.mean_squared_error(y, s)),
+    "mae": lambda sk, y, s: sk.mean_absolute_error(y, s),
+    "r2": lambda sk, y, s: sk.r2_score(y, s),
+    "mape": lambda sk, y, s: sk.mean_absolute_percentage_error(y, s),
+}
 
 
 SUITES = {

@@ -173,42 +173,36 @@ class Graph:
         self.topological_order()
 
     def _check_expr(self, expr: Any, scopes: list[str], what: str) -> None:
+        """Refuse an expression that names what the graph lacks, or is out of its scope."""
         if not isinstance(expr, dict):
             raise DefinitionError(f"{what}: malformed expression {expr!r}")
-        if "param" in expr:
-            if expr["param"] not in self.params:
-                raise DefinitionError(f"{what} uses unknown parameter {expr['param']!r}")
-        elif "output" in expr:
-            node = self.nodes.get(expr["output"])
-            if node is None:
-                raise DefinitionError(f"{what} uses the output of unknown step {expr['output']!r}")
-            if expr.get("name", "return") not in node.outputs:
-                raise DefinitionError(f"{what}: step {node.id!r} has no output {expr['name']!r}")
-            if list(scopes[: len(node.scopes)]) != list(node.scopes):
-                raise DefinitionError(
-                    f"{what} uses {node.id!r} outside its al.map without gathering it"
-                )
-        elif "item" in expr:
-            if expr["item"] not in scopes:
-                raise DefinitionError(
-                    f"{what} uses the item of {expr['item']!r} outside that al.map"
-                )
-        elif "gather" in expr:
-            for map_id in expr["over"]:
-                if map_id not in self.maps:
-                    raise DefinitionError(f"{what} gathers over unknown map {map_id!r}")
+        if "param" in expr and expr["param"] not in self.params:
+            raise DefinitionError(f"{what} uses unknown parameter {expr['param']!r}")
+        if "output" in expr:
+            self._check_output(expr, scopes, what)
+        if "item" in expr and expr["item"] not in scopes:
+            raise DefinitionError(f"{what} uses the item of {expr['item']!r} outside that al.map")
+        if "gather" in expr:
+            unknown = [m for m in expr["over"] if m not in self.maps]
+            if unknown:
+                raise DefinitionError(f"{what} gathers over unknown map {unknown[0]!r}")
             self._check_expr(expr["gather"], [*scopes, *expr["over"]], what)
-        elif "list" in expr:
-            for item in expr["list"]:
-                self._check_expr(item, scopes, what)
-        elif "dict" in expr:
-            for item in expr["dict"].values():
-                self._check_expr(item, scopes, what)
-        elif "op" in expr:
-            for item in expr["args"]:
-                self._check_expr(item, scopes, what)
-        elif "const" not in expr:
+        children = expr.get("list") or list((expr.get("dict") or {}).values())
+        for item in [*children, *(expr.get("args") or [])]:
+            self._check_expr(item, scopes, what)
+        if not _KINDS & set(expr):
             raise DefinitionError(f"{what}: malformed expression {expr!r}")
+
+    def _check_output(self, expr: dict[str, Any], scopes: list[str], what: str) -> None:
+        node = self.nodes.get(expr["output"])
+        if node is None:
+            raise DefinitionError(f"{what} uses the output of unknown step {expr['output']!r}")
+        if expr.get("name", "return") not in node.outputs:
+            raise DefinitionError(f"{what}: step {node.id!r} has no output {expr['name']!r}")
+        if list(scopes[: len(node.scopes)]) != list(node.scopes):
+            raise DefinitionError(
+                f"{what} uses {node.id!r} outside its al.map without gathering it"
+            )
 
     # -- display ---------------------------------------------------------------------
     def describe(self) -> list[dict[str, str]]:
@@ -292,6 +286,10 @@ def _walk(expr: Any) -> Iterator[dict[str, Any]]:
         yield from _walk(item)
 
 
+# The kinds of expression a graph holds (see the module docstring).
+_KINDS = frozenset({"param", "output", "item", "gather", "list", "dict", "op", "const"})
+
+
 # -- annotations -----------------------------------------------------------------------
 _LIST_LIKE = (
     list,
@@ -346,6 +344,18 @@ def _items(annotation: Any) -> list[Any]:
     return args or [Any]
 
 
+def _compatible_special(expected: Any, given: Any, e_origin: Any, g_origin: Any) -> bool | None:
+    """Unions and literals (None: neither is one)."""
+    # A union given must fit member by member (int | None into int | None), so it goes first.
+    if g_origin in (typing.Union, types.UnionType):
+        return all(_compatible(expected, member) for member in typing.get_args(given))
+    if e_origin in (typing.Union, types.UnionType):
+        return any(_compatible(member, given) for member in typing.get_args(expected))
+    if e_origin is typing.Literal or g_origin is typing.Literal:
+        return True
+    return None
+
+
 def _compatible(expected: Any, given: Any) -> bool:
     if _unknown(expected) or _unknown(given) or expected is object:
         return True
@@ -354,13 +364,9 @@ def _compatible(expected: Any, given: Any) -> bool:
     if {e_origin, g_origin} == {list, tuple}:
         # Values travel as JSON lists: a tuple fits a list of the same items, and back.
         return all(_compatible(e, g) for e in _items(expected) for g in _items(given))
-    # A union given must fit member by member (int | None into int | None), so it goes first.
-    if g_origin in (typing.Union, types.UnionType):
-        return all(_compatible(expected, member) for member in typing.get_args(given))
-    if e_origin in (typing.Union, types.UnionType):
-        return any(_compatible(member, given) for member in typing.get_args(expected))
-    if e_origin is typing.Literal or g_origin is typing.Literal:
-        return True
+    special = _compatible_special(expected, given, e_origin, g_origin)
+    if special is not None:
+        return special
     if not isinstance(e_origin, type) or not isinstance(g_origin, type):
         return True
     if e_origin is float and g_origin is int:

@@ -192,6 +192,7 @@ def register(
     model: Any,
     name: str,
     metrics: dict[str, Any] | None = None,
+    *,
     evaluation: Any = None,
     tags: dict[str, Any] | None = None,
     description: str = "",

@@ -10,6 +10,7 @@ from alambic.core._lazy import lazy_exports
 
 _EXPORTS = {
     "ActiveRun": "._api",
+    "absorb_tracking": "._api",
     "active_run_id": "._api",
     "end_run": "._api",
     "get_tracked_run": "._api",
@@ -39,6 +40,7 @@ __all__ = [
     "TrackedRunRecord",
     "TrackingError",
     "TrackingStore",
+    "absorb_tracking",
     "active_run_id",
     "changes_from_export",
     "end_run",
@@ -61,6 +63,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 if TYPE_CHECKING:
     from alambic.tracking._api import (
         ActiveRun,
+        absorb_tracking,
         active_run_id,
         end_run,
         get_tracked_run,

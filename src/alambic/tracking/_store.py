@@ -62,6 +62,18 @@ def _merge(first: RunChange, later: RunChange) -> RunChange:
     return merged
 
 
+def _apply(change: RunChange, row: TrackedRunRow) -> None:
+    """Merge a change into the row of a run that exists (the change's fields win)."""
+    if change.status is not None:
+        row.status = change.status
+    if change.ended_at is not None:
+        row.ended_at = change.ended_at
+    for column in ("params", "metrics", "tags", "artifacts"):
+        update = getattr(change, column)
+        if update:
+            setattr(row, column, {**getattr(row, column), **update})
+
+
 class TrackingStore(Repository):
     """Experiments and tracked runs on any SQLAlchemy URL."""
 
@@ -132,15 +144,8 @@ class TrackingStore(Repository):
                 row = existing.get(change.id)
                 if row is None:
                     new_rows.append(self._new_row(change, session))
-                    continue
-                if change.status is not None:
-                    row.status = change.status
-                if change.ended_at is not None:
-                    row.ended_at = change.ended_at
-                for column in ("params", "metrics", "tags", "artifacts"):
-                    update = getattr(change, column)
-                    if update:
-                        setattr(row, column, {**getattr(row, column), **update})
+                else:
+                    _apply(change, row)
             if new_rows:  # new runs are the common case: one executemany
                 session.execute(insert(TrackedRunRow), new_rows)
             if points:
