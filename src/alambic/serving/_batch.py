@@ -38,7 +38,7 @@ from typing import Any, TypedDict
 from alambic.errors import DataError, ModelError
 from alambic.pipelines import step
 from alambic.serving._batch_io import AGAIN, Folder, read_chunks, scan_input
-from alambic.serving._batch_plan import describe, load_source, make_plan, model_source
+from alambic.serving._batch_plan import Source, describe, load_source, make_plan, model_source
 from alambic.serving._batch_workers import Scorer, Workers, cores, to_ipc
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "BatchResult", "batch_transform"]
@@ -202,9 +202,10 @@ class _Tally:
 
 
 def _score_all(
+    chunks: Iterator[Any],
+    *,
     scorer: Scorer | None,
     workers: Workers | None,
-    chunks: Iterator[Any],
     folder: Folder,
     done: set[int],
     tally: _Tally,
@@ -295,10 +296,7 @@ def batch_transform(
     """
     started = time.perf_counter()
     ids = [id_columns] if isinstance(id_columns, str) else [str(c) for c in id_columns]
-    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
-        raise DataError(f"chunk_rows={chunk_rows!r}: give a whole number of rows, at least 1")
-    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)):
-        raise DataError(f"n_jobs={n_jobs!r}: give a whole number of processes, or None")
+    _check_sizes(chunk_rows, n_jobs)
     folder = Folder(os.fspath(output))
     names = _names(folder)  # refuses a folder of other files before anything is written
     previous = folder.read_json(MANIFEST) if resume and MANIFEST in names else None
@@ -320,18 +318,73 @@ def batch_transform(
     }
     if previous is not None:
         _differences(previous, manifest, folder.url)
-        summary = folder.read_json(SUCCESS)
-        if summary is not None:
-            logger.info("%s is already complete (%s rows)", folder.url, summary.get("rows"))
-            seconds = time.perf_counter() - started
-            rows, parts = int(summary["rows"]), int(summary["chunks"])
-            return BatchResult(
-                output=folder.url, rows=rows, chunks=parts, chunks_scored=0,
-                chunks_skipped=parts, rows_scored=0, seconds=seconds, rows_per_second=0.0,
-                model=source.label, model_hash=source.hash, already_complete=True,
-            )  # fmt: skip
-    asked, n_jobs = n_jobs, cores() if n_jobs is None or n_jobs < 1 else n_jobs
-    if n_jobs > 1 and folder.in_process:
+        complete = _already_complete(folder, source, started)
+        if complete is not None:
+            return complete
+    left = None  # chunks left to score, when the input's size is known
+    if inputs.rows is not None:
+        left = -(-inputs.rows // chunk_rows) - len(_done(names) if previous else ())
+    n_jobs = _processes(n_jobs, folder, left)
+    workers = Workers(n_jobs, source, folder.url) if n_jobs > 1 else None
+    try:  # with workers, only they load the model: this process reads and writes
+        tally = _score(
+            _Job(source, inputs, folder, ids, chunk_rows, manifest, resume, on_progress, started),
+            workers,
+        )
+    finally:
+        if workers is not None:
+            workers.close()
+    seconds = time.perf_counter() - started
+    logger.info("scored %d rows into %s in %.1f s", tally.rows_scored, folder.url, seconds)
+    return BatchResult(
+        output=folder.url,
+        rows=tally.rows,
+        chunks=tally.chunks,
+        chunks_scored=tally.scored,
+        chunks_skipped=tally.chunks - tally.scored,
+        rows_scored=tally.rows_scored,
+        seconds=seconds,
+        rows_per_second=tally.rows_scored / seconds if seconds else 0.0,
+        model=source.label,
+        model_hash=source.hash,
+        already_complete=False,
+    )
+
+
+def _check_sizes(chunk_rows: Any, n_jobs: Any) -> None:
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise DataError(f"chunk_rows={chunk_rows!r}: give a whole number of rows, at least 1")
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)):
+        raise DataError(f"n_jobs={n_jobs!r}: give a whole number of processes, or None")
+
+
+def _already_complete(folder: Folder, source: Source, started: float) -> BatchResult | None:
+    """The result of an earlier run that finished (its ``_SUCCESS``), or None."""
+    summary = folder.read_json(SUCCESS)
+    if summary is None:
+        return None
+    logger.info("%s is already complete (%s rows)", folder.url, summary.get("rows"))
+    rows, parts = int(summary["rows"]), int(summary["chunks"])
+    return BatchResult(
+        output=folder.url,
+        rows=rows,
+        chunks=parts,
+        chunks_scored=0,
+        chunks_skipped=parts,
+        rows_scored=0,
+        seconds=time.perf_counter() - started,
+        rows_per_second=0.0,
+        model=source.label,
+        model_hash=source.hash,
+        already_complete=True,
+    )
+
+
+def _processes(n_jobs: int | None, folder: Folder, left: int | None) -> int:
+    """How many worker processes score: one per core by default, never more than chunks
+    are left, and none when the output lives in this process's memory."""
+    asked, count = n_jobs, cores() if n_jobs is None or n_jobs < 1 else n_jobs
+    if count > 1 and folder.in_process:
         # Each worker process would write to a memory file system of its own, lost with it.
         log = logger.warning if asked is not None and asked > 1 else logger.info
         log(
@@ -339,52 +392,71 @@ def batch_transform(
             "scoring in this process (n_jobs=1)",
             folder.url,
         )
-        n_jobs = 1
-    if inputs.rows is not None:  # no more workers than chunks left to score
-        left = -(-inputs.rows // chunk_rows) - len(_done(names) if previous else ())
-        n_jobs = max(1, min(n_jobs, left))
-    workers = Workers(n_jobs, source, folder.url) if n_jobs > 1 else None
-    try:  # with workers, only they load the model: this process reads and writes
-        loaded = None if workers is not None else load_source(source)
-        described = workers.ready(source.label) if workers is not None else describe(loaded)
-        plan = make_plan(described, source.label, inputs, ids)
-        folder.make()
-        tally = _Tally(inputs.rows, on_progress)
-        with _locked(folder):
-            done = _prepare(folder, {**manifest, "columns": [*ids, *plan.outputs]}, resume)
-            logger.info(
-                "scoring %s with %s into %s: chunks of %d rows, %d process(es), %d done before",
-                inputs.url, source.label, folder.url, chunk_rows, n_jobs, len(done),
-            )  # fmt: skip
-            if workers is not None:
-                workers.start(plan)
-            if on_progress is not None:
-                on_progress(0, inputs.rows)
-            scorer = None if loaded is None else Scorer(loaded, plan, cores())
-            chunks = read_chunks(inputs, plan, chunk_rows)
-            _score_all(scorer, workers, chunks, folder, done, tally, source.label)
-            _check_parts(folder, tally.chunks)
-            seconds = time.perf_counter() - started
-            summary = {
-                "rows": tally.rows,
-                "chunks": tally.chunks,
-                "chunks_scored": tally.scored,
-                "chunks_skipped": tally.chunks - tally.scored,
-                "rows_scored": tally.rows_scored,
-                "model": source.label,
-                "model_ref": source.ref,
-                "model_hash": source.hash,
-                "seconds": round(seconds, 3),
-                "finished_at": datetime.now(UTC).isoformat(),
-            }
-            folder.write(SUCCESS, json.dumps(summary, indent=1).encode())
-    finally:
+        count = 1
+    return count if left is None else max(1, min(count, left))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What one batch transform scores, from where, into where."""
+
+    source: Source
+    inputs: Any
+    folder: Folder
+    ids: list[str]
+    chunk_rows: int
+    manifest: dict[str, Any]
+    resume: bool
+    on_progress: Progress | None
+    started: float  # time.perf_counter() when the transform began
+
+
+def _score(job: _Job, workers: Workers | None) -> _Tally:
+    """Score every chunk not done yet (in this process, or on ``workers``) and write the
+    output's ``_SUCCESS``; the tally of what was scored."""
+    source, folder = job.source, job.folder
+    loaded = None if workers is not None else load_source(source)
+    described = workers.ready(source.label) if workers is not None else describe(loaded)
+    plan = make_plan(described, source.label, job.inputs, job.ids)
+    folder.make()
+    tally = _Tally(job.inputs.rows, job.on_progress)
+    with _locked(folder):
+        columns = [*job.ids, *plan.outputs]
+        done = _prepare(folder, {**job.manifest, "columns": columns}, job.resume)
+        logger.info(
+            "scoring %s with %s into %s: chunks of %d rows, %d process(es), %d done before",
+            job.inputs.url,
+            source.label,
+            folder.url,
+            job.chunk_rows,
+            1 if workers is None else len(workers.processes),
+            len(done),
+        )
         if workers is not None:
-            workers.close()
-    logger.info("scored %d rows into %s in %.1f s", tally.rows_scored, folder.url, seconds)
-    return BatchResult(
-        output=folder.url, rows=tally.rows, chunks=tally.chunks, chunks_scored=tally.scored,
-        chunks_skipped=tally.chunks - tally.scored, rows_scored=tally.rows_scored,
-        seconds=seconds, rows_per_second=tally.rows_scored / seconds if seconds else 0.0,
-        model=source.label, model_hash=source.hash, already_complete=False,
-    )  # fmt: skip
+            workers.start(plan)
+        if job.on_progress is not None:
+            job.on_progress(0, job.inputs.rows)
+        _score_all(
+            read_chunks(job.inputs, plan, job.chunk_rows),
+            scorer=None if loaded is None else Scorer(loaded, plan, cores()),
+            workers=workers,
+            folder=folder,
+            done=done,
+            tally=tally,
+            label=source.label,
+        )
+        _check_parts(folder, tally.chunks)
+        summary = {
+            "rows": tally.rows,
+            "chunks": tally.chunks,
+            "chunks_scored": tally.scored,
+            "chunks_skipped": tally.chunks - tally.scored,
+            "rows_scored": tally.rows_scored,
+            "model": source.label,
+            "model_ref": source.ref,
+            "model_hash": source.hash,
+            "seconds": round(time.perf_counter() - job.started, 3),
+            "finished_at": datetime.now(UTC).isoformat(),
+        }
+        folder.write(SUCCESS, json.dumps(summary, indent=1).encode())
+    return tally
