@@ -90,7 +90,7 @@ def test_the_next_run_reuses_the_connection_and_workers(tmp_path: Path) -> None:
 
 
 def test_tuning_trials_run_on_ray_and_a_killed_one_fails_alone() -> None:
-    from tests.tuning import objectives
+    from tests.tuning import flows as objectives
 
     result = al.tune(
         objective=objectives.killed_once,

@@ -27,7 +27,7 @@ def test_a_killed_study_resumes_without_repeating_finished_trials(
     root = Path(__file__).parents[2]
     monkeypatch.setenv("PYTHONPATH", str(root))
     process = subprocess.Popen(
-        [sys.executable, "-m", "alambic.cli", "run", "tests.tuning.objectives:tuned", "-q"],
+        [sys.executable, "-m", "alambic.cli", "run", "tests.tuning.flows:tuned", "-q"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -15,7 +15,7 @@ import alambic as al
 from alambic.errors import TuningError
 from alambic.tracking import tracking_store
 from alambic.tuning import Float, Int
-from tests.tuning import objectives
+from tests.tuning import flows
 
 X_SPACE = {"x": Float(0.0, 1.0)}
 
@@ -82,7 +82,7 @@ def test_an_estimator_is_tuned_by_cross_validation_and_refit(
 
 def test_a_custom_objective_runs_in_workers_and_what_it_logs_is_kept() -> None:
     result = custom(
-        objectives.quadratic,
+        flows.quadratic,
         n_trials=12,
         n_jobs=2,
         sampler="random",
@@ -98,7 +98,7 @@ def test_a_custom_objective_runs_in_workers_and_what_it_logs_is_kept() -> None:
 def test_every_sampler_runs(sampler: str) -> None:
     space = {"x": Float(0.0, 1.0, step=0.25), "n": Int(1, 3)} if sampler == "grid" else X_SPACE
     result = al.tune(
-        objective=objectives.quadratic if sampler != "grid" else _grid_objective,
+        objective=flows.quadratic if sampler != "grid" else _grid_objective,
         space=space,
         metric="score",
         directions=["maximize"],
@@ -119,7 +119,7 @@ def _grid_objective(params: dict[str, Any], trial: Any) -> float:
 
 def test_several_objectives_give_the_pareto_front() -> None:
     result = al.tune(
-        objective=objectives.two_objectives,
+        objective=flows.two_objectives,
         space=X_SPACE,
         metric=["roc_auc", "model_size"],
         n_trials=8,
@@ -149,7 +149,7 @@ def test_an_estimator_against_its_size_returns_a_front(cancer: pd.DataFrame) -> 
 
 def test_the_median_pruner_stops_slow_learners() -> None:
     result = custom(
-        objectives.curve,
+        flows.curve,
         n_trials=16,
         n_jobs=1,
         sampler="random",
@@ -166,7 +166,7 @@ def test_the_median_pruner_stops_slow_learners() -> None:
 @pytest.mark.parametrize("pruner", ["successive_halving", "hyperband"])
 def test_other_pruners_run(pruner: str) -> None:
     result = custom(
-        objectives.curve,
+        flows.curve,
         n_trials=8,
         pruner=pruner,
         n_jobs=2,
@@ -176,7 +176,7 @@ def test_other_pruners_run(pruner: str) -> None:
 
 def test_failing_trials_are_recorded_and_the_study_goes_on() -> None:
     result = custom(
-        objectives.flaky,
+        flows.flaky,
         n_trials=12,
         n_jobs=2,
         sampler="random",
@@ -197,7 +197,7 @@ def test_when_every_trial_fails_the_error_sums_up_the_reasons() -> None:
         TuningError, match=r"no trial .* succeeded \(4 trial\(s\)\): 4× ValueError: boom"
     ):
         custom(
-            objectives.always_fails,
+            flows.always_fails,
             n_trials=4,
             n_jobs=2,
         )
@@ -205,7 +205,7 @@ def test_when_every_trial_fails_the_error_sums_up_the_reasons() -> None:
 
 def test_a_trial_that_runs_too_long_is_stopped_and_failed() -> None:
     result = custom(
-        objectives.slow_for_some,
+        flows.slow_for_some,
         n_trials=4,
         n_jobs=2,
         trial_timeout=2,
@@ -217,7 +217,7 @@ def test_a_trial_that_runs_too_long_is_stopped_and_failed() -> None:
 
 def test_a_killed_worker_fails_its_trial_only() -> None:
     result = custom(
-        objectives.killed_once,
+        flows.killed_once,
         n_trials=5,
         n_jobs=2,
     )
@@ -229,7 +229,7 @@ def test_a_killed_worker_fails_its_trial_only() -> None:
 
 def test_the_wall_clock_budget_stops_new_trials() -> None:
     result = custom(
-        objectives.quadratic,
+        flows.quadratic,
         timeout=1.5,
         n_jobs=2,
     )
@@ -238,12 +238,12 @@ def test_the_wall_clock_budget_stops_new_trials() -> None:
 
 def test_a_warm_start_seeds_the_study_without_counting_against_the_budget() -> None:
     first = custom(
-        objectives.quadratic,
+        flows.quadratic,
         n_trials=5,
         n_jobs=2,
     )
     second = custom(
-        objectives.quadratic,
+        flows.quadratic,
         n_trials=3,
         n_jobs=2,
         warm_start=first,
@@ -251,7 +251,7 @@ def test_a_warm_start_seeds_the_study_without_counting_against_the_budget() -> N
     assert len(second.trials) == 5 + 3
     assert second.best_value >= first.best_value
     queued = custom(
-        objectives.quadratic,
+        flows.quadratic,
         n_trials=1,
         warm_start=[{"x": 0.3}],
     )
@@ -260,7 +260,7 @@ def test_a_warm_start_seeds_the_study_without_counting_against_the_budget() -> N
 
 def test_a_named_study_continues_where_it_stopped() -> None:
     kwargs: dict[str, Any] = {
-        "objective": objectives.quadratic,
+        "objective": flows.quadratic,
         "space": X_SPACE,
         "metric": "score",
         "directions": ["maximize"],

@@ -244,21 +244,7 @@ class Space:
 
 def _order(params: dict[str, Param]) -> tuple[str, ...]:
     """Parents before the parameters that depend on them; conditions checked."""
-    for name, param in params.items():
-        for parent, wanted in _conditions(param.when).items():
-            if parent not in params:
-                raise TuningError(
-                    f"{name!r} depends on {parent!r}, which is not in the space; "
-                    f"known: {', '.join(sorted(params))}"
-                )
-            possible = params[parent].values()
-            if possible is not None:
-                impossible = [v for v in wanted if v not in possible]
-                if impossible:
-                    raise TuningError(
-                        f"{name!r} is only used when {parent!r} is {impossible!r}, a value "
-                        f"{parent!r} never takes (it takes {list(possible)!r})"
-                    )
+    _check_conditions(params)
     order: list[str] = []
     visiting: set[str] = set()
 
@@ -278,3 +264,22 @@ def _order(params: dict[str, Param]) -> tuple[str, ...]:
     for name in params:
         visit(name)
     return tuple(order)
+
+
+def _check_conditions(params: dict[str, Param]) -> None:
+    """Each condition names a parameter of the space, and values that parameter takes."""
+    for name, param in params.items():
+        for parent, wanted in _conditions(param.when).items():
+            if parent not in params:
+                raise TuningError(
+                    f"{name!r} depends on {parent!r}, which is not in the space; "
+                    f"known: {', '.join(sorted(params))}"
+                )
+            possible = params[parent].values()
+            if possible is not None:
+                impossible = [v for v in wanted if v not in possible]
+                if impossible:
+                    raise TuningError(
+                        f"{name!r} is only used when {parent!r} is {impossible!r}, a value "
+                        f"{parent!r} never takes (it takes {list(possible)!r})"
+                    )

@@ -1,17 +1,23 @@
-"""The tuning driver: ask Optuna for points, run trials on the executor, tell the results.
+"""Tuning: check the search, open its study, let the driver run the trials, read the result.
 
 :func:`tune` runs wherever it is called: in a notebook, or inside a pipeline step (the
 study is then named after the step run, so ``alambic resume`` continues it without
 repeating finished trials). Trials run in parallel on the configured executor (local
-worker processes or Ray); each is a tracked run, child of the step's (or of a ``tune``
-run). A failing, timed-out or crashed trial is recorded as failed with its reason and
-the study goes on.
+worker processes or Ray), driven by :class:`~alambic.tuning._driver.StudyDriver`; each
+is a tracked run, child of the step's (or of a ``tune`` run). A failing, timed-out or
+crashed trial is recorded as failed with its reason and the study goes on.
 
 Example:
-    >>> from lightgbm import LGBMClassifier  # doctest: +SKIP
-    >>> result = tune(LGBMClassifier(verbose=-1), {"num_leaves": Int(8, 64)},  # doctest: +SKIP
-    ...               data=train, target="is_fraud", metric="roc_auc", n_trials=30, n_jobs=2)
-    >>> result.best_params, result.model  # doctest: +SKIP
+    >>> import pandas as pd
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from alambic.tuning import Int
+    >>> data = load_breast_cancer(as_frame=True).frame
+    >>> result = tune(DecisionTreeClassifier(random_state=0), {"max_depth": Int(2, 8)},
+    ...               data=data, target="target", metric="roc_auc", n_trials=4, cv=3,
+    ...               executor="inline")
+    >>> sorted(result.best_params), result.best_value > 0.9, result.model.signature.task
+    (['max_depth'], True, 'binary')
 """
 
 from __future__ import annotations
@@ -19,16 +25,15 @@ from __future__ import annotations
 import base64
 import collections
 import logging
-import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alambic.config import settings as current_settings
 from alambic.core import new_id, parse_duration
 from alambic.errors import TuningError
+from alambic.tuning._driver import Limits, StudyDriver
 from alambic.tuning._space import Space
 from alambic.tuning._study import (
     create_or_resume,
@@ -41,11 +46,15 @@ from alambic.tuning._study import (
 from alambic.tuning._study import warm_start as seed_study
 from alambic.tuning._trial import MODEL_OBJECTIVES
 
+if TYPE_CHECKING:
+    from alambic.config import Settings
+
 __all__ = ["TuningResult", "tune"]
 
 log = logging.getLogger(__name__)
 
-_TRIAL_CODE = {"module": "alambic.tuning._trial", "file": None, "qualname": "run_trial"}
+_Selector = Callable[[list[dict[str, Any]]], dict[str, Any]]
+"""Picks the trial to refit from the Pareto front (rows of number, params, metrics)."""
 
 
 @dataclass
@@ -98,83 +107,33 @@ class TuningResult:
         }
 
 
-@dataclass
-class _Running:
-    trial: Any
-    params: dict[str, Any]
-    run_id: str
-    started: float
+@dataclass(frozen=True)
+class _Search:
+    """What describes a search, to read its result from the study (and refit it).
 
+    Attributes:
+        name: the study's name.
+        path: its journal file.
+        metrics: the objectives, in order; ``directions`` says which way each is better.
+        space: the search space.
+        estimator: the tuned estimator, or None for an objective function.
+        data: the training data (estimators), with its ``target`` column.
+        task: what the target is (``binary``, ``regression``…), or ``custom``.
+        refit: whether to refit the chosen point on all the data.
+        select: picks the trial to refit from the Pareto front, or None for the best first.
+    """
 
-def _directions(metrics: list[str], directions: Sequence[str] | None) -> list[str]:
-    from alambic.evaluation import METRICS
-
-    if directions is not None:
-        chosen = [str(d).lower() for d in directions]
-        if len(chosen) != len(metrics) or set(chosen) - {"maximize", "minimize"}:
-            raise TuningError(
-                f"directions must give 'maximize' or 'minimize' for each of {metrics}, "
-                f"got {list(directions)}"
-            )
-        return chosen
-    out = []
-    for name in metrics:
-        if name in MODEL_OBJECTIVES:
-            out.append("minimize")
-        elif name in METRICS:
-            out.append("maximize" if METRICS[name][1] else "minimize")
-        else:
-            known = sorted([*METRICS, *MODEL_OBJECTIVES])
-            raise TuningError(
-                f"unknown metric {name!r}; use one of {', '.join(known)}, or pass "
-                "directions=[...] with a custom objective"
-            )
-    return out
-
-
-def _check_data(data: Any, target: str | None, metrics: list[str], cv: int) -> str:
-    """Check the training data before any trial; return the task it is."""
-    from alambic.evaluation import METRICS, infer_task
-
-    if target is None:
-        raise TuningError("tuning an estimator needs target=, the column to predict")
-    columns = getattr(data, "columns", None)
-    if columns is None:
-        raise TuningError(f"data must be a DataFrame with the target column, got {type(data)}")
-    if target not in columns:
-        raise TuningError(
-            f"the target column {target!r} is not in the data; columns: "
-            f"{', '.join(map(str, list(columns)[:20]))}"
-        )
-    if len(columns) < 2:
-        raise TuningError("the data has no feature column besides the target")
-    if cv < 2:
-        raise TuningError(f"cv={cv}: cross-validation needs at least 2 folds")
-    labels = data[target]
-    if labels.isna().any():
-        raise TuningError(f"the target column {target!r} has missing values; drop or fill them")
-    task = infer_task(labels)
-    if task != "regression":
-        counts = labels.value_counts()
-        if len(counts) < 2:
-            raise TuningError(f"the target {target!r} has a single class; nothing to learn")
-        if counts.min() < cv:
-            raise TuningError(
-                f"class {counts.idxmin()!r} has {counts.min()} rows, fewer than cv={cv} folds"
-            )
-    for name in metrics:
-        if name in METRICS:
-            wanted = METRICS[name][0]
-            fits = wanted == task or (wanted == "classification" and task != "regression")
-            if not fits:
-                raise TuningError(f"metric {name!r} is for {wanted} tasks; this target is {task}")
-    return task
-
-
-def _encode(value: Any) -> str:
-    import cloudpickle
-
-    return base64.b64encode(cloudpickle.dumps(value)).decode()
+    name: str
+    path: Path
+    metrics: list[str]
+    directions: list[str]
+    space: Space
+    estimator: Any
+    data: Any
+    target: str | None
+    task: str
+    refit: bool
+    select: _Selector | None
 
 
 def tune(
@@ -232,136 +191,98 @@ def tune(
         TuningError: the space, metric, data or budget is invalid (before any trial), or
             no trial succeeded (with a summary of the reasons).
     """
-    from alambic.pipelines import create_executor, current_step, report_progress
-
     if (estimator is None) == (objective is None):
         raise TuningError("give either an estimator to cross-validate or an objective function")
     parsed = Space.parse(space if space is not None else {})
+    metrics = _metric_names(metric)
+    dirs = _directions(metrics, directions)
+    _check_pruner(pruner, metrics)
+    limits = _limits(n_jobs, n_trials, timeout, trial_timeout, space=parsed, sampler=sampler)
+    config = current_settings()
+    task = "custom" if estimator is None else _check_data(data, target, metrics, cv)
+    name, in_step = _study_name(study_name)
+    search = _Search(
+        name=name,
+        path=storage_path(config.home, name),
+        metrics=metrics,
+        directions=dirs,
+        space=parsed,
+        estimator=estimator,
+        data=data,
+        target=target,
+        task=task,
+        refit=refit,
+        select=select,
+    )
+    objective_spec = _objective_spec(search, objective, config, cv=cv, random_state=random_state)
+    study = _open_study(search, sampler, pruner, random_state=random_state, warm_start=warm_start)
+    StudyDriver(
+        study,
+        objective_spec,
+        space=parsed,
+        metrics=metrics,
+        limits=limits,
+        settings=config,
+        executor=executor,
+        pruning=study_spec(search.path, name, pruner) if pruner is not None else None,
+        in_step=in_step,
+        on_progress=on_progress,
+    ).run()
+    return _result(study, search)
+
+
+def _metric_names(metric: str | Sequence[str]) -> list[str]:
     metrics = [metric] if isinstance(metric, str) else list(metric)
     if not metrics:
         raise TuningError("give at least one metric to optimise")
-    dirs = _directions(metrics, directions)
+    return metrics
+
+
+def _directions(metrics: list[str], directions: Sequence[str] | None) -> list[str]:
+    from alambic.evaluation import METRICS
+
+    if directions is not None:
+        chosen = [str(d).lower() for d in directions]
+        if len(chosen) != len(metrics) or set(chosen) - {"maximize", "minimize"}:
+            raise TuningError(
+                f"directions must give 'maximize' or 'minimize' for each of {metrics}, "
+                f"got {list(directions)}"
+            )
+        return chosen
+    out = []
+    for name in metrics:
+        if name in MODEL_OBJECTIVES:
+            out.append("minimize")
+        elif name in METRICS:
+            out.append("maximize" if METRICS[name][1] else "minimize")
+        else:
+            known = sorted([*METRICS, *MODEL_OBJECTIVES])
+            raise TuningError(
+                f"unknown metric {name!r}; use one of {', '.join(known)}, or pass "
+                "directions=[...] with a custom objective"
+            )
+    return out
+
+
+def _check_pruner(pruner: Any, metrics: list[str]) -> None:
     make_pruner(pruner)  # an unknown pruner is refused before the study exists
     if pruner is not None and len(metrics) > 1:
         raise TuningError("pruning works with a single metric; drop pruner= or use one metric")
+
+
+def _limits(
+    n_jobs: int,
+    n_trials: int | None,
+    timeout: float | str | None,
+    trial_timeout: float | str | None,
+    *,
+    space: Space,
+    sampler: Any,
+) -> Limits:
     if n_jobs < 1:
         raise TuningError(f"n_jobs={n_jobs}: run at least one trial at a time")
-    budget = _budget(n_trials, timeout, parsed, sampler)
-    limit = parse_duration(timeout) if timeout is not None else None
-    per_trial = parse_duration(trial_timeout) if trial_timeout is not None else None
-    config = current_settings()
-    task = "custom"
-    objective_spec: dict[str, Any]
-    if estimator is not None:
-        task = _check_data(data, target, metrics, cv)
-        from alambic.store import ArtifactStore, save_value
-
-        ref = save_value(ArtifactStore(config.artifacts), data, what="the tuning data")
-        objective_spec = {
-            "kind": "estimator",
-            "estimator": _encode(estimator),
-            "store": config.artifacts,
-            "data": ref.to_dict(),
-            "target": target,
-            "task": task,
-            "metrics": metrics,
-            "cv": cv,
-            "random_state": random_state,
-        }
-    else:
-        objective_spec = {"kind": "function", "pickled": _encode(objective)}
-
-    step = current_step()
-    if study_name is None:
-        study_name = f"{step.label}-{step.step_run}" if step and step.step_run else new_id("study")
-    path = storage_path(config.home, study_name)
-    study = create_or_resume(
-        path,
-        study_name,
-        directions=dirs,
-        sampler=make_sampler(sampler, parsed, random_state),
-        pruner=pruner,
-    )
-    if isinstance(sampler, str) and sampler.lower() == "grid":
-        enqueue_grid(study, parsed, random_state)
-    if warm_start is not None:
-        added = seed_study(study, warm_start, parsed)
-        log.info("study %s: warm start with %d trial(s)", study_name, added)
-    spec_study = study_spec(path, study_name, pruner) if pruner is not None else None
-    tracker = _Tracker(study_name, metrics, parsed, in_step=step is not None)
-
-    import optuna
-
-    states = optuna.trial.TrialState
-    started = time.monotonic()
-    running: dict[str, _Running] = {}
-    done = _count_done(study)
-    best_text = "–"
-
-    def progress() -> None:
-        total = budget if budget is not None else "?"
-        text = f"trials {done}/{total} · best {best_text} · running {len(running)}"
-        report_progress(text)
-        if on_progress is not None:
-            on_progress({"done": done, "total": budget, "best": best_text, "running": len(running)})
-
-    with create_executor(config, executor, max_workers=n_jobs) as pool:
-        while True:
-            out_of_time = limit is not None and time.monotonic() - started > limit
-            while (
-                len(running) < n_jobs
-                and not out_of_time
-                and (budget is None or done + len(running) < budget)
-            ):
-                trial = study.ask()
-                params = parsed.sample(trial)
-                run_id = tracker.start(trial.number, params)
-                spec = {
-                    "params": params,
-                    "number": trial.number,
-                    "trial_id": trial._trial_id,
-                    "study": spec_study,
-                    "objective": objective_spec,
-                }
-                task_id = f"{study_name}:{trial.number}"
-                pool.submit(_task(task_id, spec, config.artifacts, trial.number))
-                running[task_id] = _Running(trial, params, run_id, time.monotonic())
-                progress()
-            if not running:
-                break
-            for result in pool.wait(1.0):
-                entry = running.pop(result.task_id, None)
-                if entry is None:
-                    continue
-                outcome = _outcome(result, config.artifacts)
-                _tell(study, entry, outcome, states)
-                tracker.finish(entry, outcome, result.tracking)
-                done += 1
-                best_text = _best_text(study, metrics)
-                log.info(
-                    "trial %d %s in %.1fs · best %s",
-                    entry.trial.number,
-                    outcome["state"] if outcome["state"] != "complete" else outcome["values"],
-                    time.monotonic() - entry.started,
-                    best_text,
-                )
-                progress()
-            if per_trial is not None:
-                now = time.monotonic()
-                for task_id, entry in list(running.items()):
-                    if now - entry.started > per_trial:
-                        pool.cancel(task_id)
-                        del running[task_id]
-                        outcome = {
-                            "state": "fail",
-                            "reason": f"timed out after {per_trial:g}s (trial_timeout)",
-                        }
-                        _tell(study, entry, outcome, states)
-                        tracker.finish(entry, outcome, {})
-                        done += 1
-                        progress()
-    tracker.close()
-    return _result(study, path, metrics, dirs, parsed, estimator, data, target, refit, select, task)
+    budget = _budget(n_trials, timeout, space, sampler)
+    return Limits(n_jobs, budget, parse_duration(timeout), parse_duration(trial_timeout))
 
 
 def _budget(n_trials: int | None, timeout: Any, space: Space, sampler: Any) -> int | None:
@@ -374,128 +295,169 @@ def _budget(n_trials: int | None, timeout: Any, space: Space, sampler: Any) -> i
     return n_trials
 
 
-def _task(task_id: str, spec: dict[str, Any], artifacts: str, number: int) -> Any:
-    from alambic.pipelines import Task
-
-    payload = {
-        "code": _TRIAL_CODE,
-        "args": {"spec": {"value": spec}},
-        "outputs": ["return"],
-        "label": f"trial-{number}",
-        "artifacts": artifacts,
-        "allow_pickle": False,
-    }
-    return Task(task_id, payload, None)
+def _check_data(data: Any, target: str | None, metrics: list[str], cv: int) -> str:
+    """Check the training data before any trial; return the task it is."""
+    labels = _labels(data, target, cv)
+    task = _check_labels(labels, target, cv)
+    _check_metrics(metrics, task)
+    return task
 
 
-def _outcome(result: Any, artifacts: str) -> dict[str, Any]:
-    """A trial's result as ``{"state", "values", "reason", ...}``."""
-    if not result.ok:
-        reason = (result.error or "failed").strip().splitlines()[0]
-        if result.crashed:
-            reason = f"worker crashed: {reason.removeprefix('WorkerCrashed: ')}"
-        return {"state": "fail", "reason": reason, "duration": result.duration}
-    from alambic.store import ArtifactRef, ArtifactStore, load_value
+def _labels(data: Any, target: str | None, cv: int) -> Any:
+    """The target column, once the frame (and the number of folds) are checked."""
+    if target is None:
+        raise TuningError("tuning an estimator needs target=, the column to predict")
+    columns = getattr(data, "columns", None)
+    if columns is None:
+        raise TuningError(f"data must be a DataFrame with the target column, got {type(data)}")
+    if target not in columns:
+        raise TuningError(
+            f"the target column {target!r} is not in the data; columns: "
+            f"{', '.join(map(str, list(columns)[:20]))}"
+        )
+    if len(columns) < 2:
+        raise TuningError("the data has no feature column besides the target")
+    if cv < 2:
+        raise TuningError(f"cv={cv}: cross-validation needs at least 2 folds")
+    return data[target]
 
-    data = load_value(ArtifactStore(artifacts), ArtifactRef.from_dict(result.outputs["return"]))
-    values = data["values"]
-    if data["pruned"]:
-        return {**data, "state": "pruned", "reason": "pruned", "duration": result.duration}
-    bad = [v for v in values if not math.isfinite(v)]
-    if bad:
-        return {**data, "state": "fail", "reason": f"the objective returned {bad[0]}"}
-    return {**data, "state": "complete", "reason": "", "duration": result.duration}
 
+def _check_labels(labels: Any, target: str | None, cv: int) -> str:
+    """Check the target's values; return the task they make."""
+    from alambic.evaluation import infer_task
 
-def _tell(study: Any, entry: _Running, outcome: dict[str, Any], states: Any) -> None:
-    trial = entry.trial
-    for key, value in (outcome.get("attrs") or {}).items():
-        trial.set_user_attr(key, value)
-    if outcome["state"] == "complete":
-        values = outcome["values"]
-        if len(values) != len(study.directions):
-            outcome["state"] = "fail"
-            outcome["reason"] = (
-                f"the objective returned {len(values)} value(s) for {len(study.directions)} "
-                "metric(s)"
+    if labels.isna().any():
+        raise TuningError(f"the target column {target!r} has missing values; drop or fill them")
+    task = infer_task(labels)
+    if task != "regression":
+        counts = labels.value_counts()
+        if len(counts) < 2:
+            raise TuningError(f"the target {target!r} has a single class; nothing to learn")
+        if counts.min() < cv:
+            raise TuningError(
+                f"class {counts.idxmin()!r} has {counts.min()} rows, fewer than cv={cv} folds"
             )
-        else:
-            study.tell(trial, values)
-            return
-    trial.set_user_attr("fail_reason", outcome["reason"])
-    state = states.PRUNED if outcome["state"] == "pruned" else states.FAIL
-    study.tell(trial, state=state)
+    return task
 
 
-def _count_done(study: Any) -> int:
-    return sum(
-        1
-        for t in study.get_trials(deepcopy=False)
-        if t.state.is_finished()
-        and not t.user_attrs.get("warm_start")
-        and t.user_attrs.get("fail_reason", "").split(":")[0] != "interrupted"
+def _check_metrics(metrics: list[str], task: str) -> None:
+    from alambic.evaluation import METRICS
+
+    for name in metrics:
+        if name in METRICS:
+            wanted = METRICS[name][0]
+            fits = wanted == task or (wanted == "classification" and task != "regression")
+            if not fits:
+                raise TuningError(f"metric {name!r} is for {wanted} tasks; this target is {task}")
+
+
+def _encode(value: Any) -> str:
+    import cloudpickle
+
+    return base64.b64encode(cloudpickle.dumps(value)).decode()
+
+
+def _study_name(given: str | None) -> tuple[str, bool]:
+    """The study's name (inside a pipeline step: one per step run), and whether in a step."""
+    from alambic.executors import current_step
+
+    step = current_step()
+    if given is not None:
+        return given, step is not None
+    name = f"{step.label}-{step.step_run}" if step and step.step_run else new_id("study")
+    return name, step is not None
+
+
+def _objective_spec(
+    search: _Search, objective: Any, config: Settings, *, cv: int, random_state: int | None
+) -> dict[str, Any]:
+    """What a trial evaluates; an estimator's training data is stored once, here."""
+    if search.estimator is None:
+        return {"kind": "function", "pickled": _encode(objective)}
+    from alambic.store import ArtifactStore, save_value
+
+    ref = save_value(ArtifactStore(config.artifacts), search.data, what="the tuning data")
+    return {
+        "kind": "estimator",
+        "estimator": _encode(search.estimator),
+        "store": config.artifacts,
+        "data": ref.to_dict(),
+        "target": search.target,
+        "task": search.task,
+        "metrics": search.metrics,
+        "cv": cv,
+        "random_state": random_state,
+    }
+
+
+def _open_study(
+    search: _Search, sampler: Any, pruner: Any, *, random_state: int | None, warm_start: Any
+) -> Any:
+    """The study, created or resumed, its grid queued and its warm start added."""
+    study = create_or_resume(
+        search.path,
+        search.name,
+        directions=search.directions,
+        sampler=make_sampler(sampler, search.space, random_state),
+        pruner=pruner,
     )
+    if isinstance(sampler, str) and sampler.lower() == "grid":
+        enqueue_grid(study, search.space, random_state)
+    if warm_start is not None:
+        added = seed_study(study, warm_start, search.space)
+        log.info("study %s: warm start with %d trial(s)", search.name, added)
+    return study
 
 
-def _best_text(study: Any, metrics: list[str]) -> str:
+def _result(study: Any, search: _Search) -> TuningResult:
+    """The search's result: the chosen trial, every trial, the front, the refit model."""
+    metrics = search.metrics
+    front = _front(study, metrics)
+    pareto = [
+        {"number": t.number, "params": dict(t.params), **dict(zip(metrics, t.values, strict=True))}
+        for t in front
+    ]
+    chosen = _choose(front, pareto, search)
+    result = TuningResult(
+        study_name=study.study_name,
+        storage=str(search.path),
+        metrics=metrics,
+        directions=search.directions,
+        best_params=dict(chosen.params),
+        best_values=dict(zip(metrics, chosen.values, strict=True)),
+        best_trial=chosen.number,
+        cv_scores=chosen.user_attrs.get("cv_scores", {}),
+        trials=_trials_frame(study, metrics),
+        pareto=pareto if len(metrics) > 1 else [],
+    )
+    if search.refit and search.estimator is not None:
+        result.model = _refit(search, result)
+    return result
+
+
+def _front(study: Any, metrics: list[str]) -> list[Any]:
+    """The best trials (the Pareto front, or the best one); refused when none succeeded."""
     import optuna
 
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if not complete:
-        return "–"
-    if len(metrics) > 1:
-        return f"{len(study.best_trials)} on the Pareto front"
-    return f"{metrics[0]}={study.best_value:.4g}"
-
-
-class _Tracker:
-    """Each trial as a tracked run, child of the step's run (or of a ``tune`` run)."""
-
-    def __init__(self, study_name: str, metrics: list[str], space: Space, *, in_step: bool):
-        from alambic import tracking
-
-        self.tracking = tracking
-        self.metrics = metrics
-        self.own: str | None = None
-        if not in_step and tracking.active_run_id() is None:
-            self.own = tracking.start_run(f"tune {study_name}", kind="tuning").id
-        self.parent = tracking.active_run_id()
-        tracking.set_tags({"alambic.study": study_name}, run_id=self.parent)
-        tracking.log_params(
-            {f"space.{k}": v for k, v in space.describe().items()}, run_id=self.parent
+        total = len(study.get_trials(deepcopy=False))
+        raise TuningError(
+            f"no trial of study {study.study_name!r} succeeded ({total} trial(s)): "
+            f"{_failure_summary(study)}"
         )
+    return study.best_trials if len(metrics) > 1 else [study.best_trial]
 
-    def start(self, number: int, params: dict[str, Any]) -> str:
-        # Not made the active run: trials overlap, and each is named by id.
-        run = self.tracking.start_run(
-            f"trial-{number}", parent=self.parent, kind="trial", activate=False
-        )
-        self.tracking.log_params(params, run_id=run.id)
-        return run.id
 
-    def finish(self, entry: _Running, outcome: dict[str, Any], logged: dict[str, Any]) -> None:
-        from alambic.tracking._api import absorb_tracking
-
-        run_id = entry.run_id
-        if logged:
-            absorb_tracking(logged, run_id)
-        for step, value in outcome.get("intermediate") or []:
-            self.tracking.log_metric("intermediate", value, step=step, run_id=run_id)
-        if outcome["state"] == "complete":
-            values = dict(zip(self.metrics, outcome["values"], strict=False))
-            self.tracking.log_metrics(values, run_id=run_id)
-        self.tracking.set_tags(
-            {"alambic.trial_state": outcome["state"], "alambic.reason": outcome["reason"]},
-            run_id=run_id,
-        )
-        status = "finished" if outcome["state"] == "complete" else "failed"
-        if outcome["state"] == "pruned":
-            status = "killed"
-        self.tracking.end_run(status, run_id=run_id)
-
-    def close(self) -> None:
-        if self.own is not None:
-            self.tracking.end_run("finished", run_id=self.own)
+def _choose(front: list[Any], pareto: list[dict[str, Any]], search: _Search) -> Any:
+    """The trial to report (and refit): ``select``'s pick, or the best first metric."""
+    if search.select is not None:
+        chosen_row = search.select(pareto)
+    else:
+        sign = 1 if search.directions[0] == "maximize" else -1
+        first = search.metrics[0]
+        chosen_row = max(pareto, key=lambda row: sign * row[first])
+    return next(t for t in front if t.number == chosen_row["number"])
 
 
 def _trials_frame(study: Any, metrics: list[str]) -> Any:
@@ -522,70 +484,20 @@ def _failure_summary(study: Any) -> str:
     return "; ".join(f"{count}× {reason}" for reason, count in reasons.most_common(5))
 
 
-def _result(
-    study: Any,
-    path: Path,
-    metrics: list[str],
-    directions: list[str],
-    space: Space,
-    estimator: Any,
-    data: Any,
-    target: str | None,
-    refit: bool,
-    select: Callable[[list[dict[str, Any]]], dict[str, Any]] | None,
-    task: str,
-) -> TuningResult:
-    import optuna
-
-    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    if not complete:
-        total = len(study.get_trials(deepcopy=False))
-        raise TuningError(
-            f"no trial of study {study.study_name!r} succeeded ({total} trial(s)): "
-            f"{_failure_summary(study)}"
-        )
-    front = study.best_trials if len(metrics) > 1 else [study.best_trial]
-    pareto = [
-        {"number": t.number, "params": dict(t.params), **dict(zip(metrics, t.values, strict=True))}
-        for t in front
-    ]
-    if select is not None:
-        chosen_row = select(pareto)
-    else:
-        sign = 1 if directions[0] == "maximize" else -1
-        chosen_row = max(pareto, key=lambda row: sign * row[metrics[0]])
-    chosen = next(t for t in front if t.number == chosen_row["number"])
-    cv_scores = chosen.user_attrs.get("cv_scores", {})
-    result = TuningResult(
-        study_name=study.study_name,
-        storage=str(path),
-        metrics=metrics,
-        directions=directions,
-        best_params=dict(chosen.params),
-        best_values=dict(zip(metrics, chosen.values, strict=True)),
-        best_trial=chosen.number,
-        cv_scores=cv_scores,
-        trials=_trials_frame(study, metrics),
-        pareto=pareto if len(metrics) > 1 else [],
-    )
-    if refit and estimator is not None:
-        result.model = _refit(estimator, result, data, target, space)
-    return result
-
-
-def _refit(estimator: Any, result: TuningResult, data: Any, target: Any, space: Space) -> Any:
+def _refit(search: _Search, result: TuningResult) -> Any:
     from sklearn.base import clone
 
     from alambic.models import dumps_model, package
 
+    data, target = search.data, search.target
     features, labels = data.drop(columns=[target]), data[target]
     try:
-        model = clone(estimator).set_params(**result.best_params).fit(features, labels)
+        model = clone(search.estimator).set_params(**result.best_params).fit(features, labels)
     except Exception as exc:
         raise TuningError(
             f"refitting the best trial ({result.best_params}) on all the data failed: {exc}"
         ) from exc
-    metadata = {"tuning": result.summary(), "space": space.describe()}
+    metadata = {"tuning": result.summary(), "space": search.space.describe()}
     packaged = package(model, features, labels, metadata=metadata)
     packaged.size_bytes = dumps_model(packaged, allow_pickle=True)[1]["size_bytes"]
     return packaged
