@@ -111,12 +111,12 @@ def toy() -> Any:
 @pytest.fixture
 def serve_app() -> Callable[..., Any]:
     """``with serve_app(["toy"]) as (url, state):`` a server on a free port."""
-    from alambic.serving import create_app
+    from alambic.serving import ServerOptions, create_app
 
     @contextmanager
     def start(endpoints: list[str] | None = None, **options: Any) -> Iterator[tuple[str, Any]]:
         options.setdefault("poll_seconds", 0.2)
-        app = create_app(endpoints, **options)
+        app = create_app(endpoints, options=ServerOptions(**options))
         with running(app) as url:
             yield url, app.state.alambic
 

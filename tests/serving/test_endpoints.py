@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.cli._runner import invoke
+from tests.cli.helpers import invoke
 from tests.serving.conftest import COLUMNS, lgbm, register_live
 
 import alambic as al
@@ -185,7 +185,7 @@ csv_text = st.lists(
 def test_any_v2_body_is_scored_or_refused_with_a_4xx(body: Any) -> None:
     import json
 
-    from alambic.serving._app import _v2_parse
+    from alambic.serving._scoring import _v2_parse
 
     raw = json.dumps(body).encode()  # the stdlib writes any int, and NaN (then refused)
     _request_path(lambda p: _v2_parse(raw, "application/json", p))
@@ -194,7 +194,7 @@ def test_any_v2_body_is_scored_or_refused_with_a_4xx(body: Any) -> None:
 @settings(max_examples=200, deadline=None)
 @given(text=csv_text)
 def test_any_csv_body_is_scored_or_refused_with_a_4xx(text: str) -> None:
-    from alambic.serving._app import _mlflow_parse
+    from alambic.serving._scoring import _mlflow_parse
 
     _request_path(lambda p: _mlflow_parse(text.encode(), "text/csv", p))
 

@@ -29,6 +29,7 @@ _EXPORTS = {
     "read_capture": "._capture",
     "write_labels": "._capture",
     "create_app": "._app",
+    "ServerOptions": "._options",
     "serve": "._server",
     "BatchResult": "._batch",
     "batch_transform": "._batch",
@@ -41,6 +42,7 @@ __all__ = [
     "BatchResult",
     "Endpoint",
     "EndpointRecord",
+    "ServerOptions",
     "ServingStore",
     "TokenRecord",
     "Variant",
@@ -78,5 +80,6 @@ if TYPE_CHECKING:
         revoke_token,
         update_endpoint,
     )
+    from alambic.serving._options import ServerOptions
     from alambic.serving._server import serve
     from alambic.serving._store import EndpointRecord, ServingStore, TokenRecord, serving_store

@@ -54,6 +54,22 @@ def _fraction(what: str, value: Any) -> float:
     return number
 
 
+def _variant_parts(text: Any) -> tuple[Any, Any, Any]:
+    """The name, model and weight of ``[NAME=]REF[:WEIGHT]`` or a dict, unchecked."""
+    if isinstance(text, dict):
+        model = text.get("model")
+        return text.get("name") or model, model, text.get("weight", 1.0)
+    if not isinstance(text, str):
+        raise ConfigError(f"a variant is 'REF[:WEIGHT]' or a dict, not {text!r}")
+    name, eq, rest = text.partition("=")
+    if not eq:
+        name, rest = "", text
+    model, colon, raw = rest.rpartition(":")
+    if not colon:
+        model, raw = rest, "1"
+    return name or model, model, raw
+
+
 @dataclass(frozen=True)
 class Variant:
     """One model behind an endpoint: a registry reference and its share of traffic.
@@ -81,20 +97,7 @@ class Variant:
 
         if isinstance(text, Variant):
             return text
-        if isinstance(text, dict):
-            model = text.get("model")
-            name, weight = text.get("name") or model, text.get("weight", 1.0)
-        elif isinstance(text, str):
-            name, eq, rest = text.partition("=")
-            if not eq:
-                name, rest = "", text
-            model, colon, raw = rest.rpartition(":")
-            if not colon:
-                model, raw = rest, "1"
-            name = name or model
-            weight = raw
-        else:
-            raise ConfigError(f"a variant is 'REF[:WEIGHT]' or a dict, not {text!r}")
+        name, model, weight = _variant_parts(text)
         if not isinstance(model, str):
             raise ConfigError(f"variant {text!r} needs a model reference (name@alias, name/3)")
         try:

@@ -57,11 +57,12 @@ def log_config(level: str = "info", *, access_log: bool = True) -> dict[str, Any
 def app_from_env() -> Any:
     """The app a uvicorn worker process builds (its settings travel in the environment)."""
     from alambic.serving._app import create_app
+    from alambic.serving._options import ServerOptions
 
     names = os.environ.get(_ENDPOINTS_ENV, "*")
     return create_app(
         None if names == "*" else [n for n in names.split(",") if n],
-        poll_seconds=float(os.environ.get(_POLL_ENV, "1.0")),
+        options=ServerOptions(poll_seconds=float(os.environ.get(_POLL_ENV, "1.0"))),
     )
 
 

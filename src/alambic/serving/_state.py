@@ -24,6 +24,7 @@ from alambic.errors import AlambicError, ServingError
 from alambic.serving._capture import CaptureBuffer, capture_root
 from alambic.serving._config import Endpoint, Variant
 from alambic.serving._metrics import metrics
+from alambic.serving._options import ServerOptions
 from alambic.serving._predictor import Predictor, RequestError
 
 __all__ = ["Deployment", "ServerState"]
@@ -85,25 +86,16 @@ class ServerState:
 
     Args:
         endpoints: names to serve (None: every endpoint in the store, new ones included).
-        poll_seconds: how often the store is asked whether something changed.
-        token_ttl: how long a checked token is trusted before it is checked again.
-        capture_max_rows, capture_max_bytes: the capture queue's bounds.
+        options: polling, token cache and capture bounds (the defaults when None).
     """
 
     def __init__(
-        self,
-        endpoints: list[str] | None = None,
-        *,
-        poll_seconds: float = 1.0,
-        token_ttl: float = 2.0,
-        capture_max_rows: int = 100_000,
-        capture_max_bytes: int = 256 * 1024 * 1024,
-        capture_flush_seconds: float = 1.0,
+        self, endpoints: list[str] | None = None, *, options: ServerOptions | None = None
     ) -> None:
         from alambic.serving._endpoints import serving_store
 
         self.names = endpoints
-        self.poll_seconds, self.token_ttl = poll_seconds, token_ttl
+        self.options = ServerOptions() if options is None else options
         self.store = serving_store()
         self.deployments: dict[str, Deployment] = {}
         self.failures: dict[str, _Failure] = {}  # endpoints whose latest load failed
@@ -113,8 +105,6 @@ class ServerState:
         self._watcher: threading.Thread | None = None
         self._tokens: dict[str, tuple[Any, float]] = {}
         self._lock = threading.Lock()
-        self.capture_max_rows, self.capture_max_bytes = capture_max_rows, capture_max_bytes
-        self.capture_flush_seconds = capture_flush_seconds
         self.capture: CaptureBuffer | None = None
 
     # -- loading ---------------------------------------------------------------------
@@ -256,7 +246,7 @@ class ServerState:
 
     def _watch(self) -> None:
         m = metrics()
-        while not self._stop.wait(self.poll_seconds):
+        while not self._stop.wait(self.options.poll_seconds):
             try:
                 if self._changed():
                     self.load()
@@ -274,9 +264,9 @@ class ServerState:
         m.reloads.labels("failed")
         self.capture = CaptureBuffer(
             capture_root(),
-            max_rows=self.capture_max_rows,
-            max_bytes=self.capture_max_bytes,
-            flush_seconds=self.capture_flush_seconds,
+            max_rows=self.options.capture_max_rows,
+            max_bytes=self.options.capture_max_bytes,
+            flush_seconds=self.options.capture_flush_seconds,
             on_drop=lambda endpoint, rows: m.capture_dropped.labels(endpoint).inc(rows),
             on_written=lambda endpoint, rows: m.capture_rows.labels(endpoint).inc(rows),
         )
@@ -325,7 +315,7 @@ class ServerState:
         record = check_token(self.store, text)
         if len(self._tokens) > 10_000:  # garbage tokens must not grow memory
             self._tokens.clear()
-        self._tokens[text] = (record, now + self.token_ttl)
+        self._tokens[text] = (record, now + self.options.token_ttl)
         return record
 
     async def authorize(

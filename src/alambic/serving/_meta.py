@@ -1,0 +1,95 @@
+"""What a server and its models say about themselves: health, metadata, metrics.
+
+Health (``/v2/health/live``, ``/v2/health/ready``, ``/ping``, ``/health``), server
+metadata (``/v2``) and Prometheus (``/metrics``) need no token; a model's metadata and
+readiness (``/v2/models/{name}[/versions/{v}][/ready]``) need one unless its endpoint
+is public.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from alambic.serving._config import Variant
+from alambic.serving._metrics import render
+from alambic.serving._predictor import Predictor, RequestError
+from alambic.serving._protocols import datatype_of
+from alambic.serving._responses import guarded, json_response
+from alambic.serving._state import Deployment, ServerState
+
+__all__ = ["live", "model_meta", "model_ready", "prometheus", "ready", "server_meta"]
+
+
+async def live(request: Request) -> Response:
+    """The process answers."""
+    return json_response({"live": True})
+
+
+async def ready(request: Request) -> Response:
+    """Every endpoint is loaded (503 until then)."""
+    state: ServerState = request.app.state.alambic
+    ok = bool(state.deployments) or state.names == []
+    return json_response({"ready": ok}, 200 if ok else 503)
+
+
+async def server_meta(request: Request) -> Response:
+    """Open Inference Protocol v2 server metadata."""
+    from importlib.metadata import version
+
+    return json_response({"name": "alambic", "version": version("alambic"), "extensions": []})
+
+
+async def prometheus(request: Request) -> Response:
+    """Every worker's metrics in Prometheus' text format."""
+    body, content_type = render()
+    return Response(body, 200, media_type=content_type)
+
+
+def _versioned(request: Request, deployment: Deployment) -> list[tuple[Variant, Predictor]]:
+    version = request.path_params.get("version")
+    if version is None:
+        return list(deployment.variants)
+    chosen = deployment.by_version(version)
+    if chosen is None:
+        raise RequestError(
+            f"endpoint {deployment.endpoint.name!r} serves no version {version}; it "
+            f"serves {sorted({p.version for _, p in deployment.variants}, key=int)}",
+            status=404,
+        )
+    return [chosen]
+
+
+@guarded(endpoint_param=True)
+async def model_meta(request: Request, deployment: Deployment) -> Response:
+    """Open Inference Protocol v2 model metadata: inputs, outputs, variants."""
+    variants = _versioned(request, deployment)
+    predictor = variants[0][1]
+    labels = datatype_of(predictor.classes) if predictor.classes else "FP64"
+    outputs = [{"name": "predict", "datatype": labels, "shape": [-1]}]
+    if predictor.proba:
+        outputs.append(
+            {"name": "predict_proba", "datatype": "FP64", "shape": [-1, len(predictor.classes)]}
+        )
+    return json_response(
+        {
+            "name": deployment.endpoint.name,
+            "versions": sorted({p.version for _, p in variants}, key=int),
+            "platform": f"alambic-{predictor.model.flavor}",
+            "inputs": predictor.describe(),
+            "outputs": outputs,
+            "parameters": {
+                "variants": [
+                    {"name": v.name, "model": v.model, "version": p.ref, "weight": v.weight}
+                    for v, p in variants
+                ]
+            },
+        }
+    )
+
+
+@guarded(endpoint_param=True)
+async def model_ready(request: Request, deployment: Deployment) -> Response:
+    """The endpoint (at that version) is served here."""
+    _versioned(request, deployment)
+    return json_response({"name": deployment.endpoint.name, "ready": True})

@@ -1,0 +1,384 @@
+"""The scoring path: parse, check, predict, respond; then capture and shadows.
+
+Both protocols, Open Inference Protocol v2 (``/v2/models/{name}/infer``) and MLflow's
+``/invocations``, are a :class:`ScoringProtocol` (a parser and a responder) that
+:func:`score` runs with the same authentication, traffic split, capture and shadows.
+Small requests are parsed, checked and scored on the event loop (a thread hop would
+cost more than the work); larger ones in a thread, so that one big body never holds up
+the others. Shadow variants score the same columns after the answer is sent (a
+background task), and never answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import anyio.to_thread
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response
+
+from alambic.serving._capture import Record
+from alambic.serving._config import Variant
+from alambic.serving._metrics import Metrics
+from alambic.serving._predictor import Outputs, Predictor, RequestError
+from alambic.serving._protocols import (
+    columns_from_csv,
+    columns_from_mlflow,
+    columns_from_v2,
+    dumps,
+    loads,
+    mlflow_body,
+    requested_outputs,
+    v2_body,
+)
+from alambic.serving._responses import (
+    INLINE_BYTES,
+    Context,
+    crash,
+    fail,
+    log_access,
+    read_body,
+    request_id,
+    safe_id,
+)
+from alambic.serving._state import Deployment, ServerState
+
+__all__ = [
+    "MLFLOW",
+    "V2",
+    "Call",
+    "Parsed",
+    "ScoringProtocol",
+    "infer",
+    "invocations",
+    "run_shadows",
+    "score",
+]
+
+log = logging.getLogger(__name__)
+
+
+class Parsed(NamedTuple):
+    """A request body as columns, with what its protocol adds."""
+
+    columns: dict[str, list[Any]]
+    id: str | None = None  # v2: the caller's request id
+    outputs: list[str] | None = None  # v2: the outputs asked for (None: all)
+
+
+class Call(NamedTuple):
+    """One scoring request once its variant is chosen (a tuple: one per request)."""
+
+    endpoint: str
+    request_id: str
+    started: float  # time.perf_counter() at its arrival
+    protocol: ScoringProtocol
+    token: Any  # the caller's token record (None on a public endpoint)
+    deployment: Deployment
+    variant: Variant
+    predictor: Predictor
+    holdout: bool
+    size: int  # bytes of the body
+
+
+# (raw body, content type, predictor) -> the body as columns
+Parse = Callable[[bytes, str, Predictor], Parsed]
+# (call, the id answered with, outputs, parsed) -> the response body
+Respond = Callable[[Call, str, Outputs, Parsed], dict[str, Any]]
+# What scoring yields: parsed, checked columns, outputs, the id answered with, the JSON
+Scored = tuple[Parsed, dict[str, Any], Outputs, str, bytes]
+
+
+class ScoringProtocol(NamedTuple):
+    """A wire format: its name (the ``protocol`` metric label), parser and responder."""
+
+    name: str
+    parse: Parse
+    respond: Respond
+
+
+def _mlflow_parse(raw: bytes, content_type: str, predictor: Predictor) -> Parsed:
+    media = content_type.partition(";")[0].strip().lower()
+    if media == "text/csv":
+        return Parsed(columns_from_csv(raw, predictor.kinds))
+    try:
+        payload = loads(raw)
+    except RequestError:
+        if media and media != "application/json" and not media.endswith("+json"):
+            raise RequestError(
+                f"content type {media!r} is not supported: send application/json "
+                "(dataframe_split, dataframe_records, instances or inputs) or text/csv",
+                status=415,
+                expected=["application/json", "text/csv"],
+            ) from None
+        raise
+    return Parsed(columns_from_mlflow(payload, predictor.columns))
+
+
+def _v2_parse(raw: bytes, content_type: str, predictor: Predictor) -> Parsed:
+    payload = loads(raw)
+    columns = columns_from_v2(payload, predictor.kinds)
+    given = payload.get("id")
+    if given is not None and not (isinstance(given, str) and safe_id(given)):
+        raise RequestError(
+            "id must be a string of 1 to 100 printable ASCII characters",
+            status=422,
+            field="id",
+            expected="1-100 printable ASCII characters",
+        )
+    available = ["predict", *(["predict_proba"] if predictor.proba else [])]
+    return Parsed(columns, given, requested_outputs(payload, available))
+
+
+def _mlflow_respond(call: Call, answered: str, outputs: Outputs, parsed: Parsed) -> dict[str, Any]:
+    return mlflow_body(
+        answered,
+        outputs,
+        variant=call.variant.name,
+        ref=call.predictor.ref,
+        holdout=call.holdout,
+    )
+
+
+def _v2_respond(call: Call, answered: str, outputs: Outputs, parsed: Parsed) -> dict[str, Any]:
+    return v2_body(
+        call.endpoint,
+        answered,
+        outputs,
+        variant=call.variant.name,
+        ref=call.predictor.ref,
+        holdout=call.holdout,
+        outputs_wanted=parsed.outputs,
+    )
+
+
+MLFLOW = ScoringProtocol("mlflow", _mlflow_parse, _mlflow_respond)
+V2 = ScoringProtocol("v2", _v2_parse, _v2_respond)
+
+
+async def invocations(request: Request) -> Response:
+    """``POST /invocations`` (one endpoint served) and ``/endpoints/{name}/invocations``."""
+    shared = request.app.state
+    state: ServerState = shared.alambic
+    name = request.path_params.get("name")
+    if name is None:
+        served = list(state.deployments)  # one snapshot: a swap may come at any await
+        if len(served) != 1:
+            error = RequestError(
+                "this server serves several endpoints: POST /endpoints/{name}/invocations "
+                "(GET /admin/endpoints lists them)",
+                status=404,
+            )
+            context = Context(request_id(request), time.perf_counter(), protocol="mlflow")
+            return fail(request, error, context)
+        name = served[0]
+    return await score(request, name, MLFLOW, state=state, metrics=shared.metrics)
+
+
+async def infer(request: Request) -> Response:
+    """``POST /v2/models/{name}[/versions/{version}]/infer``."""
+    params, shared = request.path_params, request.app.state
+    return await score(
+        request,
+        params["name"],
+        V2,
+        version=params.get("version"),
+        state=shared.alambic,
+        metrics=shared.metrics,
+    )
+
+
+async def score(
+    request: Request,
+    name: str,
+    protocol: ScoringProtocol,
+    *,
+    version: str | None = None,
+    state: ServerState,
+    metrics: Metrics,
+) -> Response:
+    """Score a request to endpoint ``name`` (at one of its versions, or split by weight).
+
+    Every answer is JSON: the protocol's body, or an error that names what to fix.
+
+    Args:
+        request: the request.
+        name: the endpoint.
+        protocol: how the body is read and the answer written.
+        version: the version asked for (None: a variant by weight).
+        state: ``request.app.state.alambic``, the :class:`ServerState`.
+        metrics: ``request.app.state.metrics`` (both read once per request).
+    """
+    started = time.perf_counter()
+    rid = request_id(request)
+    deployment = state.deployments.get(name)
+    variant_name, token = "-", None  # unknown names make no metric series
+    try:
+        if deployment is None:
+            # Only a caller with a token learns which endpoints exist (401 before 404).
+            token = await state.authorize(request, endpoint=None)
+            raise RequestError(
+                f"no endpoint {name!r} is served here (GET /admin/endpoints lists them)",
+                status=404,
+            )
+        endpoint = deployment.endpoint
+        if not endpoint.public:
+            token = await state.authorize(request, endpoint=name)
+        raw = await read_body(request, endpoint.max_body_bytes)
+        key = request.headers.get(endpoint.key_header)
+        variant, predictor = _variant(deployment, key, version)
+        variant_name = variant.name
+        holdout = deployment.holdout(key)
+        call = Call(
+            name, rid, started, protocol, token, deployment, variant, predictor, holdout, len(raw)
+        )
+        content_type = request.headers.get("content-type", "")
+        if len(raw) <= INLINE_BYTES:
+            scored = _scored(call, raw, content_type)
+        else:
+            scored = await anyio.to_thread.run_sync(_scored, call, raw, content_type)
+        rid = scored[3]  # a v2 body's own id, from here on
+        return _answer(request, call, scored, state, metrics)
+    except RequestError as exc:
+        label = "-" if deployment is None else name
+        context = Context(rid, started, label, variant_name, protocol.name, token)
+        return fail(request, exc, context)
+    except Exception:  # a bug, never a bad request
+        label = "-" if deployment is None else name
+        return crash(request, Context(rid, started, label, variant_name, protocol.name))
+
+
+def _variant(
+    deployment: Deployment, key: str | None, version: str | None
+) -> tuple[Variant, Predictor]:
+    if version is None:
+        return deployment.choose(key)
+    chosen = deployment.by_version(version)
+    if chosen is None:
+        raise RequestError(
+            f"endpoint {deployment.endpoint.name!r} serves no version {version}", status=404
+        )
+    return chosen
+
+
+def _scored(call: Call, raw: bytes, content_type: str) -> Scored:
+    """Parse, check, predict and respond (on the event loop, or in a thread)."""
+    protocol, predictor = call.protocol, call.predictor
+    parsed = protocol.parse(raw, content_type, predictor)
+    checked = predictor.matrix(parsed.columns)
+    outputs = predictor.predict(checked)
+    answered = parsed.id or call.request_id
+    body = protocol.respond(call, answered, outputs, parsed)
+    return parsed, checked, outputs, answered, dumps(body)
+
+
+def _answer(
+    request: Request, call: Call, scored: Scored, state: ServerState, m: Metrics
+) -> Response:
+    """Count, capture (a sampled share), log, and answer; shadows score afterwards."""
+    parsed, checked, outputs, rid, content = scored
+    name, variant, predictor, holdout = call.endpoint, call.variant, call.predictor, call.holdout
+    latency = time.perf_counter() - call.started
+    m.requests.labels(name, variant.name, call.protocol.name, "200").inc()
+    m.latency.labels(name, variant.name).observe(latency)
+    share = call.deployment.endpoint.capture
+    sampled = share >= 1.0 or random.random() < share  # noqa: S311
+    if sampled:
+        _capture(
+            state,
+            Record(
+                rid,
+                time.time(),
+                name,
+                variant.name,
+                predictor.ref,
+                False,
+                holdout,
+                latency * 1000,
+                predictor.captured(parsed.columns, checked),
+                outputs,
+                predictor.kinds,
+                call.size,
+            ),
+        )
+    token = call.token
+    log_access(
+        request,
+        200,
+        call.started,
+        request_id=rid,
+        endpoint=name,
+        protocol=call.protocol.name,
+        token=None if token is None else token.id,
+        variant=variant.name,
+        model=predictor.ref,
+        holdout=holdout,
+        rows=len(outputs.predictions),
+    )
+    headers = {
+        "x-request-id": rid,
+        "x-alambic-variant": variant.name,
+        "x-alambic-model": predictor.ref,
+    }
+    shadows = None
+    if call.deployment.shadows:
+        shadows = BackgroundTask(
+            run_shadows, state, m, call, parsed.columns, request_id=rid, captured=sampled
+        )
+    return Response(content, 200, headers, "application/json", shadows)
+
+
+def _capture(state: ServerState, record: Record) -> None:
+    if state.capture is not None:
+        state.capture.offer(record)
+
+
+def run_shadows(
+    state: ServerState,
+    m: Metrics,
+    call: Call,
+    columns: dict[str, list[Any]],
+    *,
+    request_id: str,
+    captured: bool,
+) -> None:
+    """Score ``columns`` with each shadow variant (counted; captured if the answer was)."""
+    deployment = call.deployment
+    name = deployment.endpoint.name
+    for variant, predictor in deployment.shadows:
+        started = time.perf_counter()
+        try:
+            checked = predictor.matrix(columns)
+            outputs = predictor.predict(checked)
+        except RequestError as exc:
+            m.requests.labels(name, variant.name, "shadow", str(exc.status)).inc()
+            continue
+        except Exception:
+            log.exception("shadow %s failed on request %s", variant.name, request_id)
+            m.requests.labels(name, variant.name, "shadow", "500").inc()
+            continue
+        m.requests.labels(name, variant.name, "shadow", "200").inc()
+        if captured:
+            latency = (time.perf_counter() - started) * 1000
+            _capture(
+                state,
+                Record(
+                    request_id,
+                    time.time(),
+                    name,
+                    variant.name,
+                    predictor.ref,
+                    True,
+                    call.holdout,
+                    latency,
+                    predictor.captured(columns, checked),
+                    outputs,
+                    predictor.kinds,
+                    call.size,
+                ),
+            )
