@@ -20,8 +20,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
-from tests.helpers import wait_until
-from tests.serving.batch_helpers import features, is_fraud, listings
 
 import alambic as al
 from alambic import registry
@@ -29,6 +27,8 @@ from alambic.errors import DataError, ModelError, NotFoundError, RegistryError
 from alambic.models import Model, package, save_model
 from alambic.serving import batch_transform
 from alambic.serving._batch_io import Folder
+from tests.helpers import wait_until
+from tests.serving.flows import features, is_fraud, listings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -444,13 +444,13 @@ def test_an_output_folder_holding_other_files_is_refused(model_file: Path, tmp_p
 
 
 def test_a_pipeline_step(model_file: Path, tmp_path: Path) -> None:
-    from tests.serving import batch_helpers
+    from tests.serving import flows
 
     frame = listings(1_500, 8)
     source = _write_input("csv", frame, tmp_path)
     params = {"model": str(model_file), "source": str(source), "target": str(tmp_path / "out")}
 
-    run = al.run(batch_helpers.nightly, params=params)
+    run = al.run(flows.nightly, params=params)
 
     assert run.succeeded, run.error
     result = run.result()
@@ -458,7 +458,7 @@ def test_a_pipeline_step(model_file: Path, tmp_path: Path) -> None:
     assert (
         _read(tmp_path / "out")["listing_id"].tolist() == frame["listing_id"].astype(str).tolist()
     )
-    again = al.run(batch_helpers.nightly, params=params)  # never cached: looks at the files
+    again = al.run(flows.nightly, params=params)  # never cached: looks at the files
     assert again.succeeded and again.result()["already_complete"]
 
 
@@ -471,7 +471,7 @@ def _command() -> list[str]:
     script = Path(sys.executable).with_name("alambic")
     if script.exists() and any(c.callback is batch for c in app.registered_commands):
         return [str(script)]
-    return [sys.executable, "-m", "tests.serving.batch_helpers"]
+    return [sys.executable, "-m", "tests.serving.flows"]
 
 
 def _children(pid: int) -> list[int]:

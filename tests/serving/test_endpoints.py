@@ -9,8 +9,6 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.cli.helpers import invoke
-from tests.serving.conftest import COLUMNS, lgbm, register_live
 
 import alambic as al
 from alambic.errors import ConfigError, ServingError, StoreError
@@ -18,6 +16,8 @@ from alambic.serving import Endpoint, Variant, create_endpoint, get_endpoint, up
 from alambic.serving._endpoints import check_token, endpoint_history, serving_store
 from alambic.serving._predictor import RequestError
 from alambic.serving._protocols import columns_from_mlflow, columns_from_v2
+from tests.cli.helpers import invoke
+from tests.serving.helpers import COLUMNS, lgbm, register_live
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,15 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from tests.helpers import wait_until
-from tests.serving.conftest import COLUMNS, lgbm, register_live, serve_process
 
 import alambic as al
 from alambic.serving import create_endpoint
+from tests.helpers import wait_until
+from tests.serving.helpers import COLUMNS, lgbm, register_live
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +55,9 @@ def _malformed(rng: random.Random) -> tuple[str, bytes]:
     return kind, json.dumps(body).encode()
 
 
-def test_ten_thousand_requests_with_a_fifth_malformed_get_no_5xx(home: Path) -> None:
+def test_ten_thousand_requests_with_a_fifth_malformed_get_no_5xx(
+    home: Path, serve_process: Any
+) -> None:
     register_live(lgbm())
     create_endpoint("toy", variants=["toy@production"], public=True, max_body_bytes=64 * 1024)
     rng = random.Random(7)
@@ -104,7 +107,7 @@ def test_ten_thousand_requests_with_a_fifth_malformed_get_no_5xx(home: Path) -> 
     assert served >= 10_000 - malformed
 
 
-def test_alias_moves_under_eight_clients_fail_no_request(home: Path) -> None:
+def test_alias_moves_under_eight_clients_fail_no_request(home: Path, serve_process: Any) -> None:
     first = register_live(lgbm(seed=0))
     second = register_live(lgbm(n_estimators=12, seed=1), alias=None)
     create_endpoint("toy", variants=["toy@production"], public=True)
@@ -170,7 +173,7 @@ def test_serve_refuses_what_it_cannot_serve(home: Path) -> None:
     assert orphan.returncode == 2 and "production" in orphan.stderr
 
 
-def test_the_access_log_is_one_json_line_per_request(home: Path) -> None:
+def test_the_access_log_is_one_json_line_per_request(home: Path, serve_process: Any) -> None:
     register_live(lgbm())
     create_endpoint("toy", variants=["toy@production"], public=True)
     with serve_process(["--endpoint", "toy"], home) as url:

@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.helpers import wait_until
-from tests.serving.conftest import ROW, V2_ROW, lgbm, register_live, split, toy_frame
 
 import alambic as al
 from alambic.serving import create_endpoint, create_token
+from tests.helpers import wait_until
+from tests.serving.helpers import ROW, V2_ROW, lgbm, register_live, split, toy_frame
 
 
 def test_v2_version_routes_metadata_types_and_requested_outputs(

@@ -1,6 +1,6 @@
 """Data, a pipeline and a command line for the batch transform tests.
 
-Workers of the pipeline tests import this file; ``python -m tests.serving.batch_helpers``
+Workers of the pipeline tests import this file; ``python -m tests.serving.flows``
 is ``alambic`` with the ``batch`` command registered (if ``cli/_app.py`` does not yet).
 """
 

@@ -1,0 +1,138 @@
+"""Helpers of the serving tests: the toy model and its requests, servers to run it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+import alambic as al
+from alambic.models import package
+
+COLUMNS = ["price", "year", "brand"]
+ROW = [120.0, 2010, "bmw"]
+V2_ROW = [
+    {"name": c, "shape": [1], "datatype": t, "data": [v]}
+    for c, t, v in zip(COLUMNS, ["FP64", "INT64", "BYTES"], ROW, strict=True)
+]
+
+
+def split(rows: list[list[Any]]) -> dict[str, Any]:
+    """An MLflow ``dataframe_split`` body of the toy model's columns."""
+    return {"dataframe_split": {"columns": COLUMNS, "data": rows}}
+
+
+def toy_frame(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "price": rng.normal(100, 20, n),
+            "year": rng.integers(2000, 2024, n),
+            "brand": pd.Categorical(rng.choice(["alpine", "bmw", "citroen"], n)),
+        }
+    )
+    target = pd.Series(((frame.price > 100) ^ (frame.brand == "bmw")).astype(int))
+    return frame, target
+
+
+def lgbm(n_estimators: int = 10, seed: int = 0) -> Any:
+    import lightgbm as lgb
+
+    frame, target = toy_frame(seed=seed)
+    estimator = lgb.LGBMClassifier(n_estimators=n_estimators, verbose=-1, random_state=seed)
+    return package(estimator.fit(frame, target), frame, target)
+
+
+def register_live(model: Any, name: str = "toy", alias: str | None = "production") -> int:
+    """Register, approve and (optionally) give an alias; returns the version."""
+    version = int(al.register(model, name)["version"])
+    al.registry.approve(name, version, comment="test")
+    if alias:
+        al.registry.promote(name, version, to=alias)
+    return version
+
+
+def halve(frame: Any) -> Any:
+    """A project function a model can hold (skops does not trust it by default)."""
+    return frame / 2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running(app: Any) -> Iterator[str]:
+    """A real uvicorn server in a thread of this process, on a free port."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+@contextmanager
+def serving_process(
+    args: list[str], home: Path, *, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """``alambic serve`` in its own process (as a user runs it), stopped with SIGINT."""
+    port = free_port()
+    command = [sys.executable, "-m", "alambic.cli", "serve", *args, "--port", str(port)]
+    log = home.parent / f"serve-{port}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            env={**os.environ, "ALAMBIC_HOME": str(home), **(env or {})},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"alambic serve exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("alambic serve did not become ready in 60 s")
+        time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
