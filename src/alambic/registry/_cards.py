@@ -84,8 +84,8 @@ def _sections(record: Any, group: Any, replaced: Any, aliases: list[str]) -> lis
         for name in sorted(set(record.metrics) | set(replaced.metrics)):
             old, new = replaced.metrics.get(name), record.metrics.get(name)
             change = _number(new - old) if old is not None and new is not None else "–"
-            rows.append([name, _number(old) if old is not None else "–",
-                         _number(new) if new is not None else "–", change])  # fmt: skip
+            both = ["–" if v is None else _number(v) for v in (old, new)]
+            rows.append([name, *both, change])
         sections.append((f"Compared with {replaced.ref} ({replaced.status})", rows))
     limits = [
         "Inputs must match the data schema above; other columns or types are refused.",

@@ -247,11 +247,11 @@ def _array(values: list[Any]) -> Any:
     try:
         return pa.array(values, from_pandas=True)  # NaN: a missing value, as None
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
-        return pa.array(
-            [None if v is None else orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-             for v in values],
-            type=pa.string(),
-        )  # fmt: skip
+        as_text = [
+            None if v is None else orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+            for v in values
+        ]
+        return pa.array(as_text, type=pa.string())
 
 
 def _table(records: list[Record]) -> Any:

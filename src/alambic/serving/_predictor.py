@@ -83,22 +83,7 @@ _WHOLE = "a whole number within ±2**53 (exact as a float64)"
 def _numeric(field: str, values: list[Any], *, nullable: bool, integer: bool = False) -> np.ndarray:
     """A float column, refusing strings, booleans, non-finite numbers and unwanted nulls."""
     expected = ("an integer" if integer else "a number") + (" or null" if nullable else "")
-    try:
-        array = np.asarray(values)
-    except (ValueError, TypeError):  # ragged nesting
-        raise RequestError(
-            f"{field} holds nested values; expected {expected} per row",
-            status=422,
-            field=field,
-            expected=expected,
-        ) from None
-    if array.ndim != 1:
-        raise RequestError(
-            f"{field} holds nested values; expected {expected} per row",
-            status=422,
-            field=field,
-            expected=expected,
-        )
+    array = _flat(field, values, expected)
     if array.dtype.kind in "iuf" and bool in set(map(type, values)):  # NumPy made 1 of True
         row = next(i for i, v in enumerate(values) if type(v) is bool)
         raise _bad_value(field, row, values[row], expected)
@@ -108,31 +93,57 @@ def _numeric(field: str, values: list[Any], *, nullable: bool, integer: bool = F
             raise _bad_value(field, row, int(array[row]), _WHOLE)
         return array.astype(np.float64)
     if array.dtype.kind == "f":
-        finite = np.isfinite(array)
-        if not finite.all():
-            row = int(np.argmin(finite))
-            raise _bad_value(field, row, float(array[row]), f"a finite {expected}")
-        if integer:
-            wrong = (array != np.round(array)) | (np.abs(array) > _WHOLE_MAX)
-            if wrong.any():
-                row = int(np.argmax(wrong))
-                raise _bad_value(field, row, float(array[row]), _WHOLE)
-        return array.astype(np.float64, copy=False)
+        return _finite(field, array, expected, integer=integer)
+    return _one_by_one(field, values, expected, nullable=nullable, integer=integer)
+
+
+def _flat(field: str, values: list[Any], expected: str) -> np.ndarray:
+    """The values as a one-dimensional array (a nested one is refused)."""
+    try:
+        array = np.asarray(values)
+    except (ValueError, TypeError):  # ragged nesting
+        array = None
+    if array is None or array.ndim != 1:
+        raise RequestError(
+            f"{field} holds nested values; expected {expected} per row",
+            status=422,
+            field=field,
+            expected=expected,
+        )
+    return array
+
+
+def _finite(field: str, array: np.ndarray, expected: str, *, integer: bool) -> np.ndarray:
+    finite = np.isfinite(array)
+    if not finite.all():
+        row = int(np.argmin(finite))
+        raise _bad_value(field, row, float(array[row]), f"a finite {expected}")
+    if integer:
+        wrong = (array != np.round(array)) | (np.abs(array) > _WHOLE_MAX)
+        if wrong.any():
+            row = int(np.argmax(wrong))
+            raise _bad_value(field, row, float(array[row]), _WHOLE)
+    return array.astype(np.float64, copy=False)
+
+
+def _one_by_one(
+    field: str, values: list[Any], expected: str, *, nullable: bool, integer: bool
+) -> np.ndarray:
+    """Mixed types, nulls or strings: each value checked on its own."""
     out = np.empty(len(values), dtype=np.float64)
-    for row, value in enumerate(values):  # mixed types, nulls or strings: check one by one
+    for row, value in enumerate(values):
         kind = type(value)
         if value is None and nullable:
             out[row] = math.nan
-        elif kind is int and integer and abs(value) > _WHOLE_MAX:
-            raise _bad_value(field, row, value, _WHOLE)
-        elif kind is int and abs(value) > _FLOAT_MAX:  # beyond any float: not a number here
-            raise _bad_value(field, row, value, "a finite number")
-        elif kind is int or (kind is float and math.isfinite(value)):
-            if integer and kind is float and not (value.is_integer() and abs(value) <= _WHOLE_MAX):
-                raise _bad_value(field, row, value, _WHOLE)
-            out[row] = value
-        else:
+            continue
+        if kind is int and (abs(value) > _FLOAT_MAX or (integer and abs(value) > _WHOLE_MAX)):
+            # beyond any float it is not a number here; beyond 2**53 not an exact integer
+            raise _bad_value(field, row, value, _WHOLE if integer else "a finite number")
+        if kind is not int and not (kind is float and math.isfinite(value)):
             raise _bad_value(field, row, value, expected)
+        if integer and kind is float and not (value.is_integer() and abs(value) <= _WHOLE_MAX):
+            raise _bad_value(field, row, value, _WHOLE)
+        out[row] = value
     return out
 
 

@@ -38,10 +38,9 @@ __all__ = [
 ]
 
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
-_NUMERIC = {
-    "FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64",
-    "UINT8", "UINT16", "UINT32", "UINT64",
-}  # fmt: skip
+_NUMERIC = {"FP16", "FP32", "FP64"} | {
+    f"{sign}INT{bits}" for sign in ("", "U") for bits in (8, 16, 32, 64)
+}
 _DATATYPES = {"float": _NUMERIC, "int": _NUMERIC, "bool": {"BOOL"}, "category": {"BYTES"}}
 
 
@@ -100,6 +99,22 @@ def _columnar(data: dict[str, Any], where: str) -> dict[str, list[Any]]:
     return columns
 
 
+def _split_to_columns(data: Any, signature_columns: list[str]) -> dict[str, list[Any]]:
+    key = "dataframe_split"
+    if not isinstance(data, dict) or "data" not in data:
+        raise RequestError(
+            "dataframe_split must be {'columns': [...], 'data': [[...], ...]}",
+            status=422,
+            field=key,
+        )
+    names = data.get("columns", signature_columns)
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise RequestError("dataframe_split.columns must be a list of names", status=422, field=key)
+    if len(set(names)) != len(names):
+        raise RequestError("dataframe_split.columns repeats a name", status=422, field=key)
+    return _rows_to_columns(data["data"], names, f"{key}.data")
+
+
 def columns_from_mlflow(payload: Any, signature_columns: list[str]) -> dict[str, list[Any]]:
     """Columns of an MLflow ``/invocations`` body.
 
@@ -120,20 +135,7 @@ def columns_from_mlflow(payload: Any, signature_columns: list[str]) -> dict[str,
     key = keys[0]
     data = payload[key]
     if key == "dataframe_split":
-        if not isinstance(data, dict) or "data" not in data:
-            raise RequestError(
-                "dataframe_split must be {'columns': [...], 'data': [[...], ...]}",
-                status=422,
-                field=key,
-            )
-        names = data.get("columns", signature_columns)
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise RequestError(
-                "dataframe_split.columns must be a list of names", status=422, field=key
-            )
-        if len(set(names)) != len(names):
-            raise RequestError("dataframe_split.columns repeats a name", status=422, field=key)
-        return _rows_to_columns(data["data"], names, f"{key}.data")
+        return _split_to_columns(data, signature_columns)
     if key == "dataframe_records":
         if not isinstance(data, list):
             raise RequestError(f"{key} must be a list of objects", status=422, field=key)
@@ -370,9 +372,11 @@ def requested_outputs(payload: dict[str, Any], available: list[str]) -> list[str
         isinstance(o, dict) and isinstance(o.get("name"), str) for o in asked
     ):
         raise RequestError(
-            "outputs must be a list of {'name': ...}", status=422, field="outputs",
+            "outputs must be a list of {'name': ...}",
+            status=422,
+            field="outputs",
             expected=available,
-        )  # fmt: skip
+        )
     names = [o["name"] for o in asked]
     unknown = [n for n in names if n not in available]
     if unknown:

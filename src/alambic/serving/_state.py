@@ -220,12 +220,12 @@ class ServerState:
         before = self.failures.get(name)
         attempts = 1 if before is None else before.attempts + 1
         delay = RETRY_SECONDS[min(attempts, len(RETRY_SECONDS)) - 1]
+        keeps = "its previous ones" if name in self.deployments else "nothing"
         log.error(
             "endpoint %s: cannot load its new models (%s: %s); it keeps serving %s; next "
             "attempt in %.0f s",
-            name, type(exc).__name__, exc,
-            "its previous ones" if name in self.deployments else "nothing", delay,
-        )  # fmt: skip
+            *(name, type(exc).__name__, exc, keeps, delay),
+        )
         since = time.time() if before is None else before.since
         return _Failure(f"{exc}", attempts, time.monotonic() + delay, since)
 
