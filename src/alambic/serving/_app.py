@@ -88,8 +88,10 @@ def create_app(
             defaults when None).
 
     Example:
-        >>> import uvicorn  # doctest: +SKIP
-        >>> app = create_app(["fraud"], options=ServerOptions(poll_seconds=5))  # doctest: +SKIP
+        >>> app = create_app(["fraud"], options=ServerOptions(poll_seconds=5))
+        >>> sorted({route.path for route in app.routes})[:3]
+        ['/admin/endpoints', '/admin/reload', '/endpoints/{name}/invocations']
+        >>> import uvicorn  # then serve it (the models load when it starts):
         >>> uvicorn.run(app, port=8080)  # doctest: +SKIP
     """
     options = ServerOptions() if options is None else options

@@ -7,7 +7,9 @@ never waited for. Labels arrive later (``alambic endpoints labels``) and are joi
 request id.
 
 Example:
-    >>> import alambic as al  # doctest: +SKIP
+    >>> import alambic as al
+    >>> al.serving.read_capture("fraud", with_labels=True).empty  # nothing served yet
+    True
     >>> al.serving.read_capture("fraud", with_labels=True).head()  # doctest: +SKIP
 """
 

@@ -4,9 +4,21 @@ Every change is audited (``alambic endpoints show NAME`` prints the history). A 
 shown once, when created; only its SHA-256 is stored.
 
 Example:
-    >>> import alambic as al  # doctest: +SKIP
-    >>> al.serving.create_endpoint("fraud", variants=["fraud-auto@production"])  # doctest: +SKIP
-    >>> token = al.serving.create_token("listing-site", scope="invoke")  # doctest: +SKIP
+    >>> import alambic as al
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> x, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    >>> model = al.models.package(LogisticRegression(max_iter=5000).fit(x, y), x, y)
+    >>> version = al.register(model, "fraud-auto")["version"]
+    >>> _ = al.registry.approve("fraud-auto", version)
+    >>> al.registry.promote("fraud-auto", version, to="production")
+    >>> al.serving.create_endpoint("fraud", variants=["fraud-auto@production"]).models
+    ['fraud-auto@production']
+    >>> token, record = al.serving.create_token("listing-site", scope="invoke")
+    >>> token.startswith(f"alm_{record.id}_"), record.scope
+    (True, 'invoke')
+    >>> [entry.action for entry in al.serving.endpoint_history("fraud")]
+    ['create-endpoint']
 """
 
 from __future__ import annotations
@@ -120,7 +132,17 @@ def update_endpoint(name: str, *, comment: str = "", **changes: Any) -> Endpoint
     """Change some settings of an endpoint (the others stay); running servers follow.
 
     Example:
-        >>> update_endpoint("fraud", variants=["fraud-auto/7:9", "fraud-auto/8"])  # doctest: +SKIP
+        >>> import alambic as al
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> x, y = load_breast_cancer(return_X_y=True, as_frame=True)
+        >>> for c in (1.0, 0.5):
+        ...     model = LogisticRegression(C=c, max_iter=5000).fit(x, y)
+        ...     _ = al.register(al.models.package(model, x, y), "fraud-auto")
+        >>> _ = create_endpoint("fraud", variants=["fraud-auto/1"])
+        >>> # 90% of the traffic to version 1, 10% to version 2, sticky per caller:
+        >>> [v.weight for v in update_endpoint("fraud", variants=["fraud-auto/1:9", "fraud-auto/2"]).variants]
+        [0.9, 0.1]
     """
     store = serving_store()
     current = store.get_endpoint(_check_name("endpoint name", name)).config

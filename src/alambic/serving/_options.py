@@ -26,7 +26,9 @@ class ServerOptions:
 
     Example:
         >>> from alambic.serving import ServerOptions, create_app
-        >>> app = create_app(["fraud"], options=ServerOptions(poll_seconds=5))  # doctest: +SKIP
+        >>> app = create_app(["fraud"], options=ServerOptions(poll_seconds=5))
+        >>> app.state.options.poll_seconds, app.state.options.token_ttl
+        (5, 2.0)
     """
 
     poll_seconds: float = 1.0
