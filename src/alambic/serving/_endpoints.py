@@ -141,7 +141,8 @@ def update_endpoint(name: str, *, comment: str = "", **changes: Any) -> Endpoint
         ...     _ = al.register(al.models.package(model, x, y), "fraud-auto")
         >>> _ = create_endpoint("fraud", variants=["fraud-auto/1"])
         >>> # 90% of the traffic to version 1, 10% to version 2, sticky per caller:
-        >>> [v.weight for v in update_endpoint("fraud", variants=["fraud-auto/1:9", "fraud-auto/2"]).variants]
+        >>> changed = update_endpoint("fraud", variants=["fraud-auto/1:9", "fraud-auto/2"])
+        >>> [v.weight for v in changed.variants]
         [0.9, 0.1]
     """
     store = serving_store()
