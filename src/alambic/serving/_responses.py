@@ -222,7 +222,9 @@ def guarded(
                 context = Context(rid, started, label, protocol=protocol, token=token)
                 return fail(request, exc, context)
             except Exception:
-                return crash(request, Context(rid, started, name or "-", protocol=protocol))
+                # Only a served endpoint's name labels a metric: unknown names make no series.
+                label = str(name) if deployment is not None else "-"
+                return crash(request, Context(rid, started, label, protocol=protocol))
             token_id = None if token is None else token.id
             log_access(
                 request,
