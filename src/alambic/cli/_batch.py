@@ -9,7 +9,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn,
 from rich.text import Text
 
 from alambic.cli._common import console, friendly
-from alambic.serving._batch import DEFAULT_CHUNK_ROWS
+from alambic.serving import DEFAULT_CHUNK_ROWS
 
 __all__ = ["batch"]
 

@@ -32,6 +32,7 @@ _EXPORTS = {
     "ServerOptions": "._options",
     "serve": "._server",
     "BatchResult": "._batch",
+    "DEFAULT_CHUNK_ROWS": "._batch",
     "batch_transform": "._batch",
     "EndpointRecord": "._store",
     "ServingStore": "._store",
@@ -39,6 +40,7 @@ _EXPORTS = {
     "serving_store": "._store",
 }
 __all__ = [
+    "DEFAULT_CHUNK_ROWS",
     "BatchResult",
     "Endpoint",
     "EndpointRecord",
@@ -66,7 +68,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
     from alambic.serving._app import create_app
-    from alambic.serving._batch import BatchResult, batch_transform
+    from alambic.serving._batch import DEFAULT_CHUNK_ROWS, BatchResult, batch_transform
     from alambic.serving._capture import read_capture, write_labels
     from alambic.serving._config import Endpoint, Variant
     from alambic.serving._endpoints import (
