@@ -2,8 +2,8 @@
 
 It also sorts tests into tiers (see CONTRIBUTING.md): a test that uses a real outside
 service through its fixtures (PostgreSQL, the Ray cluster, a served HTTP app) is marked
-``integration``; the scenarios of ``tests/e2e`` are marked ``e2e``. ``make fast`` runs
-the rest, the unit tier.
+``integration``; the scenarios of ``tests/e2e`` and the tests that run the ``alambic``
+command in its own process are marked ``e2e``. ``make fast`` runs the rest, the unit tier.
 """
 
 from __future__ import annotations
@@ -24,15 +24,18 @@ PG_BASE = "postgresql+psycopg://127.0.0.1:5432/test"
 INTEGRATION_FIXTURES = frozenset(
     {"postgres_server", "pg_url", "ray_cluster", "ray_address", "serve_app", "serve_process"}
 )
+# Fixtures that run the ``alambic`` command in a process of its own, as a user does: their
+# tests are end-to-end CLI scenarios.
+E2E_FIXTURES = frozenset({"alambic"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test with its tier, from where it is and the fixtures it uses."""
     for item in items:
-        if "e2e" in item.path.parts:
+        names = set(getattr(item, "fixturenames", ()))
+        if "e2e" in item.path.parts or names & E2E_FIXTURES:
             item.add_marker(pytest.mark.e2e)
             continue
-        names = set(getattr(item, "fixturenames", ()))
         callspec = getattr(item, "callspec", None)
         on_postgres = callspec is not None and callspec.params.get("db_url") == "postgres"
         if names & INTEGRATION_FIXTURES or on_postgres or item.get_closest_marker("postgres"):

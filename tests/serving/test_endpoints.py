@@ -212,6 +212,7 @@ def _request_path(parse: Any) -> None:
             assert all(" " <= c <= "~" for c in parsed.id)  # it goes into a header
 
 
+@pytest.mark.e2e  # the alambic command, in processes of its own
 def test_the_cli_manages_endpoints_tokens_and_labels(tmp_path: Path) -> None:
     register_live(lgbm())
 
