@@ -73,21 +73,26 @@ def test_every_audit_row_keeps_its_id_and_gets_its_subject_kind(
 
 
 def test_the_upgraded_home_keeps_its_cache_keys(
-    legacy_home: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    legacy_home: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("ALAMBIC_EXECUTOR", "inline")
     monkeypatch.syspath_prepend(str(DATA))
     sys.modules.pop("legacy_flows", None)
-    from legacy_flows import legacy  # type: ignore[import-not-found]
+    from legacy_flows import legacy, write_table  # type: ignore[import-not-found]
 
+    write_table(tmp_path)  # the same file 0.1.0 queried, in the working folder
     run = al.run(legacy, params={"n": 3, "fail": False})
-    assert run.succeeded
+    assert run.succeeded, run.error
     first = {label: key for label, _, key in legacy_home["runs"][0]["steps"]}
     # The artifacts of 0.1.0 are not kept beside its database: each step runs again,
     # under the very key 0.1.0 gave it (a changed key would re-run every cached step),
-    # and the explanation of the miss reads what 0.1.0 recorded of the latest run.
+    # library steps (al.sql, al.register) included, and the explanation of the miss
+    # reads what 0.1.0 recorded of the latest run.
     assert {s.label: s.cache_key for s in run.steps} == first
     reasons = {s.label: s.cache["reason"] for s in run.steps}
     assert reasons["rows"] == "miss: the earlier result's artifacts are gone"
+    assert reasons["register"] == "miss: the earlier result's artifacts are gone"
     failed_run = legacy_home["runs"][1]["id"]
     assert reasons["total"] == f"miss: since {failed_run}, argument 'fail' changed (True → False)"
+    # With 0.1.0's artifacts kept, as in a real home, every one of them is a cache hit:
+    # nothing is registered again.

@@ -239,7 +239,12 @@ def _run_sql(
     return query(text, params=params, sources=sources, url=url)
 
 
-sql: Step[..., pd.DataFrame] = Step(_run_sql, name="sql", fingerprint=sql_fingerprint)
+# The step's identity in cache keys: the hash of its 0.1.0 source, kept while what it
+# computes stays the same, so that upgrading alambic re-runs no query.
+_SQL_IDENTITY = "e05fff87e593bc06ac1c1a743b3ac6ae9201e4e92f6938c5738c62fff8a8912e"
+sql: Step[..., pd.DataFrame] = Step(
+    _run_sql, name="sql", fingerprint=sql_fingerprint, code_identity=_SQL_IDENTITY
+)
 """The SQL step: ``al.sql(text, params=..., sources=... | url=..., snapshot=...)``.
 
 Rename its node with ``al.sql.with_options(name="extract")(...)``.

@@ -68,11 +68,32 @@ def _module_of(model: Any) -> str:
     return type(model).__module__.split(".")[0]
 
 
+def _zeroed_padding(content: bytes) -> bytes:
+    """An ``.npy`` file whose structured array has padding (a tree's nodes), with that
+    padding zeroed: a model loaded back holds whatever the memory held there."""
+    import io
+
+    import numpy as np
+
+    array = np.load(io.BytesIO(content), allow_pickle=False)
+    fields = array.dtype.fields
+    if not fields or sum(f[0].itemsize for f in fields.values()) == array.dtype.itemsize:
+        return content
+    clean = np.zeros(array.shape, dtype=array.dtype)
+    for name in fields:
+        clean[name] = array[name]
+    out = io.BytesIO()
+    np.save(out, clean, allow_pickle=False)
+    return out.getvalue()
+
+
 def _stable_zip(data: bytes) -> bytes:
     """The same skops archive, made deterministic so that equal models give equal bytes.
 
     skops names objects and array files after ``id()`` of the objects, which changes from
-    one dump to the next: renumber them in order of appearance, and fix entry dates.
+    one dump to the next: renumber them in order of appearance, and fix entry dates. The
+    padding of structured arrays is zeroed, so that a model loaded and saved again gives
+    the bytes it was loaded from.
     """
     import io
     import re
@@ -80,6 +101,9 @@ def _stable_zip(data: bytes) -> bytes:
 
     with zipfile.ZipFile(io.BytesIO(data)) as source:
         entries = {info.filename: source.read(info) for info in source.infolist()}
+    for name, content in entries.items():
+        if name.endswith(".npy"):
+            entries[name] = _zeroed_padding(content)
     schema = entries.pop("schema.json").decode("utf-8")
     ids = re.findall(r'"__id__": (\d+)', schema)
     ids += [name.split(".")[0] for name in entries if name.split(".")[0].isdigit()]

@@ -96,6 +96,7 @@ class Step(Generic[P, T]):
         cache_version: str = "",
         allow_pickle: bool = False,
         fingerprint: Callable[..., str] | None = None,
+        code_identity: str | None = None,
     ) -> None:
         if not callable(fn):
             raise DefinitionError(f"@al.step decorates functions, not {fn!r}")
@@ -114,6 +115,7 @@ class Step(Generic[P, T]):
         self.cache_version = cache_version
         self.allow_pickle = allow_pickle
         self.fingerprint = fingerprint
+        self.code_identity = code_identity
         self.signature = inspect.signature(fn)
         try:
             self.hints = typing.get_type_hints(fn)
@@ -136,6 +138,7 @@ class Step(Generic[P, T]):
             "cache_version": self.cache_version,
             "allow_pickle": self.allow_pickle,
             "fingerprint": self.fingerprint,
+            "code_identity": self.code_identity,
         }
         unknown = set(options) - set(current)
         if unknown:
@@ -144,7 +147,10 @@ class Step(Generic[P, T]):
 
     @property
     def code_hash(self) -> str:
-        """Hash of the function's source and of the options that change its result."""
+        """Hash of the function's source and of the options that change its result (or the
+        step's fixed ``code_identity``)."""
+        if self.code_identity is not None:
+            return self.code_identity
         return code_hash(self.fn, f"{self.cache_version}|{self.allow_pickle}")
 
     def _outputs(self) -> tuple[list[str], list[Any]]:
@@ -241,6 +247,7 @@ def step(
     cache_version: str = "",
     allow_pickle: bool = False,
     fingerprint: Callable[..., str] | None = None,
+    code_identity: str | None = None,
 ) -> Callable[[Callable[P, T]], Step[P, T]]: ...
 def step(fn: Callable[P, T] | None = None, /, **options: Any) -> Any:
     """Declare a pipeline step.
@@ -258,6 +265,9 @@ def step(fn: Callable[P, T] | None = None, /, **options: Any) -> Any:
         fingerprint: a function of the step's arguments, called by the orchestrator before
             the cache is consulted, that names the state of data outside alambic (a file's
             content hash, a table snapshot); a new fingerprint is a cache miss.
+        code_identity: what the cache key holds of the code instead of the hash of its
+            source: for a library's steps, whose source changes between releases without
+            changing what they compute (change it when the result changes).
 
     Example:
         >>> import alambic as al

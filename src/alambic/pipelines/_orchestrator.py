@@ -493,7 +493,11 @@ class Orchestrator:
         return {
             "code": code,
             "code_hash": node.code_hash,
-            "code_extra": None if step is None else f"{step.cache_version}|{step.allow_pickle}",
+            # A worker checks the code it runs against the key's, unless the step's
+            # identity is fixed rather than its source's hash.
+            "code_extra": None
+            if step is None or step.code_identity is not None
+            else f"{step.cache_version}|{step.allow_pickle}",
             "args": prepared.inputs,
             "outputs": node.outputs,
             "label": state.label,

@@ -187,7 +187,12 @@ def _decide(policy: dict[str, Any], values: dict[str, Any]) -> tuple[str, str]:
     return APPROVED, "auto-approved: " + ", ".join(f"{n} {b}" for n, b in rules.items())
 
 
-@step
+# The step's identity in cache keys: the hash of its 0.1.0 source, kept while what it
+# records stays the same, so that upgrading alambic re-registers nothing.
+_REGISTER_IDENTITY = "5ea88af95ef3cb2fb73a656dd50068a78b1d10da7a584c30952e4c31406d8660"
+
+
+@step(code_identity=_REGISTER_IDENTITY)
 def register(
     model: Any,
     name: str,

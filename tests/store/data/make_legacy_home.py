@@ -36,13 +36,15 @@ def _build(home: Path) -> dict[str, Any]:
     sys.path.insert(0, str(HERE))
     import numpy as np
     import pandas as pd
-    from legacy_flows import legacy
+    from legacy_flows import legacy, write_table
     from sklearn.linear_model import LogisticRegression
 
     import alambic as al
     from alambic import registry, serving, tracking
     from alambic.models import package
 
+    os.chdir(home.parent)  # the pipeline queries legacy.csv in the working folder
+    write_table(home.parent)
     first = al.run(legacy, params={"n": 3, "fail": False})
     second = al.run(legacy, params={"n": 3, "fail": True})  # a cached step and a failure
     runs = [first.id, second.id]
