@@ -92,3 +92,38 @@ def test_entry_points_are_read_once_when_a_lookup_finds_nothing(
 def test_load_path_takes_colon_or_dotted_paths() -> None:
     assert load_path("json:dumps") is load_path("json.dumps")
     assert load_path("os.path:join") is load_path("os.path.join")
+
+
+def test_entry_points_come_after_the_builtins_so_reading_them_changes_no_choice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    point = importlib.metadata.EntryPoint("ext", "tests.core.flows:WIDGET", "widgets")
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [point])
+    widgets = registry(group="alambic.widgets")
+    widgets.register("builtin", ("a widget, built in",), precedence=BUILTIN)
+    widgets.register("mine", ["mine"])
+
+    def takes_widgets(plugin: Any) -> bool:
+        return "widget" in str(plugin)
+
+    before = widgets.first(takes_widgets)
+    assert widgets.names() == ["builtin", "ext", "mine"]  # entry points read now
+    assert widgets.first(takes_widgets) == before == ("a widget, built in",)
+    assert widgets.ordered() == [["mine"], ("a widget, built in",), "a widget"]
+
+
+def test_a_plugin_that_fails_to_load_is_skipped_when_tried_and_refused_by_name(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    widgets = registry()
+    widgets.register("good", ("good",), precedence=BUILTIN)
+    widgets.register("broken", "tests.core.no_such_module:X")
+    with caplog.at_level("WARNING", logger="alambic.core._plugins"):
+        assert widgets.first(lambda w: True) == ("good",)
+        assert widgets.first(lambda w: True) == ("good",)
+    assert [r.getMessage() for r in caplog.records] == [
+        "widget 'broken' cannot be loaded from tests.core.no_such_module:X: "
+        "No module named 'tests.core.no_such_module'; it is left out"
+    ], "logged once"
+    with pytest.raises(ConfigError, match="'broken' cannot be loaded"):
+        widgets.get("broken")

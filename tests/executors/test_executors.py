@@ -14,7 +14,7 @@ from alambic.executors import (
     LocalExecutor,
     available_executors,
     create_executor,
-    executors,
+    executor_registry,
     register_executor,
 )
 from alambic.testing import ExecutorConformance, check_executor
@@ -58,7 +58,7 @@ def test_executors_are_plugins_found_by_name(tmp_path: Path) -> None:
     settings = Settings(
         home=tmp_path, db_url="sqlite://", artifacts=str(tmp_path), executor="custom"
     )
-    with executors.preserved():
+    with executor_registry.preserved():
         register_executor("custom", Custom)
         assert "custom" in available_executors()
         executor: BaseExecutor = create_executor(settings)
@@ -70,7 +70,7 @@ def test_executors_are_plugins_found_by_name(tmp_path: Path) -> None:
 
 def test_an_executor_registered_by_path_loads_only_when_used(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, db_url="sqlite://", artifacts=str(tmp_path))
-    with executors.preserved():
+    with executor_registry.preserved():
         register_executor("later", "tests.executors.helpers:NoSuchExecutor")
         assert "later" in available_executors()  # nothing imported yet
         with pytest.raises(ExecutorError, match=r"'later' cannot be loaded from tests\.executors"):

@@ -11,7 +11,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 from alambic.errors import ConformanceError, ModelError
-from alambic.models import Flavor, flavors, get_flavor, register_flavor
+from alambic.models import Flavor, flavor_registry, get_flavor, register_flavor
 from alambic.testing import FlavorConformance, check_flavor
 
 
@@ -84,7 +84,7 @@ class Greedy(Flavor):
 
 
 def test_the_suite_catches_a_flavor_that_claims_every_object() -> None:
-    with flavors.preserved():
+    with flavor_registry.preserved():
         flavor = register_flavor(Greedy())
         with pytest.raises(ConformanceError, match="accepts any object"):
             check_flavor(flavor, object(), None)
@@ -108,9 +108,9 @@ def test_flavors_are_tried_newest_first_and_can_be_removed() -> None:
         def matches(self, model: Any) -> bool:
             return isinstance(model, tuple)
 
-    with flavors.preserved():
+    with flavor_registry.preserved():
         register_flavor(Tuple())
-        assert flavors.ordered()[0].name == "test-tuple", "a registered flavor comes first"
+        assert flavor_registry.ordered()[0].name == "test-tuple", "a registered flavor comes first"
         assert get_flavor("test-tuple").name == "test-tuple"
     with pytest.raises(ModelError, match="unknown model flavor 'test-tuple'"):
         get_flavor("test-tuple")

@@ -11,7 +11,12 @@ import polars as pl
 import pytest
 
 from alambic.errors import ConformanceError
-from alambic.store import Materializer, get_materializer, materializers, register_materializer
+from alambic.store import (
+    Materializer,
+    get_materializer,
+    materializer_registry,
+    register_materializer,
+)
 from alambic.testing import MaterializerConformance, check_materializer
 
 
@@ -99,7 +104,7 @@ class Timestamped(Materializer):
 
 
 def test_the_check_catches_a_non_deterministic_materializer() -> None:
-    with materializers.preserved():
+    with materializer_registry.preserved():
         materializer = register_materializer(Timestamped())
         with pytest.raises(ConformanceError, match="different bytes"):
             check_materializer(materializer, [Point(1)])

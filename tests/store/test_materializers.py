@@ -38,7 +38,7 @@ BUILTIN_NAMES = [m.name for m in _materializers._BUILTINS] + [_materializers.PIC
 @pytest.fixture(autouse=True)
 def registry() -> Iterator[None]:
     """Materializers registered by a test vanish after it."""
-    with _materializers.materializers.preserved():
+    with _materializers.materializer_registry.preserved():
         yield
 
 
@@ -464,7 +464,7 @@ def test_the_latest_registration_wins_and_a_name_is_replaced() -> None:
     again = register_materializer(UpperDictMaterializer())
     assert again is not first
     assert find_materializer({}) is again
-    tried = [m.name for m in _materializers.materializers.ordered()]
+    tried = [m.name for m in _materializers.materializer_registry.ordered()]
     mine = [n for n in tried if n in ("test-upper-dict", "test-other-dict")]
     assert mine == ["test-upper-dict", "test-other-dict"]
     assert tried.index("test-other-dict") < tried.index("json"), "before the built-ins"

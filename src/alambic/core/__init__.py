@@ -10,11 +10,12 @@ from alambic.core._hashing import (
 )
 from alambic.core._ids import new_id
 from alambic.core._imports import optional_import
-from alambic.core._plugins import BUILTIN, USER, PluginRegistry, load_path
+from alambic.core._plugins import BUILTIN, ENTRY_POINT, USER, PluginRegistry, load_path
 from alambic.core._time import parse_duration, utcnow
 
 __all__ = [
     "BUILTIN",
+    "ENTRY_POINT",
     "USER",
     "PluginRegistry",
     "canonical_json",

@@ -7,7 +7,10 @@ group (``alambic.executors``, ``alambic.materializers``, ``alambic.flavors``), r
 when a lookup finds nothing registered. Plugins chosen by trying each in turn (a
 materializer for a value, a flavor for a model) are tried by precedence, highest first;
 among equals, the one registered last first, so that a user's plugin overrides an
-earlier one.
+earlier one. Entry points come after the built-ins: they take what alambic's own plugins
+do not, so reading them late never changes which plugin a value goes to. A plugin that
+fails to load is skipped (and logged) when plugins are tried in turn; asked for by name,
+it raises.
 
 Example:
     >>> from alambic.errors import ExecutorError
@@ -26,15 +29,18 @@ from __future__ import annotations
 import contextlib
 import importlib
 import itertools
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
 from alambic.errors import AlambicError
 
-__all__ = ["BUILTIN", "USER", "PluginRegistry", "load_path"]
+__all__ = ["BUILTIN", "ENTRY_POINT", "USER", "PluginRegistry", "load_path"]
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
+ENTRY_POINT = -100  # plugins of other packages' entry points: after alambic's own
 BUILTIN = 0  # the precedence of alambic's own plugins
 USER = 100  # the default precedence of plugins registered at run time: tried first
 _order = itertools.count()
@@ -56,11 +62,12 @@ def load_path(path: str) -> Any:
 
 
 class _Entry:
-    __slots__ = ("loaded", "order", "precedence", "target")
+    __slots__ = ("broken", "loaded", "order", "precedence", "target")
 
     def __init__(self, target: Any, precedence: int, order: int, *, loaded: bool) -> None:
         self.target = target  # the plugin, or its "module:attr" path until it is loaded
         self.precedence, self.order, self.loaded = precedence, order, loaded
+        self.broken = False  # its path failed to load: skipped when plugins are tried
 
 
 class PluginRegistry(Generic[T]):
@@ -134,7 +141,8 @@ class PluginRegistry(Generic[T]):
     def names(self) -> list[str]:
         """Every plugin's name, entry points included, sorted."""
         self._read_entry_points()
-        return sorted(self._entries)
+        with self._lock:
+            return sorted(self._entries)
 
     def get(self, name: str) -> T:
         """The plugin called ``name`` (importing it on first use).
@@ -143,8 +151,9 @@ class PluginRegistry(Generic[T]):
             error: no plugin has that name, or it cannot be imported.
         """
         entry = self._entries.get(name)
-        if entry is None and self._read_entry_points():
-            entry = self._entries.get(name)
+        if entry is None:
+            self._read_entry_points()
+            entry = self._entries.get(name)  # read again: another thread may have read them
         if entry is None:
             known = sorted(self._entries)
             if self._missing is not None:
@@ -153,24 +162,34 @@ class PluginRegistry(Generic[T]):
         return self._loaded(name, entry)
 
     def ordered(self) -> list[T]:
-        """Every plugin, highest precedence first (among equals, the latest registered)."""
+        """Every plugin that loads, highest precedence first (among equals, the latest
+        registered); one that fails to load is logged and left out."""
         ordered = self._ordered
         if ordered is None:
             with self._lock:
                 entries = sorted(
                     self._entries.items(), key=lambda item: (item[1].precedence, item[1].order)
                 )
-                ordered = [self._loaded(name, entry) for name, entry in reversed(entries)]
+                ordered = []
+                for name, entry in reversed(entries):
+                    try:
+                        ordered.append(self._loaded(name, entry))
+                    except AlambicError as exc:
+                        if not entry.broken:
+                            log.warning("%s; it is left out", exc)
+                            entry.broken = True
                 self._ordered = ordered
         return ordered
 
     def first(self, accepts: Callable[[T], bool]) -> T | None:
         """The first plugin, in :meth:`ordered` order, that ``accepts``; entry points are
         read (once) when none of the registered ones does."""
-        for plugin in self.ordered():
+        ordered = self.ordered()
+        for plugin in ordered:
             if accepts(plugin):
                 return plugin
-        if self._read_entry_points():
+        self._read_entry_points()
+        if self.ordered() is not ordered:  # entry points (or a registration) came meanwhile
             return self.first(accepts)
         return None
 
@@ -197,10 +216,13 @@ class PluginRegistry(Generic[T]):
         import importlib.metadata  # only now: reading entry points costs milliseconds
 
         with self._lock:
-            self._entry_points_read = True
+            if self._entry_points_read:  # another thread read them meanwhile
+                return False
             found = importlib.metadata.entry_points(group=self.group)
             new = [ep for ep in found if ep.name not in self._entries]
             for ep in new:
-                self._entries[ep.name] = _Entry(ep.value, USER, next(_order), loaded=False)
+                entry = _Entry(ep.value, ENTRY_POINT, next(_order), loaded=False)
+                self._entries[ep.name] = entry
             self._ordered = None
+            self._entry_points_read = True  # last: a reader that sees it sees the entries
             return bool(new)

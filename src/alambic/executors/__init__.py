@@ -21,7 +21,7 @@ _EXPORTS = {
     "TaskResult": "._base",
     "available_executors": "._base",
     "create_executor": "._base",
-    "executors": "._base",
+    "executor_registry": "._base",
     "register_executor": "._base",
     "LocalExecutor": "._local",
     "stop_idle_workers": "._local",
@@ -55,7 +55,7 @@ __all__ = [
     "current_step",
     "die_with_parent",
     "execute_task",
-    "executors",
+    "executor_registry",
     "load_code",
     "load_module",
     "read_log_tail",
@@ -76,7 +76,7 @@ if TYPE_CHECKING:
         TaskResult,
         available_executors,
         create_executor,
-        executors,
+        executor_registry,
         register_executor,
     )
     from alambic.executors._local import LocalExecutor, stop_idle_workers

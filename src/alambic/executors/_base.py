@@ -31,6 +31,7 @@ __all__ = [
     "TaskResult",
     "available_executors",
     "create_executor",
+    "executor_registry",
     "register_executor",
 ]
 
@@ -151,7 +152,7 @@ class InlineExecutor(BaseExecutor):
 
 
 ExecutorFactory = Callable[..., BaseExecutor]
-executors: PluginRegistry[ExecutorFactory] = PluginRegistry(
+executor_registry: PluginRegistry[ExecutorFactory] = PluginRegistry(
     "executor",
     error=ExecutorError,
     group="alambic.executors",
@@ -159,19 +160,23 @@ executors: PluginRegistry[ExecutorFactory] = PluginRegistry(
         f"unknown executor {name!r}; set ALAMBIC_EXECUTOR to one of: {', '.join(known)}"
     ),
 )
-executors.register("local", "alambic.executors._local:LocalExecutor", precedence=BUILTIN)
-executors.register("inline", "alambic.executors._base:InlineExecutor", precedence=BUILTIN)
-executors.register("ray", "alambic.executors._ray:RayExecutor", precedence=BUILTIN)
+executor_registry.register(
+    "local", "alambic.executors._local:LocalExecutor", precedence=BUILTIN
+)
+executor_registry.register(
+    "inline", "alambic.executors._base:InlineExecutor", precedence=BUILTIN
+)
+executor_registry.register("ray", "alambic.executors._ray:RayExecutor", precedence=BUILTIN)
 
 
 def register_executor(name: str, factory: str | ExecutorFactory) -> None:
     """Register an executor class (or a ``"module:Class"`` path, loaded lazily) by name."""
-    executors.register(name.lower(), factory)
+    executor_registry.register(name.lower(), factory)
 
 
 def available_executors() -> list[str]:
     """Names of the registered executors (entry points included)."""
-    return executors.names()
+    return executor_registry.names()
 
 
 def create_executor(settings: Settings, name: str | None = None, **options: Any) -> BaseExecutor:
@@ -180,5 +185,5 @@ def create_executor(settings: Settings, name: str | None = None, **options: Any)
     Raises:
         ExecutorError: no executor has that name, or it cannot be loaded.
     """
-    factory = executors.get((name or settings.executor).lower())
+    factory = executor_registry.get((name or settings.executor).lower())
     return factory(settings, **options)

@@ -11,7 +11,7 @@ _EXPORTS = {
     "register_materializers": "._materializer",
     "Flavor": "._flavors",
     "flavor_for": "._flavors",
-    "flavors": "._flavors",
+    "flavor_registry": "._flavors",
     "get_flavor": "._flavors",
     "register_flavor": "._flavors",
     "Model": "._model",
@@ -30,7 +30,7 @@ __all__ = [
     "Signature",
     "dumps_model",
     "flavor_for",
-    "flavors",
+    "flavor_registry",
     "get_flavor",
     "infer_signature",
     "load_model",
@@ -44,7 +44,13 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
-    from alambic.models._flavors import Flavor, flavor_for, flavors, get_flavor, register_flavor
+    from alambic.models._flavors import (
+        Flavor,
+        flavor_for,
+        flavor_registry,
+        get_flavor,
+        register_flavor,
+    )
     from alambic.models._materializer import register_materializers
     from alambic.models._model import (
         Model,

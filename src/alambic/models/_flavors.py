@@ -10,8 +10,8 @@ Flavors are plugins: :func:`register_flavor` adds one, tried before the built-in
 conformance suite :class:`alambic.testing.FlavorConformance` checks it.
 
 Example:
-    >>> from alambic.models import flavors
-    >>> sorted(flavors.names())
+    >>> from alambic.models import flavor_registry
+    >>> sorted(flavor_registry.names())
     ['lightgbm', 'sklearn', 'xgboost']
 """
 
@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 from alambic.core import BUILTIN, USER, PluginRegistry
 from alambic.errors import ModelError
 
-__all__ = ["Flavor", "flavor_for", "flavors", "get_flavor", "register_flavor"]
+__all__ = ["Flavor", "flavor_for", "flavor_registry", "get_flavor", "register_flavor"]
 
 # Types from these packages are rebuilt by skops from data, never by running stored code.
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "lightgbm.", "xgboost.")
@@ -271,10 +271,10 @@ def _checked(flavor: Any) -> Flavor:
     return flavor
 
 
-flavors: PluginRegistry[Flavor] = PluginRegistry(
+flavor_registry: PluginRegistry[Flavor] = PluginRegistry(
     "model flavor", error=ModelError, group="alambic.flavors", adapt=_checked
 )
-flavors.register_all(
+flavor_registry.register_all(
     [(f.name, f) for f in (SklearnFlavor(), LightGBMFlavor(), XGBoostFlavor())],
     precedence=BUILTIN,
 )
@@ -291,12 +291,12 @@ def register_flavor(flavor: Flavor) -> Flavor:
         ...     def load(self, folder, info, trusted): return None
         >>> register_flavor(Plain()).name
         'doctest-plain'
-        >>> flavors.unregister("doctest-plain")
+        >>> flavor_registry.unregister("doctest-plain")
     """
     checked = _checked(flavor)
     if checked.name == PICKLE.name:
         raise ModelError(f"{checked.name!r} is a built-in flavor name; choose another name")
-    flavors.register(checked.name, checked, precedence=USER)
+    flavor_registry.register(checked.name, checked, precedence=USER)
     return checked
 
 
@@ -306,7 +306,7 @@ def flavor_for(model: Any, *, allow_pickle: bool = False) -> Flavor:
     Raises:
         ModelError: no safe flavor fits and pickle was not allowed.
     """
-    found = flavors.first(lambda flavor: flavor.matches(model))
+    found = flavor_registry.first(lambda flavor: flavor.matches(model))
     if found is not None:
         return found
     if allow_pickle:
@@ -331,7 +331,7 @@ def get_flavor(name: str, *, allow_pickle: bool = False) -> Flavor:
                 "only if you trust where it comes from"
             )
         return PICKLE
-    return flavors.get(name)
+    return flavor_registry.get(name)
 
 
 def describe(info: dict[str, Any]) -> str:

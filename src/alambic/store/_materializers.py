@@ -40,7 +40,7 @@ __all__ = [
     "Materializer",
     "find_materializer",
     "get_materializer",
-    "materializers",
+    "materializer_registry",
     "register_materializer",
     "type_name",
 ]
@@ -299,7 +299,7 @@ def _checked(materializer: Any) -> Materializer:
     return materializer
 
 
-materializers: PluginRegistry[Materializer] = PluginRegistry(
+materializer_registry: PluginRegistry[Materializer] = PluginRegistry(
     "materializer",
     error=MaterializerError,
     group="alambic.materializers",
@@ -309,7 +309,7 @@ materializers: PluginRegistry[Materializer] = PluginRegistry(
         "that registers it (alambic.store.register_materializer) before loading this artifact"
     ),
 )
-materializers.register_all([(m.name, m) for m in _BUILTINS], precedence=BUILTIN)
+materializer_registry.register_all([(m.name, m) for m in _BUILTINS], precedence=BUILTIN)
 
 
 def register_materializer(materializer: Materializer) -> Materializer:
@@ -340,7 +340,7 @@ def register_materializer(materializer: Materializer) -> Materializer:
         raise MaterializerError(
             f"{checked.name!r} is a built-in materializer name; choose another name"
         )
-    materializers.register(checked.name, checked, precedence=USER)
+    materializer_registry.register(checked.name, checked, precedence=USER)
     return checked
 
 
@@ -352,7 +352,7 @@ def find_materializer(
     Raises:
         MaterializerError: no materializer handles the value and pickle is not allowed.
     """
-    found = materializers.first(lambda materializer: materializer.can_save(value))
+    found = materializer_registry.first(lambda materializer: materializer.can_save(value))
     if found is not None:
         return found
     if allow_pickle:
@@ -374,4 +374,4 @@ def get_materializer(name: str, *, allow_pickle: bool = False) -> Materializer:
         )
     if name == PICKLE.name:
         return PICKLE
-    return materializers.get(name)
+    return materializer_registry.get(name)
