@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,26 @@ def test_steps_do_not_leak_working_folder_or_environment(tmp_path: Path) -> None
         )
     finally:
         os.chdir(cwd)
+
+
+def test_tuple_annotated_arguments_arrive_as_tuples_and_others_as_sent() -> None:
+
+    from alambic.executors._worker import _as_annotated
+
+    def step(
+        a: tuple[int, ...],
+        b: tuple[int, ...] | None,
+        c: typing.Optional[tuple[int, int]],  # noqa: UP045 - the old spelling works too
+        d: list[int] | tuple[int, ...],
+        e: list[int],
+    ) -> None: ...
+
+    given = {name: [1, 2] for name in "abcde"}
+    converted = _as_annotated(step, dict(given))
+    assert {k: type(v).__name__ for k, v in converted.items()} == {
+        "a": "tuple",
+        "b": "tuple",
+        "c": "tuple",
+        "d": "list",
+        "e": "list",
+    }

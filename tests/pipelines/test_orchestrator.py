@@ -347,3 +347,33 @@ def test_a_pipeline_defined_in_an_interactive_session_runs(tmp_path: Path) -> No
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.stdout.strip().splitlines()[-1] == "succeeded [9, 16]", done.stderr
+
+
+def test_a_step_a_worker_can_neither_import_nor_unpickle_fails_with_why() -> None:
+    code = textwrap.dedent(
+        """
+        import threading
+        import alambic as al
+
+        guard = threading.Lock()
+
+        @al.step
+        def locked(x: int) -> int:
+            with guard:
+                return x
+
+        @al.pipeline
+        def closed(x: int = 1) -> int:
+            return locked(x)
+
+        run = al.run(closed)
+        print(run.status)
+        print(run.step("locked").error)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    status, error = done.stdout.strip().splitlines()[-2:]
+    assert status == "failed", done.stderr
+    assert "cannot be imported by name" in error and "cannot be pickled" in error

@@ -160,12 +160,8 @@ executor_registry: PluginRegistry[ExecutorFactory] = PluginRegistry(
         f"unknown executor {name!r}; set ALAMBIC_EXECUTOR to one of: {', '.join(known)}"
     ),
 )
-executor_registry.register(
-    "local", "alambic.executors._local:LocalExecutor", precedence=BUILTIN
-)
-executor_registry.register(
-    "inline", "alambic.executors._base:InlineExecutor", precedence=BUILTIN
-)
+executor_registry.register("local", "alambic.executors._local:LocalExecutor", precedence=BUILTIN)
+executor_registry.register("inline", "alambic.executors._base:InlineExecutor", precedence=BUILTIN)
 executor_registry.register("ray", "alambic.executors._ray:RayExecutor", precedence=BUILTIN)
 
 

@@ -284,8 +284,10 @@ def _tuple_arguments(fn: Any) -> frozenset[str]:
         return frozenset()
     found = set()
     for name, hint in hints.items():
-        options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-        if any((typing.get_origin(o) or o) is tuple for o in options):
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        kinds = {typing.get_origin(o) or o for o in (typing.get_args(hint) if union else (hint,))}
+        # Only where a tuple is wanted and a list would not do (list | tuple takes both).
+        if tuple in kinds and not kinds & {list, typing.Any, object}:
             found.add(name)
     return frozenset(found - {"return"})
 

@@ -453,6 +453,17 @@ class Orchestrator:
 
     def _submit(self, state: StepState, prepared: Prepared) -> None:
         node = state.node
+        try:
+            payload = self._payload(state, prepared)
+        except Exception as exc:  # a function a worker can neither import nor unpickle
+            code = node.code
+            self._fail(
+                state,
+                f"step {state.label} cannot be sent to a worker: {code['module']}."
+                f"{code['qualname']} cannot be imported by name (define it at the top level "
+                f"of a module), and it cannot be pickled: {type(exc).__name__}: {exc}",
+            )
+            return
         state.attempt += 1
         self._log_dir.mkdir(parents=True, exist_ok=True)
         log_path = str(self._log_dir / f"{state.label}.{state.attempt}-{secrets.token_hex(3)}.log")
@@ -478,7 +489,7 @@ class Orchestrator:
         state.status, state.task_id, state.started = "running", task_id, time.monotonic()
         state.deadline = state.started + node.timeout if node.timeout else None
         self._running[task_id] = state
-        self._get_executor().submit(Task(task_id, self._payload(state, prepared), log_path))
+        self._get_executor().submit(Task(task_id, payload, log_path))
         self._changed()
 
     def _payload(self, state: StepState, prepared: Prepared) -> dict[str, Any]:
@@ -489,7 +500,8 @@ class Orchestrator:
         if step is not None and not _importable(code, step.fn):
             # A function of a notebook, a REPL or another function: ship it by value
             # (only runs driven in-process know it).
-            code = {**code, "pickled": base64.b64encode(cloudpickle.dumps(step.fn)).decode()}
+            pickled = cloudpickle.dumps(step.fn)
+            code = {**code, "pickled": base64.b64encode(pickled).decode()}
         return {
             "code": code,
             "code_hash": node.code_hash,
