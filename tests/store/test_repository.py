@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,25 +68,36 @@ def test_a_lost_insert_race_runs_again_and_finds_the_winners_row(counters: Repos
         counters.transaction(work)
 
 
-def test_sqlite_busy_after_its_timeout_is_retried(tmp_path: Path) -> None:
+def test_sqlite_busy_after_its_timeout_is_retried_once(tmp_path: Path) -> None:
     path = tmp_path / "busy.db"
-    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.05})
+    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.2})
     CounterRow.__table__.create(engine)  # type: ignore[attr-defined]
+    repository = Repository(engine)
+
+    def work(session: Session) -> None:
+        session.add(CounterRow(name="late", value=1))
+
     holder = sqlite3.connect(path, check_same_thread=False)
     holder.execute("BEGIN EXCLUSIVE")  # another process writing for a while
-    releaser = threading.Timer(0.25, holder.commit)
+    releaser = threading.Timer(0.3, holder.commit)  # after the first attempt gave up
     releaser.start()
     try:
-
-        def work(session: Session) -> None:
-            session.add(CounterRow(name="late", value=1))
-
-        Repository(engine).transaction(work, attempts=8)
+        repository.transaction(work, attempts=8)
     finally:
         releaser.join()
-        holder.close()
     with Session(engine) as session:
         assert session.get(CounterRow, "late") is not None
+
+    holder.execute("BEGIN EXCLUSIVE")  # and now one that never lets go
+    started = time.monotonic()
+    try:
+        with pytest.raises(StoreError, match="database is locked"):
+            repository.transaction(work, attempts=8)
+    finally:
+        holder.rollback()
+        holder.close()
+    # Busy SQLite has already waited its timeout: one more attempt, not seven.
+    assert time.monotonic() - started < 1.0
     engine.dispose()
 
 

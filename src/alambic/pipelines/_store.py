@@ -128,9 +128,8 @@ class RunStore(Repository):
     def save_pipeline(self, hash: str, name: str, definition: dict[str, Any]) -> PipelineRecord:
         """Store a definition under its hash; storing the same hash again is a no-op."""
         row = {"hash": hash, "name": name, "definition": definition, "created_at": utcnow()}
-        with self.writing() as session:
-            # Two processes may store the same new definition at once: one row wins.
-            self.insert_ignore(session, PipelineRow, [row])
+        # Two processes may store the same new definition at once: one row wins.
+        self.transaction(lambda session: self.insert_ignore(session, PipelineRow, [row]))
         return self.get_pipeline(hash)
 
     def get_pipeline(self, hash: str) -> PipelineRecord:
@@ -192,8 +191,7 @@ class RunStore(Repository):
     # -- runs ------------------------------------------------------------------------
     def create_run(self, run: RunRecord) -> RunRecord:
         """Insert a new run."""
-        with self.writing() as session:
-            session.add(RunRow(**dataclasses.asdict(run)))
+        self.transaction(lambda session: session.add(RunRow(**dataclasses.asdict(run))))
         return run
 
     def get_run(self, run_id: str) -> RunRecord:
@@ -233,7 +231,8 @@ class RunStore(Repository):
         """
         now = utcnow()
         stale = now - timedelta(seconds=stale_after)
-        with self.writing() as session:
+
+        def work(session: Session) -> bool:
             # Lock the row: two orchestrators claiming at once must not both win.
             row = session.get(RunRow, run_id, with_for_update=True)
             if row is None:
@@ -249,13 +248,16 @@ class RunStore(Repository):
             row.heartbeat_at = now
             return True
 
+        return self.transaction(work)
+
     def heartbeat(self, run_id: str, orchestrator: str) -> tuple[bool, bool]:
         """Refresh the orchestrator's heartbeat.
 
         Returns:
             (whether it still owns the run, whether a cancel was requested).
         """
-        with self.writing() as session:
+
+        def work(session: Session) -> tuple[bool, bool]:
             result = session.execute(
                 update(RunRow)
                 .where(RunRow.id == run_id, RunRow.orchestrator == orchestrator)
@@ -265,9 +267,12 @@ class RunStore(Repository):
             cancel = session.scalar(select(RunRow.cancel_requested).where(RunRow.id == run_id))
             return owned, bool(cancel)
 
+        return self.transaction(work)
+
     def update_run_unless_finished(self, run_id: str, **values: Any) -> bool:
         """Set columns of a run that has not finished; return whether it was updated."""
-        with self.writing() as session:
+
+        def work(session: Session) -> bool:
             result = session.execute(
                 update(RunRow)
                 .where(RunRow.id == run_id, RunRow.status.not_in(_FINISHED))
@@ -275,14 +280,17 @@ class RunStore(Repository):
             )
             return bool(getattr(result, "rowcount", 0))
 
+        return self.transaction(work)
+
     # -- step runs -------------------------------------------------------------------
     def save_step_runs(self, steps: list[StepRunRecord]) -> list[StepRunRecord]:
         """Insert step runs in one transaction; a step run that exists (same run, node and
         instance) is kept as it is and returned instead."""
         if not steps:
             return []
-        saved = []
-        with self.writing() as session:
+
+        def work(session: Session) -> list[StepRunRecord]:
+            saved = []
             existing = {
                 (row.node, row.instance): row
                 for row in session.scalars(
@@ -296,13 +304,18 @@ class RunStore(Repository):
                     saved.append(step)
                 else:
                     saved.append(to_record(StepRunRecord, row))
-        return saved
+            return saved
+
+        return self.transaction(work)
 
     def finish_step_run(self, step_id: str, artifacts: list[ArtifactRecord], **values: Any) -> None:
         """Set a step run's final columns and record its output artifacts, in one transaction."""
-        with self.writing() as session:
+
+        def work(session: Session) -> None:
             session.execute(update(StepRunRow).where(StepRunRow.id == step_id).values(**values))
             self._insert_artifacts(session, artifacts)
+
+        self.transaction(work)
 
     def write_step_updates(
         self, updates: dict[str, dict[str, Any]], artifacts: list[ArtifactRecord]
@@ -317,10 +330,11 @@ class RunStore(Repository):
         table: Any = StepRunRow.__table__
         # One executemany per set of columns: updates of one kind share a statement.
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for step_id, values in updates.items():
+        for step_id, values in sorted(updates.items()):  # rows locked in one order
             columns = tuple(sorted(values))
             groups.setdefault(columns, []).append({"_id": step_id, **values})
-        with self.writing() as session:
+
+        def work(session: Session) -> None:
             for columns, rows in groups.items():
                 statement = (
                     table.update()
@@ -329,6 +343,8 @@ class RunStore(Repository):
                 )
                 session.connection().execute(statement, rows)
             self._insert_artifacts(session, artifacts)
+
+        self.transaction(work)
 
     def find_cached_many(self, keys: list[str]) -> dict[str, StepRunRecord]:
         """Return, for each cache key that has one, the newest succeeded step run."""
@@ -430,14 +446,16 @@ class RunStore(Repository):
     # -- artifacts -------------------------------------------------------------------
     def record_artifacts(self, artifacts: Iterable[ArtifactRecord]) -> None:
         """Remember artifacts; recording a hash that is already known is a no-op."""
-        with self.writing() as session:
-            self._insert_artifacts(session, list(artifacts))
+        records = list(artifacts)
+        self.transaction(lambda session: self._insert_artifacts(session, records))
 
     def _insert_artifacts(self, session: Session, artifacts: list[ArtifactRecord]) -> None:
         if not artifacts:
             return
-        # Two processes may store the same content at once: same hash, same row.
-        self.insert_ignore(session, ArtifactRow, [dataclasses.asdict(a) for a in artifacts])
+        # Two processes may store the same content at once: same hash, same row. In hash
+        # order, so that two such inserts wait for each other rather than deadlock.
+        rows = [dataclasses.asdict(a) for a in sorted(artifacts, key=lambda a: a.hash)]
+        self.insert_ignore(session, ArtifactRow, rows)
 
     def get_artifact(self, hash: str) -> ArtifactRecord:
         """Return what the store knows of the artifact ``hash``."""

@@ -107,6 +107,10 @@ class Repository:
     def writing(self) -> Iterator[Session]:
         """One write transaction, committed at the end of the block, rolled back on error.
 
+        It does not run again after a transient failure: prefer :meth:`transaction` for
+        writes that several processes make at once (inserts others may race, rows locked
+        in bulk).
+
         Raises:
             StoreError: the database could not be written.
         """
@@ -125,9 +129,11 @@ class Repository:
         """Run ``work(session)`` in one write transaction and return what it returns.
 
         The transaction runs again (up to ``attempts`` times, with a short growing pause)
-        when the database aborted it for a transient reason, and, with ``conflicts``,
-        when a unique row it inserted was inserted first by another process (the next
-        attempt then finds that row).
+        when the database aborted it for a transient reason (a PostgreSQL deadlock or
+        serialisation failure; SQLite still locked after its minute-long busy timeout, once
+        only), and, with ``conflicts``, when a unique row it inserted was inserted first by
+        another process (the next attempt then finds that row). ``work`` must do nothing
+        but database work: it may run more than once.
 
         Raises:
             StoreError: the database could not be written, even after the retries.
@@ -140,7 +146,9 @@ class Repository:
                 if not conflicts or attempt == attempts:
                     raise
             except DBAPIError as exc:
-                if not is_transient(exc) or attempt == attempts:
+                # SQLite has already waited its busy timeout: one more try, not minutes more.
+                busy = "database is locked" in str(exc.orig)
+                if not is_transient(exc) or attempt == attempts or (busy and attempt > 1):
                     if isinstance(exc, OperationalError):
                         raise StoreError(
                             f"cannot write to the metadata database: {exc.orig}; check "

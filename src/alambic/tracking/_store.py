@@ -82,10 +82,17 @@ class TrackingStore(Repository):
         self._experiments: dict[str, str] = {}
 
     # -- experiments -----------------------------------------------------------------
-    def experiment_id(self, name: str, session: Session | None = None) -> str:
-        """Return the id of the experiment called ``name``, creating it if needed."""
-        if name in self._experiments:
-            return self._experiments[name]
+    def experiment_id(
+        self, name: str, session: Session | None = None, made: dict[str, str] | None = None
+    ) -> str:
+        """Return the id of the experiment called ``name``, creating it if needed.
+
+        In the caller's ``session``, a new id is noted in ``made`` rather than remembered:
+        the caller remembers it once its transaction commits (it may roll back, or run again).
+        """
+        known = self._experiments.get(name) or (made or {}).get(name)
+        if known is not None:
+            return known
         own = session is None
         session = session or Session(self.engine)
         try:
@@ -102,7 +109,10 @@ class TrackingStore(Repository):
                 session.close()
         if found is None:  # pragma: no cover - the row was just inserted or found
             raise StoreError(f"experiment {name!r} could not be created; try again")
-        self._experiments[name] = found
+        if own or made is None:
+            self._experiments[name] = found
+        else:
+            made[name] = found
         return found
 
     def list_experiments(self) -> list[dict[str, Any]]:
@@ -134,7 +144,11 @@ class TrackingStore(Repository):
         for change in changes:  # several changes of one run in a batch: merge them first
             earlier = merged.get(change.id)
             merged[change.id] = change if earlier is None else _merge(earlier, change)
-        with self.writing() as session:
+
+        made: dict[str, str] = {}  # experiments this write creates, known once it commits
+
+        def work(session: Session) -> None:
+            made.clear()  # a transaction that runs again finds or makes them again
             existing = {}
             if merged:
                 query = select(TrackedRunRow).where(TrackedRunRow.id.in_(list(merged)))
@@ -143,7 +157,7 @@ class TrackingStore(Repository):
             for change in merged.values():
                 row = existing.get(change.id)
                 if row is None:
-                    new_rows.append(self._new_row(change, session))
+                    new_rows.append(self._new_row(change, session, made))
                 else:
                     _apply(change, row)
             if new_rows:  # new runs are the common case: one executemany
@@ -151,10 +165,13 @@ class TrackingStore(Repository):
             if points:
                 session.execute(insert(MetricRow), points)
 
-    def _new_row(self, change: RunChange, session: Session) -> dict[str, Any]:
+        self.transaction(work)
+        self._experiments.update(made)
+
+    def _new_row(self, change: RunChange, session: Session, made: dict[str, str]) -> dict[str, Any]:
         return {
             "id": change.id,
-            "experiment_id": self.experiment_id(change.experiment, session),
+            "experiment_id": self.experiment_id(change.experiment, session, made),
             "parent_id": change.parent_id,
             "kind": change.kind,
             "name": change.name or change.id,
