@@ -9,6 +9,7 @@ import pkgutil
 import types
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,14 +89,19 @@ def test_the_top_level_holds_the_daily_names_and_the_subpackages() -> None:
         assert isinstance(getattr(al, name), types.ModuleType), name
 
 
-@pytest.mark.parametrize("name", sorted(al._DEPRECATED))
-def test_the_names_that_left_the_top_level_still_work_with_a_warning(name: str) -> None:
-    _, where = al._DEPRECATED[name]
-    with pytest.warns(DeprecationWarning, match=f"alambic.{name} is deprecated.*use {where}"):
-        value = getattr(al, name)
+MOVED = [(al, name) for name in sorted(al._DEPRECATED)] + [
+    (al.store, name) for name in sorted(al.store._DEPRECATED)
+]
+
+
+@pytest.mark.parametrize(("package", "name"), MOVED, ids=[f"{p.__name__}.{n}" for p, n in MOVED])
+def test_the_names_that_moved_still_work_with_a_warning(package: Any, name: str) -> None:
+    where = package._DEPRECATED[name]
+    with pytest.warns(DeprecationWarning, match=f"{package.__name__}.{name} is deprecated"):
+        value = getattr(package, name)
     home = importlib.import_module(where.rpartition(".")[0])
     assert value is getattr(home, where.rpartition(".")[2])
-    assert name not in dir(al) and name not in al.__all__
+    assert name not in dir(package) and name not in package.__all__
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         getattr(home, where.rpartition(".")[2])  # the new home does not warn

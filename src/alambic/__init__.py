@@ -57,22 +57,22 @@ _EXPORTS = {
     "tuning": ".tuning",
 }
 
-# Top-level names of 0.1 that now live only in their subpackage (removed in 0.3).
+# Top-level names of 0.1 that now live only in their subpackage (removed in the next release).
 _DEPRECATED = {
-    "Materializer": (".store", "alambic.store.Materializer"),
-    "register_materializer": (".store", "alambic.store.register_materializer"),
-    "Pipeline": (".pipelines", "alambic.pipelines.Pipeline"),
-    "Run": (".pipelines", "alambic.pipelines.Run"),
-    "Step": (".pipelines", "alambic.pipelines.Step"),
-    "list_runs": (".pipelines", "alambic.pipelines.list_runs"),
-    "load_pipeline": (".pipelines", "alambic.pipelines.load_pipeline"),
-    "settings": (".config", "alambic.config.settings"),
-    "split": (".data", "alambic.data.split"),
-    "end_run": (".tracking", "alambic.tracking.end_run"),
-    "log_artifact": (".tracking", "alambic.tracking.log_artifact"),
-    "set_experiment": (".tracking", "alambic.tracking.set_experiment"),
-    "set_tag": (".tracking", "alambic.tracking.set_tag"),
-    "set_tags": (".tracking", "alambic.tracking.set_tags"),
+    "Materializer": "alambic.store.Materializer",
+    "register_materializer": "alambic.store.register_materializer",
+    "Pipeline": "alambic.pipelines.Pipeline",
+    "Run": "alambic.pipelines.Run",
+    "Step": "alambic.pipelines.Step",
+    "list_runs": "alambic.pipelines.list_runs",
+    "load_pipeline": "alambic.pipelines.load_pipeline",
+    "settings": "alambic.config.settings",
+    "split": "alambic.data.split",
+    "end_run": "alambic.tracking.end_run",
+    "log_artifact": "alambic.tracking.log_artifact",
+    "set_experiment": "alambic.tracking.set_experiment",
+    "set_tag": "alambic.tracking.set_tag",
+    "set_tags": "alambic.tracking.set_tags",
 }
 
 __all__ = [

@@ -96,3 +96,12 @@ def test_a_dict_argument_keyed_like_the_stored_form_keeps_its_key() -> None:
     again = Fingerprint.from_components(fingerprint.components())
     assert again.key(["return"]) == fingerprint.key(["return"])
     assert fingerprint.changes_since(again) == []
+
+
+def test_a_dict_argument_keyed_a_that_becomes_a_reference_is_explained() -> None:
+    # {"a": step()} was stored as a dict holding a stored value; read back, it must not
+    # pass for a content hash when the argument is now the step's output itself.
+    before = Fingerprint.of("c", {"x": {"dict": {"a": {"artifact": {"hash": "ab" * 32}}}}})
+    after = Fingerprint.of("c", {"x": {"artifact": {"hash": "cd" * 32}}})
+    old = Fingerprint.from_components(before.components())
+    assert after.changes_since(old) == ["input 'x' changed (content)"]

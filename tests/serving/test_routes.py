@@ -232,3 +232,11 @@ def test_an_endpoint_deleted_and_created_again_is_a_change() -> None:
     time.sleep(0.01)
     create_endpoint("toy", variants=["toy@production"], holdout=0.5)  # revision 1 again
     assert store.revisions(None) != before
+
+
+def test_create_app_still_takes_its_options_as_keywords_with_a_warning() -> None:
+    from alambic.serving import ServerOptions, create_app
+
+    with pytest.warns(DeprecationWarning, match=r"create_app\(poll_seconds=\) is deprecated"):
+        app = create_app(["toy"], poll_seconds=5)
+    assert app.state.options == ServerOptions(poll_seconds=5)

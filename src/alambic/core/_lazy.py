@@ -14,7 +14,7 @@ def lazy_exports(
     package: str,
     exports: dict[str, str],
     *,
-    deprecated: dict[str, tuple[str, str]] | None = None,
+    deprecated: dict[str, str] | None = None,
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """Return ``__getattr__`` and ``__dir__`` for a package whose names live in submodules.
 
@@ -22,8 +22,9 @@ def lazy_exports(
         package: the package's ``__name__``.
         exports: public name → module holding it (relative, like ``"._metadata"``, or
             absolute); a module exported under its own name (``".registry"``) is itself.
-        deprecated: old name → (its module, where it lives now): still served, with a
-            :class:`DeprecationWarning` at each use, and left out of ``dir()``.
+        deprecated: old name → where it lives now (``"alambic.pipelines.RunStore"``):
+            still served, with a :class:`DeprecationWarning` at each use, and left out of
+            ``dir()``.
 
     Example:
         >>> getattr_, dir_ = lazy_exports("alambic.core", {"new_id": "._ids"})
@@ -43,14 +44,15 @@ def lazy_exports(
             importlib.import_module(package).__dict__[name] = value  # next access: no call
             return value
         if name in old:
-            module, instead = old[name]
+            instead = old[name]
             warnings.warn(
                 f"{package}.{name} is deprecated and will be removed in the next release; "
                 f"use {instead}",
                 DeprecationWarning,
                 stacklevel=2,
             )
-            return load(name, module)
+            module, _, attr = instead.rpartition(".")
+            return getattr(importlib.import_module(module), attr)
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:

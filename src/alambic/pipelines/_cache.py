@@ -73,13 +73,15 @@ def _dump(print_: ArgPrint) -> Any:
 def _load(data: Any) -> ArgPrint:
     if isinstance(data, list):
         return [_load(item) for item in data]
-    if isinstance(data, dict) and "v" in data and set(data) <= {"v", "p"}:
-        return Inline(data["v"], tuple(data.get("p", ())))
-    if isinstance(data, dict) and "a" in data and set(data) <= {"a", "p"}:
-        return Stored(data["a"], tuple(data.get("p", ())))
-    if isinstance(data, dict):
-        return {k: _load(v) for k, v in data.items()}
-    return Inline(data)  # pragma: no cover - never written by alambic
+    if not isinstance(data, dict):
+        return Inline(data)  # pragma: no cover - never written by alambic
+    path = data.get("p", [])
+    if isinstance(path, list):  # the stored form always has a list path
+        if "v" in data and set(data) <= {"v", "p"}:
+            return Inline(data["v"], tuple(path))
+        if isinstance(data.get("a"), str) and set(data) <= {"a", "p"}:
+            return Stored(data["a"], tuple(path))
+    return {k: _load(v) for k, v in data.items()}
 
 
 def _has_stored(print_: ArgPrint | None) -> bool:

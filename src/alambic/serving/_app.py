@@ -24,6 +24,7 @@ Handlers are module-level functions that read what the server holds from
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import AsyncIterator
 
 import anyio.to_thread
@@ -75,7 +76,10 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 def create_app(
-    endpoints: list[str] | None = None, *, options: ServerOptions | None = None
+    endpoints: list[str] | None = None,
+    *,
+    options: ServerOptions | None = None,
+    **legacy: float,
 ) -> Starlette:
     """The serving app for some endpoints (all of them when ``endpoints`` is None).
 
@@ -86,6 +90,8 @@ def create_app(
         endpoints: names to serve; None serves every endpoint, new ones included.
         options: polling, token cache and capture bounds (:class:`ServerOptions`'
             defaults when None).
+        **legacy: those options as keywords, as 0.1 took them (deprecated: removed in the
+            next release).
 
     Example:
         >>> app = create_app(["fraud"], options=ServerOptions(poll_seconds=5))
@@ -94,6 +100,14 @@ def create_app(
         >>> import uvicorn  # then serve it (the models load when it starts):
         >>> uvicorn.run(app, port=8080)  # doctest: +SKIP
     """
+    if legacy:
+        warnings.warn(
+            f"create_app({', '.join(f'{k}=' for k in sorted(legacy))}) is deprecated and will be "
+            "removed in the next release; pass options=ServerOptions(...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        options = ServerOptions(**{**vars(options or ServerOptions()), **legacy})
     options = ServerOptions() if options is None else options
     state = ServerState(endpoints, options=options)
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: not_found})

@@ -68,7 +68,19 @@ __all__ = [
     "type_name",
     "upgrade",
 ]
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+# Names of 0.1 that moved to the capability owning them (removed in the next release).
+_DEPRECATED = {
+    "MetadataStore": "alambic.pipelines.RunStore",
+    "ArtifactRecord": "alambic.pipelines.ArtifactRecord",
+    "PipelineRecord": "alambic.pipelines.PipelineRecord",
+    "RunRecord": "alambic.pipelines.RunRecord",
+    "StepRunRecord": "alambic.pipelines.StepRunRecord",
+    "TrackingStore": "alambic.tracking.TrackingStore",
+    "ExperimentRecord": "alambic.tracking.ExperimentRecord",
+    "TrackedRunRecord": "alambic.tracking.TrackedRunRecord",
+    "RunChange": "alambic.tracking.RunChange",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, deprecated=_DEPRECATED)
 
 if TYPE_CHECKING:
     from alambic.store._artifacts import ArtifactStore

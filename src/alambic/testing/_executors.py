@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
-
-import pytest
+from typing import Any
 
 from alambic.config import Settings, settings
 from alambic.errors import ConformanceError
@@ -22,7 +20,6 @@ from alambic.executors import BaseExecutor, Task, TaskResult
 from alambic.store import ArtifactRef, ArtifactStore, load_value
 
 __all__ = [
-    "ExecutorConformance",
     "check_executor",
     "collect_results",
     "conformance_task",
@@ -170,64 +167,3 @@ def check_executor(
             check(executor, folder, timeout)
     finally:
         executor.shutdown()
-
-
-class ExecutorConformance:
-    """The executor conformance suite as pytest tests: subclass it and say how to build one.
-
-    Example (in a test module of yours)::
-
-        from alambic.testing import ExecutorConformance
-
-        class TestMyExecutor(ExecutorConformance):
-            isolated = True  # tasks run in other processes: crashes and cancels are checked
-
-            def make_executor(self, settings):
-                return MyExecutor(settings, max_workers=2)
-
-    Attributes:
-        isolated: the executor runs tasks in other processes (crash and cancel checks).
-        parallel: tasks overlap when ``max_workers`` > 1 (the overlap check).
-        timeout: the longest any check may wait for results, in seconds.
-    """
-
-    isolated: ClassVar[bool] = True
-    parallel: ClassVar[bool] = True
-    timeout: ClassVar[float] = 120.0
-
-    def make_executor(self, settings: Settings) -> BaseExecutor:
-        """Build the executor under test from ``settings``."""
-        raise NotImplementedError("define make_executor(self, settings) in your test class")
-
-    @pytest.fixture
-    def executor(self, tmp_path: Path) -> Iterator[BaseExecutor]:
-        """The executor under test, its artifacts in ``tmp_path``, shut down afterwards."""
-        built = self.make_executor(replace(settings(), artifacts=str(tmp_path / "artifacts")))
-        try:
-            yield built
-        finally:
-            built.shutdown()
-
-    def test_values_round_trip(self, executor: BaseExecutor, tmp_path: Path) -> None:
-        check_values_round_trip(executor, tmp_path, self.timeout)
-
-    def test_output_is_captured(self, executor: BaseExecutor, tmp_path: Path) -> None:
-        check_output_is_captured(executor, tmp_path, self.timeout)
-
-    def test_errors_are_results(self, executor: BaseExecutor, tmp_path: Path) -> None:
-        check_errors_are_results(executor, tmp_path, self.timeout)
-
-    def test_tasks_overlap(self, executor: BaseExecutor, tmp_path: Path) -> None:
-        if not self.parallel or executor.max_workers < 2:
-            pytest.skip("not a parallel executor (parallel = False or max_workers < 2)")
-        check_tasks_overlap(executor, tmp_path, self.timeout)
-
-    def test_a_crash_fails_only_its_task(self, executor: BaseExecutor, tmp_path: Path) -> None:
-        if not self.isolated:
-            pytest.skip("tasks run in the caller's process (isolated = False)")
-        check_a_crash_fails_only_its_task(executor, tmp_path, self.timeout)
-
-    def test_cancel_stops_a_task(self, executor: BaseExecutor, tmp_path: Path) -> None:
-        if not self.isolated:
-            pytest.skip("tasks run in the caller's process (isolated = False)")
-        check_cancel_stops_a_task(executor, tmp_path, self.timeout)

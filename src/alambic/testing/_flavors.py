@@ -13,12 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from alambic.errors import ConformanceError, ModelError
 from alambic.models import Flavor, dumps_model, flavor_for, get_flavor, loads_model
 
-__all__ = ["FlavorConformance", "check_flavor"]
+__all__ = ["check_flavor"]
 
 Predict = Callable[[Any, Any], Any]
 
@@ -131,66 +129,3 @@ def check_flavor(
     check_deterministic(flavor, model)
     check_round_trip(flavor, model, features, call)
     check_packaged(flavor, model, features, call)
-
-
-class FlavorConformance:
-    """The model flavor conformance suite as pytest tests.
-
-    Example (in a test module of yours)::
-
-        from alambic.testing import FlavorConformance
-
-        class TestCatBoostFlavor(FlavorConformance):
-            def make_flavor(self):
-                return alambic.models.register_flavor(CatBoostFlavor())
-
-            def make_model(self):
-                return CatBoostClassifier(iterations=5).fit(X, y)
-
-            def features(self):
-                return X[:10]
-    """
-
-    def make_flavor(self) -> Flavor:
-        """The registered flavor under test."""
-        raise NotImplementedError("define make_flavor(self) in your test class")
-
-    def make_model(self) -> Any:
-        """A trained model of the flavor's framework."""
-        raise NotImplementedError("define make_model(self) in your test class")
-
-    def features(self) -> Any:
-        """Rows to predict on."""
-        raise NotImplementedError("define features(self) in your test class")
-
-    def predict(self, model: Any, features: Any) -> Any:
-        """A model's predictions (default ``model.predict(features)``)."""
-        return model.predict(features)
-
-    @pytest.fixture
-    def flavor(self) -> Flavor:
-        """The flavor under test."""
-        return self.make_flavor()
-
-    @pytest.fixture
-    def model(self) -> Any:
-        """A trained model of its framework."""
-        return self.make_model()
-
-    def test_matches_its_models_only(self, flavor: Flavor, model: Any) -> None:
-        check_matches(flavor, model)
-
-    def test_registered(self, flavor: Flavor, model: Any) -> None:
-        check_registered(flavor, model)
-
-    def test_saves_files_described_in_json(self, flavor: Flavor, model: Any) -> None:
-        check_saves_safely(flavor, model)
-
-    def test_deterministic(self, flavor: Flavor, model: Any) -> None:
-        check_deterministic(flavor, model)
-
-    def test_round_trip(self, flavor: Flavor, model: Any) -> None:
-        check_round_trip(flavor, model, self.features(), self.predict)
-
-    def test_packaged(self, flavor: Flavor, model: Any) -> None:
-        check_packaged(flavor, model, self.features(), self.predict)

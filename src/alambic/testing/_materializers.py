@@ -8,11 +8,9 @@ Each property is a function that raises :class:`~alambic.errors.ConformanceError
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from alambic.errors import ConformanceError, MaterializerError
 from alambic.store import (
@@ -24,7 +22,7 @@ from alambic.store import (
     save_value,
 )
 
-__all__ = ["MaterializerConformance", "check_materializer"]
+__all__ = ["check_materializer"]
 
 Equal = Callable[[Any, Any], bool]
 
@@ -104,56 +102,3 @@ def check_materializer(
         store = ArtifactStore(str(Path(folder) / "artifacts"))
         check_deterministic(store, materializer, samples)
         check_round_trip(store, materializer, samples, same)
-
-
-class MaterializerConformance:
-    """The materializer conformance suite as pytest tests.
-
-    Example (in a test module of yours)::
-
-        from alambic.testing import MaterializerConformance
-
-        class TestTorchMaterializer(MaterializerConformance):
-            def make_materializer(self):
-                return alambic.store.register_materializer(TorchModule())
-
-            def samples(self):
-                return [torch.nn.Linear(2, 1)]
-
-            def equal(self, a, b):
-                return all((x == y).all() for x, y in zip(a.state_dict().values(), ...))
-    """
-
-    def make_materializer(self) -> Materializer:
-        """The registered materializer under test."""
-        raise NotImplementedError("define make_materializer(self) in your test class")
-
-    def samples(self) -> list[Any]:
-        """Values of the types it handles."""
-        raise NotImplementedError("define samples(self) in your test class")
-
-    def equal(self, loaded: Any, sample: Any) -> bool:
-        """Whether a loaded value equals its sample (default ``==``)."""
-        return _default_equal(loaded, sample)
-
-    @pytest.fixture
-    def materializer(self) -> Materializer:
-        """The materializer under test."""
-        return self.make_materializer()
-
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[ArtifactStore]:
-        """An empty artifact store."""
-        yield ArtifactStore(str(tmp_path / "artifacts"))
-
-    def test_registered(self, materializer: Materializer) -> None:
-        check_registered(materializer)
-
-    def test_chosen_for_its_samples(self, materializer: Materializer) -> None:
-        check_chosen_for_its_samples(materializer, self.samples())
-
-    def test_deterministic(self, materializer: Materializer, store: ArtifactStore) -> None:
-        check_deterministic(store, materializer, self.samples())
-
-    def test_round_trip(self, materializer: Materializer, store: ArtifactStore) -> None:
-        check_round_trip(store, materializer, self.samples(), self.equal)
