@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from alambic.core._lazy import lazy_exports
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS = {
     "step": ".pipelines",

@@ -25,7 +25,7 @@ _EXPORTS = {
     "start_run": "._api",
     "step_tracking": "._api",
     "tracking_store": "._api",
-    "TrackingError": "._buffer",
+    "TrackingError": "alambic.errors",
     "changes_from_export": "._buffer",
     "RunChange": "._change",
     "search_runs": "._search",
@@ -61,6 +61,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
+    from alambic.errors import TrackingError
     from alambic.tracking._api import (
         ActiveRun,
         absorb_tracking,
@@ -79,7 +80,7 @@ if TYPE_CHECKING:
         step_tracking,
         tracking_store,
     )
-    from alambic.tracking._buffer import TrackingError, changes_from_export
+    from alambic.tracking._buffer import changes_from_export
     from alambic.tracking._change import RunChange
     from alambic.tracking._search import search_runs
     from alambic.tracking._store import ExperimentRecord, TrackedRunRecord, TrackingStore

@@ -3,6 +3,8 @@
 Until now serving wrote ``endpoint:<name>`` and ``token:<id>`` into the registry's
 ``group`` column. The column becomes ``subject``, beside a new ``subject_kind``
 (``model_group``, ``endpoint``, ``token``); every existing row is kept and classified.
+A 0.1 process still running writes to ``group``: stop them all before upgrading a
+database several machines share.
 
 Revision ID: 0005
 Revises: 0004
