@@ -134,11 +134,8 @@ class RunStore(Repository):
 
     def get_pipeline(self, hash: str) -> PipelineRecord:
         """Return the definition stored under ``hash``."""
-        with self.reading() as session:
-            row = session.get(PipelineRow, hash)
-            if row is None:
-                raise NotFoundError(f"no pipeline definition {hash}")
-            return to_record(PipelineRecord, row)
+        missing = f"no pipeline definition {hash}"
+        return self.by_key(PipelineRecord, PipelineRow, hash, missing=missing)
 
     def latest_pipeline(self, name: str) -> PipelineRecord:
         """Return the newest stored definition of the pipeline called ``name``."""
@@ -396,11 +393,8 @@ class RunStore(Repository):
 
     def get_step_run(self, step_run_id: str) -> StepRunRecord:
         """Return one step run by its id."""
-        with self.reading() as session:
-            row = session.get(StepRunRow, step_run_id)
-            if row is None:
-                raise NotFoundError(f"no step run {step_run_id}")
-            return to_record(StepRunRecord, row)
+        missing = f"no step run {step_run_id}"
+        return self.by_key(StepRunRecord, StepRunRow, step_run_id, missing=missing)
 
     def step_runs(self, run_id: str) -> list[StepRunRecord]:
         """Return the step runs of a run in creation order."""
@@ -459,8 +453,5 @@ class RunStore(Repository):
 
     def get_artifact(self, hash: str) -> ArtifactRecord:
         """Return what the store knows of the artifact ``hash``."""
-        with self.reading() as session:
-            row = session.get(ArtifactRow, hash)
-            if row is None:
-                raise NotFoundError(f"no artifact {hash} in the metadata store")
-            return to_record(ArtifactRecord, row)
+        missing = f"no artifact {hash} in the metadata store"
+        return self.by_key(ArtifactRecord, ArtifactRow, hash, missing=missing)

@@ -379,11 +379,8 @@ class RegistryStore(Repository):
 
     # -- reads -----------------------------------------------------------------------
     def get_group(self, name: str) -> ModelGroupRecord:
-        with self.reading() as session:
-            row = session.get(ModelGroupRow, name)
-            if row is None:
-                raise NotFoundError(f"no model group {name!r}; see `alambic models list`")
-            return to_record(ModelGroupRecord, row)
+        missing = f"no model group {name!r}; see `alambic models list`"
+        return self.by_key(ModelGroupRecord, ModelGroupRow, name, missing=missing)
 
     def list_groups(self) -> list[ModelGroupRecord]:
         with self.reading() as session:

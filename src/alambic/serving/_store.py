@@ -129,11 +129,7 @@ class ServingStore(Repository):
             session.delete(row)
 
     def get_endpoint(self, name: str) -> EndpointRecord:
-        with self.reading() as session:
-            row = session.get(EndpointRow, name)
-            if row is None:
-                raise _missing(name)
-            return to_record(EndpointRecord, row)
+        return self.by_key(EndpointRecord, EndpointRow, name, missing=str(_missing(name)))
 
     def list_endpoints(self) -> list[EndpointRecord]:
         with self.reading() as session:

@@ -47,7 +47,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from alambic.errors import StoreError
+from alambic.errors import NotFoundError, StoreError
 from alambic.store._db import get_engine
 from alambic.store._orm import Base
 
@@ -158,6 +158,18 @@ class Repository:
                 log.info("transaction aborted (%s); attempt %d of %d", exc.orig, attempt, attempts)
             time.sleep(0.01 * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def by_key(self, record: type[R], table: type[Any], key: Any, *, missing: str) -> R:
+        """The row of ``table`` whose primary key is ``key``, as a ``record``.
+
+        Raises:
+            NotFoundError: there is none (``missing`` says what to do).
+        """
+        with self.reading() as session:
+            row = session.get(table, key)
+            if row is None:
+                raise NotFoundError(missing)
+            return to_record(record, row)
 
     def insert_ignore(
         self, session: Session, table: type[Base], rows: list[dict[str, Any]]

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from alambic.core import new_id, utcnow
-from alambic.errors import NotFoundError, StoreError
+from alambic.errors import StoreError
 from alambic.store import Repository, to_record
 from alambic.tracking._change import RunChange
 from alambic.tracking._tables import ExperimentRow, MetricRow, TrackedRunRow
@@ -201,11 +201,8 @@ class TrackingStore(Repository):
         Raises:
             NotFoundError: no tracked run has this id.
         """
-        with self.reading() as session:
-            row = session.get(TrackedRunRow, run_id)
-            if row is None:
-                raise NotFoundError(f"no tracked run {run_id!r}; see `alambic experiments list`")
-            return to_record(TrackedRunRecord, row)
+        missing = f"no tracked run {run_id!r}; see `alambic experiments list`"
+        return self.by_key(TrackedRunRecord, TrackedRunRow, run_id, missing=missing)
 
     def experiment_names(self) -> dict[str, str]:
         """Experiment id → name."""
