@@ -5,15 +5,9 @@ here, where pipeline code has always found them. Names load lazily, so that defi
 steps (and running them in a worker) does not import the orchestrator or the store.
 
 Example:
-    >>> import alambic as al
-    >>> @al.step
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> @al.pipeline
-    ... def twice(x: int = 2) -> None:
-    ...     double(double(x))
-    >>> list(twice.graph.nodes)
-    ['double', 'double_2']
+    >>> from alambic import executors, pipelines
+    >>> pipelines.create_executor is executors.create_executor
+    True
 """
 
 from typing import TYPE_CHECKING

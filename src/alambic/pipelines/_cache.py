@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -142,7 +143,11 @@ class Fingerprint:
         return cls(str(components.get("code", "")), args, components.get("data"), stored)
 
     def components(self) -> dict[str, Any]:
-        """The JSON form stored with a step run (``cache.components``)."""
+        """The JSON form stored with a step run (``cache.components``); made once."""
+        return self._components
+
+    @functools.cached_property
+    def _components(self) -> dict[str, Any]:
         args = self.stored if self.stored is not None else self._dumped()
         out: dict[str, Any] = {"code": self.code, "args": args}
         if self.data is not None:
