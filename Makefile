@@ -19,14 +19,18 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.demo-installed
 
+# The demo runs from this folder and keeps everything in ./.alambic, the home that the
+# README's commands, run from here, find.
+demo: export ALAMBIC_HOME ?= $(CURDIR)/.alambic
 demo: $(VENV)/.demo-installed
-	cd examples/quickstart && ../../$(BIN)/alambic run pipeline.py:quickstart
-	cd examples/fraud && (test -f data/listings.parquet || ../../$(BIN)/python generate.py) \
-		&& ../../$(BIN)/alambic run pipeline.py:fraud \
-		&& ../../$(BIN)/alambic models list \
-		&& ../../$(BIN)/alambic models approve fraud-auto --comment "reviewed in the demo" \
-		&& ../../$(BIN)/alambic models show fraud-auto \
-		&& ../../$(BIN)/python serve_demo.py
+	$(BIN)/alambic run examples/quickstart/pipeline.py:quickstart
+	test -f examples/fraud/data/listings.parquet || $(BIN)/python examples/fraud/generate.py
+	$(BIN)/alambic run examples/fraud/pipeline.py:fraud
+	$(BIN)/alambic models list
+	$(BIN)/alambic models approve fraud-auto/1 --comment "reviewed in the demo"
+	$(BIN)/alambic models show fraud-auto
+	$(BIN)/python examples/fraud/serve_demo.py
+	@printf "\nalambic is in .venv/bin: source .venv/bin/activate puts it on the PATH\n"
 
 services:
 	@# PostgreSQL for the store tests (trust auth, database `test`); start it when it is down.
@@ -68,4 +72,4 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/batch.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache examples/quickstart/.alambic
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .alambic examples/*/.alambic

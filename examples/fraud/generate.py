@@ -10,7 +10,7 @@ patterns differ by category:
 - moto: few photos, a short copy-pasted description, a brand-new account;
 - loisir: a high-end vehicle at a bargain, posted at night, from a shared phone.
 
-    python generate.py --rows 200000 --out data/listings.parquet
+    python examples/fraud/generate.py --rows 200000   # → examples/fraud/data/listings.parquet
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+LISTINGS = Path(__file__).resolve().parent / "data" / "listings.parquet"
 CATEGORIES = {
     # share, fraud rate, brands, base price, yearly depreciation, km per year
     "auto": (
@@ -137,7 +138,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--out", type=Path, default=Path("data/listings.parquet"))
+    parser.add_argument("--out", type=Path, default=LISTINGS)
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     data = generate(args.rows, random_state=args.seed)

@@ -10,13 +10,14 @@ first time, a logistic-regression baseline), and register it as a new version of
 ``min_auc``.
 Metrics, parameters, plots and every tuning trial go to experiment tracking.
 
-    python generate.py                       # data/listings.parquet (200k listings)
-    alambic run pipeline.py:fraud
-    alambic run pipeline.py:fraud -p categories=moto -p n_trials=40
+    python examples/fraud/generate.py        # examples/fraud/data/listings.parquet (200k rows)
+    alambic run examples/fraud/pipeline.py:fraud
+    alambic run examples/fraud/pipeline.py:fraud -p categories=moto -p n_trials=40
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,6 +25,9 @@ from fraud_schema import FEATURES, TARGET  # beside this file
 
 import alambic as al
 from alambic import tracking
+
+# Beside this file, wherever the pipeline is run from.
+LISTINGS = str(Path(__file__).resolve().parent / "data" / "listings.parquet")
 
 
 @al.step
@@ -194,7 +198,7 @@ def summary(verdicts: list[dict[str, Any]], published: list[str]) -> list[dict[s
 
 @al.pipeline
 def fraud(
-    source: str = "data/listings.parquet",
+    source: str = LISTINGS,
     categories: tuple[str, ...] = ("auto", "moto", "loisir"),
     test_size: float = 0.25,
     n_trials: int = 12,
@@ -208,6 +212,7 @@ def fraud(
             "SELECT * FROM listings WHERE category = $category",
             params={"category": category},
             sources={"listings": source},
+            min_rows=1,  # an unknown category fails here, not deep in scikit-learn
         )
         train, test = prepare(rows, test_size)
         model = tune_model(train, n_trials, n_jobs, random_state)

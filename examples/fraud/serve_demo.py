@@ -1,9 +1,10 @@
 """Serve the fraud model over HTTP and talk to it with a plain HTTP client (urllib).
 
 Run after the fraud pipeline (``make demo`` does): puts fraud-auto's approved version in
-production, registers a small challenger, creates the endpoint ``fraud`` (90% champion,
-10% challenger, 5% holdout, token required), starts ``alambic serve``, sends a few
-listings, shows an A/B answer and a refused bad request, then stops the server.
+production, registers a small challenger (alias ``challenger``, the first time only),
+creates the endpoint ``fraud`` (90% champion, 10% challenger, 5% holdout, token
+required), starts ``alambic serve``, sends a few listings, shows an A/B answer and a
+refused bad request, then stops the server.
 """
 
 from __future__ import annotations
@@ -30,11 +31,7 @@ HERE = Path(__file__).parent
 
 
 def champion_and_challenger() -> tuple[int, int]:
-    """fraud-auto@production (the pipeline's approved version) and a small challenger."""
-    import lightgbm
-
-    from alambic.models import package
-
+    """fraud-auto@production (the pipeline's approved version) and fraud-auto@challenger."""
     try:
         champion = al.registry.resolve("fraud-auto@production").version
     except NotFoundError:
@@ -45,6 +42,19 @@ def champion_and_challenger() -> tuple[int, int]:
         ]
         champion = approved[-1].version
         al.registry.promote("fraud-auto", champion, to="production", comment="demo")
+    try:  # the second demo reuses the challenger it trained the first time
+        return champion, al.registry.resolve("fraud-auto@challenger").version
+    except NotFoundError:
+        pass
+    return champion, train_challenger()
+
+
+def train_challenger() -> int:
+    """A smaller LightGBM, registered, approved and aliased ``challenger``."""
+    import lightgbm
+
+    from alambic.models import package
+
     rows = pd.read_parquet(HERE / "data" / "listings.parquet")
     rows = rows[rows["category"] == "auto"].sort_values("listing_id").head(20_000)
     features = rows[FEATURES].copy()
@@ -53,13 +63,16 @@ def champion_and_challenger() -> tuple[int, int]:
     model = package(small.fit(features, rows[TARGET]), features, rows[TARGET])
     registered = al.register(model, "fraud-auto", tags={"role": "challenger"},
                              description="A smaller challenger for the A/B demo.")  # fmt: skip
+    version = int(registered["version"])
     if registered["status"] != al.registry.APPROVED:
-        al.registry.approve("fraud-auto", registered["version"], comment="A/B challenger")
-    return champion, int(registered["version"])
+        al.registry.approve("fraud-auto", version, comment="A/B challenger")
+    al.registry.promote("fraud-auto", version, to="challenger", comment="A/B demo")
+    return version
 
 
 def endpoint(challenger: int) -> str:
-    variants = ["champion=fraud-auto@production:0.9", f"challenger=fraud-auto/{challenger}:0.1"]
+    del challenger  # the endpoint follows the alias, as a team's would
+    variants = ["champion=fraud-auto@production:0.9", "challenger=fraud-auto@challenger:0.1"]
     try:
         al.serving.update_endpoint("fraud", variants=variants, holdout=0.05)
     except NotFoundError:

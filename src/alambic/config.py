@@ -1,7 +1,10 @@
 """Settings, read from ``ALAMBIC_*`` environment variables and ``alambic.toml``.
 
 The environment wins over the file; the file wins over the defaults. ``alambic.toml``
-is looked up in the current folder and its parents::
+is looked up in the current folder and its parents, and so is the home, the way git
+finds ``.git``: the nearest folder holding an ``alambic.toml`` or an existing
+``.alambic`` folder is the project, and its ``.alambic`` is the home (unless
+``ALAMBIC_HOME`` or the file's ``home`` says otherwise); with neither, ``./.alambic``::
 
     # alambic.toml
     home = ".alambic"
@@ -27,7 +30,7 @@ from typing import Any
 
 from alambic.errors import ConfigError
 
-__all__ = ["Settings", "find_config_file", "settings"]
+__all__ = ["Settings", "find_config_file", "find_project", "settings"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -80,6 +83,27 @@ def find_config_file(start: Path | None = None) -> Path | None:
         path = candidate / "alambic.toml"
         if path.is_file():
             return path
+    return None
+
+
+def find_project(start: Path | None = None) -> Path | None:
+    """Return the nearest folder, from ``start`` (default: cwd) up, that is a project.
+
+    A project folder holds an ``alambic.toml`` or an existing ``.alambic`` home, so
+    commands run from any sub-folder share one home, as git commands share one ``.git``.
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> (root / ".alambic").mkdir()
+        >>> (root / "examples" / "fraud").mkdir(parents=True)
+        >>> find_project(root / "examples" / "fraud") == root.resolve()
+        True
+    """
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / "alambic.toml").is_file() or (candidate / ".alambic").is_dir():
+            return candidate
     return None
 
 
@@ -144,6 +168,8 @@ def settings() -> Settings:
             base[f.name] = Path.cwd()
 
     home = Path(str(raw.get("home", ".alambic"))).expanduser()
+    if "home" not in raw:
+        home = ((find_project() or Path.cwd()) / home).resolve()
     if not home.is_absolute():
         home = (base.get("home", Path.cwd()) / home).resolve()
     db_url = str(raw.get("db_url") or f"sqlite:///{home / 'alambic.db'}")

@@ -30,6 +30,7 @@ from tests.cli.helpers import (
     Result,
     Show,
     Write,
+    invoke,
 )
 
 RUN_LINE = re.compile(r"^run (run-\S+) (succeeded|failed|cancelled)$", re.MULTILINE)
@@ -457,6 +458,26 @@ def test_cancel_stops_a_submitted_run(
     assert f"run {run} already cancelled; nothing to cancel" in again.err
 
 
+def test_a_run_cancelled_as_it_starts_stays_cancelled_and_resumes(
+    alambic: Alambic, write: Write, show: Show
+) -> None:
+    # The README's sequence: the cancel lands before the background process drives the
+    # run; that process must not bring it back to life, and `resume` then finishes it.
+    write("sleepy.py", SLEEPY)
+    submitted = alambic("submit", "sleepy.py", "-p", "seconds=3")
+    assert submitted.code == 0, submitted.transcript
+    run = submitted.out.strip()
+    cancelled = alambic("cancel", run)
+    assert cancelled.code == 0, cancelled.transcript
+    assert cancelled.out == f"run {run} cancelled\n"
+    time.sleep(1.0)  # time for the background process to start, and find nothing to do
+    assert show(run)["run"]["status"] == "cancelled"
+    resumed = alambic("resume", run, "-q")
+    assert resumed.code == 0, resumed.transcript
+    assert show(run)["run"]["status"] == "succeeded"
+    assert result_of(resumed) == 3.0
+
+
 def test_cancel_of_a_finished_run_is_a_usage_error(alambic: Alambic, write: Write) -> None:
     write("flow.py", FLOW)
     run = run_id(alambic("run", "flow.py", "-q"))
@@ -635,3 +656,20 @@ def test_runs_list_shows_whole_run_ids_on_an_80_column_console(
     listed = alambic("runs", "list", env={"COLUMNS": "80"})
     assert listed.code == 0, listed.transcript
     assert run in listed.out
+
+
+# -- which home ------------------------------------------------------------------------------
+def test_a_command_in_a_sub_folder_uses_the_project_home(
+    alambic: Alambic, write: Write, tmp_path: Path
+) -> None:
+    write("flow.py", FLOW)
+    unset = {"ALAMBIC_HOME": ""}  # an empty variable counts as unset: discovery decides
+    first = invoke(tmp_path, "run", "flow.py:squares", "--quiet", env=unset)
+    assert first.code == 0, first.transcript
+    assert first.err.startswith(f"created a new home at {tmp_path.resolve() / '.alambic'} ")
+    deep = tmp_path / "examples" / "fraud"
+    deep.mkdir(parents=True)
+    listed = invoke(deep, "runs", "list", env=unset)
+    assert listed.code == 0, listed.transcript
+    assert "squares" in listed.out and "created" not in listed.err  # the same home, found
+    assert not (deep / ".alambic").exists()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alambic.config import Settings, find_config_file, settings
+from alambic.config import Settings, find_config_file, find_project, settings
 from alambic.errors import ConfigError
 
 
@@ -112,6 +112,49 @@ def test_the_nearest_toml_wins(no_env: pytest.MonkeyPatch, write_toml, tmp_path:
 
 def test_no_toml_means_no_config_file(tmp_path: Path) -> None:
     assert find_config_file(tmp_path) is None
+
+
+def test_the_home_is_found_in_a_parent_folder_as_git_finds_dot_git(
+    no_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".alambic").mkdir()
+    deep = tmp_path / "examples" / "fraud"
+    deep.mkdir(parents=True)
+    no_env.chdir(deep)
+    assert find_project() == tmp_path.resolve()
+    config = settings()
+    assert config.home == (tmp_path / ".alambic").resolve()
+    assert config.db_url == f"sqlite:///{(tmp_path / '.alambic').resolve() / 'alambic.db'}"
+    assert not (deep / ".alambic").exists()  # nothing is created by reading the settings
+
+
+def test_a_toml_folder_holds_the_home_even_before_it_exists(
+    no_env: pytest.MonkeyPatch, write_toml, tmp_path: Path
+) -> None:
+    write_toml("max_workers = 2\n")
+    (tmp_path / "src").mkdir()
+    no_env.chdir(tmp_path / "src")
+    assert settings().home == (tmp_path / ".alambic").resolve()
+
+
+def test_the_nearest_project_marker_wins(
+    no_env: pytest.MonkeyPatch, write_toml, tmp_path: Path
+) -> None:
+    write_toml("max_workers = 2\n")
+    (tmp_path / "sub" / ".alambic").mkdir(parents=True)
+    no_env.chdir(tmp_path / "sub")
+    config = settings()
+    assert config.home == (tmp_path / "sub" / ".alambic").resolve()
+    assert config.max_workers == 2  # the file above still gives its settings
+
+
+def test_with_no_marker_the_home_is_in_the_working_folder(
+    no_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "work").mkdir()
+    no_env.chdir(tmp_path / "work")
+    assert find_project() is None
+    assert settings().home == (tmp_path / "work" / ".alambic").resolve()
 
 
 def test_relative_home_in_toml_is_relative_to_the_toml_folder(

@@ -168,3 +168,98 @@ def test_a_missing_source_fails_the_step_before_it_runs(tmp_path: Path) -> None:
     assert run.status == "failed"
     assert "does not exist" in (run.step("sql").error or "")
     assert run.step("sql").attempt == 0  # refused by the fingerprint, never executed
+
+
+# -- min_rows ------------------------------------------------------------------------------
+CATEGORY_QUERY = "SELECT * FROM listings WHERE category = $category"
+
+
+@pytest.mark.parametrize(
+    ("category", "min_rows", "n"),
+    [("auto", 1, 3), ("auto", 3, 3), ("car", 0, 0), ("car", None, 0)],
+    ids=["some-rows", "exactly-enough", "zero-asks-nothing", "no-check"],
+)
+def test_min_rows_lets_enough_rows_through(
+    listings: Path, category: str, min_rows: int | None, n: int
+) -> None:
+    frame = query(
+        CATEGORY_QUERY,
+        params={"category": category},
+        sources={"listings": str(listings)},
+        min_rows=min_rows,
+    )
+    assert len(frame) == n
+
+
+@pytest.mark.parametrize(
+    ("category", "min_rows", "count"),
+    [("car", 1, "0 rows"), ("loisir", 2, "1 row"), ("moto", 5, "2 rows")],
+    ids=["empty", "one-row", "too-few"],
+)
+def test_too_few_rows_name_the_query_its_parameters_and_the_count(
+    listings: Path, category: str, min_rows: int, count: str
+) -> None:
+    with pytest.raises(DataError) as caught:
+        query(
+            CATEGORY_QUERY,
+            params={"category": category},
+            sources={"listings": str(listings)},
+            min_rows=min_rows,
+        )
+    message = str(caught.value)
+    assert message.startswith(
+        f"the query returned {count}, fewer than min_rows={min_rows}: "
+        f"{CATEGORY_QUERY} with category={category!r}; "
+    )
+    assert f"listings ({listings})" in message  # where to look next
+
+
+def test_too_few_rows_with_positional_parameters(listings: Path) -> None:
+    with pytest.raises(DataError, match=r"with parameters 'car', 10; check the parameter"):
+        query(
+            "SELECT * FROM listings WHERE category = ? AND price > ?",
+            params=["car", 10],
+            sources={"listings": str(listings)},
+            min_rows=1,
+        )
+    with pytest.raises(DataError, match=r"fewer than min_rows=7: SELECT \* FROM listings; check"):
+        query("SELECT * FROM listings", sources={"listings": str(listings)}, min_rows=7)
+
+
+@pytest.mark.parametrize("min_rows", [-1, 1.5, "1", True], ids=["negative", "float", "str", "bool"])
+def test_a_bad_min_rows_is_refused_before_the_query_runs(min_rows: object) -> None:
+    with pytest.raises(DataError, match=r"min_rows must be an int >= 0"):
+        query("SELECT * FROM nowhere", min_rows=min_rows)  # type: ignore[arg-type]
+
+
+def test_in_a_pipeline_too_few_rows_fail_the_query_step(listings: Path) -> None:
+    run = al.run(flows.non_empty, params={"path": str(listings), "categories": ["auto", "car"]})
+    assert run.status == "failed"
+    assert run.step("sql", 0).status == "succeeded"
+    assert run.step("count_rows", 0).status == "succeeded"
+    failed = run.step("sql", 1)
+    assert failed.status == "failed"
+    error = failed.error or ""
+    assert "DataError: the query returned 0 rows, fewer than min_rows=1" in error
+    assert "with category='car'" in error
+    assert run.step("count_rows", 1).status != "succeeded"  # nothing counted no rows
+
+
+def test_without_min_rows_al_sql_keeps_its_0_1_0_cache_key(tmp_path: Path) -> None:
+    # Pinned from 0.1.0 (same query, parameters, sources and file): a change here would
+    # make every cached query of every user run again.
+    (tmp_path / "t.csv").write_text("x,y\n1,a\n2,b\n3,c\n", encoding="utf-8")
+    run = al.run(flows.pinned)
+    assert run.succeeded, run.error
+    step = run.step("sql")
+    assert step.cache_key == "99f1cdad4f3d311ec99baf0022eabb55570a41b0a80c2ebede286322adf84840"
+    assert set(step.cache["components"]["args"]) == {"text", "params", "sources"}
+
+    checked = al.run(flows.pinned_min_rows)
+    assert checked.succeeded, checked.error
+    with_min = checked.step("sql")
+    assert with_min.cache["components"]["code"] == step.cache["components"]["code"]
+    assert with_min.cache["components"]["args"]["min_rows"] == {"v": 1, "p": []}
+    assert with_min.cache_key != step.cache_key  # asking for rows is another step
+    again = al.run(flows.pinned)
+    assert again.step("sql").status == "cached"  # the check did not disturb the old key

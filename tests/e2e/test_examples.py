@@ -89,3 +89,16 @@ def test_fraud_pipeline_trains_gates_and_reruns_only_what_new_data_touches(
     assert not rows["moto"]["passed"] and rows["moto"]["registered"] == ""
     assert [v.version for v in registry.registry_store().versions("fraud-moto")] == [1]
     assert "the data it reads changed" in changed.step("extract", index["auto"]).cache["reason"]
+
+
+def test_fraud_pipeline_refuses_an_unknown_category_at_its_query(tmp_path: Path) -> None:
+    generate = _module(EXAMPLES / "fraud" / "generate.py")
+    source = tmp_path / "listings.parquet"
+    generate.generate(2_000, random_state=1).to_parquet(source, index=False)  # type: ignore[attr-defined]
+    pipeline = al.pipelines.load_pipeline(f"{EXAMPLES / 'fraud' / 'pipeline.py'}:fraud")
+    run = al.run(pipeline, params={"source": str(source), "categories": ["car"]})
+    assert run.status == "failed"
+    extract = run.step("extract", 0)
+    assert extract.status == "failed"
+    assert "fewer than min_rows=1" in extract.error and "category='car'" in extract.error
+    assert {s.status for s in run.steps if s.node != "extract"} <= {"skipped"}  # nothing trained

@@ -250,6 +250,22 @@ def test_claim_run_takes_over_after_stale_after(
     assert utcnow() - run.heartbeat_at < timedelta(seconds=10)
 
 
+@pytest.mark.parametrize(
+    "change",
+    [{"status": "cancelled"}, {"cancel_requested": True}, {"status": "succeeded"}],
+    ids=["cancelled", "cancel-requested", "succeeded"],
+)
+def test_claim_run_never_takes_a_run_that_finished_or_is_being_cancelled(
+    store: RunStore, make_run: Callable[..., RunRecord], change: dict[str, object]
+) -> None:
+    # A cancel can land before a submitted run's process starts: that process must not
+    # bring the run back to life.
+    make_run("run-1")
+    store.update_run("run-1", **change)
+    assert not store.claim_run("run-1", "orch-a", stale_after=60)
+    assert store.get_run("run-1").orchestrator is None
+
+
 def test_claim_run_of_an_unknown_run_is_not_found(store: RunStore) -> None:
     with pytest.raises(NotFoundError, match="'run-nope' does not exist"):
         store.claim_run("run-nope", "orch-a", stale_after=60)

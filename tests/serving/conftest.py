@@ -24,14 +24,17 @@ def toy() -> Any:
 
 @pytest.fixture
 def serve_app() -> Callable[..., Any]:
-    """``with serve_app(["toy"]) as (url, state):`` a server on a free port."""
+    """``with serve_app(["toy"]) as (url, state):`` a server on a free port (``http=``:
+    uvicorn's HTTP protocol, a name or a class)."""
     from alambic.serving import ServerOptions, create_app
 
     @contextmanager
-    def start(endpoints: list[str] | None = None, **options: Any) -> Iterator[tuple[str, Any]]:
+    def start(
+        endpoints: list[str] | None = None, *, http: Any = "auto", **options: Any
+    ) -> Iterator[tuple[str, Any]]:
         options.setdefault("poll_seconds", 0.2)
         app = create_app(endpoints, options=ServerOptions(**options))
-        with running(app) as url:
+        with running(app, http=http) as url:
             yield url, app.state.alambic
 
     return start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +79,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(app: Any) -> Iterator[str]:
-    """A real uvicorn server in a thread of this process, on a free port."""
+def running(app: Any, *, http: Any = "auto") -> Iterator[str]:
+    """A real uvicorn server in a thread of this process, on a free port.
+
+    Args:
+        app: the ASGI app.
+        http: uvicorn's HTTP protocol (a name or a class, as ``uvicorn.Config`` takes).
+    """
     import uvicorn
 
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", http=http)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -136,3 +143,40 @@ def serving_process(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    """An HTTP answer read off a socket: status, headers (names in lower case), body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def raw_request(url: str, head: bytes, body: bytes = b"") -> RawAnswer:
+    """Send bytes as they are (no client checks the headers) and read the answer.
+
+    Args:
+        url: ``http://127.0.0.1:PORT``.
+        head: the request line and headers, each line ending in CRLF, without the blank
+            line that ends the head (``Content-Length`` and ``Connection: close`` are added).
+        body: the body.
+    """
+    port = int(url.rsplit(":", 1)[1])
+    request = head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+    received = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        while chunk := sock.recv(65536):  # the server closes the connection when done
+            received += chunk
+    top, _, content = received.partition(b"\r\n\r\n")
+    status_line, *lines = top.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return RawAnswer(int(status_line.split()[1]), headers, content)

@@ -43,6 +43,11 @@ def test_variants_parse(text: Any, expected: Variant) -> None:
         ({"variants": ["m:-1"]}, "weight must be a number >= 0"),
         ({"variants": ["m:abc"]}, "weight must be a number"),
         ({"variants": ["m:0"]}, "sum to 0"),
+        ({"variants": ["a=m/1:0", "b=m/2:0.0"]}, "every variant has weight 0"),
+        ({"variants": ["a=m/1:-0.5", "b=m/2:1"]}, r"weight must be a number >= 0 \(weights are re"),
+        ({"variants": ["m:inf"]}, "weight must be a number >= 0"),
+        ({"variants": ["m:nan"]}, "weight must be a number >= 0"),
+        ({"variants": ["a=m/1:1e308", "b=m/2:1e308"]}, "too large to add up"),
         ({"variants": ["a=m/1", "a=m/2"]}, "names must differ"),
         ({"variants": ["m"], "holdout": 1.5}, "holdout must be between 0 and 1"),
         ({"variants": ["m"], "capture": "all"}, "capture must be a number"),
@@ -57,6 +62,47 @@ def test_bad_configurations_are_refused_with_what_is_allowed(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         Endpoint.parse("e", config)
+
+
+@pytest.mark.parametrize(
+    ("weights", "shares"),
+    [
+        (["9", "1"], [0.9, 0.1]),
+        (["0.5", "0.25"], [2 / 3, 1 / 3]),
+        (["3", "1"], [0.75, 0.25]),
+        (["1", "0"], [1.0, 0.0]),
+        (["0.7", "0.3"], [0.7, 0.3]),
+        (["1", "4", "1"], [1 / 6, 4 / 6, 1 / 6]),
+    ],
+    ids=["nine-to-one", "halves-and-quarters", "three-to-one", "one-parked", "sum-1", "thirds"],
+)
+def test_weights_are_relative_shares_stored_as_they_read_back(
+    weights: list[str], shares: list[float]
+) -> None:
+    variants = [f"v{i}=m/{i + 1}:{w}" for i, w in enumerate(weights)]
+    endpoint = Endpoint.parse("e", {"variants": variants})
+    assert [v.weight for v in endpoint.variants] == pytest.approx(shares, abs=1e-15)
+    # the stored form holds the shares, and reads back exactly (no drift at each read,
+    # so an update with the same weights is no change)
+    stored = endpoint.to_config()
+    assert [v["weight"] for v in stored["variants"]] == [v.weight for v in endpoint.variants]
+    assert Endpoint.parse("e", stored).to_config() == stored
+
+
+def test_an_update_with_the_same_relative_weights_is_no_change() -> None:
+    register_live(lgbm())
+    variants = ["a=toy/1:1", "b=toy@production:4", "c=toy:1"]  # sixths: 1/6 + 4/6 + 1/6
+    create_endpoint("fraud", variants=variants)
+    update_endpoint("fraud", variants=variants)
+    assert serving_store().get_endpoint("fraud").revision == 1
+    assert [e.action for e in endpoint_history("fraud")] == ["create-endpoint"]
+    # a row a server of an earlier release wrote (shares, summing to 1) reads unchanged
+    older = {"variants": [{"name": "a", "model": "m/1", "weight": 0.16666666666666666},
+                          {"name": "b", "model": "m/2", "weight": 0.8333333333333334}]}  # fmt: skip
+    assert [v.weight for v in Endpoint.parse("e", older).variants] == [
+        0.16666666666666666,
+        0.8333333333333334,
+    ]
 
 
 def test_weights_are_normalised_and_the_config_round_trips() -> None:
@@ -246,8 +292,9 @@ def test_the_cli_manages_endpoints_tokens_and_labels(tmp_path: Path) -> None:
     assert bad.code == 2 and "request_id and label" in bad.err
 
     token = run("tokens", "create", "site", "--scope", "invoke", "-e", "fraud")
-    assert token.code == 0 and "alm_" in token.out
-    token_id = token.out.split()[1]
+    assert token.code == 0 and token.out.startswith("alm_") and token.out.count("\n") == 1
+    token_id = token.out.split("_")[1]
+    assert f"token {token_id} (invoke) for site: printed once; stored hashed" in token.err
     assert token_id in run("tokens", "list").out
     revoked = run("tokens", "revoke", token_id)
     assert revoked.code == 0 and "revoked" in revoked.out

@@ -93,6 +93,14 @@ def test_unknown_routes_and_endpoints_answer_json_and_add_no_metric_series(
         assert "/invocations" in nowhere.json()["error"]
         wrong = client.get(f"{url}/invocations")
         assert wrong.status_code == 405 and "GET" in wrong.json()["error"]
+        # an MLflow route's errors carry MLflow's fields, even before any handler runs
+        assert (wrong.json()["error_code"], wrong.json()["message"]) == (
+            "BAD_REQUEST",
+            wrong.json()["error"],
+        )
+        named = client.get(f"{url}/endpoints/toy/invocations").json()
+        assert named["error_code"] == "BAD_REQUEST"
+        assert "error_code" not in client.get(f"{url}/v2/models/toy/infer").json()
         auth = {"authorization": f"Bearer {create_token('site')[0]}"}
         for i in range(5):
             stray = f"{url}/endpoints/stray-{i}/invocations"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -60,6 +61,30 @@ app.add_typer(experiments_app, name="experiments")
 app.add_typer(models_app, name="models")
 app.add_typer(endpoints_app, name="endpoints")
 app.add_typer(tokens_app, name="tokens")
+
+
+@app.callback()
+def _announce_a_new_home(ctx: typer.Context) -> None:
+    """Say where a command created a new home it found by itself (not one set by name)."""
+    if os.environ.get("ALAMBIC_HOME"):
+        return  # the user named it: no surprise
+    try:
+        home = settings().home
+    except AlambicError:
+        return  # the command itself reports the bad setting
+    if home.exists():
+        return
+
+    def announce() -> None:
+        if home.exists():
+            errors.print(
+                f"created a new home at {home} (commands run in {home.parent} or below use it; "
+                "set ALAMBIC_HOME to use another)",
+                style="dim",
+                soft_wrap=True,
+            )
+
+    ctx.call_on_close(announce)
 
 
 ParamOption = Annotated[
@@ -215,10 +240,7 @@ def cancel(
     wait: Annotated[float, typer.Option(help="Seconds to wait for the run to stop.")] = 30.0,
 ) -> None:
     """Cancel a run: running steps are stopped, pending ones never start."""
-    cancelled = cancel_run(run_id)
-    deadline = time.monotonic() + wait
-    while not cancelled.refresh().record.finished and time.monotonic() < deadline:
-        time.sleep(0.25)
+    cancelled = cancel_run(run_id, wait=wait)
     console.print(f"run {cancelled.id} {cancelled.status}")
 
 

@@ -22,6 +22,21 @@ models_app = typer.Typer(
 VersionRef = Annotated[str, typer.Argument(help="NAME/VERSION, NAME@ALIAS or NAME (latest).")]
 Comment = Annotated[str, typer.Option("--comment", "-m", help="Why (kept in the audit log).")]
 _STATUS_STYLE = {"Approved": "green", "Rejected": "red", "PendingManualApproval": "yellow"}
+# Commands taking references accept more words, so that `fraud-auto 1` gets a message
+# saying how to write a reference instead of Typer's "unexpected extra argument".
+_EXTRA_WORDS = {"allow_extra_args": True}
+
+
+def _one_ref(ref: str, extra: list[str], *, command: str) -> str:
+    """``ref``, when no word follows it; else an error saying how to write the reference."""
+    if not extra:
+        return ref
+    if len(extra) == 1 and extra[0].isdigit() and not any(c in ref for c in "/@"):
+        raise AlambicError(f"give the version as {ref}/{extra[0]} (NAME/VERSION), not two words")
+    raise AlambicError(
+        f"unexpected {' '.join(extra)!r} after {ref!r}: `alambic models {command}` takes one "
+        "reference, NAME/VERSION or NAME@ALIAS (e.g. fraud-auto/1)"
+    )
 
 
 def _version_ref(ref: str) -> tuple[str, int]:
@@ -55,15 +70,16 @@ def models_list() -> None:
     console.print(table)
 
 
-@models_app.command("show")
+@models_app.command("show", context_settings=_EXTRA_WORDS)
 @friendly
 def models_show(
+    ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="NAME (all versions), NAME/VERSION or NAME@ALIAS.")],
 ) -> None:
     """Show a group's versions, or one version in full."""
     from alambic.registry import parse_ref, registry_store
 
-    name, version, alias = parse_ref(ref)
+    name, version, alias = parse_ref(_one_ref(ref, ctx.args, command="show"))
     store = registry_store()
     if version is None and alias is None:
         group = store.get_group(name)
@@ -101,58 +117,70 @@ def models_show(
     console.print_json(json.dumps(data, default=str))
 
 
-@models_app.command("approve")
+@models_app.command("approve", context_settings=_EXTRA_WORDS)
 @friendly
 def models_approve(
+    ctx: typer.Context,
     ref: VersionRef,
     comment: Comment = "",
 ) -> None:
-    """Approve a version."""
+    """Approve a version (a rejected one again only with a --comment saying why)."""
     from alambic.registry import approve
 
-    record = approve(*_version_ref(ref), comment=comment)
+    record = approve(*_version_ref(_one_ref(ref, ctx.args, command="approve")), comment=comment)
     console.print(f"{record.ref} is now {record.status}")
 
 
-@models_app.command("reject")
+@models_app.command("reject", context_settings=_EXTRA_WORDS)
 @friendly
 def models_reject(
+    ctx: typer.Context,
     ref: VersionRef,
     comment: Comment = "",
 ) -> None:
-    """Reject a version (it can never hold production)."""
+    """Reject a version: it cannot hold production unless it is approved again, with a
+    comment."""
     from alambic.registry import reject
 
-    record = reject(*_version_ref(ref), comment=comment)
+    record = reject(*_version_ref(_one_ref(ref, ctx.args, command="reject")), comment=comment)
     console.print(f"{record.ref} is now {record.status}")
 
 
-@models_app.command("promote")
+@models_app.command("promote", context_settings=_EXTRA_WORDS)
 @friendly
 def models_promote(
+    ctx: typer.Context,
     ref: VersionRef,
     to: Annotated[str, typer.Option("--to", help="The alias: staging, production, champion…")],
     comment: Comment = "",
+    new_alias: Annotated[
+        bool,
+        typer.Option(
+            "--new-alias",
+            help="Create the alias even though its name is close to a known one (not a typo).",
+        ),
+    ] = False,
 ) -> None:
     """Move an alias to a version, under the group's promotion rules."""
     from alambic.registry import promote
 
-    name, version = _version_ref(ref)
-    previous = promote(name, version, to=to, comment=comment)
+    name, version = _version_ref(_one_ref(ref, ctx.args, command="promote"))
+    previous = promote(name, version, to=to, comment=comment, new_alias=new_alias)
     was = f" (was {name}/{previous})" if previous is not None else ""
     console.print(f"{name}@{to} → {name}/{version}{was}")
 
 
-@models_app.command("delete")
+@models_app.command("delete", context_settings=_EXTRA_WORDS)
 @friendly
 def models_delete(
+    ctx: typer.Context,
     ref: VersionRef,
     comment: Comment = "",
 ) -> None:
     """Soft-delete a version (kept in the audit log)."""
     from alambic.registry import delete_version
 
-    name, version = _version_ref(ref)
+    name, version = _version_ref(_one_ref(ref, ctx.args, command="delete"))
     delete_version(name, version, comment=comment)
     console.print(f"{name}/{version} deleted")
 
@@ -203,13 +231,15 @@ def models_history(
     console.print(table)
 
 
-@models_app.command("lineage")
+@models_app.command("lineage", context_settings=_EXTRA_WORDS)
 @friendly
-def models_lineage(ref: Annotated[str, typer.Argument(help="NAME/VERSION or NAME@ALIAS.")]) -> None:
+def models_lineage(
+    ctx: typer.Context, ref: Annotated[str, typer.Argument(help="NAME/VERSION or NAME@ALIAS.")]
+) -> None:
     """The chain from a version back to its run, step, parameters, data and code."""
     from alambic.registry import registry_store
 
-    name, version = _version_ref(ref)
+    name, version = _version_ref(_one_ref(ref, ctx.args, command="lineage"))
     record = registry_store().get_version(name, version)
     lineage = record.lineage
     tree = Tree(
@@ -238,17 +268,36 @@ def models_lineage(ref: Annotated[str, typer.Argument(help="NAME/VERSION or NAME
     console.print(tree)
 
 
-@models_app.command("diff")
+def _two_refs(first: str, second: str, extra: list[str]) -> tuple[str, str]:
+    """``(first, second)`` when both are references; else an error saying how to write them."""
+    words = [first, second, *extra]
+    if not extra and not second.isdigit():
+        return first, second
+    name = first.partition("/")[0].partition("@")[0]
+    refs = [f"{name}/{w}" if w.isdigit() else w for w in words if w != name]
+    if len(refs) == 2:
+        raise AlambicError(
+            f"give the versions as {refs[0]} {refs[1]} (NAME/VERSION each), not separate words"
+        )
+    raise AlambicError(
+        f"`alambic models diff` compares two references, not {len(words)} words: "
+        "e.g. fraud-auto/3 fraud-auto/4"
+    )
+
+
+@models_app.command("diff", context_settings=_EXTRA_WORDS)
 @friendly
 def models_diff(
+    ctx: typer.Context,
     first: Annotated[str, typer.Argument(help="NAME/VERSION.")],
     second: Annotated[str, typer.Argument(help="NAME/VERSION.")],
 ) -> None:
     """Compare two versions: parameters, metrics, data and code."""
     from alambic.registry import registry_store
 
+    refs = _two_refs(first, second, ctx.args)
     store = registry_store()
-    a, b = (store.get_version(*_version_ref(r)) for r in (first, second))
+    a, b = (store.get_version(*_version_ref(r)) for r in refs)
 
     def flat(record: Any) -> dict[str, str]:
         lineage = record.lineage
@@ -271,9 +320,10 @@ def models_diff(
     console.print(table)
 
 
-@models_app.command("card")
+@models_app.command("card", context_settings=_EXTRA_WORDS)
 @friendly
 def models_card(
+    ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="NAME/VERSION or NAME@ALIAS.")],
     html: Annotated[bool, typer.Option("--html", help="An HTML page instead of Markdown.")] = False,
     output: Annotated[
@@ -286,7 +336,7 @@ def models_card(
 
     from alambic.registry import model_card
 
-    text = model_card(ref, fmt="html" if html else "markdown")
+    text = model_card(_one_ref(ref, ctx.args, command="card"), fmt="html" if html else "markdown")
     if output:
         Path(output).write_text(text, encoding="utf-8")
         console.print(f"wrote {output}")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from alambic.cli._common import console, friendly
+from alambic.cli._common import console, errors, friendly
 from alambic.cli._render import when
+
+if TYPE_CHECKING:
+    from alambic.serving import Endpoint
 
 endpoints_app = typer.Typer(
     help="Serving endpoints: variants, shadows, holdout, capture.", no_args_is_help=True
@@ -20,7 +23,8 @@ Variants = Annotated[
     typer.Option(
         "--variant",
         "-v",
-        help="[NAME=]MODEL_REF[:WEIGHT], e.g. fraud-auto@production:0.9; repeatable.",
+        help="[NAME=]MODEL_REF[:WEIGHT], e.g. champion=fraud-auto@production:9; repeatable. "
+        "Weights are relative: 9 and 1 send 90% and 10%.",
     ),
 ]
 Shadows = Annotated[
@@ -45,6 +49,28 @@ def _changes(**options: Any) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None and v != []}
 
 
+def _percent(share: float) -> str:
+    """A share of the traffic as a whole percentage, never 0% or 100% when it is not."""
+    text = f"{share:.0%}"
+    if text == "0%" and share > 0:
+        return "<1%"
+    if text == "100%" and share < 1:
+        return ">99%"
+    return text
+
+
+def _traffic(endpoint: Endpoint, given: list[str] | None) -> None:
+    """Say how the traffic is split when the weights given did not sum to 1."""
+    import math
+
+    from alambic.serving import Variant
+
+    if not given or math.isclose(math.fsum(Variant.parse(v).weight for v in given), 1.0):
+        return
+    shares = ", ".join(f"{v.name} {_percent(v.weight)}" for v in endpoint.variants)
+    console.print(f"traffic: {shares} (weights are relative)", soft_wrap=True)
+
+
 def _show(name: str) -> None:
     from alambic.errors import NotFoundError
     from alambic.registry import resolve
@@ -61,7 +87,7 @@ def _show(name: str) -> None:
     for column in ("variant", "model", "serves now", "weight", "role"):
         table.add_column(column)
     for v in endpoint.variants:
-        table.add_row(v.name, v.model, now(v.model), f"{v.weight:.0%}", "answers")
+        table.add_row(v.name, v.model, now(v.model), _percent(v.weight), "answers")
     for v in endpoint.shadows:
         table.add_row(v.name, v.model, now(v.model), "copy", "shadow")
     console.print(table)
@@ -92,7 +118,7 @@ def endpoints_create(
 
     if not variant:
         raise ConfigError("give at least one --variant MODEL_REF (e.g. fraud-auto@production)")
-    create_endpoint(
+    endpoint = create_endpoint(
         name,
         variants=variant,
         shadows=shadow,
@@ -106,6 +132,7 @@ def endpoints_create(
         ),
     )
     _show(name)
+    _traffic(endpoint, variant)
 
 
 @endpoints_app.command("update")
@@ -139,8 +166,9 @@ def endpoints_update(
     )
     if no_shadows:
         changes["shadows"] = []
-    update_endpoint(name, comment=comment, **changes)
+    endpoint = update_endpoint(name, comment=comment, **changes)
     _show(name)
+    _traffic(endpoint, variant)
 
 
 @endpoints_app.command("list")
@@ -156,7 +184,7 @@ def endpoints_list() -> None:
         e = Endpoint.parse(record.name, record.config)
         table.add_row(
             e.name,
-            ", ".join(f"{v.model} {v.weight:.0%}" for v in e.variants),
+            ", ".join(f"{v.model} {_percent(v.weight)}" for v in e.variants),
             ", ".join(v.model for v in e.shadows),
             f"{e.holdout:.1%}",
             "public" if e.public else "token",
@@ -240,7 +268,7 @@ def endpoints_labels(
 
     get_endpoint(name)
     count = write_labels(name, path)
-    console.print(f"stored {count} labels for endpoint {name}")
+    console.print(f"stored {count} label{'' if count == 1 else 's'} for endpoint {name}")
 
 
 @tokens_app.command("create")
@@ -251,15 +279,26 @@ def tokens_create(
     endpoint: Annotated[
         list[str] | None, typer.Option("--endpoint", "-e", help="Restrict to endpoints.")
     ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print the token alone, nothing on stderr.")
+    ] = False,
 ) -> None:
-    """Create a token; its text is printed once (only a hash is stored)."""
+    """Create a token; its text is printed once (only a hash is stored).
+
+    The token alone goes to stdout (what it is, to stderr), so that
+    TOKEN=$(alambic tokens create NAME -e ENDPOINT) holds the token and nothing else.
+    """
     from alambic.serving import create_token
 
     text, record = create_token(name, scope=scope, endpoints=endpoint)
-    console.print(
-        f"token {record.id} ({record.scope}) for {record.name}; keep it, it is shown once:"
-    )
-    console.print(text, soft_wrap=True)
+    if not quiet:  # on stderr: TOKEN=$(alambic tokens create …) takes the token alone
+        errors.print(
+            f"token {record.id} ({record.scope}) for {record.name}: printed once; stored "
+            "hashed, so keep it now (revoke it with `alambic tokens revoke "
+            f"{record.id}`)",
+            soft_wrap=True,
+        )
+    console.print(text, soft_wrap=True, markup=False, highlight=False)
 
 
 @tokens_app.command("list")

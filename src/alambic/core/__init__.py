@@ -1,4 +1,5 @@
-"""Base utilities: ids, hashing, durations, optional imports, the plugin registry."""
+"""Base utilities: ids, hashing, durations, optional imports, the plugin registry, and
+"did you mean …?" suggestions for mistyped names."""
 
 from alambic.core._hashing import (
     canonical_json,
@@ -11,6 +12,7 @@ from alambic.core._hashing import (
 from alambic.core._ids import new_id
 from alambic.core._imports import optional_import
 from alambic.core._plugins import BUILTIN, ENTRY_POINT, USER, PluginRegistry, load_path
+from alambic.core._suggest import edit_distance, suggest
 from alambic.core._time import parse_duration, utcnow
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "PluginRegistry",
     "canonical_json",
     "code_hash",
+    "edit_distance",
     "load_path",
     "new_id",
     "optional_import",
@@ -28,5 +31,6 @@ __all__ = [
     "sha256_file",
     "sha256_stream",
     "sha256_text",
+    "suggest",
     "utcnow",
 ]

@@ -12,7 +12,8 @@ Example:
     ... def extract(category: str = "auto"):
     ...     al.sql("SELECT * FROM listings WHERE category = $category",
     ...            params={"category": category},
-    ...            sources={"listings": "data/listings.parquet"})
+    ...            sources={"listings": "data/listings.parquet"},
+    ...            min_rows=1)  # no listing of that category: the step fails, naming it
 """
 
 from __future__ import annotations
@@ -112,12 +113,36 @@ def _check_sources(sources: Mapping[str, str] | None) -> dict[str, str]:
     return checked
 
 
+def _check_min_rows(min_rows: int | None) -> None:
+    if min_rows is None:
+        return
+    if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 0:
+        raise DataError(f"min_rows must be an int >= 0 (or None for no check), got {min_rows!r}")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _bound(params: Params) -> str:
+    """The parameters of a query as a message shows them: ``category='car', n=3``."""
+    if not params:
+        return ""
+    if isinstance(params, Mapping):
+        values = ", ".join(f"{name}={_shown(value)}" for name, value in params.items())
+    else:
+        values = "parameters " + ", ".join(_shown(value) for value in params)
+    return f" with {values}"
+
+
 def query(
     text: str,
     *,
     params: Params = None,
     sources: Mapping[str, str] | None = None,
     url: str | None = None,
+    min_rows: int | None = None,
 ) -> pd.DataFrame:
     """Run a SQL query now and return a DataFrame (no pipeline, no cache).
 
@@ -127,9 +152,16 @@ def query(
         params: values bound to the placeholders (never interpolated into the text).
         sources: table name → Parquet/CSV file, folder of them, or fsspec URL (DuckDB).
         url: a SQLAlchemy URL to query a database instead.
+        min_rows: fail when the query returns fewer rows (``min_rows=1``: an empty
+            answer is an error, such as a category name that matches nothing).
 
     Raises:
-        DataError: the query fails; the message names the query and its sources.
+        DataError: the query fails, or returns fewer than ``min_rows`` rows; the message
+            names the query, its parameters and its sources.
+
+    Example:
+        >>> query("SELECT 42 AS answer", min_rows=1)["answer"].tolist()
+        [42]
     """
     if not isinstance(text, str) or not text.strip():
         raise DataError("the query is empty; pass the SQL text as the first argument")
@@ -137,20 +169,29 @@ def query(
         raise DataError(
             "give either sources= (files, run by DuckDB) or url= (a database), not both"
         )
+    _check_min_rows(min_rows)
     checked = _check_sources(sources)
     where = _describe(checked, url)
     short = " ".join(text.split())
     short = short if len(short) <= 200 else short[:199] + "…"
     try:
         if url is not None:
-            return _query_database(text, params, url)
-        return _query_files(text, params, checked)
+            frame = _query_database(text, params, url)
+        else:
+            frame = _query_files(text, params, checked)
     except DataError:
         raise
     except Exception as exc:
         raise DataError(
             f"query failed on {where}: {type(exc).__name__}: {exc}\n  query: {short}"
         ) from exc
+    if min_rows is not None and len(frame) < min_rows:
+        rows = f"{len(frame)} row" + ("" if len(frame) == 1 else "s")
+        raise DataError(
+            f"the query returned {rows}, fewer than min_rows={min_rows}: "
+            f"{short}{_bound(params)}; check the parameter values and the data on {where}"
+        )
+    return frame
 
 
 def _query_files(text: str, params: Params, sources: Mapping[str, str]) -> pd.DataFrame:
@@ -235,17 +276,35 @@ def _run_sql(
     sources: dict[str, str] | None = None,
     url: str | None = None,
     snapshot: str | None = None,
+    *,
+    min_rows: int | None = None,
 ) -> pd.DataFrame:
-    return query(text, params=params, sources=sources, url=url)
+    return query(text, params=params, sources=sources, url=url, min_rows=min_rows)
+
+
+def _step_fingerprint(
+    text: str,
+    params: dict[str, Any] | list[Any] | None = None,
+    sources: dict[str, str] | None = None,
+    url: str | None = None,
+    snapshot: str | None = None,
+    *,
+    min_rows: int | None = None,
+) -> str:
+    """The fingerprint of the step's data: min_rows checks the answer, it reads no data."""
+    return sql_fingerprint(text, params, sources, url, snapshot)
 
 
 # The step's identity in cache keys: the hash of its 0.1.0 source, kept while what it
-# computes stays the same, so that upgrading alambic re-runs no query.
+# computes stays the same, so that upgrading alambic re-runs no query. A step without
+# min_rows keeps its 0.1.0 key: only the arguments a call passes enter the key.
 _SQL_IDENTITY = "e05fff87e593bc06ac1c1a743b3ac6ae9201e4e92f6938c5738c62fff8a8912e"
 sql: Step[..., pd.DataFrame] = Step(
-    _run_sql, name="sql", fingerprint=sql_fingerprint, code_identity=_SQL_IDENTITY
+    _run_sql, name="sql", fingerprint=_step_fingerprint, code_identity=_SQL_IDENTITY
 )
-"""The SQL step: ``al.sql(text, params=..., sources=... | url=..., snapshot=...)``.
+"""The SQL step: ``al.sql(text, params=..., sources=... | url=..., snapshot=..., min_rows=...)``.
 
+``min_rows=1`` fails the step, naming the query and its parameters, when the answer is
+empty (a category that matches nothing), before any later step trains on no rows.
 Rename its node with ``al.sql.with_options(name="extract")(...)``.
 """

@@ -43,6 +43,9 @@ __all__ = ["Orchestrator", "StepState"]
 TERMINAL = frozenset({"succeeded", "cached", "failed", "skipped", "cancelled"})
 
 
+_CANCEL_POLL_SECONDS = 1.0  # how soon a running orchestrator notices `alambic cancel`
+
+
 class _Heartbeat(threading.Thread):
     """Proves the orchestrator alive from its own thread, whatever the loop is doing.
 
@@ -58,9 +61,16 @@ class _Heartbeat(threading.Thread):
         self.lost = threading.Event()
 
     def run(self) -> None:
-        while not self.stop.wait(self.interval):
+        # A cancel is looked for every second (a read), the heartbeat written every interval.
+        poll = min(_CANCEL_POLL_SECONDS, self.interval)
+        beaten = time.monotonic()
+        while not self.stop.wait(poll):
             try:
-                owned, cancel = self.store.heartbeat(self.run_id, self.identity)
+                if time.monotonic() - beaten >= self.interval - poll / 2:
+                    owned, cancel = self.store.heartbeat(self.run_id, self.identity)
+                    beaten = time.monotonic()
+                else:
+                    owned, cancel = True, self.store.cancel_requested(self.run_id)
             except Exception:  # a database hiccup: try again at the next beat
                 log.warning("heartbeat of run %s failed", self.run_id, exc_info=True)
                 continue
@@ -214,7 +224,8 @@ class Orchestrator:
             self._check_deadlines()
             if not self._running and not progressed and not self._ready:
                 return False
-            timeout = max(0.0, min(self.settings.heartbeat_seconds, self._next_wakeup()))
+            wakeup = min(self.settings.heartbeat_seconds, _CANCEL_POLL_SECONDS, self._next_wakeup())
+            timeout = max(0.0, wakeup)
             if self._running:
                 self._collect(timeout)
             elif not progressed:
@@ -669,6 +680,7 @@ class Orchestrator:
             ended_at=utcnow(),
             error="; ".join(messages) or None,
             outputs=outputs,
+            heartbeat_at=None,  # nobody drives it any more: `resume` may claim it at once
         )
 
     def _write(self, state: StepState, **values: Any) -> None:

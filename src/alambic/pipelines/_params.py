@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import inspect
 import json
+import re
+import types
 import typing
-from collections.abc import Callable, Mapping
+from collections import abc
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from alambic.core import suggest
 from alambic.errors import DefinitionError, ParameterError
 from alambic.pipelines._graph import type_label
 
@@ -51,10 +56,9 @@ class ParamSpec:
         try:
             result = TypeAdapter(self.annotation).validate_python(value)
         except ValidationError as exc:
-            problem = exc.errors()[0]["msg"] if exc.errors() else str(exc)
             raise ParameterError(
                 f"parameter {self.name!r} expects {type_label(self.annotation)}, got {value!r} "
-                f"({problem})"
+                f"({_problem(exc)})"
             ) from None
         try:
             json.dumps(result, allow_nan=True)
@@ -103,18 +107,49 @@ def param_specs(fn: Callable[..., Any], pipeline: str) -> dict[str, ParamSpec]:
     return specs
 
 
+def _problem(exc: ValidationError) -> str:
+    """Pydantic's first complaint, naming the item it is about (``item [1] is 'x': …``)."""
+    errors = exc.errors()
+    if not errors:
+        return str(exc)
+    first = errors[0]
+    loc = first.get("loc", ())
+    if loc and all(isinstance(part, int) for part in loc):
+        path = "".join(f"[{part}]" for part in loc)
+        return f"item {path} is {first.get('input')!r}: {first['msg']}"
+    return str(first["msg"])
+
+
+def _unknown(names: list[str], specs: Mapping[str, ParamSpec]) -> ParameterError:
+    """The error for parameter names the pipeline does not take, with a close name if any."""
+    choices = list(specs)
+    known = ", ".join(choices) or "none"
+    if len(names) == 1:
+        close = suggest(names[0], choices)
+        hint = f"did you mean {close!r}? This" if close else "this"
+        return ParameterError(f"unknown parameter {names[0]!r}; {hint} pipeline takes: {known}")
+    named = []
+    for name in names:
+        close = suggest(name, choices)
+        named.append(f"{name!r} (did you mean {close!r}?)" if close else repr(name))
+    return ParameterError(f"unknown parameters {', '.join(named)}; this pipeline takes: {known}")
+
+
 def validate_params(specs: Mapping[str, ParamSpec], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """Merge overrides with defaults and check every value against its type.
 
     Raises:
-        ParameterError: an unknown name, a missing required value or a wrong type.
+        ParameterError: an unknown name (with the closest known one), a missing
+            required value or a wrong type.
+
+    Example:
+        >>> specs = {"n_trials": ParamSpec("n_trials", int, 12)}
+        >>> validate_params(specs, {"n_trials": "40"})
+        {'n_trials': 40}
     """
     unknown = sorted(set(overrides) - set(specs))
     if unknown:
-        known = ", ".join(specs) or "none"
-        raise ParameterError(
-            f"unknown parameter(s) {', '.join(unknown)}; this pipeline takes: {known}"
-        )
+        raise _unknown(unknown, specs)
     values: dict[str, Any] = {}
     for name, spec in specs.items():
         if name in overrides:
@@ -129,27 +164,172 @@ def validate_params(specs: Mapping[str, ParamSpec], overrides: Mapping[str, Any]
     return values
 
 
-def _parse_text(text: str, annotation: Any) -> Any:
-    if annotation is str:
+# The types a list parameter may be declared with (``list[str]``, ``tuple[int, ...]``…).
+_SEQUENCES: tuple[Any, ...] = (
+    list,
+    tuple,
+    set,
+    frozenset,
+    abc.Sequence,
+    abc.MutableSequence,
+    abc.Set,
+    abc.MutableSet,
+)
+_PAIRS = {"[": "]", "(": ")"}
+_NOT_JSON = object()
+# An item of a list written with bare words, ``[auto, moto]``: no quote, bracket or comma.
+_BARE_WORD = re.compile(r"[^\[\](){}\"',]+")
+_WORDS = re.compile(r"[^\[\](){}\"',\s]+")
+
+
+def _sequence(annotation: Any) -> Any:
+    """The list type a parameter takes (``list[str] | None`` → ``list[str]``), else None.
+
+    A union is a list parameter only when every member but None is one.
+    """
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _sequence(typing.get_args(annotation)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        found = [_sequence(member) for member in members]
+        return found[0] if found and all(f is not None for f in found) else None
+    return annotation if (origin or annotation) in _SEQUENCES else None
+
+
+def _item_type(sequence: Any) -> Any:
+    """The type of the first item of a list type (None when it says nothing)."""
+    args = [a for a in typing.get_args(sequence) if a is not Ellipsis]
+    return args[0] if args else None
+
+
+def _literal(text: str) -> list[Any] | None:
+    """A Python list or tuple literal (``['auto', 'moto']``, ``(1, 2)``), else None."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return list(value) if isinstance(value, list | tuple) else None
+
+
+def _bare_words(text: str) -> list[str] | None:
+    """The items of ``[auto, moto]``, as a shell user types a list, else None."""
+    inner = text[1:-1].strip()
+    if not inner:
+        return []
+    items = [item.strip() for item in inner.split(",")]
+    if len(items) > 1 and items[-1] == "":
+        items.pop()  # a trailing comma, as Python allows: (auto,)
+    return items if all(_BARE_WORD.fullmatch(item) for item in items) else None
+
+
+def _readings(text: str, decoded: Any) -> Iterator[list[Any]]:
+    """The ways a value in brackets reads as a list: JSON, a Python literal, bare words."""
+    if isinstance(decoded, list):
+        yield decoded
+    for read in (_literal, _bare_words):
+        items = read(text)
+        if items is not None:
+            yield items
+
+
+def _bracketed(text: str, decoded: Any, *, texts: bool) -> list[Any] | None:
+    """The items of a value in brackets, or None when it does not read as a list.
+
+    When the items are texts, the first reading whose items all are strings wins, so
+    ``[75001,69002]`` for a ``list[str]`` is two strings, as ``75001,69002`` is.
+    """
+    first = None
+    for items in _readings(text, decoded):
+        if not texts or all(isinstance(item, str) for item in items):
+            return items
+        first = items if first is None else first
+    return first
+
+
+def _how_to_write(spec: ParamSpec, text: str) -> str:
+    """Both ways to write a list parameter, with the words the user typed when there are some."""
+    words = _WORDS.findall(text)
+    if not words and isinstance(spec.default, list | tuple | set | frozenset) and spec.default:
+        words = [str(item) for item in spec.default]
+    words = words or ["a", "b"]
+    numeric = _item_type(_sequence(spec.annotation)) in (int, float, bool)
+    items = []
+    for word in words:
+        try:
+            decoded = json.loads(word) if numeric else word
+        except json.JSONDecodeError:
+            decoded = word
+        items.append(json.dumps(decoded))
+    return f"-p {spec.name}={','.join(words)} or -p '{spec.name}=[{','.join(items)}]'"
+
+
+def _optional(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    is_union = origin is typing.Union or origin is types.UnionType
+    return is_union and type(None) in typing.get_args(annotation)
+
+
+def _parse_list(spec: ParamSpec, text: str) -> Any:
+    """Read a list parameter: a JSON list, a bracket list of bare words, or a comma list.
+
+    Items stay text; :meth:`ParamSpec.validate` converts them to the item type.
+
+    Raises:
+        ParameterError: the value looks like a list (brackets) but cannot be read as one.
+    """
+    stripped = text.strip()
+    try:
+        decoded = json.loads(stripped)
+    except json.JSONDecodeError:
+        decoded = _NOT_JSON
+    if isinstance(decoded, dict) or (decoded is None and _optional(spec.annotation)):
+        return decoded
+    if isinstance(decoded, str):  # '"a,b"': one item, commas and all
+        return [decoded]
+    opens, closes = stripped[:1] in _PAIRS, stripped[-1:] in _PAIRS.values()
+    if not opens and not closes:
+        return [item.strip() for item in stripped.split(",") if item.strip()]
+    items = None
+    if opens and len(stripped) > 1 and _PAIRS[stripped[0]] == stripped[-1]:
+        texts = _item_type(_sequence(spec.annotation)) is str
+        items = _bracketed(stripped, decoded, texts=texts)
+    if items is None:
+        raise ParameterError(
+            f"parameter {spec.name!r} ({type_label(spec.annotation)}): cannot read {text!r} "
+            f"as a list; write {_how_to_write(spec, stripped)}"
+        )
+    return items
+
+
+def _parse_text(spec: ParamSpec, text: str) -> Any:
+    if spec.annotation is str:
         return text
+    if _sequence(spec.annotation) is not None:
+        return _parse_list(spec, text)
     try:
         return json.loads(text)
     except json.JSONDecodeError:
-        pass
-    origin = typing.get_origin(annotation) or annotation
-    if isinstance(origin, type) and origin in (list, tuple, set, frozenset):
-        return [item.strip() for item in text.split(",") if item.strip()]
-    return text
+        return text
 
 
 def parse_cli_params(specs: Mapping[str, ParamSpec], pairs: list[str]) -> dict[str, Any]:
     """Turn ``["n_estimators=300", "categories=auto,moto"]`` into typed overrides.
 
-    Values are read as JSON when they parse as JSON; a list parameter also takes a
-    comma-separated list; a str parameter takes the text as it is.
+    Values are read as JSON when they parse as JSON; a str parameter takes the text as
+    it is. A list parameter takes a JSON list (``["auto","moto"]``), a comma list
+    (``auto,moto``) or a bracket list of bare words (``[auto,moto]``); its items are
+    converted to the item type (``tuple[int, ...]`` → ints).
 
     Raises:
-        ParameterError: a pair has no ``=``, names an unknown parameter or has a bad value.
+        ParameterError: a pair has no ``=``, names an unknown parameter (with the closest
+            known name), or has a value that does not fit its type, or that looks like a
+            list (brackets) but cannot be read as one.
+
+    Example:
+        >>> specs = {"categories": ParamSpec("categories", tuple[str, ...], ("auto",))}
+        >>> parse_cli_params(specs, ["categories=[auto,moto]"])
+        {'categories': ('auto', 'moto')}
     """
     overrides: dict[str, Any] = {}
     for pair in pairs:
@@ -159,7 +339,6 @@ def parse_cli_params(specs: Mapping[str, ParamSpec], pairs: list[str]) -> dict[s
             raise ParameterError(f"-p {pair!r}: write parameters as NAME=VALUE")
         spec = specs.get(name)
         if spec is None:
-            known = ", ".join(specs) or "none"
-            raise ParameterError(f"unknown parameter {name!r}; this pipeline takes: {known}")
-        overrides[name] = spec.validate(_parse_text(text, spec.annotation))
+            raise _unknown([name], specs)
+        overrides[name] = spec.validate(_parse_text(spec, text))
     return overrides

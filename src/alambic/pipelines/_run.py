@@ -269,6 +269,12 @@ def _drive(
     identity = f"{socket.gethostname()}:{os.getpid()}"
     stale_after = 3 * config.heartbeat_seconds if _orchestrator_alive(record) else 0.0
     if not store.claim_run(record.id, identity, stale_after=stale_after):
+        current = store.get_run(record.id)
+        if current.finished or current.cancel_requested:  # cancelled before we started
+            store.update_run_unless_finished(
+                record.id, status="cancelled", ended_at=utcnow(), error="cancelled on request"
+            )
+            return Run(store.get_run(record.id), store, config)
         raise RunError(
             f"run {record.id} is being driven by {record.orchestrator}; "
             "wait for it, or `alambic cancel` it"
@@ -471,10 +477,14 @@ def drive_detached(run_id: str) -> Run:
     return _drive(_pipeline_from_source(record.source), record, store, config, None)
 
 
-def cancel(run_id: str) -> Run:
+def cancel(run_id: str, *, wait: float = 0.0) -> Run:
     """Ask a run to stop: running steps are killed, pending ones never start.
 
     A run whose orchestrator is gone is marked cancelled at once.
+
+    Args:
+        run_id: a run id or a unique prefix.
+        wait: seconds to wait for the run to stop (then ``resume`` may take it at once).
 
     Raises:
         RunError: the run has already finished.
@@ -484,6 +494,7 @@ def cancel(run_id: str) -> Run:
     if record.finished:
         raise RunError(f"run {record.id} already {record.status}; nothing to cancel")
     store.update_run(record.id, cancel_requested=True)
+    record = store.get_run(record.id)  # an orchestrator may have claimed it meanwhile
     if not _driven(record, config):
         now = utcnow()
         for step in store.step_runs(record.id):
@@ -494,4 +505,10 @@ def cancel(run_id: str) -> Run:
         store.update_run_unless_finished(
             record.id, status="cancelled", ended_at=now, error="cancelled on request"
         )
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        record = store.get_run(record.id)
+        if record.finished:
+            break
+        time.sleep(0.2)
     return Run(store.get_run(record.id), store, config)

@@ -224,7 +224,9 @@ class RunStore(Repository):
     def claim_run(self, run_id: str, orchestrator: str, *, stale_after: float) -> bool:
         """Become the run's orchestrator unless a live one holds it; return whether we did.
 
-        A holder is live when its heartbeat is younger than ``stale_after`` seconds.
+        A holder is live when its heartbeat is younger than ``stale_after`` seconds. A run
+        that finished, or whose cancel was asked for, is never claimed (a cancel may land
+        before a submitted run's process starts; ``resume`` clears both first).
         """
         now = utcnow()
         stale = now - timedelta(seconds=stale_after)
@@ -234,6 +236,8 @@ class RunStore(Repository):
             row = session.get(RunRow, run_id, with_for_update=True)
             if row is None:
                 raise NotFoundError(f"run {run_id!r} does not exist; see `alambic runs list`")
+            if row.cancel_requested or row.status in ("succeeded", "failed", "cancelled"):
+                return False
             held = (
                 row.orchestrator not in (None, orchestrator)
                 and row.heartbeat_at is not None
@@ -265,6 +269,11 @@ class RunStore(Repository):
             return owned, bool(cancel)
 
         return self.transaction(work)
+
+    def cancel_requested(self, run_id: str) -> bool:
+        """Whether someone asked the run to stop (a read; no heartbeat is written)."""
+        with self.reading() as session:
+            return bool(session.scalar(select(RunRow.cancel_requested).where(RunRow.id == run_id)))
 
     def update_run_unless_finished(self, run_id: str, **values: Any) -> bool:
         """Set columns of a run that has not finished; return whether it was updated."""

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from alambic.core import suggest
 from alambic.errors import ModelError, NotFoundError, RegistryError
 from alambic.pipelines import step
 from alambic.registry._events import deliver_quietly, has_hooks
@@ -63,6 +64,8 @@ PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
 _POLICY_KEYS = {"approval", "auto_approve", "require_staging", "description"}
+# The aliases the promotion rules name: always known, so that their typos are caught.
+RULED = ("production", "staging")
 
 
 def current_actor() -> str:
@@ -166,11 +169,20 @@ def _evaluation(evaluation: Any) -> dict[str, Any] | None:
     )
 
 
-def _decide(policy: dict[str, Any], values: dict[str, Any]) -> tuple[str, str]:
-    """The status a new version gets under its group's policy."""
+def _decide(policy: dict[str, Any], values: dict[str, Any], rejected: list[int]) -> tuple[str, str]:
+    """The status a new version gets under its group's policy.
+
+    ``rejected`` lists the group's rejected versions that hold the same model: a model
+    someone rejected is never approved by a rule, only by a person.
+    """
     rules = policy.get("auto_approve") or {}
     if policy.get("approval", "manual") != "auto" or not rules:
         return PENDING, ""
+    if rejected:
+        return PENDING, (
+            f"not auto-approved: the same model was rejected as version {rejected[0]}; "
+            "approving it needs a person, with a comment"
+        )
     metrics = values["metrics"]
     failed = []
     for name, bound in rules.items():
@@ -295,7 +307,13 @@ def _delivered(store: RegistryStore, change: Change[T]) -> T:
     return change.value
 
 
-def _set_status(name: str, version: int, status: str, comment: str) -> ModelVersionRecord:
+def _set_status(
+    name: str,
+    version: int,
+    status: str,
+    comment: str,
+    check: Callable[[ModelVersionRecord, list[str]], None],
+) -> ModelVersionRecord:
     store = registry_store()
     change = store.set_status(
         check_name(name),
@@ -303,26 +321,59 @@ def _set_status(name: str, version: int, status: str, comment: str) -> ModelVers
         status,
         actor=current_actor(),
         comment=comment,
+        check=check,
         listening=has_hooks(),
     )
     return _delivered(store, change)
 
 
+def _may_approve(comment: str) -> Callable[[ModelVersionRecord, list[str]], None]:
+    def check(target: ModelVersionRecord, held: list[str]) -> None:
+        if target.status == REJECTED and not comment.strip():
+            raise RegistryError(
+                f"{target.ref} was rejected; approving it again needs a --comment saying why"
+            )
+
+    return check
+
+
+def _may_reject(target: ModelVersionRecord, held: list[str]) -> None:
+    ruled = [alias for alias in held if alias in RULED]
+    if ruled:
+        aliases = " and ".join(f"'{alias}'" for alias in ruled)
+        raise RegistryError(
+            f"{target.ref} holds {aliases}, which a rejected version cannot hold: move "
+            f"{'them' if len(ruled) > 1 else 'it'} to another version first "
+            f"(alambic models promote {target.group}/VERSION --to {ruled[0]})"
+        )
+
+
 def approve(name: str, version: int, *, comment: str = "") -> ModelVersionRecord:
     """Approve a version (audited; emits ``version_approved``).
 
-    When the group's policy says ``stage_on_approval``, the version also takes the
-    ``staging`` alias (deployments that follow staging pick it up).
+    A rejected version may be approved again, but only with a ``comment`` saying why
+    (the audit log keeps the change from Rejected to Approved and the comment). When the
+    group's policy says ``stage_on_approval``, the version also takes the ``staging``
+    alias (deployments that follow staging pick it up).
+
+    Raises:
+        RegistryError: the version was rejected and ``comment`` is empty.
     """
-    record = _set_status(name, version, APPROVED, comment)
+    record = _set_status(name, version, APPROVED, comment, _may_approve(comment))
     if registry_store().get_group(name).policy.get("stage_on_approval"):
         set_alias(name, "staging", version, comment="staged on approval (group policy)")
     return record
 
 
 def reject(name: str, version: int, *, comment: str = "") -> ModelVersionRecord:
-    """Reject a version (audited); a rejected version can never hold ``production``."""
-    return _set_status(name, version, REJECTED, comment)
+    """Reject a version (audited): it cannot hold ``production`` or ``staging`` unless it
+    is approved again, with a comment (:func:`approve`).
+
+    Raises:
+        RegistryError: the version holds ``production`` or ``staging``: move the alias to
+            another version first.
+    """
+    return _set_status(name, version, REJECTED, comment, _may_reject)
 
 
 def _rules(
@@ -336,15 +387,17 @@ def _rules(
         if target is None or alias != "production":
             if target is not None and target.status == REJECTED and alias == "staging":
                 raise RegistryError(
-                    f"{target.ref} is Rejected: a rejected version cannot be staged; "
-                    "register a new version"
+                    f"{target.ref} is Rejected: a rejected version cannot be staged; approve "
+                    f"it again (alambic models approve {target.ref} --comment WHY) or register "
+                    "a new version"
                 )
             return
         if target.status != APPROVED:
+            again = " --comment WHY" if target.status == REJECTED else ""
             raise RegistryError(
                 f"{target.ref} is {target.status}: only an Approved version may hold "
                 f"'production' (rule of {group.name}); approve it first: "
-                f"alambic models approve {target.ref}"
+                f"alambic models approve {target.ref}{again}"
             )
         if group.policy.get("require_staging"):
             staged = any(
@@ -375,8 +428,53 @@ def set_alias(name: str, alias: str, version: int | None, *, comment: str = "") 
     return _delivered(store, change)
 
 
-def promote(name: str, version: int, *, to: str = "production", comment: str = "") -> int | None:
-    """Move ``to`` (``staging``, ``production``…) to a version, enforcing the group's rules."""
+def _refuse_a_typo(name: str, alias: str) -> None:
+    """Refuse a new alias that looks like a typo of one the group holds or a rule names."""
+    held = registry_store().aliases(name)
+    if alias in held or alias in RULED:
+        return
+    # Names that differ only in their digits (v1 and v2, canary-1 and canary-2) are
+    # different names on purpose, not typos.
+    letters = re.sub(r"\d", "", alias)
+    known = [a for a in [*sorted(held), *RULED] if re.sub(r"\d", "", a) != letters]
+    close = suggest(alias, known)
+    if close is not None:
+        raise RegistryError(
+            f"{name} has no alias {alias!r}; did you mean {close!r}? "
+            "(pass new_alias=True / --new-alias to create it)"
+        )
+
+
+def promote(
+    name: str,
+    version: int,
+    *,
+    to: str = "production",
+    comment: str = "",
+    new_alias: bool = False,
+) -> int | None:
+    """Move the alias ``to`` (``staging``, ``production``…) to a version, enforcing the
+    group's rules; returns the version it left (None if it was new).
+
+    A new alias (one the group does not hold yet) within two edits of one it holds, or
+    of ``production`` or ``staging`` (:func:`alambic.core.suggest`), is taken for a typo
+    and refused, unless ``new_alias`` says it is meant. Names that differ only in their
+    digits (``v1``, ``v2``) are not typos of each other.
+
+    Raises:
+        RegistryError: the alias looks like a typo, or a promotion rule forbids the move.
+
+    Example:
+        >>> try:
+        ...     promote("fraud-auto", 1, to="prodution")
+        ... except RegistryError as exc:
+        ...     print(exc)  # doctest: +ELLIPSIS
+        fraud-auto has no alias 'prodution'; did you mean 'production'? (pass new_alias=True ...)
+    """
+    check_name(name)
+    _check_alias(to)
+    if not new_alias:
+        _refuse_a_typo(name, to)
     return set_alias(name, to, version, comment=comment)
 
 

@@ -183,6 +183,16 @@ class RegistryStore(Repository):
             )
         return row
 
+    @staticmethod
+    def _rejected(session: Session, group: str, model: dict[str, Any]) -> list[int]:
+        """The group's rejected versions (deleted ones too) holding ``model``, oldest first."""
+        rows = session.execute(
+            select(ModelVersionRow.version, ModelVersionRow.model)
+            .where(ModelVersionRow.group == group, ModelVersionRow.status == "Rejected")
+            .order_by(ModelVersionRow.version)
+        )
+        return [number for number, held in rows if held.get("hash") == model.get("hash")]
+
     # -- writes ----------------------------------------------------------------------
     def register(
         self,
@@ -190,17 +200,20 @@ class RegistryStore(Repository):
         *,
         actor: str,
         values: dict[str, Any],
-        decide: Callable[[dict[str, Any], dict[str, Any]], tuple[str, str]],
+        decide: Callable[[dict[str, Any], dict[str, Any], list[int]], tuple[str, str]],
         listening: bool = False,
     ) -> Change[ModelVersionRecord]:
-        """Add the next version of ``group``; ``decide(policy, values)`` gives its status."""
+        """Add the next version of ``group``; ``decide(policy, values, rejected)`` gives its
+        status, ``rejected`` being the group's rejected versions (deleted ones too) that hold
+        the same model."""
 
         def work(session: Session, locked: ModelGroupRow, outbox: _Outbox) -> ModelVersionRecord:
             latest = session.scalar(
                 select(func.max(ModelVersionRow.version)).where(ModelVersionRow.group == group)
             )
             number = (latest or 0) + 1
-            status, comment = decide(dict(locked.policy), values)
+            rejected = self._rejected(session, group, values["model"])
+            status, comment = decide(dict(locked.policy), values, rejected)
             now = utcnow()
             row = ModelVersionRow(
                 id=new_id("mv"),
@@ -234,12 +247,24 @@ class RegistryStore(Repository):
         *,
         actor: str,
         comment: str,
+        check: Callable[[ModelVersionRecord, list[str]], None] | None = None,
         listening: bool = False,
     ) -> Change[ModelVersionRecord]:
-        """Approve or reject a version (audited, with an event)."""
+        """Approve or reject a version (audited, with an event) after ``check`` allows it.
+
+        ``check`` runs inside the transaction, with the group locked, on the version as it
+        is and the aliases it holds; it raises to refuse, and then nothing is written.
+        """
 
         def work(session: Session, locked: ModelGroupRow, outbox: _Outbox) -> ModelVersionRecord:
             row = self._version(session, group, version, lock=True)
+            if check is not None:
+                held = session.scalars(
+                    select(ModelAliasRow.alias)
+                    .where(ModelAliasRow.group == group, ModelAliasRow.version == version)
+                    .order_by(ModelAliasRow.alias)
+                )
+                check(to_record(ModelVersionRecord, row), list(held))
             before = _version_state(row)
             row.status, row.status_comment = status, comment
             row.status_by, row.status_at = actor, utcnow()

@@ -3,10 +3,18 @@
 A configuration is plain data (stored as JSON, audited on each change) and is checked
 entirely before it is stored: a bad weight or an unsafe name never reaches a server.
 
+Variant weights are relative, as SageMaker's are: each variant gets its weight over the
+sum of the weights (negative weights, and weights that are all 0, are refused). What is
+stored is those shares, summing to 1, as alambic has always stored them: a server of any
+release reads a stored endpoint the same way.
+
 Example:
     >>> e = Endpoint.parse("fraud", {"variants": ["fraud-auto@production:9", "fraud-auto/8:1"]})
     >>> [(v.name, v.weight) for v in e.variants]
     [('fraud-auto@production', 0.9), ('fraud-auto/8', 0.1)]
+    >>> e = Endpoint.parse("fraud", {"variants": ["a=fraud-auto/7:0.5", "b=fraud-auto/8:0.25"]})
+    >>> [f"{v.weight:.0%}" for v in e.variants]
+    ['67%', '33%']
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ __all__ = ["Endpoint", "Variant"]
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _VARIANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@/-]{0,199}$")
 _HEADER = re.compile(r"^[A-Za-z0-9-]{1,100}$")
+_RELATIVE = "weights are relative shares: 9 and 1 send 90% and 10% of the traffic"
 _KEYS = {
     "variants",
     "shadows",
@@ -107,9 +116,11 @@ class Variant:
         try:
             number = float(weight)
         except (TypeError, ValueError):
-            raise ConfigError(f"variant {text!r}: the weight must be a number") from None
+            raise ConfigError(
+                f"variant {text!r}: the weight must be a number ({_RELATIVE})"
+            ) from None
         if not math.isfinite(number) or number < 0:
-            raise ConfigError(f"variant {text!r}: the weight must be a number >= 0")
+            raise ConfigError(f"variant {text!r}: the weight must be a number >= 0 ({_RELATIVE})")
         if not isinstance(name, str) or not _VARIANT.match(name):
             raise ConfigError(
                 f"variant name {name!r} is not allowed: use letters, digits and . _ - @ / "
@@ -121,13 +132,37 @@ class Variant:
         return {"name": self.name, "model": self.model, "weight": self.weight}
 
 
+def _shares(endpoint: str, variants: tuple[Variant, ...]) -> tuple[Variant, ...]:
+    """The variants with their weights made shares of the traffic (summing to 1).
+
+    Weights are relative, as SageMaker's are: 9 and 1 are 90% and 10%, 0.5 and 0.25 are
+    67% and 33%. Weights that sum to 1 already are kept as they are, so a stored
+    configuration (kept as shares) reads back unchanged.
+    """
+    total = sum(v.weight for v in variants)
+    if total == 0:
+        raise ConfigError(
+            f"endpoint {endpoint!r}: every variant has weight 0 (the weights sum to 0), so no "
+            f"request could be answered; give at least one variant a weight > 0 ({_RELATIVE})"
+        )
+    if not math.isfinite(total):
+        raise ConfigError(
+            f"endpoint {endpoint!r}: the weights are too large to add up; use smaller numbers "
+            "(they are relative: 9 and 1 is the same split as 0.9 and 0.1)"
+        )
+    if math.isclose(total, 1.0):
+        return variants
+    return tuple(Variant(v.name, v.model, v.weight / total) for v in variants)
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """A named endpoint: variants sharing traffic, shadows, a holdout share.
 
     Attributes:
         name: the endpoint's name (also its model name in the v2 protocol).
-        variants: answer requests; weights are normalised to sum to 1.
+        variants: answer requests; their weights are shares of the traffic, summing to 1
+            (the weights given are relative: 9 and 1 become 0.9 and 0.1).
         shadows: receive a copy of each request after the response; never answer.
         holdout: share of requests flagged ``"holdout": true`` (the caller then ignores
             the model's decision, so unbiased outcomes keep reaching the training base).
@@ -168,10 +203,7 @@ class Endpoint:
         variants = tuple(Variant.parse(v) for v in raw)
         if not variants:
             raise ConfigError(f"endpoint {name!r} needs at least one variant (REF[:WEIGHT])")
-        total = sum(v.weight for v in variants)
-        if total <= 0:
-            raise ConfigError(f"endpoint {name!r}: the variants' weights sum to 0")
-        variants = tuple(Variant(v.name, v.model, v.weight / total) for v in variants)
+        variants = _shares(name, variants)
         shadows = tuple(Variant.parse(v) for v in config.get("shadows") or [])
         names = [v.name for v in (*variants, *shadows)]
         duplicates = sorted({n for n in names if names.count(n) > 1})

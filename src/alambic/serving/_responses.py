@@ -36,6 +36,7 @@ __all__ = [
     "json_response",
     "log_access",
     "not_found",
+    "protocol_of",
     "read_body",
     "request_id",
     "safe_id",
@@ -120,6 +121,8 @@ def fail(request: Request, error: RequestError, context: Context) -> Response:
     headers = {"x-request-id": context.request_id}
     if status == 401:
         headers["www-authenticate"] = 'Bearer realm="alambic"'
+    elif error.field == "authorization":  # RFC 6750: a malformed credential
+        headers["www-authenticate"] = 'Bearer realm="alambic", error="invalid_request"'
     token = context.token
     log_access(
         request,
@@ -161,8 +164,18 @@ async def not_found(request: Request, exc: Exception) -> Response:
         )
     else:
         message = str(getattr(exc, "detail", exc))
-    context = Context(request_id(request), time.perf_counter())
+    path = request.url.path
+    context = Context(request_id(request), time.perf_counter(), protocol=protocol_of(path))
     return fail(request, RequestError(message, status=status), context)
+
+
+def protocol_of(path: str) -> str:
+    """``"mlflow"`` for MLflow's scoring routes (their errors carry ``error_code`` and
+    ``message``), else ``"-"``: what a route's errors look like before any handler runs."""
+    mlflow = path == "/invocations" or (
+        path.startswith("/endpoints/") and path.endswith("/invocations")
+    )
+    return "mlflow" if mlflow else "-"
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -89,6 +89,7 @@ def serve(
     except ImportError:  # pragma: no cover - the serve extra is missing
         raise ServingError("serving needs its extra: pip install 'alambic[serve]'") from None
     from alambic.serving._endpoints import list_endpoints
+    from alambic.serving._http import http_protocol
     from alambic.serving._state import ServerState
 
     if workers < 1:
@@ -116,6 +117,7 @@ def serve(
             host=host,
             port=port,
             workers=workers,
+            http=http_protocol(),  # uvicorn's parser, answering what it refuses in JSON
             log_config=log_config(log_level, access_log=access_log),
             access_log=False,
             timeout_graceful_shutdown=10,

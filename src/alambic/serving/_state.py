@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -27,10 +28,64 @@ from alambic.serving._metrics import metrics
 from alambic.serving._options import ServerOptions
 from alambic.serving._predictor import Predictor, RequestError
 
-__all__ = ["Deployment", "ServerState"]
+__all__ = ["Deployment", "ServerState", "bearer"]
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)  # between attempts to load a failing endpoint
+
+
+_TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]+=*")  # RFC 6750's b64token: one word
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,29}")  # a name safe to echo
+_EXPECTED = "Bearer <token>"
+_HOW = "send 'Authorization: Bearer <token>' (create a token with `alambic tokens create`)"
+
+
+def bearer(headers: list[str]) -> str:
+    """The token of the request's ``Authorization: Bearer <token>`` header.
+
+    Args:
+        headers: the values of every ``Authorization`` header of the request.
+
+    Raises:
+        RequestError: 401 without the header; 400 (``field: "authorization"``) when it is
+            repeated, empty, of another scheme, or holds no token or more than one word.
+
+    Example:
+        >>> bearer(["Bearer alm_0123_secret"])
+        'alm_0123_secret'
+        >>> try:
+        ...     bearer(["Bearer alm_0123 secret"])  # two words
+        ... except RequestError as exc:
+        ...     print(exc.status, exc.field)
+        400 authorization
+    """
+    if not headers:
+        raise RequestError(f"this route needs a token: {_HOW}", status=401)
+
+    def malformed(problem: str) -> RequestError:
+        return RequestError(
+            f"{problem}; {_HOW}", status=400, field="authorization", expected=_EXPECTED
+        )
+
+    if len(headers) > 1:
+        raise malformed(f"the request has {len(headers)} Authorization headers, not one")
+    scheme, _, text = headers[0].strip().partition(" ")
+    if not scheme:
+        raise malformed("the Authorization header is empty")
+    if scheme.lower() != "bearer":
+        named = repr(scheme) if _SCHEME.fullmatch(scheme) else "another scheme"
+        raise malformed(f"the Authorization header uses {named}, not Bearer")
+    text = text.strip()
+    if not text:
+        raise malformed("the Authorization header has no token after 'Bearer' (an empty variable?)")
+    if not _TOKEN68.fullmatch(text):
+        raise malformed(
+            "the token in the Authorization header is malformed: a token is one word of "
+            "letters, digits and -._~+/ (no spaces, line breaks or other characters); if "
+            "it comes from a shell variable, check that it holds the token alone, as "
+            "TOKEN=$(alambic tokens create NAME --quiet) does"
+        )
+    return text
 
 
 def _fraction(*parts: str) -> float:
@@ -324,19 +379,12 @@ class ServerState:
         """The caller's token record; RequestError 401 (no or bad token) or 403 (scope).
 
         A token seen in the last ``token_ttl`` seconds is checked from memory; another is
-        looked up in a thread, so a flood of unknown tokens never blocks other requests.
+        looked up in a thread, so a flood of unknown tokens never blocks other requests. A
+        header that is not ``Bearer <token>`` is a bad request (400, see :func:`bearer`).
         """
         import anyio.to_thread
 
-        header = request.headers.get("authorization", "")
-        scheme, _, text = header.partition(" ")
-        if scheme.lower() != "bearer" or not text:
-            raise RequestError(
-                "this route needs a token: send 'Authorization: Bearer <token>' "
-                "(create one with `alambic tokens create`)",
-                status=401,
-            )
-        text = text.strip()
+        text = bearer(request.headers.getlist("authorization"))
         hit = self._tokens.get(text)
         if hit is not None and hit[1] > time.monotonic():
             record = hit[0]
