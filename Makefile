@@ -23,6 +23,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 # README's commands, run from here, find.
 demo: export ALAMBIC_HOME ?= $(CURDIR)/.alambic
 demo: $(VENV)/.demo-installed
+	@for old in examples/*/.alambic; do test ! -d $$old || echo "note: $$old is an older demo's home; the demo now keeps everything in ./.alambic (remove $$old)"; done
 	$(BIN)/alambic run examples/quickstart/pipeline.py:quickstart
 	test -f examples/fraud/data/listings.parquet || $(BIN)/python examples/fraud/generate.py
 	$(BIN)/alambic run examples/fraud/pipeline.py:fraud

@@ -87,24 +87,41 @@ def find_config_file(start: Path | None = None) -> Path | None:
 
 
 def find_project(start: Path | None = None) -> Path | None:
-    """Return the nearest folder, from ``start`` (default: cwd) up, that is a project.
+    """Return the project folder of ``start`` (default: cwd), as git finds a repository.
 
-    A project folder holds an ``alambic.toml`` or an existing ``.alambic`` home, so
-    commands run from any sub-folder share one home, as git commands share one ``.git``.
+    The nearest ``alambic.toml`` in ``start`` or a parent declares the project (a
+    ``.alambic`` folder below it does not start another one). Without one, the nearest
+    folder holding an existing ``.alambic`` home is the project; that search stops
+    below the user's home folder, so one home made in ``~`` does not capture every
+    project under it. Commands run from any sub-folder then share one home.
 
     Example:
         >>> import tempfile
-        >>> root = Path(tempfile.mkdtemp())
-        >>> (root / ".alambic").mkdir()
-        >>> (root / "examples" / "fraud").mkdir(parents=True)
-        >>> find_project(root / "examples" / "fraud") == root.resolve()
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     root = Path(tmp).resolve()
+        ...     (root / ".alambic").mkdir()
+        ...     (root / "examples" / "fraud").mkdir(parents=True)
+        ...     print(find_project(root / "examples" / "fraud") == root)
         True
     """
+    config = find_config_file(start)
+    if config is not None:
+        return config.parent
     folder = (start or Path.cwd()).resolve()
+    ceiling = _user_home()
     for candidate in (folder, *folder.parents):
-        if (candidate / "alambic.toml").is_file() or (candidate / ".alambic").is_dir():
+        if candidate == ceiling and candidate != folder:
+            break  # ~/.alambic serves commands run in ~ only
+        if (candidate / ".alambic").is_dir():
             return candidate
     return None
+
+
+def _user_home() -> Path | None:
+    try:
+        return Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):  # no HOME and no passwd entry
+        return None
 
 
 def _read_file(path: Path | None) -> dict[str, Any]:

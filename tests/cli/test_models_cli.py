@@ -167,5 +167,7 @@ def test_the_help_of_reject_says_what_a_rejection_means(alambic: Alambic) -> Non
     shown = alambic("models", "reject", "--help")
     assert shown.code == 0, shown.transcript
     text = " ".join(shown.out.split())
-    assert "it cannot hold production unless it is approved again, with a comment" in text
+    assert "it cannot hold production or staging unless it is approved again, with a comment" in (
+        text
+    )
     assert "never" not in text

@@ -137,15 +137,37 @@ def test_a_toml_folder_holds_the_home_even_before_it_exists(
     assert settings().home == (tmp_path / ".alambic").resolve()
 
 
-def test_the_nearest_project_marker_wins(
-    no_env: pytest.MonkeyPatch, write_toml, tmp_path: Path
+@pytest.mark.parametrize(
+    "toml", ["max_workers = 2\n", 'home = ".alambic"\n'], ids=["plain", "home"]
+)
+def test_an_alambic_toml_declares_the_project_over_a_nested_home(
+    no_env: pytest.MonkeyPatch, write_toml, tmp_path: Path, toml: str
 ) -> None:
-    write_toml("max_workers = 2\n")
+    write_toml(toml)
+    (tmp_path / "sub" / ".alambic").mkdir(parents=True)  # e.g. left by an older demo
+    no_env.chdir(tmp_path / "sub")
+    assert find_project() == tmp_path.resolve()
+    assert settings().home == (tmp_path / ".alambic").resolve()
+
+
+def test_the_nearest_home_wins_without_a_toml(no_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".alambic").mkdir()
     (tmp_path / "sub" / ".alambic").mkdir(parents=True)
     no_env.chdir(tmp_path / "sub")
-    config = settings()
-    assert config.home == (tmp_path / "sub" / ".alambic").resolve()
-    assert config.max_workers == 2  # the file above still gives its settings
+    assert settings().home == (tmp_path / "sub" / ".alambic").resolve()
+
+
+def test_a_home_in_the_users_home_folder_does_not_capture_projects_below_it(
+    no_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    no_env.setenv("HOME", str(tmp_path))
+    (tmp_path / ".alambic").mkdir()  # one command once run in ~
+    (tmp_path / "code" / "project").mkdir(parents=True)
+    no_env.chdir(tmp_path / "code" / "project")
+    assert find_project() is None
+    assert settings().home == (tmp_path / "code" / "project" / ".alambic").resolve()
+    no_env.chdir(tmp_path)
+    assert settings().home == (tmp_path / ".alambic").resolve()  # run in ~ itself: that one
 
 
 def test_with_no_marker_the_home_is_in_the_working_folder(

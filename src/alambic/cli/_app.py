@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -24,7 +25,7 @@ from alambic.cli._batch import batch
 from alambic.cli._common import console, errors, friendly
 from alambic.cli._models import models_app
 from alambic.cli._serving import endpoints_app, serve, tokens_app
-from alambic.config import settings
+from alambic.config import find_project, settings
 from alambic.errors import AlambicError, RunError
 from alambic.pipelines import (
     Graph,
@@ -65,7 +66,7 @@ app.add_typer(tokens_app, name="tokens")
 
 @app.callback()
 def _announce_a_new_home(ctx: typer.Context) -> None:
-    """Say where a command created a new home it found by itself (not one set by name)."""
+    """Say where a command created a new home (not when ALAMBIC_HOME names it)."""
     if os.environ.get("ALAMBIC_HOME"):
         return  # the user named it: no surprise
     try:
@@ -74,11 +75,12 @@ def _announce_a_new_home(ctx: typer.Context) -> None:
         return  # the command itself reports the bad setting
     if home.exists():
         return
+    project = find_project() or Path.cwd()
 
     def announce() -> None:
         if home.exists():
             errors.print(
-                f"created a new home at {home} (commands run in {home.parent} or below use it; "
+                f"created a new home at {home} (commands run in {project} or below use it; "
                 "set ALAMBIC_HOME to use another)",
                 style="dim",
                 soft_wrap=True,

@@ -138,8 +138,8 @@ def models_reject(
     ref: VersionRef,
     comment: Comment = "",
 ) -> None:
-    """Reject a version: it cannot hold production unless it is approved again, with a
-    comment."""
+    """Reject a version: it cannot hold production or staging unless it is approved
+    again, with a comment."""
     from alambic.registry import reject
 
     record = reject(*_version_ref(_one_ref(ref, ctx.args, command="reject")), comment=comment)

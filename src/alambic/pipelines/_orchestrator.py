@@ -203,6 +203,7 @@ class Orchestrator:
             raise
         finally:
             beat.stop.set()
+            beat.join()  # no heartbeat may land after the final state below
             if self._executor is not None:
                 self._executor.shutdown()
             if not lost:

@@ -289,7 +289,14 @@ def _parse_list(spec: ParamSpec, text: str) -> Any:
         return [decoded]
     opens, closes = stripped[:1] in _PAIRS, stripped[-1:] in _PAIRS.values()
     if not opens and not closes:
-        return [item.strip() for item in stripped.split(",") if item.strip()]
+        words = [item.strip() for item in stripped.split(",") if item.strip()]
+        if not words:  # `-p categories=` is a slip far more often than a wish for nothing
+            raise ParameterError(
+                f"parameter {spec.name!r} ({type_label(spec.annotation)}): {text!r} holds no "
+                f"value; give one or more (-p {spec.name}=a,b), or -p '{spec.name}=[]' "
+                "for an empty list"
+            )
+        return words
     items = None
     if opens and len(stripped) > 1 and _PAIRS[stripped[0]] == stripped[-1]:
         texts = _item_type(_sequence(spec.annotation)) is str

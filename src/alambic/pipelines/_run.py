@@ -270,7 +270,9 @@ def _drive(
     stale_after = 3 * config.heartbeat_seconds if _orchestrator_alive(record) else 0.0
     if not store.claim_run(record.id, identity, stale_after=stale_after):
         current = store.get_run(record.id)
-        if current.finished or current.cancel_requested:  # cancelled before we started
+        if current.finished:  # cancelled before this process could take it
+            return Run(current, store, config)
+        if current.cancel_requested and not _driven(current, config):
             store.update_run_unless_finished(
                 record.id, status="cancelled", ended_at=utcnow(), error="cancelled on request"
             )

@@ -465,14 +465,21 @@ def promote(
         RegistryError: the alias looks like a typo, or a promotion rule forbids the move.
 
     Example:
+        >>> import alambic as al
+        >>> import pandas as pd
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> x, y = pd.DataFrame({"price": [0.0, 1.0]}), pd.Series([0, 1])
+        >>> model = al.models.package(LogisticRegression().fit(x, y), x, y)
+        >>> v = al.register(model, "fraud-auto")
         >>> try:
-        ...     promote("fraud-auto", 1, to="prodution")
+        ...     promote("fraud-auto", v["version"], to="prodution")
         ... except RegistryError as exc:
         ...     print(exc)  # doctest: +ELLIPSIS
         fraud-auto has no alias 'prodution'; did you mean 'production'? (pass new_alias=True ...)
     """
     check_name(name)
     _check_alias(to)
+    registry_store().get_version(name, version)  # an unknown group or version first
     if not new_alias:
         _refuse_a_typo(name, to)
     return set_alias(name, to, version, comment=comment)

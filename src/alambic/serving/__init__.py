@@ -29,6 +29,7 @@ _EXPORTS = {
     "read_capture": "._capture",
     "write_labels": "._capture",
     "create_app": "._app",
+    "http_protocol": "._http",
     "ServerOptions": "._options",
     "serve": "._server",
     "BatchResult": "._batch",
@@ -55,6 +56,7 @@ __all__ = [
     "delete_endpoint",
     "endpoint_history",
     "get_endpoint",
+    "http_protocol",
     "list_endpoints",
     "list_tokens",
     "read_capture",
@@ -82,6 +84,7 @@ if TYPE_CHECKING:
         revoke_token,
         update_endpoint,
     )
+    from alambic.serving._http import http_protocol
     from alambic.serving._options import ServerOptions
     from alambic.serving._server import serve
     from alambic.serving._store import EndpointRecord, ServingStore, TokenRecord, serving_store

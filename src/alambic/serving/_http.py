@@ -9,11 +9,12 @@ answers every error: JSON with a request id (and MLflow's ``error_code`` and
 ``/metrics`` and written to the access log. Only the answer changes: which requests are
 refused is uvicorn's parser's decision.
 
-``serve`` passes :func:`http_protocol` to uvicorn; an app served by hand can take it too.
+``serve`` passes :func:`http_protocol` to uvicorn; an app served by hand takes it too
+(``alambic.serving.http_protocol``).
 
 Example:
     >>> import uvicorn
-    >>> from alambic.serving import create_app
+    >>> from alambic.serving import create_app, http_protocol
     >>> uvicorn.run(create_app(["fraud"]), port=8080, http=http_protocol())  # doctest: +SKIP
 """
 
@@ -133,5 +134,10 @@ else:
 
 def http_protocol() -> type[asyncio.Protocol]:
     """The protocol class for ``uvicorn.run(..., http=...)``: httptools' parser when it is
-    installed (as uvicorn's ``"auto"`` picks), else h11's; both answer JSON errors."""
+    installed (as uvicorn's ``"auto"`` picks), else h11's; both answer JSON errors.
+
+    Example:
+        >>> http_protocol().__name__ in ("JSONHttpToolsProtocol", "JSONH11Protocol")
+        True
+    """
     return JSONH11Protocol if _TOOLS is None else _TOOLS
