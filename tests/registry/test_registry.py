@@ -143,9 +143,28 @@ def test_unsafe_names_are_refused_with_the_pattern(name: str) -> None:
     assert registry.list_models() == []
 
 
-def test_only_packaged_models_are_registered() -> None:
-    with pytest.raises(ModelError, match="register a packaged model"):
+def test_a_bare_estimator_needs_a_sample_of_its_input() -> None:
+    with pytest.raises(ModelError, match=r"register a packaged model .*X=sample"):
         al.register(DecisionTreeClassifier(), name="m")
+    assert registry.list_models() == []
+
+
+def test_a_bare_estimator_with_a_sample_is_packaged_in_the_same_call() -> None:
+    fitted = DecisionTreeClassifier(max_depth=2, random_state=0).fit(FRAME, LABELS)
+    version = al.register(fitted, "m", X=FRAME, y=LABELS)
+    assert version["ref"] == "m/1"
+    record = registry.get_version("m", 1)
+    assert [name for name, _ in record.signature["inputs"]] == ["a", "b"]
+    assert record.signature["task"] == "binary"  # y gave the output's type
+    assert al.load_model("m/1").predict(FRAME).tolist() == fitted.predict(FRAME).tolist()
+    # The same estimator and sample again: the same version, not a duplicate.
+    assert al.register(fitted, "m", X=FRAME, y=LABELS)["version"] == 1
+
+
+def test_a_packaged_model_given_a_sample_too_is_refused() -> None:
+    with pytest.raises(ModelError, match=r"packaged already .*drop X= and y="):
+        al.register(model(1), "m", X=FRAME)
+    assert registry.list_models() == []
 
 
 def test_registering_from_a_pipeline_records_its_lineage() -> None:

@@ -199,6 +199,26 @@ def _decide(policy: dict[str, Any], values: dict[str, Any], rejected: list[int])
     return APPROVED, "auto-approved: " + ", ".join(f"{n} {b}" for n, b in rules.items())
 
 
+def _packaged(model: Any, X: Any, y: Any) -> Any:
+    """The model as the registry keeps it: packaged, with the signature it was fitted on."""
+    from alambic.models import Model, package
+
+    if isinstance(model, Model):
+        if X is not None or y is not None:
+            raise ModelError(
+                "this model is packaged already (its signature is set): drop X= and y=, "
+                "or pass the bare estimator (model.estimator) with them"
+            )
+        return model
+    if X is None:
+        raise ModelError(
+            f"register a packaged model (alambic.models.package(estimator, X, y)) or give "
+            f"a sample of the input: al.register(estimator, name, X=sample, y=target); "
+            f"not a bare {type(model).__name__}: the registry needs its signature"
+        )
+    return package(model, X, y)
+
+
 # The step's identity in cache keys: the hash of its 0.1.0 source, kept while what it
 # records stays the same, so that upgrading alambic re-registers nothing.
 _REGISTER_IDENTITY = "5ea88af95ef3cb2fb73a656dd50068a78b1d10da7a584c30952e4c31406d8660"
@@ -213,6 +233,8 @@ def register(
     evaluation: Any = None,
     tags: dict[str, Any] | None = None,
     description: str = "",
+    X: Any = None,  # the name every scikit-learn user types
+    y: Any = None,
 ) -> dict[str, Any]:
     """Add a new version of the model group ``name`` (created on first use).
 
@@ -220,23 +242,39 @@ def register(
     from plain Python. Registering the very model the group's latest version holds
     returns that version instead of adding a duplicate.
 
+    Args:
+        model: a packaged model (:func:`alambic.models.package`), or a fitted estimator
+            given with a sample of its input ``X`` (and its target ``y``), from which
+            the signature is inferred, as MLflow infers one from an input example.
+        name: the model group.
+        metrics: numbers kept with the version (and checked by auto-approval rules).
+        evaluation: an evaluation report or a dict of it.
+        tags: free labels.
+        description: free text.
+        X: a sample of the model's input (a DataFrame), for a bare estimator.
+        y: a sample of its target, giving the output's type and classes.
+
     Returns:
         ``{"name", "version", "ref", "status"}``.
 
     Raises:
         RegistryError: the name is unsafe or a metric is not a number.
+        ModelError: a bare estimator without ``X``, or a packaged model with ``X``.
+
+    Example:
+        >>> import pandas as pd
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> X, y = pd.DataFrame({"price": [1.0, 9.0, 2.0, 8.0]}), pd.Series([0, 1, 0, 1])
+        >>> version = register(LogisticRegression().fit(X, y), "fraud-auto", X=X, y=y)
+        >>> version["ref"]
+        'fraud-auto/1'
     """
     from alambic.config import settings
-    from alambic.models import Model
     from alambic.registry._lineage import collect_lineage
     from alambic.store import ArtifactStore, save_value
 
     check_name(name)
-    if not isinstance(model, Model):
-        raise ModelError(
-            f"register a packaged model (alambic.models.package(estimator, X, y)), not a "
-            f"{type(model).__name__}: the registry needs its signature"
-        )
+    model = _packaged(model, X, y)
     ref = save_value(ArtifactStore(settings().artifacts), model, what=f"model {name!r}")
     store = registry_store()
     latest = store.latest_version(name)
