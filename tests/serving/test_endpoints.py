@@ -234,7 +234,7 @@ def test_any_v2_body_is_scored_or_refused_with_a_4xx(body: Any) -> None:
     from alambic.serving._scoring import _v2_parse
 
     raw = json.dumps(body).encode()  # the stdlib writes any int, and NaN (then refused)
-    _request_path(lambda p: _v2_parse(raw, "application/json", p))
+    _request_path(lambda p: _v2_parse(raw, {"content-type": "application/json"}, p))
 
 
 @settings(max_examples=200, deadline=None)
@@ -242,7 +242,7 @@ def test_any_v2_body_is_scored_or_refused_with_a_4xx(body: Any) -> None:
 def test_any_csv_body_is_scored_or_refused_with_a_4xx(text: str) -> None:
     from alambic.serving._scoring import _mlflow_parse
 
-    _request_path(lambda p: _mlflow_parse(text.encode(), "text/csv", p))
+    _request_path(lambda p: _mlflow_parse(text.encode(), {"content-type": "text/csv"}, p))
 
 
 def _request_path(parse: Any) -> None:

@@ -1,7 +1,8 @@
 """The ``alambic`` command line.
 
 Exit codes: 0 success, 1 the run failed (or was cancelled), 2 usage error (bad
-parameter, unknown pipeline, a file that does not import, an unknown run…).
+parameter, unknown pipeline, a file that does not import, an unknown run…), 124
+``runs wait --timeout`` gave up while the run goes on.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from rich.text import Text
 from alambic.cli import _render as render
 from alambic.cli._batch import batch
 from alambic.cli._common import console, errors, friendly
+from alambic.cli._events import EventWriter, RunFeed, StepEvents, summary_event
+from alambic.cli._follow import TIMEOUT_EXIT, duration_option, follow_step, matching_steps
 from alambic.cli._models import models_app
 from alambic.cli._serving import endpoints_app, serve, tokens_app
 from alambic.config import find_project, settings
@@ -33,6 +36,7 @@ from alambic.pipelines import (
     Pipeline,
     Run,
     RunStore,
+    get_run,
     load_pipeline,
     parse_cli_params,
     step_logs,
@@ -99,6 +103,23 @@ ParamOption = Annotated[
 ]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Execute every step again.")]
 Executor = Annotated[str | None, typer.Option(help="Executor plugin (default: ALAMBIC_EXECUTOR).")]
+Output = Annotated[
+    str,
+    typer.Option(
+        "--output",
+        "-o",
+        help="text: a live view on a terminal, one timestamped line per event elsewhere "
+        "(CI logs, files); json: one JSON object per event and a summary, for tools.",
+    ),
+]
+ProgressEvery = Annotated[
+    str,
+    typer.Option(
+        "--progress-every",
+        help="Lines only: report a running step's progress (tuning trials) at most this "
+        "often, like 30s or 5m.",
+    ),
+]
 Workers = Annotated[
     int | None,
     typer.Option(
@@ -131,18 +152,48 @@ class _LiveRun:
         return render.live_view(self.orchestrator, self.started)
 
 
-def _run_with_view(start: Callable[[Callable[[Orchestrator], None]], Run], quiet: bool) -> Run:
+Start = Callable[[Callable[[Orchestrator], None]], Run]
+
+
+def _run_with_view(start: Start, quiet: bool, *, output: str, progress_every: str) -> None:
+    """Drive a run, showing it as ``output`` says, and report how it ended.
+
+    Text on a terminal is the live view; text elsewhere (a CI log, a file) and JSON are
+    one flushed line per event, so a log cut short still holds the run id.
+    """
+    if output not in ("text", "json"):
+        raise AlambicError(f"--output {output!r}: use text or json")
+    every = duration_option("--progress-every", progress_every) or 10.0
     if quiet:
-        return start(lambda _: None)
-    view = _LiveRun()
-    with Live(get_renderable=view.render, console=console, refresh_per_second=4):
-        return start(view.attach)
+        finished = start(lambda _: None)
+    elif output == "text" and console.is_terminal:
+        view = _LiveRun()
+        with Live(get_renderable=view.render, console=console, refresh_per_second=4):
+            finished = start(view.attach)
+    else:
+        finished = _run_with_feed(start, as_json=output == "json", every=every)
+    if output == "json":
+        EventWriter(as_json=True)(summary_event(finished))
+        if not finished.succeeded:
+            raise typer.Exit(1)
+        return
+    _report(finished)
+
+
+def _run_with_feed(start: Start, *, as_json: bool, every: float) -> Run:
+    started = time.monotonic()
+    feed = RunFeed(EventWriter(as_json=as_json), progress_every=every)
+    try:
+        finished = start(feed)
+    finally:
+        feed.close()
+    if not as_json and feed.orchestrator is not None:
+        console.print(render.live_view(feed.orchestrator, started))  # the steps at the end
+    return finished
 
 
 def _report(run: Run) -> None:
     style = "green" if run.succeeded else "red"
-    if not console.is_terminal:
-        console.print()  # Live leaves the cursor after its last line when not on a terminal
     console.print(Text(f"run {run.id} {run.status}", style=style))
     if run.succeeded:
         result = run.result()
@@ -182,10 +233,12 @@ def run(
     executor: Executor = None,
     max_workers: Workers = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live view.")] = False,
+    output: Output = "text",
+    progress_every: ProgressEvery = "10s",
 ) -> None:
-    """Run a pipeline to its end, showing its steps live."""
+    """Run a pipeline to its end, showing its steps live (or as lines, outside a terminal)."""
     pipeline, params = _load(target, param)
-    finished = _run_with_view(
+    _run_with_view(
         lambda on_change: run_pipeline(
             pipeline,
             params,
@@ -195,8 +248,9 @@ def run(
             on_change=on_change,
         ),
         quiet,
+        output=output,
+        progress_every=progress_every,
     )
-    _report(finished)
 
 
 @app.command()
@@ -223,6 +277,8 @@ def resume(
     run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
     detach: Annotated[bool, typer.Option("--detach", help="Resume in the background.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    output: Output = "text",
+    progress_every: ProgressEvery = "10s",
 ) -> None:
     """Finish a failed, cancelled or interrupted run; succeeded steps are not run again."""
     record = _store().get_run(run_id)  # refuse an unknown run before drawing anything
@@ -232,7 +288,12 @@ def resume(
     if detach:
         console.print(resume_run(run_id, detach=True).id)
         return
-    _report(_run_with_view(lambda on_change: resume_run(run_id, on_change=on_change), quiet))
+    _run_with_view(
+        lambda on_change: resume_run(run_id, on_change=on_change),
+        quiet,
+        output=output,
+        progress_every=progress_every,
+    )
 
 
 @app.command()
@@ -292,15 +353,23 @@ def _jsonable(record: Any) -> dict[str, Any]:
 def runs_logs(
     run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
     step: Annotated[str | None, typer.Argument(help="Step name, like train or train[1].")] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Tail a running STEP until it finishes.")
+    ] = False,
 ) -> None:
     """Print the captured output (stdout, stderr, logging) of a run's steps."""
     config = settings()
     store = RunStore.open(config.db_url)
     record = store.get_run(run_id)
     artifacts = ArtifactStore(config.artifacts)
+    if follow:
+        if step is None:
+            raise AlambicError("--follow tails one step: give its name, like train or train[1]")
+        follow_step(store, artifacts, record, step, out=sys.stdout)
+        return
     steps = store.step_runs(record.id)
     if step is not None:
-        chosen = [s for s in steps if step in (s.label, s.node)]
+        chosen = matching_steps(steps, step)
         if not chosen:
             known = ", ".join(s.label for s in steps)
             raise AlambicError(f"run {record.id} has no step {step!r}; it has: {known}")
@@ -311,6 +380,56 @@ def runs_logs(
             console.print(Text(f"── {item.label} ({item.status})", style="bold"))
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
         sys.stdout.flush()
+
+
+@runs_app.command("wait")
+@friendly
+def runs_wait(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    timeout: Annotated[
+        str | None, typer.Option(help="Give up after this long, like 30s, 10m or 2h.")
+    ] = None,
+    output: Output = "text",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the last line.")] = False,
+    progress_every: ProgressEvery = "10s",
+) -> None:
+    """Block until a run ends, printing its step events; exit 0 if it succeeded, 1 if not.
+
+    Exit codes: 0 succeeded, 1 failed or cancelled, 2 unknown run or bad option, 124 the
+    run was still going at --timeout (it goes on; wait again, or cancel it).
+    """
+    if output not in ("text", "json"):
+        raise AlambicError(f"--output {output!r}: use text or json")
+    limit = duration_option("--timeout", timeout)
+    every = duration_option("--progress-every", progress_every) or 10.0
+    store = _store()
+    record = store.get_run(run_id)
+    write = EventWriter(as_json=output == "json")
+    events = StepEvents(progress_every=every)
+    deadline = None if limit is None else time.monotonic() + limit
+    while True:
+        record = store.get_run(record.id)  # before its steps: they are at least as late
+        if not quiet:
+            steps = store.step_runs(record.id)
+            for event in [*events.observe(steps), *events.progress(steps)]:
+                write(event)
+        if record.finished:
+            break
+        if deadline is not None and time.monotonic() > deadline:
+            errors.print(
+                f"run {record.id} still {record.status} after {timeout}; wait again with "
+                f"`alambic runs wait {record.id}`, or stop it with `alambic cancel {record.id}`",
+                soft_wrap=True,
+            )
+            raise typer.Exit(TIMEOUT_EXIT)
+        time.sleep(0.5)
+    finished = get_run(record.id)
+    if output == "json":
+        write(summary_event(finished))
+        if not finished.succeeded:
+            raise typer.Exit(1)
+        return
+    _report(finished)
 
 
 @pipelines_app.command("list")

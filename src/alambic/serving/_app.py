@@ -3,7 +3,8 @@
 Routes:
     - ``GET /v2/health/live``, ``/v2/health/ready``, ``/v2``: health and server metadata.
     - ``GET /v2/models/{name}[/versions/{v}]``, ``.../ready``; ``POST
-      /v2/models/{name}[/versions/{v}]/infer``: Open Inference Protocol v2.
+      /v2/models/{name}[/versions/{v}]/infer``: Open Inference Protocol v2, in JSON or
+      in its binary tensor extension (``_binary``; what ``tritonclient`` sends).
     - ``POST /invocations`` (when one endpoint is served), ``POST
       /endpoints/{name}/invocations``: MLflow's scoring protocol (JSON or CSV).
     - ``POST /endpoints/{name}/labels``: ground truth that arrives later (token always).

@@ -34,6 +34,7 @@ __all__ = [
     "mlflow_body",
     "mlflow_error_code",
     "requested_outputs",
+    "tensor_shape",
     "v2_body",
 ]
 
@@ -247,14 +248,13 @@ def _flat(data: list[Any], where: str, name: str) -> list[Any]:
     return data
 
 
-def _tensor(spec: Any, i: int) -> tuple[str, list[int], str, list[Any]]:
-    where = f"inputs[{i}]"
-    if not isinstance(spec, dict):
-        raise RequestError(f"{where} must be an object", status=422, field=where)
-    name, shape, datatype, data = (spec.get(k) for k in ("name", "shape", "datatype", "data"))
-    if not isinstance(name, str):
-        raise RequestError(f"{where}.name must be a string", status=422, field=where)
-    where = f"inputs[{name!r}]"
+def tensor_shape(shape: Any, where: str, name: str) -> list[int]:
+    """A v2 tensor's ``shape``, checked: a non-empty list of sizes (0 or more).
+
+    Example:
+        >>> tensor_shape([3, 1], "inputs['price']", "price")
+        [3, 1]
+    """
     if (
         not isinstance(shape, list)
         or not shape
@@ -266,6 +266,18 @@ def _tensor(spec: Any, i: int) -> tuple[str, list[int], str, list[Any]]:
             field=name,
             expected="shape [n] or [n, 1]",
         )
+    return shape
+
+
+def _tensor(spec: Any, i: int) -> tuple[str, list[int], str, list[Any]]:
+    where = f"inputs[{i}]"
+    if not isinstance(spec, dict):
+        raise RequestError(f"{where} must be an object", status=422, field=where)
+    name, shape, datatype, data = (spec.get(k) for k in ("name", "shape", "datatype", "data"))
+    if not isinstance(name, str):
+        raise RequestError(f"{where}.name must be a string", status=422, field=where)
+    where = f"inputs[{name!r}]"
+    shape = tensor_shape(shape, where, name)
     if not isinstance(datatype, str):
         raise RequestError(f"{where}.datatype must be a string", status=422, field=name)
     if not isinstance(data, list):

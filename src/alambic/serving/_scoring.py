@@ -3,6 +3,9 @@
 Both protocols, Open Inference Protocol v2 (``/v2/models/{name}/infer``) and MLflow's
 ``/invocations``, are a :class:`ScoringProtocol` (a parser and a responder) that
 :func:`score` runs with the same authentication, traffic split, capture and shadows.
+v2 bodies in JSON and in the binary tensor extension (``_binary``) parse into the same
+:class:`Parsed` request; a body sent with ``Content-Encoding: gzip`` or ``deflate`` is
+decompressed first, within the endpoint's body limit.
 Small requests are parsed, checked and scored on the event loop (a thread hop would
 cost more than the work); larger ones in a thread, so that one big body never holds up
 the others. Shadow variants score the same columns after the answer is sent (a
@@ -11,10 +14,12 @@ background task), and never answer.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import random
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import anyio.to_thread
@@ -22,6 +27,13 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alambic.serving._binary import (
+    HEADER,
+    binary_outputs,
+    binary_payload,
+    decompress,
+    encode_outputs,
+)
 from alambic.serving._capture import Record
 from alambic.serving._config import Variant
 from alambic.serving._metrics import Metrics
@@ -53,6 +65,7 @@ __all__ = [
     "V2",
     "Call",
     "Parsed",
+    "Reply",
     "ScoringProtocol",
     "infer",
     "invocations",
@@ -61,6 +74,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+COMPRESS_BYTES = 1024  # smaller answers are sent as they are, even to a client that accepts gzip
 
 
 class Parsed(NamedTuple):
@@ -69,6 +83,17 @@ class Parsed(NamedTuple):
     columns: dict[str, list[Any]]
     id: str | None = None  # v2: the caller's request id
     outputs: list[str] | None = None  # v2: the outputs asked for (None: all)
+    binary: frozenset[str] = frozenset()  # v2: the outputs to answer as raw tensors
+    encoding: str | None = None  # v2: the Accept-Encoding chosen for the answer
+
+
+class Reply(NamedTuple):
+    """A response body, written: its bytes and what its headers must say of them."""
+
+    content: bytes
+    media_type: str = "application/json"
+    header_length: int | None = None  # v2 binary outputs: the JSON header's length
+    encoding: str | None = None  # the Content-Encoding of the content
 
 
 class Call(NamedTuple):
@@ -86,12 +111,12 @@ class Call(NamedTuple):
     size: int  # bytes of the body
 
 
-# (raw body, content type, predictor) -> the body as columns
-Parse = Callable[[bytes, str, Predictor], Parsed]
+# (decompressed body, request headers, predictor) -> the body as columns
+Parse = Callable[[bytes, Mapping[str, str], Predictor], Parsed]
 # (call, the id answered with, outputs, parsed) -> the response body
-Respond = Callable[[Call, str, Outputs, Parsed], dict[str, Any]]
-# What scoring yields: parsed, checked columns, outputs, the id answered with, the JSON
-Scored = tuple[Parsed, dict[str, Any], Outputs, str, bytes]
+Respond = Callable[[Call, str, Outputs, Parsed], Reply]
+# What scoring yields: parsed, checked columns, outputs, the id answered with, the reply
+Scored = tuple[Parsed, dict[str, Any], Outputs, str, Reply]
 
 
 class ScoringProtocol(NamedTuple):
@@ -102,8 +127,8 @@ class ScoringProtocol(NamedTuple):
     respond: Respond
 
 
-def _mlflow_parse(raw: bytes, content_type: str, predictor: Predictor) -> Parsed:
-    media = content_type.partition(";")[0].strip().lower()
+def _mlflow_parse(raw: bytes, headers: Mapping[str, str], predictor: Predictor) -> Parsed:
+    media = headers.get("content-type", "").partition(";")[0].strip().lower()
     if media == "text/csv":
         return Parsed(columns_from_csv(raw, predictor.kinds))
     try:
@@ -120,8 +145,9 @@ def _mlflow_parse(raw: bytes, content_type: str, predictor: Predictor) -> Parsed
     return Parsed(columns_from_mlflow(payload, predictor.columns))
 
 
-def _v2_parse(raw: bytes, content_type: str, predictor: Predictor) -> Parsed:
-    payload = loads(raw)
+def _v2_parse(raw: bytes, headers: Mapping[str, str], predictor: Predictor) -> Parsed:
+    header_length = headers.get(HEADER)
+    payload = loads(raw) if header_length is None else binary_payload(raw, header_length)
     columns = columns_from_v2(payload, predictor.kinds)
     given = payload.get("id")
     if given is not None and not (isinstance(given, str) and safe_id(given)):
@@ -132,21 +158,35 @@ def _v2_parse(raw: bytes, content_type: str, predictor: Predictor) -> Parsed:
             expected="1-100 printable ASCII characters",
         )
     available = ["predict", *(["predict_proba"] if predictor.proba else [])]
-    return Parsed(columns, given, requested_outputs(payload, available))
+    wanted = requested_outputs(payload, available)
+    binary = binary_outputs(payload, available if wanted is None else wanted)
+    encoding = _accepted(headers.get("accept-encoding", ""))
+    return Parsed(columns, given, wanted, binary, encoding)
 
 
-def _mlflow_respond(call: Call, answered: str, outputs: Outputs, parsed: Parsed) -> dict[str, Any]:
-    return mlflow_body(
+def _accepted(header: str) -> str | None:
+    """gzip or deflate when ``Accept-Encoding`` accepts it (gzip first), else None."""
+    accepted = set()
+    for item in header.lower().split(","):
+        coding, _, params = item.partition(";")
+        if params.strip().replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
+            accepted.add(coding.strip())
+    return next((c for c in ("gzip", "deflate") if c in accepted), None)
+
+
+def _mlflow_respond(call: Call, answered: str, outputs: Outputs, parsed: Parsed) -> Reply:
+    body = mlflow_body(
         answered,
         outputs,
         variant=call.variant.name,
         ref=call.predictor.ref,
         holdout=call.holdout,
     )
+    return Reply(dumps(body))
 
 
-def _v2_respond(call: Call, answered: str, outputs: Outputs, parsed: Parsed) -> dict[str, Any]:
-    return v2_body(
+def _v2_respond(call: Call, answered: str, outputs: Outputs, parsed: Parsed) -> Reply:
+    body = v2_body(
         call.endpoint,
         answered,
         outputs,
@@ -155,6 +195,14 @@ def _v2_respond(call: Call, answered: str, outputs: Outputs, parsed: Parsed) -> 
         holdout=call.holdout,
         outputs_wanted=parsed.outputs,
     )
+    content, length = encode_outputs(body, parsed.binary)
+    media = "application/json" if length is None else "application/octet-stream"
+    encoding = parsed.encoding if len(content) > COMPRESS_BYTES else None
+    if encoding == "gzip":
+        content = gzip.compress(content, compresslevel=1, mtime=0)
+    elif encoding == "deflate":
+        content = zlib.compress(content, 1)
+    return Reply(content, media, length, encoding)
 
 
 MLFLOW = ScoringProtocol("mlflow", _mlflow_parse, _mlflow_respond)
@@ -204,7 +252,10 @@ async def score(
 ) -> Response:
     """Score a request to endpoint ``name`` (at one of its versions, or split by weight).
 
-    Every answer is JSON: the protocol's body, or an error that names what to fix.
+    Every answer is JSON (the protocol's body, or an error that names what to fix), but
+    for v2 outputs asked for in binary: then a JSON header, ``Inference-Header-Content-
+    Length`` bytes long, and the raw tensors after it. A v2 answer over 1 KiB is
+    compressed when the request's ``Accept-Encoding`` takes gzip or deflate.
 
     Args:
         request: the request.
@@ -237,11 +288,11 @@ async def score(
         call = Call(
             name, rid, started, protocol, token, deployment, variant, predictor, holdout, len(raw)
         )
-        content_type = request.headers.get("content-type", "")
-        if len(raw) <= INLINE_BYTES:
-            scored = _scored(call, raw, content_type)
-        else:
-            scored = await anyio.to_thread.run_sync(_scored, call, raw, content_type)
+        headers = request.headers
+        if len(raw) <= INLINE_BYTES and "content-encoding" not in headers:
+            scored = _scored(call, raw, headers)
+        else:  # a compressed body may inflate to the endpoint's limit: not on the loop
+            scored = await anyio.to_thread.run_sync(_scored, call, raw, headers)
         rid = scored[3]  # a v2 body's own id, from here on
         return _answer(request, call, scored, state, metrics)
     except RequestError as exc:
@@ -266,22 +317,25 @@ def _variant(
     return chosen
 
 
-def _scored(call: Call, raw: bytes, content_type: str) -> Scored:
-    """Parse, check, predict and respond (on the event loop, or in a thread)."""
+def _scored(call: Call, raw: bytes, headers: Mapping[str, str]) -> Scored:
+    """Decompress, parse, check, predict and respond (on the event loop, or in a thread)."""
     protocol, predictor = call.protocol, call.predictor
-    parsed = protocol.parse(raw, content_type, predictor)
+    encoding = headers.get("content-encoding")
+    if encoding is not None:
+        raw = decompress(raw, encoding, call.deployment.endpoint.max_body_bytes)
+    parsed = protocol.parse(raw, headers, predictor)
     checked = predictor.matrix(parsed.columns)
     outputs = predictor.predict(checked)
     answered = parsed.id or call.request_id
-    body = protocol.respond(call, answered, outputs, parsed)
-    return parsed, checked, outputs, answered, dumps(body)
+    reply = protocol.respond(call, answered, outputs, parsed)
+    return parsed, checked, outputs, answered, reply
 
 
 def _answer(
     request: Request, call: Call, scored: Scored, state: ServerState, m: Metrics
 ) -> Response:
     """Count, capture (a sampled share), log, and answer; shadows score afterwards."""
-    parsed, checked, outputs, rid, content = scored
+    parsed, checked, outputs, rid, reply = scored
     name, variant, predictor, holdout = call.endpoint, call.variant, call.predictor, call.holdout
     latency = time.perf_counter() - call.started
     m.requests.labels(name, variant.name, call.protocol.name, "200").inc()
@@ -325,12 +379,16 @@ def _answer(
         "x-alambic-variant": variant.name,
         "x-alambic-model": predictor.ref,
     }
+    if reply.header_length is not None:
+        headers["inference-header-content-length"] = str(reply.header_length)
+    if reply.encoding is not None:
+        headers["content-encoding"] = reply.encoding
     shadows = None
     if call.deployment.shadows:
         shadows = BackgroundTask(
             run_shadows, state, m, call, parsed.columns, request_id=rid, captured=sampled
         )
-    return Response(content, 200, headers, "application/json", shadows)
+    return Response(reply.content, 200, headers, reply.media_type, shadows)
 
 
 def _capture(state: ServerState, record: Record) -> None:

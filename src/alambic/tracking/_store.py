@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import ColumnElement, Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from alambic.core import new_id, utcnow
 from alambic.errors import StoreError
 from alambic.store import Repository, to_record
 from alambic.tracking._change import RunChange
-from alambic.tracking._tables import ExperimentRow, MetricRow, TrackedRunRow
+from alambic.tracking._query import has_column, search_selects, values_of
+from alambic.tracking._tables import ExperimentRow, MetricRow, RunValueRow, TrackedRunRow
 
 __all__ = ["ExperimentRecord", "RunChange", "TrackedRunRecord", "TrackingStore"]
 
@@ -162,11 +163,35 @@ class TrackingStore(Repository):
                     _apply(change, row)
             if new_rows:  # new runs are the common case: one executemany
                 session.execute(insert(TrackedRunRow), new_rows)
+            self._index_values(session, new_rows, existing, merged)
             if points:
                 session.execute(insert(MetricRow), points)
 
         self.transaction(work)
         self._experiments.update(made)
+
+    def _index_values(
+        self,
+        session: Session,
+        new_rows: list[dict[str, Any]],
+        existing: dict[str, TrackedRunRow],
+        merged: dict[str, RunChange],
+    ) -> None:
+        """Rewrite the search values of every run the batch touched."""
+        values = [v for row in new_rows for v in values_of(row["id"], row)]
+        touched = [
+            row
+            for run_id, row in existing.items()
+            if merged[run_id].params or merged[run_id].metrics or merged[run_id].tags
+        ]
+        if touched:
+            ids = [row.id for row in touched]
+            session.execute(delete(RunValueRow).where(RunValueRow.run_id.in_(ids)))
+            for row in touched:
+                columns = {"params": row.params, "metrics": row.metrics, "tags": row.tags}
+                values += values_of(row.id, columns)
+        if values:
+            session.execute(insert(RunValueRow), values)
 
     def _new_row(self, change: RunChange, session: Session, made: dict[str, str]) -> dict[str, Any]:
         return {
@@ -194,6 +219,36 @@ class TrackingStore(Repository):
             ).where(ExperimentRow.name.in_(experiments))
         with self.reading() as session:
             return [to_record(TrackedRunRecord, row) for row in session.scalars(query)]
+
+    def search(
+        self,
+        where: ColumnElement[bool] | None,
+        *,
+        experiments: list[str] | None,
+        order: list[tuple[str, bool]],
+        limit: int,
+    ) -> list[tuple[TrackedRunRecord, str]]:
+        """Runs matching ``where`` (see :mod:`alambic.tracking._query`), with their experiment."""
+        queries = search_selects(
+            where, experiments=experiments, order=order, limit=limit, postgres=self._postgres
+        )
+        found: list[tuple[TrackedRunRecord, str]] = []
+        with self.reading() as session:
+            for query in queries:
+                if len(found) >= limit:
+                    break
+                rows = session.execute(query.limit(limit - len(found))).all()
+                found += [(to_record(TrackedRunRecord, run), name) for run, name in rows]
+        return found
+
+    def has_column(self, column: str, experiments: list[str] | None) -> bool:
+        """Whether a run (of the named experiments) has ``column``, e.g. ``metrics.auc``."""
+        with self.reading() as session:
+            return bool(session.scalar(has_column(column, experiments)))
+
+    @property
+    def _postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
 
     def get_run(self, run_id: str) -> TrackedRunRecord:
         """One tracked run by id.
