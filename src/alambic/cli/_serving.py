@@ -346,8 +346,18 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="One JSON line per request.")
     ] = True,
+    grpc_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Also serve Open Inference Protocol v2 over gRPC on this port "
+            "(inference.GRPCInferenceService, as tritonclient.grpc calls it).",
+        ),
+    ] = None,
 ) -> None:
-    """Serve endpoints over HTTP (Open Inference Protocol v2 and MLflow /invocations)."""
+    """Serve endpoints over HTTP (Open Inference Protocol v2 and MLflow /invocations),
+    and over gRPC with --grpc-port."""
     from alambic.serving import serve as run_server
 
     run_server(
@@ -357,4 +367,5 @@ def serve(
         workers=workers,
         log_level=log_level,
         access_log=access_log,
+        grpc_port=grpc_port,
     )

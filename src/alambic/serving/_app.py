@@ -19,7 +19,8 @@ Handlers are module-level functions that read what the server holds from
 ``request.app.state``: ``alambic`` (the :class:`ServerState`), ``metrics`` and
 ``options``. Modules: ``_scoring`` (both scoring protocols, shadows, capture),
 ``_labels``, ``_meta`` (health, metadata, metrics), ``_admin``, and ``_responses``
-(JSON answers, request ids, the access log, error answers).
+(JSON answers, request ids, the access log, error answers). ``_grpc`` serves the same
+scoring over gRPC (``inference.GRPCInferenceService``) when a gRPC port is set.
 """
 
 from __future__ import annotations
@@ -67,12 +68,26 @@ routes: list[BaseRoute] = [
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    """Load every model before the first request; write what capture holds at the end."""
+    """Load every model before the first request; write what capture holds at the end.
+
+    With ``ServerOptions.grpc_port`` set, the gRPC server (``_grpc``) runs on the same
+    event loop from then on; ``app.state.grpc_port`` is the port it is bound to.
+    """
     state: ServerState = app.state.alambic
+    options: ServerOptions = app.state.options
     await anyio.to_thread.run_sync(state.start)
+    grpc_server = None
     try:
+        if options.grpc_port is not None:
+            from alambic.serving._grpc import start_grpc
+
+            grpc_server, app.state.grpc_port = await start_grpc(
+                state, app.state.metrics, host=options.grpc_host, port=options.grpc_port
+            )
         yield
     finally:
+        if grpc_server is not None:
+            await grpc_server.stop(5)  # calls under way get 5 s to finish
         await anyio.to_thread.run_sync(state.stop)
 
 

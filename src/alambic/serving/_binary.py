@@ -34,8 +34,10 @@ __all__ = [
     "HEADER",
     "binary_outputs",
     "binary_payload",
+    "decode_tensor",
     "decompress",
     "encode_outputs",
+    "tensor_bytes",
 ]
 
 HEADER = "inference-header-content-length"
@@ -174,7 +176,7 @@ def binary_payload(body: bytes, header_length: str) -> Any:
                 status=400,
                 field=name,
             )
-        spec["data"] = _values(spec, data[offset : offset + size], name)
+        spec["data"] = decode_tensor(spec, data[offset : offset + size], name)
         offset += size
     if offset != len(data):
         raise RequestError(
@@ -225,8 +227,9 @@ def _binary_size(spec: dict[str, Any], i: int) -> int | None:
     return size
 
 
-def _values(spec: dict[str, Any], blob: memoryview, name: str) -> list[Any]:
-    """The input's binary data as the list of values its JSON ``data`` would hold."""
+def decode_tensor(spec: dict[str, Any], blob: memoryview, name: str) -> list[Any]:
+    """A tensor's raw bytes (binary extension, gRPC ``raw_input_contents``) as the list
+    of values its JSON ``data`` would hold, checked against its shape and datatype."""
     shape = tensor_shape(spec.get("shape"), f"inputs[{name!r}]", name)
     datatype = spec.get("datatype")
     kind = datatype.upper() if isinstance(datatype, str) else None
@@ -336,7 +339,8 @@ def _flag(parameters: Any, key: str, default: bool, where: str) -> bool:
     return value
 
 
-def _tensor_bytes(datatype: str, data: Any) -> bytes:
+def tensor_bytes(datatype: str, data: Any) -> bytes:
+    """Values as a raw tensor of ``datatype`` (the inverse of :func:`decode_tensor`)."""
     if datatype == "BYTES":
         parts = []
         for value in data:
@@ -364,7 +368,7 @@ def encode_outputs(body: dict[str, Any], binary: frozenset[str]) -> tuple[bytes,
     blobs = []
     for tensor in body["outputs"]:
         if tensor["name"] in binary:
-            blob = _tensor_bytes(tensor["datatype"], tensor.pop("data"))
+            blob = tensor_bytes(tensor["datatype"], tensor.pop("data"))
             tensor["parameters"] = {**tensor.get("parameters", {}), "binary_data_size": len(blob)}
             blobs.append(blob)
     header = dumps(body)

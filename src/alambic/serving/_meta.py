@@ -8,6 +8,8 @@ is public.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,7 +20,18 @@ from alambic.serving._protocols import datatype_of
 from alambic.serving._responses import guarded, json_response
 from alambic.serving._state import Deployment, ServerState
 
-__all__ = ["live", "model_meta", "model_ready", "prometheus", "ready", "server_meta"]
+__all__ = [
+    "is_ready",
+    "live",
+    "model_meta",
+    "model_metadata",
+    "model_ready",
+    "prometheus",
+    "ready",
+    "server_meta",
+    "server_metadata",
+    "versioned",
+]
 
 
 async def live(request: Request) -> Response:
@@ -28,16 +41,25 @@ async def live(request: Request) -> Response:
 
 async def ready(request: Request) -> Response:
     """Every endpoint is loaded (503 until then)."""
-    state: ServerState = request.app.state.alambic
-    ok = bool(state.deployments) or state.names == []
+    ok = is_ready(request.app.state.alambic)
     return json_response({"ready": ok}, 200 if ok else 503)
+
+
+def is_ready(state: ServerState) -> bool:
+    """Every endpoint is loaded (or none is asked for)."""
+    return bool(state.deployments) or state.names == []
+
+
+def server_metadata() -> dict[str, Any]:
+    """Open Inference Protocol v2 server metadata (both transports)."""
+    from importlib.metadata import version
+
+    return {"name": "alambic", "version": version("alambic"), "extensions": []}
 
 
 async def server_meta(request: Request) -> Response:
     """Open Inference Protocol v2 server metadata."""
-    from importlib.metadata import version
-
-    return json_response({"name": "alambic", "version": version("alambic"), "extensions": []})
+    return json_response(server_metadata())
 
 
 async def prometheus(request: Request) -> Response:
@@ -46,8 +68,8 @@ async def prometheus(request: Request) -> Response:
     return Response(body, 200, media_type=content_type)
 
 
-def _versioned(request: Request, deployment: Deployment) -> list[tuple[Variant, Predictor]]:
-    version = request.path_params.get("version")
+def versioned(deployment: Deployment, version: str | None) -> list[tuple[Variant, Predictor]]:
+    """The variants serving ``version`` (all of them when None); 404 when none does."""
     if version is None:
         return list(deployment.variants)
     chosen = deployment.by_version(version)
@@ -63,7 +85,16 @@ def _versioned(request: Request, deployment: Deployment) -> list[tuple[Variant, 
 @guarded(endpoint_param=True)
 async def model_meta(request: Request, deployment: Deployment) -> Response:
     """Open Inference Protocol v2 model metadata: inputs, outputs, variants."""
-    variants = _versioned(request, deployment)
+    return json_response(model_metadata(deployment, request.path_params.get("version")))
+
+
+def model_metadata(deployment: Deployment, version: str | None) -> dict[str, Any]:
+    """A model's v2 metadata (both transports): inputs, outputs, variants.
+
+    Raises:
+        RequestError: 404, no variant serves ``version``.
+    """
+    variants = versioned(deployment, version)
     predictor = variants[0][1]
     labels = datatype_of(predictor.classes) if predictor.classes else "FP64"
     outputs = [{"name": "predict", "datatype": labels, "shape": [-1]}]
@@ -71,25 +102,23 @@ async def model_meta(request: Request, deployment: Deployment) -> Response:
         outputs.append(
             {"name": "predict_proba", "datatype": "FP64", "shape": [-1, len(predictor.classes)]}
         )
-    return json_response(
-        {
-            "name": deployment.endpoint.name,
-            "versions": sorted({p.version for _, p in variants}, key=int),
-            "platform": f"alambic-{predictor.model.flavor}",
-            "inputs": predictor.describe(),
-            "outputs": outputs,
-            "parameters": {
-                "variants": [
-                    {"name": v.name, "model": v.model, "version": p.ref, "weight": v.weight}
-                    for v, p in variants
-                ]
-            },
-        }
-    )
+    return {
+        "name": deployment.endpoint.name,
+        "versions": sorted({p.version for _, p in variants}, key=int),
+        "platform": f"alambic-{predictor.model.flavor}",
+        "inputs": predictor.describe(),
+        "outputs": outputs,
+        "parameters": {
+            "variants": [
+                {"name": v.name, "model": v.model, "version": p.ref, "weight": v.weight}
+                for v, p in variants
+            ]
+        },
+    }
 
 
 @guarded(endpoint_param=True)
 async def model_ready(request: Request, deployment: Deployment) -> Response:
     """The endpoint (at that version) is served here."""
-    _versioned(request, deployment)
+    versioned(deployment, request.path_params.get("version"))
     return json_response({"name": deployment.endpoint.name, "ready": True})

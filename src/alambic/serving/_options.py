@@ -23,6 +23,9 @@ class ServerOptions:
         capture_max_rows: the capture queue's bound in records (more are dropped, counted).
         capture_max_bytes: the capture queue's bound in request-body bytes.
         capture_flush_seconds: how often the capture queue is written to the store.
+        grpc_port: serve Open Inference Protocol v2 over gRPC on this port too (0: any
+            free one; None: HTTP only), from the app's lifespan.
+        grpc_host: the address the gRPC port is bound on.
 
     Example:
         >>> from alambic.serving import ServerOptions, create_app
@@ -36,3 +39,5 @@ class ServerOptions:
     capture_max_rows: int = 100_000
     capture_max_bytes: int = 256 * 1024 * 1024
     capture_flush_seconds: float = 1.0
+    grpc_port: int | None = None
+    grpc_host: str = "127.0.0.1"

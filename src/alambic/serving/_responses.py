@@ -16,13 +16,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alambic.serving._metrics import Metrics
 from alambic.serving._predictor import RequestError
 from alambic.serving._protocols import dumps, mlflow_error_code
 from alambic.serving._state import Deployment, ServerState
@@ -30,12 +31,18 @@ from alambic.serving._state import Deployment, ServerState
 __all__ = [
     "INLINE_BYTES",
     "Context",
+    "Origin",
     "crash",
+    "crash_response",
+    "crashed",
+    "error_response",
     "fail",
+    "failed",
     "guarded",
     "json_response",
     "log_access",
     "not_found",
+    "origin_of",
     "protocol_of",
     "read_body",
     "request_id",
@@ -72,6 +79,26 @@ class Context:
     token: Any = None
 
 
+class Origin(NamedTuple):
+    """Where a request came from, for the access log, whatever its transport.
+
+    Attributes:
+        method: ``POST`` (over gRPC too: every call is a POST).
+        path: the route, or the gRPC method (``/inference.GRPCInferenceService/ModelInfer``).
+        client: the caller's address, when known.
+    """
+
+    method: str
+    path: str
+    client: str | None = None
+
+
+def origin_of(request: Request) -> Origin:
+    """The :class:`Origin` of an HTTP request."""
+    client = request.client
+    return Origin(request.method, request.url.path, None if client is None else client.host)
+
+
 def safe_id(text: str) -> bool:
     """An id that fits an HTTP header and a log line: 1-100 printable ASCII characters."""
     return 0 < len(text) <= 100 and all(" " <= c <= "~" for c in text)
@@ -93,15 +120,15 @@ def json_response(
     return Response(dumps(body), status, headers, "application/json", background)
 
 
-def log_access(request: Request, status: int, started: float, **fields: Any) -> None:
+def log_access(request: Request | Origin, status: int, started: float, **fields: Any) -> None:
     """One JSON line on ``alambic.serving.access`` (when that logger is on)."""
     if access.isEnabledFor(logging.INFO):
-        client = request.client
+        origin = request if isinstance(request, Origin) else origin_of(request)
         line = {
             "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "method": request.method,
-            "path": request.url.path,
-            "client": None if client is None else client.host,
+            "method": origin.method,
+            "path": origin.path,
+            "client": origin.client,
             "status": status,
             "latency_ms": round((time.perf_counter() - started) * 1000, 3),
             **fields,
@@ -109,12 +136,43 @@ def log_access(request: Request, status: int, started: float, **fields: Any) -> 
         access.info(dumps(line).decode())
 
 
+def failed(
+    origin: Request | Origin, metrics: Metrics, error: RequestError, context: Context
+) -> None:
+    """Count a bad request and write its access-log line (any transport)."""
+    metrics.requests.labels(
+        context.endpoint, context.variant, context.protocol, str(error.status)
+    ).inc()
+    token = context.token
+    log_access(
+        origin,
+        error.status,
+        context.started,
+        request_id=context.request_id,
+        endpoint=context.endpoint,
+        protocol=context.protocol,
+        token=None if token is None else token.id,
+        error=str(error)[:200],
+    )
+
+
+def crashed(origin: Request | Origin, metrics: Metrics, context: Context) -> None:
+    """Log a bug whole, count it and write its access-log line (any transport)."""
+    rid, endpoint = context.request_id, context.endpoint
+    log.exception("request %s on %s failed", rid, endpoint)
+    metrics.requests.labels(endpoint, context.variant, context.protocol, "500").inc()
+    log_access(origin, 500, context.started, request_id=rid, endpoint=endpoint)
+
+
 def fail(request: Request, error: RequestError, context: Context) -> Response:
     """The JSON answer to a bad request (MLflow's error fields too on its routes)."""
+    failed(request, request.app.state.metrics, error, context)
+    return error_response(error, context)
+
+
+def error_response(error: RequestError, context: Context) -> Response:
+    """A bad request's JSON answer, already counted and logged (see :func:`failed`)."""
     status, protocol = error.status, context.protocol
-    request.app.state.metrics.requests.labels(
-        context.endpoint, context.variant, protocol, str(status)
-    ).inc()
     body = {**error.to_dict(), "request_id": context.request_id}
     if protocol == "mlflow":  # MLflow clients read error_code and message
         body.update(error_code=mlflow_error_code(status), message=str(error))
@@ -123,28 +181,18 @@ def fail(request: Request, error: RequestError, context: Context) -> Response:
         headers["www-authenticate"] = 'Bearer realm="alambic"'
     elif error.field == "authorization":  # RFC 6750: a malformed credential
         headers["www-authenticate"] = 'Bearer realm="alambic", error="invalid_request"'
-    token = context.token
-    log_access(
-        request,
-        status,
-        context.started,
-        request_id=context.request_id,
-        endpoint=context.endpoint,
-        protocol=protocol,
-        token=None if token is None else token.id,
-        error=str(error)[:200],
-    )
     return json_response(body, status, headers)
 
 
 def crash(request: Request, context: Context) -> Response:
     """A bug, never a bad request: logged whole, answered 500 in JSON."""
-    rid, endpoint = context.request_id, context.endpoint
-    log.exception("request %s on %s failed", rid, endpoint)
-    request.app.state.metrics.requests.labels(
-        endpoint, context.variant, context.protocol, "500"
-    ).inc()
-    log_access(request, 500, context.started, request_id=rid, endpoint=endpoint)
+    crashed(request, request.app.state.metrics, context)
+    return crash_response(context)
+
+
+def crash_response(context: Context) -> Response:
+    """A bug's JSON answer (500), already logged and counted (see :func:`crashed`)."""
+    rid = context.request_id
     return json_response(
         {"error": "internal error; see the server's log", "request_id": rid},
         500,

@@ -5,7 +5,11 @@ Both protocols, Open Inference Protocol v2 (``/v2/models/{name}/infer``) and MLf
 :func:`score` runs with the same authentication, traffic split, capture and shadows.
 v2 bodies in JSON and in the binary tensor extension (``_binary``) parse into the same
 :class:`Parsed` request; a body sent with ``Content-Encoding: gzip`` or ``deflate`` is
-decompressed first, within the endpoint's body limit.
+decompressed first, within the endpoint's body limit. Every transport hands
+:func:`run` an :class:`Incoming` request and writes the answer it returns: HTTP's
+:func:`score`, and gRPC's ``ModelInfer`` (``_grpc``), whose protocol turns the
+protobuf message into the same :class:`Parsed` request; the token check, variant
+choice, validation, metrics, capture and access log are :func:`run`'s, once.
 Small requests are parsed, checked and scored on the event loop (a thread hop would
 cost more than the work); larger ones in a thread, so that one big body never holds up
 the others. Shadow variants score the same columns after the answer is sent (a
@@ -14,12 +18,13 @@ background task), and never answer.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import logging
 import random
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple
 
 import anyio.to_thread
@@ -51,8 +56,12 @@ from alambic.serving._protocols import (
 from alambic.serving._responses import (
     INLINE_BYTES,
     Context,
-    crash,
+    Origin,
+    crash_response,
+    crashed,
+    error_response,
     fail,
+    failed,
     log_access,
     read_body,
     request_id,
@@ -63,14 +72,19 @@ from alambic.serving._state import Deployment, ServerState
 __all__ = [
     "MLFLOW",
     "V2",
+    "Answered",
     "Call",
+    "Incoming",
     "Parsed",
+    "Refused",
     "Reply",
     "ScoringProtocol",
     "infer",
     "invocations",
+    "run",
     "run_shadows",
     "score",
+    "shadow_task",
 ]
 
 log = logging.getLogger(__name__)
@@ -250,7 +264,7 @@ async def score(
     state: ServerState,
     metrics: Metrics,
 ) -> Response:
-    """Score a request to endpoint ``name`` (at one of its versions, or split by weight).
+    """Score an HTTP request to endpoint ``name`` (at one of its versions, or by weight).
 
     Every answer is JSON (the protocol's body, or an error that names what to fix), but
     for v2 outputs asked for in binary: then a JSON header, ``Inference-Header-Content-
@@ -265,43 +279,130 @@ async def score(
         state: ``request.app.state.alambic``, the :class:`ServerState`.
         metrics: ``request.app.state.metrics`` (both read once per request).
     """
+    headers = request.headers
+    incoming = Incoming(
+        request,
+        request_id(request),
+        headers,
+        headers.getlist("authorization"),
+        functools.partial(read_body, request),
+    )
+    outcome = await run(incoming, name, protocol, version=version, state=state, metrics=metrics)
+    if isinstance(outcome, Refused):
+        if outcome.error is None:
+            return crash_response(outcome.context)
+        return error_response(outcome.error, outcome.context)
+    call, (_parsed, _checked, _outputs, rid, reply) = outcome.call, outcome.scored
+    answer_headers = {
+        "x-request-id": rid,
+        "x-alambic-variant": call.variant.name,
+        "x-alambic-model": call.predictor.ref,
+    }
+    if reply.header_length is not None:
+        answer_headers["inference-header-content-length"] = str(reply.header_length)
+    if reply.encoding is not None:
+        answer_headers["content-encoding"] = reply.encoding
+    shadows = None
+    if call.deployment.shadows:
+        shadows = BackgroundTask(shadow_task(state, metrics, outcome))
+    return Response(reply.content, 200, answer_headers, reply.media_type, shadows)
+
+
+class Incoming(NamedTuple):
+    """A scoring request as a transport hands it over (HTTP, gRPC).
+
+    Attributes:
+        origin: the request, or where it came from, for the access log.
+        request_id: the caller's id if safe to echo, else a new one.
+        headers: its headers (or gRPC metadata), names in lower case.
+        authorization: the values of its ``authorization`` headers.
+        read: the body, refused (413) past the limit it is given.
+    """
+
+    origin: Request | Origin
+    request_id: str
+    headers: Mapping[str, str]
+    authorization: list[str]
+    read: Callable[[int], Awaitable[bytes]]
+
+
+class Answered(NamedTuple):
+    """A request scored, counted, captured and logged: what its transport answers."""
+
+    call: Call
+    scored: Scored
+    sampled: bool  # captured: its shadows are captured too
+
+
+class Refused(NamedTuple):
+    """A request that failed, counted and logged: a bad request, or a bug (``error`` None)."""
+
+    error: RequestError | None
+    context: Context
+
+
+async def run(
+    incoming: Incoming,
+    name: str,
+    protocol: ScoringProtocol,
+    *,
+    version: str | None = None,
+    state: ServerState,
+    metrics: Metrics,
+) -> Answered | Refused:
+    """Score a request to endpoint ``name``, whatever its transport: the token, the
+    variant (by version, or by weight and the caller's key), holdout, parsing and
+    validation, prediction, metrics, capture and the access log. The transport writes
+    the answer, and runs :func:`shadow_task` once it is sent."""
     started = time.perf_counter()
-    rid = request_id(request)
+    rid = incoming.request_id
     deployment = state.deployments.get(name)
     variant_name, token = "-", None  # unknown names make no metric series
     try:
         if deployment is None:
             # Only a caller with a token learns which endpoints exist (401 before 404).
-            token = await state.authorize(request, endpoint=None)
+            token = await state.check_token(incoming.authorization, endpoint=None)
             raise RequestError(
                 f"no endpoint {name!r} is served here (GET /admin/endpoints lists them)",
                 status=404,
             )
         endpoint = deployment.endpoint
         if not endpoint.public:
-            token = await state.authorize(request, endpoint=name)
-        raw = await read_body(request, endpoint.max_body_bytes)
-        key = request.headers.get(endpoint.key_header)
+            token = await state.check_token(incoming.authorization, endpoint=name)
+        raw = await incoming.read(endpoint.max_body_bytes)
+        headers = incoming.headers
+        key = headers.get(endpoint.key_header.lower())
         variant, predictor = _variant(deployment, key, version)
         variant_name = variant.name
         holdout = deployment.holdout(key)
         call = Call(
             name, rid, started, protocol, token, deployment, variant, predictor, holdout, len(raw)
         )
-        headers = request.headers
         if len(raw) <= INLINE_BYTES and "content-encoding" not in headers:
             scored = _scored(call, raw, headers)
         else:  # a compressed body may inflate to the endpoint's limit: not on the loop
             scored = await anyio.to_thread.run_sync(_scored, call, raw, headers)
         rid = scored[3]  # a v2 body's own id, from here on
-        return _answer(request, call, scored, state, metrics)
+        sampled = _account(incoming.origin, call, scored, state, metrics)
+        return Answered(call, scored, sampled)
     except RequestError as exc:
         label = "-" if deployment is None else name
         context = Context(rid, started, label, variant_name, protocol.name, token)
-        return fail(request, exc, context)
+        failed(incoming.origin, metrics, exc, context)
+        return Refused(exc, context)
     except Exception:  # a bug, never a bad request
         label = "-" if deployment is None else name
-        return crash(request, Context(rid, started, label, variant_name, protocol.name))
+        context = Context(rid, started, label, variant_name, protocol.name)
+        crashed(incoming.origin, metrics, context)
+        return Refused(None, context)
+
+
+def shadow_task(state: ServerState, metrics: Metrics, answered: Answered) -> Callable[[], None]:
+    """What runs the shadows of an answered request, once its answer is sent."""
+    call, scored, sampled = answered
+    return functools.partial(
+        run_shadows, state, metrics, call, scored[0].columns, request_id=scored[3], captured=sampled
+    )
 
 
 def _variant(
@@ -331,11 +432,11 @@ def _scored(call: Call, raw: bytes, headers: Mapping[str, str]) -> Scored:
     return parsed, checked, outputs, answered, reply
 
 
-def _answer(
-    request: Request, call: Call, scored: Scored, state: ServerState, m: Metrics
-) -> Response:
-    """Count, capture (a sampled share), log, and answer; shadows score afterwards."""
-    parsed, checked, outputs, rid, reply = scored
+def _account(
+    origin: Request | Origin, call: Call, scored: Scored, state: ServerState, m: Metrics
+) -> bool:
+    """Count, capture (a sampled share) and log an answer; whether it was captured."""
+    parsed, checked, outputs, rid, _reply = scored
     name, variant, predictor, holdout = call.endpoint, call.variant, call.predictor, call.holdout
     latency = time.perf_counter() - call.started
     m.requests.labels(name, variant.name, call.protocol.name, "200").inc()
@@ -362,7 +463,7 @@ def _answer(
         )
     token = call.token
     log_access(
-        request,
+        origin,
         200,
         call.started,
         request_id=rid,
@@ -374,21 +475,7 @@ def _answer(
         holdout=holdout,
         rows=len(outputs.predictions),
     )
-    headers = {
-        "x-request-id": rid,
-        "x-alambic-variant": variant.name,
-        "x-alambic-model": predictor.ref,
-    }
-    if reply.header_length is not None:
-        headers["inference-header-content-length"] = str(reply.header_length)
-    if reply.encoding is not None:
-        headers["content-encoding"] = reply.encoding
-    shadows = None
-    if call.deployment.shadows:
-        shadows = BackgroundTask(
-            run_shadows, state, m, call, parsed.columns, request_id=rid, captured=sampled
-        )
-    return Response(reply.content, 200, headers, reply.media_type, shadows)
+    return sampled
 
 
 def _capture(state: ServerState, record: Record) -> None:

@@ -18,6 +18,8 @@ __all__ = ["app_from_env", "log_config", "serve"]
 
 _ENDPOINTS_ENV = "ALAMBIC_SERVE_ENDPOINTS"
 _POLL_ENV = "ALAMBIC_SERVE_POLL_SECONDS"
+_GRPC_PORT_ENV = "ALAMBIC_SERVE_GRPC_PORT"
+_GRPC_HOST_ENV = "ALAMBIC_SERVE_GRPC_HOST"
 
 
 def log_config(level: str = "info", *, access_log: bool = True) -> dict[str, Any]:
@@ -60,9 +62,14 @@ def app_from_env() -> Any:
     from alambic.serving._options import ServerOptions
 
     names = os.environ.get(_ENDPOINTS_ENV, "*")
+    grpc_port = os.environ.get(_GRPC_PORT_ENV)
     return create_app(
         None if names == "*" else [n for n in names.split(",") if n],
-        options=ServerOptions(poll_seconds=float(os.environ.get(_POLL_ENV, "1.0"))),
+        options=ServerOptions(
+            poll_seconds=float(os.environ.get(_POLL_ENV, "1.0")),
+            grpc_port=None if not grpc_port else int(grpc_port),
+            grpc_host=os.environ.get(_GRPC_HOST_ENV, "127.0.0.1"),
+        ),
     )
 
 
@@ -75,8 +82,12 @@ def serve(
     log_level: str = "info",
     access_log: bool = True,
     poll_seconds: float = 1.0,
+    grpc_port: int | None = None,
 ) -> None:
     """Serve endpoints (every one in the store when None) until interrupted.
+
+    With ``grpc_port``, Open Inference Protocol v2 over gRPC is served on it too (on
+    ``host``, by every worker: the port is shared with ``SO_REUSEPORT``).
 
     The endpoints and their models are checked before the port opens: a missing endpoint
     or a model that cannot load stops here with a message saying what to fix.
@@ -94,6 +105,10 @@ def serve(
 
     if workers < 1:
         raise ServingError(f"--workers must be at least 1, got {workers}")
+    if grpc_port is not None and grpc_port == port and port != 0:
+        raise ServingError(f"--grpc-port {grpc_port} is the HTTP port; give another one")
+    if grpc_port == 0 and workers > 1:
+        raise ServingError("--grpc-port 0 with several workers would bind one port each; give one")
     if endpoints is None and not list_endpoints():
         raise ServingError(
             "there is no endpoint to serve; create one: "
@@ -110,6 +125,8 @@ def serve(
         raise
     os.environ[_ENDPOINTS_ENV] = "*" if endpoints is None else ",".join(endpoints)
     os.environ[_POLL_ENV] = str(poll_seconds)
+    os.environ[_GRPC_PORT_ENV] = "" if grpc_port is None else str(grpc_port)
+    os.environ[_GRPC_HOST_ENV] = host
     try:
         uvicorn.run(
             "alambic.serving._server:app_from_env",

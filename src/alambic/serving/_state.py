@@ -382,9 +382,18 @@ class ServerState:
         looked up in a thread, so a flood of unknown tokens never blocks other requests. A
         header that is not ``Bearer <token>`` is a bad request (400, see :func:`bearer`).
         """
+        return await self.check_token(
+            request.headers.getlist("authorization"), endpoint=endpoint, admin=admin
+        )
+
+    async def check_token(
+        self, authorization: list[str], *, endpoint: str | None, admin: bool = False
+    ) -> Any:
+        """:meth:`authorize` for the ``authorization`` values of any transport's request
+        (HTTP headers, gRPC metadata)."""
         import anyio.to_thread
 
-        text = bearer(request.headers.getlist("authorization"))
+        text = bearer(authorization)
         hit = self._tokens.get(text)
         if hit is not None and hit[1] > time.monotonic():
             record = hit[0]
