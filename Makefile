@@ -59,10 +59,15 @@ test: lint types imports unit
 fast: lint
 	$(BIN)/pytest -q -x -m "not integration and not e2e"
 
+# MLServer's pins (fastapi<0.116) clash with Prefect's: it gets a venv of its own.
 bench-setup:
 	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
 	$(PEERS)/bin/python -m pip install --quiet -r benchmarks/peers/requirements.txt
+	test -x benchmarks/.venv-mlserver/bin/python || $(PYTHON) -m venv benchmarks/.venv-mlserver
+	echo '*' > benchmarks/.venv-mlserver/.gitignore  # not in the repository's .gitignore
+	benchmarks/.venv-mlserver/bin/python -m pip install --quiet --upgrade pip
+	benchmarks/.venv-mlserver/bin/python -m pip install --quiet -r benchmarks/peers/requirements-mlserver.txt
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/orchestration.py

@@ -1,25 +1,52 @@
-"""Online serving: the same LightGBM model behind `alambic serve` and `mlflow models serve`.
+"""Online serving: the same LightGBM model behind `alambic serve`, `mlflow models serve`, MLServer.
 
 The model and the requests are defined once in ``peers/mlflow_serving.py``: a seeded
 ``LGBMClassifier`` (100 trees, one thread) fitted on scikit-learn's breast-cancer data
 set (30 float columns). It is fitted here, packaged, registered, promoted to production
 and served by two endpoints in a fresh ``ALAMBIC_HOME``: ``bench`` with alambic's
-defaults (public; every request captured to Parquet) and ``bench-no-capture`` (capture
-0), to show what capture costs. The peer venv (``make bench-setup``) fits it again from
-the same data, parameters and seed, checks that its trees are the very ones fitted
-here, and saves it with ``mlflow.lightgbm.save_model`` for ``mlflow models serve
---env-manager local`` (uvicorn, as MLflow installs it: no uvloop or httptools there).
-Every server gets the same number of worker processes and the same body at
-``/invocations``, MLflow's ``dataframe_split``; alambic answers with labels and
-probabilities, MLflow with labels only. The labels both give for the 1,000-row body are
-checked against the bare model's.
+defaults (public; every request captured to Parquet; also on gRPC, ``--grpc-port``) and
+``bench-no-capture`` (capture 0), to show what capture costs. The peer venv (``make
+bench-setup``) fits it again from the same data, parameters and seed, checks that its
+trees are the very ones fitted here, and saves it with ``mlflow.lightgbm.save_model`` for
+``mlflow models serve --env-manager local`` (uvicorn, as MLflow installs it: no uvloop or
+httptools there). MLServer runs in a venv of its own, benchmarks/.venv-mlserver (its
+fastapi pin clashes with Prefect's): ``peers/mlserver_serving.py`` gives its LightGBM
+runtime (``mlserver_lightgbm.LightGBMModel``) the booster written here by
+``booster_.save_model``, checks that its LightGBM reads the same trees, and starts
+``mlserver start`` with uvloop and httptools installed (its best configuration), metrics
+off, OpenMP held to one thread. Its ``parallel_workers``: 0 when the others get one worker
+(inference in its one HTTP/gRPC process, like theirs; with 1 it adds an inference
+process and an IPC hop per request, and served about half the one-row requests per
+second here), else the others' worker count; ``--mlserver-workers`` sets it.
+
+Every server gets the same number of worker processes. The lines (transport and body),
+each with the servers that take it and the one the ratios are taken against:
+
+- ``/invocations`` with MLflow's ``dataframe_split`` JSON: alambic (with and without
+  capture) against MLflow; alambic answers with labels and probabilities, MLflow with
+  labels only.
+- ``/v2/models/{name}/infer`` with a v2 JSON body, one FP64 tensor ``[n, 30]`` named
+  ``input-0`` (the same bytes for both): alambic (with and without capture) against
+  MLServer, which answers with probabilities.
+- the same route with the binary tensor extension, the body ``tritonclient.http`` sends
+  by default (``generate_request_body``: JSON header, raw FP64, ``binary_data_output``):
+  alambic against MLServer, which does not implement that extension over REST (shown as
+  such if it refuses the body).
+- gRPC ``GRPCInferenceService/ModelInfer`` with the tensor in ``raw_input_contents``:
+  alambic against MLServer (its gRPC server); the client sends the serialized request as
+  bytes on one channel per thread.
+
+Before a server's first phase on a line, one request checks that it takes that body;
+one that does not is marked so, and the line shows "—" for it. The labels alambic and
+MLflow give at ``/invocations``, and the labels of MLServer's v2 JSON probabilities, for
+the 1,000-row body are checked against the bare model's.
 
 The load comes from a separate client process (this script, ``_load``), the same code
 for every server: ``http.client`` keep-alive connections, one per thread, each sending
 its next request when the previous answer is read (closed loop), after untimed warm-up
 requests. Phases: one-row requests at concurrency 1 and 8, 1,000-row requests at
-concurrency 1. All servers run at once (idle but one) and each phase runs on each server
-in turn, so a neighbour's load shifts them alike. Measured: latency p50/p99 as the
+concurrency 1. All servers run at once (idle but one) and each phase runs on each line
+and server in turn, so a neighbour's load shifts them alike. Measured: latency p50/p99 as the
 client sees it, throughput, and the CPU time the server's processes used per request
 (from /proc, warm-up and 1.5 s after the load included; less sensitive than wall time to
 the shared machine).
@@ -42,7 +69,7 @@ own time); compare on 1 worker.
 The machine has 2 cores shared by the servers, the client and anything else running:
 the figures move from run to run; the load average is printed.
 
-    .venv/bin/python benchmarks/serving.py [--quick] [--workers 1 2]
+    .venv/bin/python benchmarks/serving.py [--quick] [--workers 1 2] [--mlserver-workers N]
 """
 
 from __future__ import annotations
@@ -62,6 +89,7 @@ import tempfile
 import threading
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +98,8 @@ from peers.mlflow_serving import BATCH_ROWS, PARAMS, body, fit, request_rows, tr
 
 HERE = Path(__file__).resolve()
 READY = "/v2/health/ready"
+GRPC_INFER = "/inference.GRPCInferenceService/ModelInfer"
+MLSERVER_PYTHON = PEERS.parent / ".venv-mlserver" / "bin" / "python"
 ALAMBIC = Path(sys.executable).parent / "alambic"
 SETTLE_S = 1.5  # after a load; alambic's capture thread writes its queue within 1 s
 # (requests, warm-up requests, concurrency) per phase; --quick divides the counts by 10.
@@ -77,24 +107,51 @@ PHASES = {"single_c1": (2000, 200, 1), "single_c8": (2000, 400, 8), "batch_c1": 
 
 
 # -- the client (a process of its own) ------------------------------------------------
-def _load(port: int, payload: bytes, concurrency: int, n: int, warmup: int) -> dict[str, Any]:
+def _connect(
+    port: int, path: str, payload: bytes, headers: dict[str, str], errors: list[str]
+) -> tuple[Any, Any]:
+    """A connection and the call sending one request on it (an HTTP error is recorded).
+
+    ``path`` "grpc": ``payload`` (a serialized ``ModelInferRequest``) goes to
+    ``GRPCInferenceService/ModelInfer`` on a channel, as bytes (no protobuf work here).
+    """
+    if path == "grpc":
+        import grpc
+
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        call = channel.unary_unary(GRPC_INFER)
+        return channel, lambda: call(payload, timeout=120)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def one() -> None:
+        conn.request("POST", path, payload, headers)
+        response = conn.getresponse()
+        answer = response.read()
+        if response.status != 200:
+            errors.append(f"{response.status} {answer[:200]!r}")
+
+    return conn, one
+
+
+def _load(
+    port: int,
+    payload: bytes,
+    concurrency: int,
+    n: int,
+    warmup: int,
+    *,
+    path: str = "/invocations",
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Closed-loop load: ``concurrency`` keep-alive connections sending ``n`` requests."""
-    headers = {"Content-Type": "application/json"}
+    headers = headers or {"Content-Type": "application/json"}
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     errors: list[str] = []
     taken = itertools.count()
     start = threading.Barrier(concurrency + 1)
 
     def worker(i: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-
-        def one() -> None:
-            conn.request("POST", "/invocations", payload, headers)
-            response = conn.getresponse()
-            answer = response.read()
-            if response.status != 200:
-                errors.append(f"{response.status} {answer[:200]!r}")
-
+        conn, one = _connect(port, path, payload, headers, errors)
         try:
             for _ in range(warmup // concurrency):
                 one()
@@ -209,10 +266,15 @@ def _request(port: int, method: str, path: str, payload: bytes | None = None) ->
 class Server:
     """A server subprocess in its own process group, stopped by SIGINT (then SIGKILL)."""
 
-    def __init__(self, argv: list[str], ready: str, env: dict[str, str] | None = None) -> None:
-        self.port = _free_port()
+    def __init__(
+        self, argv: list[str], ready: str, env: dict[str, str] | None = None, model: str = ""
+    ) -> None:
+        self.port, self.grpc_port = _free_port(), _free_port()
+        self.model = model  # the v2 model name ("": no v2 route)
+        self.has_grpc = any("{grpc}" in a for a in argv)
         self.log = tempfile.TemporaryFile()
         argv = [a.replace("{port}", str(self.port)) for a in argv]
+        argv = [a.replace("{grpc}", str(self.grpc_port)) for a in argv]
         self.process = subprocess.Popen(
             argv, env=env, stdout=self.log, stderr=self.log, start_new_session=True
         )
@@ -230,10 +292,15 @@ class Server:
         self.stop()
         raise SystemExit(f"{argv[:3]} was not ready in 180 s")
 
-    def load(self, payload: Path, concurrency: int, n: int, warmup: int) -> dict[str, Any]:
+    def load(
+        self, line: Line, payload: Path, concurrency: int, n: int, warmup: int
+    ) -> dict[str, Any]:
         """Run the client process against this server; add server CPU per request."""
         cpu = _cpu_seconds(self.process.pid)
-        args = [str(self.port), str(payload), str(concurrency), str(n), str(warmup)]
+        port = self.grpc_port if line.path == "grpc" else self.port
+        path = line.path.replace("{model}", self.model)
+        args = [str(port), str(payload), str(concurrency), str(n), str(warmup), path]
+        args.append(json.dumps(line.headers(payload)))
         out = subprocess.run(
             [sys.executable, str(HERE), "_load", *args],
             capture_output=True,
@@ -250,6 +317,13 @@ class Server:
             raise SystemExit(f"{result['errors']} requests failed: {result['first_error']}")
         return result
 
+    def tail(self) -> str:
+        """The end of the server's log, and its exit code if it has exited."""
+        self.log.seek(0)
+        text = self.log.read().decode(errors="replace")[-600:].strip()
+        code = self.process.poll()
+        return f"exited {code}: {text}" if code is not None else f"log: {text}"
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
@@ -261,21 +335,142 @@ class Server:
         self.log.close()
 
 
-def _servers(workers: int, peer: dict[str, Any] | None, env: dict[str, str]) -> dict[str, Server]:
-    """The empty app (1 worker), alambic with and without capture, MLflow: all ready."""
+@dataclass
+class Line:
+    """A transport and body format, the servers that take it, and the one compared to."""
+
+    key: str
+    title: str
+    path: str  # an HTTP path ({model}: the server's v2 model name), or "grpc"
+    servers: tuple[str, ...]
+    peer: str
+    bodies: dict[tuple[str, str], Path] = field(default_factory=dict)
+    extra: dict[Path, dict[str, str]] = field(default_factory=dict)
+
+    def headers(self, payload: Path) -> dict[str, str]:
+        return {"Content-Type": "application/json", **self.extra.get(payload, {})}
+
+
+V2 = "/v2/models/{model}/infer"
+LINES = (
+    Line(
+        "invocations",
+        "POST /invocations, MLflow's dataframe_split JSON",
+        "/invocations",
+        ("alambic", "no_capture", "mlflow"),
+        "mlflow",
+    ),
+    Line(
+        "v2_json",
+        "POST /v2/models/{name}/infer, v2 JSON (one FP64 tensor [n, 30])",
+        V2,
+        ("alambic", "no_capture", "mlserver"),
+        "mlserver",
+    ),
+    Line(
+        "v2_binary",
+        "POST /v2/models/{name}/infer, binary tensor extension (tritonclient.http's body)",
+        V2,
+        ("alambic", "mlserver"),
+        "mlserver",
+    ),
+    Line(
+        "grpc",
+        "gRPC ModelInfer, raw_input_contents (one FP64 tensor [n, 30])",
+        "grpc",
+        ("alambic", "mlserver"),
+        "mlserver",
+    ),
+)
+
+
+def _write_bodies(folder: Path, rows: dict[str, Any], models: dict[str, str]) -> None:
+    """Each line's request bodies, per server (a gRPC body names the model)."""
+    import numpy as np
+    import tritonclient.http as triton_http
+    from tritonclient.grpc import service_pb2
+
+    for kind, frame in rows.items():
+        array = np.ascontiguousarray(frame.to_numpy(dtype="<f8"))
+        shape = list(array.shape)
+        tensor = {"name": "input-0", "shape": shape, "datatype": "FP64"}
+        v2_json = json.dumps({"inputs": [{**tensor, "data": array.ravel().tolist()}]}).encode()
+        binary_input = triton_http.InferInput("input-0", shape, "FP64")
+        binary_input.set_data_from_numpy(array, binary_data=True)
+        binary, header = triton_http.InferenceServerClient.generate_request_body([binary_input])
+        for line in LINES:
+            for key in (*line.servers, "empty"):
+                path = folder / f"{line.key}-{key}-{kind}.body"
+                if line.key == "invocations":
+                    path.write_bytes(body(frame))
+                elif line.key == "v2_json":
+                    path.write_bytes(v2_json)
+                elif line.key == "v2_binary":
+                    path.write_bytes(binary)
+                    line.extra[path] = {
+                        "Content-Type": "application/octet-stream",
+                        "Inference-Header-Content-Length": str(header),
+                    }
+                else:
+                    request = service_pb2.ModelInferRequest(model_name=models.get(key, ""))
+                    request.inputs.add(**tensor)
+                    request.raw_input_contents.append(array.tobytes())
+                    path.write_bytes(request.SerializeToString())
+                line.bodies[(key, kind)] = path
+
+
+def _probe(server: Server, line: Line, payload: Path) -> str | None:
+    """None if the server answers this line's one-row body, else why not."""
+    data = payload.read_bytes()
+    if line.path == "grpc":
+        if not server.has_grpc:
+            return "no gRPC port"
+        import grpc
+
+        with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+            try:
+                channel.unary_unary(GRPC_INFER)(data, timeout=30)
+            except grpc.RpcError as exc:
+                return f"gRPC {exc.code().name}: {exc.details()}"
+        return None
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request(
+            "POST", line.path.replace("{model}", server.model), data, line.headers(payload)
+        )
+        response = conn.getresponse()
+        answer = response.read()
+    except OSError as exc:
+        return f"{exc!r}; {server.tail()}"
+    finally:
+        conn.close()
+    return None if response.status == 200 else f"{response.status} {answer[:160]!r}"
+
+
+def _servers(
+    workers: int,
+    peers: dict[str, Any],
+    env: dict[str, str],
+    mlserver_workers: int,
+) -> dict[str, Server]:
+    """The empty app (1 worker), alambic with and without capture, MLflow, MLServer."""
     options = ["--port", "{port}", "--workers", str(workers), "--no-access-log"]
     options += ["--log-level", "warning"]
     servers: dict[str, Server] = {}
     try:
         servers["empty"] = Server([sys.executable, str(HERE), "_empty", "{port}"], READY)
-        for key, endpoint in (("alambic", "bench"), ("no_capture", "bench-no-capture")):
-            argv = [str(ALAMBIC), "serve", "--endpoint", endpoint, *options]
-            servers[key] = Server(argv, READY, env)
-        if peer is not None:
+        argv = [str(ALAMBIC), "serve", "--endpoint", "bench", *options, "--grpc-port", "{grpc}"]
+        servers["alambic"] = Server(argv, READY, env, model="bench")
+        argv = [str(ALAMBIC), "serve", "--endpoint", "bench-no-capture", *options]
+        servers["no_capture"] = Server(argv, READY, env, model="bench-no-capture")
+        if peers.get("mlflow") is not None:
             script = [str(PEER_PYTHON), str(PEERS / "mlflow_serving.py"), "serve"]
-            servers["mlflow"] = Server(
-                [*script, peer["model_dir"], "{port}", str(workers)], "/ping"
-            )
+            argv = [*script, peers["mlflow"]["model_dir"], "{port}", str(workers)]
+            servers["mlflow"] = Server(argv, "/ping")
+        if peers.get("mlserver") is not None:
+            script = [str(MLSERVER_PYTHON), str(PEERS / "mlserver_serving.py"), "serve"]
+            argv = [*script, peers["mlserver"]["model_dir"], "{port}", "{grpc}"]
+            servers["mlserver"] = Server([*argv, str(mlserver_workers)], READY, model="bench")
     except BaseException:
         for server in servers.values():
             server.stop()
@@ -283,20 +478,47 @@ def _servers(workers: int, peer: dict[str, Any] | None, env: dict[str, str]) -> 
     return servers
 
 
-def _measure(servers: dict[str, Server], bodies: dict[str, Path], scale: int) -> dict[str, Any]:
-    """Each phase on every server in turn, so a neighbour's load shifts them alike."""
-    results: dict[str, Any] = {key: {} for key in servers}
+def _phase(
+    servers: dict[str, Server], line: Line, phase: str, results: dict[str, Any], scale: int
+) -> None:
+    """One phase of one line on each of its servers (the empty app: first phase only)."""
+    n, warmup, concurrency = PHASES[phase]
+    kind = "batch" if phase.startswith("batch") else "single"
+    keys = [k for k in line.servers if k in servers]
+    if line.key == "invocations" and phase == "single_c1":
+        keys.insert(0, "empty")
+    for key in keys:
+        runs = results.setdefault(key, {})
+        if not runs:
+            why = _probe(servers[key], line, line.bodies[(key, "single")])
+            if why is not None:
+                runs["unsupported"] = why
+        if "unsupported" not in runs:
+            payload = line.bodies[(key, kind)]
+            runs[phase] = servers[key].load(line, payload, concurrency, n // scale, warmup // scale)
+
+
+def _measure(servers: dict[str, Server], scale: int) -> dict[str, dict[str, Any]]:
+    """Each phase on every line and server in turn, so a neighbour's load shifts them alike.
+
+    A server that does not answer a line's one-row body is marked unsupported there.
+    """
+    results: dict[str, dict[str, Any]] = {line.key: {} for line in LINES}
     try:
-        for phase, (n, warmup, concurrency) in PHASES.items():
-            payload = bodies["batch" if phase.startswith("batch") else "single"]
-            for key, server in servers.items():
-                if key != "empty" or phase == "single_c1":
-                    measured = server.load(payload, concurrency, n // scale, warmup // scale)
-                    results[key][phase] = measured
-        batch = bodies["batch"].read_bytes()
-        for key, server in servers.items():
-            if key != "empty":
-                results[key]["answer"] = _request(server.port, "POST", "/invocations", batch)
+        for phase in PHASES:
+            for line in LINES:
+                _phase(servers, line, phase, results[line.key], scale)
+        invocations = LINES[0]
+        for key in ("alambic", "no_capture", "mlflow"):
+            if key in servers:
+                batch = invocations.bodies[(key, "batch")].read_bytes()
+                answer = _request(servers[key].port, "POST", "/invocations", batch)
+                results["invocations"][key]["answer"] = answer["predictions"]
+        if "mlserver" in servers:
+            batch = LINES[1].bodies[("mlserver", "batch")].read_bytes()
+            answer = _request(servers["mlserver"].port, "POST", "/v2/models/bench/infer", batch)
+            labels = [int(p > 0.5) for p in answer["outputs"][0]["data"]]
+            results["v2_json"]["mlserver"]["answer"] = labels
     finally:
         for server in servers.values():
             server.stop()
@@ -365,24 +587,55 @@ def _peer_model(model: Any, folder: Path) -> dict[str, Any] | None:
     return peer
 
 
+def _mlserver_model(model: Any, folder: Path) -> dict[str, Any] | None:
+    if not MLSERVER_PYTHON.exists():
+        return None
+    model_txt = folder / "model-mlserver.txt"
+    model.booster_.save_model(str(model_txt))
+    out_dir = folder / "mlserver-model"
+    out = subprocess.run(
+        [
+            str(MLSERVER_PYTHON),
+            str(PEERS / "mlserver_serving.py"),
+            "save",
+            str(model_txt),
+            str(out_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    peer: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    peer["model_dir"] = str(out_dir)
+    return peer
+
+
 # -- report ---------------------------------------------------------------------------
-def _report(workers: int, runs: dict[str, Any], peer: Any) -> None:
-    ours, bare, theirs = runs["alambic"], runs["no_capture"], runs["mlflow"]
-    mlflow = f"mlflow {peer['version']}" if peer else "mlflow"
-    print(f"\n{workers} worker process{'es' if workers > 1 else ''} each")
-    head = f"{'alambic':>9} {'no capture':>10} {mlflow:>13} {'ratio':>6} {'(no capt.)':>10}"
+def _table(line: Line, runs: dict[str, Any], label: str) -> None:
+    """One line's phases: alambic, alambic without capture, the peer, and the ratios."""
+    ours, bare, theirs = (runs.get(k, {}) for k in ("alambic", "no_capture", line.peer))
+    print(f"\n{line.title}")
+    head = f"{'alambic':>9} {'no capture':>10} {label:>15} {'ratio':>6} {'(no capt.)':>10}"
     print(f"{'':42} {head}")
+
+    def has(side: dict[str, Any], phase: str) -> bool:
+        return phase in side
 
     def row(label: str, phase: str, key: str, unit: str, scale: float = 1.0) -> None:
         digits = 2 if unit.startswith("ms") else 0
-        cells = [f"{r[phase][key] * scale:.{digits}f}" if r else "—" for r in (ours, bare, theirs)]
+        cells = [
+            f"{r[phase][key] * scale:.{digits}f}" if has(r, phase) else "—"
+            for r in (ours, bare, theirs)
+        ]
         ratios = ["—", "—"]
-        if theirs is not None:
+        if has(theirs, phase):
             for i, side in enumerate((ours, bare)):
-                better = side[phase][key] / theirs[phase][key]
-                ratios[i] = f"{1 / better if unit.startswith('ms') else better:.1f}x"
+                if has(side, phase):
+                    better = side[phase][key] / theirs[phase][key]
+                    ratios[i] = f"{1 / better if unit.startswith('ms') else better:.1f}x"
         print(
-            f"{label:42} {cells[0]:>9} {cells[1]:>10} {cells[2]:>13} {ratios[0]:>6} "
+            f"{label:42} {cells[0]:>9} {cells[1]:>10} {cells[2]:>15} {ratios[0]:>6} "
             f"{ratios[1]:>10}  {unit}"
         )
 
@@ -400,56 +653,92 @@ def _report(workers: int, runs: dict[str, Any], peer: Any) -> None:
     row(f"{title}: throughput", "batch_c1", "rps", "req/s")
     row(f"{title}: throughput", "batch_c1", "rps", "rows/s", BATCH_ROWS)
     row(f"{title}: server CPU/request", "batch_c1", "server_cpu_ms", "ms cpu")
+    for name, side in (("alambic", ours), ("no capture", bare), (label, theirs)):
+        if "unsupported" in side:
+            print(f"{name} does not take this line: {side['unsupported']}")
     idle = [
         f"{name} {1e3 / r['single_c1']['rps'] - r['single_c1']['server_cpu_ms']:.2f} ms"
-        for name, r in (("alambic", ours), ("mlflow", theirs))
-        if r is not None
+        for name, r in (("alambic", ours), (line.peer, theirs))
+        if has(r, "single_c1")
     ]
     print(f"1 row, concurrency 1: mean latency minus server CPU per request: {', '.join(idle)}")
+
+
+def _report(workers: int, results: dict[str, Any], labels: dict[str, str]) -> None:
+    print(f"\n{workers} worker process{'es' if workers > 1 else ''} each", end="")
+    print(f" (MLServer: parallel_workers {labels['mlserver_workers']})")
+    for line in LINES:
+        _table(line, results[line.key], labels[line.peer])
+    ours = results["invocations"]["alambic"]
     client = max(ours[p]["client_cpu_ms"] for p in ("single_c1", "single_c8"))
-    print(f"client CPU per one-row request (alambic runs): {client * 1e3:.0f} µs")
+    print(f"client CPU per one-row request (alambic runs, /invocations): {client * 1e3:.0f} µs")
 
 
-def _aims(runs: dict[str, Any], floor: dict[str, float]) -> None:
+def _aims(results: dict[str, Any], floor: dict[str, float]) -> None:
     def verdict(ok: bool) -> str:
         return "meets" if ok else "misses"
 
-    ours, bare, theirs = runs["alambic"], runs["no_capture"], runs["mlflow"]
+    titles = (
+        ("single_c1", "1-row throughput, concurrency 1"),
+        ("single_c8", "1-row throughput, concurrency 8"),
+        ("batch_c1", f"{BATCH_ROWS:,}-row throughput"),
+    )
+    runs = results["invocations"]
+    ours, bare, theirs = runs["alambic"], runs["no_capture"], runs.get("mlflow")
     if theirs is not None:
-        for phase, title, aim in (
-            ("single_c1", "1-row throughput, concurrency 1", 10),
-            ("single_c8", "1-row throughput, concurrency 8", 10),
-            ("batch_c1", f"{BATCH_ROWS:,}-row throughput", 3),
-        ):
+        for (phase, title), aim in zip(titles, (10, 10, 3), strict=True):
             ratio = ours[phase]["rps"] / theirs[phase]["rps"]
             off = bare[phase]["rps"] / theirs[phase]["rps"]
             print(
                 f"aim: {title} >= {aim}x MLflow: {ratio:.2f}x, {verdict(ratio >= aim)}"
                 f" (capture off: {off:.2f}x, {verdict(off >= aim)})"
             )
-    p50 = ours["single_c1"]["p50_ms"]
+    for line in LINES[1:]:
+        ours, theirs = results[line.key].get("alambic"), results[line.key].get("mlserver")
+        if ours is None or theirs is None or "unsupported" in ours:
+            continue
+        if "unsupported" in theirs:
+            print(f"aim: {line.key} >= 2x MLServer: MLServer does not take it")
+            continue
+        for phase, title in titles:
+            ratio = ours[phase]["rps"] / theirs[phase]["rps"]
+            print(f"aim: {line.key} {title} >= 2x MLServer: {ratio:.2f}x, {verdict(ratio >= 2)}")
+    rest, grpc = results["v2_json"]["alambic"], results["grpc"].get("alambic", {})
+    if "single_c1" in grpc:
+        a, b = grpc["single_c1"]["p50_ms"], rest["single_c1"]["p50_ms"]
+        print(f"aim: gRPC 1-row p50 <= REST v2 JSON's: {a:.2f} vs {b:.2f} ms, {verdict(a <= b)}")
+    p50 = results["invocations"]["alambic"]["single_c1"]["p50_ms"]
     for model, key in (
         ("predict_proba on an array", "array_us"),
         ("booster.predict", "booster_us"),
     ):
         base = (floor[key] + floor["empty_us"]) / 1e3
         print(
-            f"aim: p50 at concurrency 1 within 1 ms of the floor ({model} + empty round trip):"
-            f" {p50:.2f} - {base:.2f} = {p50 - base:.2f} ms, {verdict(p50 - base <= 1.0)}"
+            f"aim: p50 at concurrency 1 within 0.2 ms of the floor ({model} + empty round trip):"
+            f" {p50:.2f} - {base:.2f} = {p50 - base:.2f} ms, {verdict(p50 - base <= 0.2)}"
         )
 
 
-def _agree(runs: dict[str, Any], model: Any, rows: Any) -> str:
+def _agree(results: dict[str, Any], model: Any, rows: Any) -> str:
     expected = model.predict(rows).tolist()
-    answers = {k: r["answer"]["predictions"] for k, r in runs.items() if r is not None}
+    answers = {
+        k: r["answer"] for runs in results.values() for k, r in runs.items() if "answer" in r
+    }
     wrong = [name for name, got in answers.items() if got != expected]
-    return "yes" if not wrong else f"NO: {', '.join(wrong)} differ from the bare model"
+    checked = ", ".join(answers)
+    return f"yes ({checked})" if not wrong else f"NO: {', '.join(wrong)} differ"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the requests")
     parser.add_argument("--workers", type=int, nargs="+", default=[1], help="e.g. 1 2")
+    parser.add_argument(
+        "--mlserver-workers",
+        type=int,
+        default=None,
+        help="MLServer's parallel_workers (default: 0 for 1 worker, else --workers)",
+    )
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     load_before = os.getloadavg()[0]
@@ -460,19 +749,24 @@ def main() -> None:
     floor = _bare(model, rows["single"], 5000 // scale)
     folder = Path(tempfile.mkdtemp(prefix="alambic-bench-serving-"))
     try:
-        bodies = {}
-        for name, frame in rows.items():
-            bodies[name] = folder / f"{name}.json"
-            bodies[name].write_bytes(body(frame))
-        peer = _peer_model(model, folder)
+        models = {"alambic": "bench", "no_capture": "bench-no-capture", "mlserver": "bench"}
+        _write_bodies(folder, rows, models)
+        peers = {"mlflow": _peer_model(model, folder), "mlserver": _mlserver_model(model, folder)}
         env = _alambic_home(model, features, target, folder / "alambic-home")
 
         runs = []
         for workers in args.workers:
-            measured = {"mlflow": None, **_measure(_servers(workers, peer, env), bodies, scale)}
-            empty = measured.pop("empty")["single_c1"]
+            # 1 worker: inference in MLServer's one process (parallel_workers 0), as the
+            # others; its fastest (parallel_workers 1 adds a process and an IPC hop per
+            # request: about half the one-row throughput here). N: N inference workers.
+            mlserver_workers = args.mlserver_workers
+            if mlserver_workers is None:
+                mlserver_workers = 0 if workers == 1 else workers
+            servers = _servers(workers, peers, env, mlserver_workers)
+            measured = _measure(servers, scale)
+            empty = measured["invocations"].pop("empty")["single_c1"]
             us = {"empty_us": empty["p50_ms"] * 1e3, "empty_cpu_us": empty["server_cpu_ms"] * 1e3}
-            runs.append((workers, measured, {**floor, **us}))
+            runs.append((workers, mlserver_workers, measured, {**floor, **us}))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     load_after = os.getloadavg()[0]
@@ -480,19 +774,24 @@ def main() -> None:
     trees = PARAMS["n_estimators"]
     print(
         f"serving: LightGBM classifier ({trees} trees, {features.shape[1]} float columns, "
-        f"breast cancer), POST /invocations (dataframe_split) on 127.0.0.1"
+        "breast cancer) on 127.0.0.1, over REST (/invocations, v2 JSON, v2 binary) and gRPC"
     )
     print(
-        "client: a separate process, http.client keep-alive connections in threads, closed "
-        f"loop; requests per phase {', '.join(f'{k} {v[0] // scale}' for k, v in PHASES.items())}"
+        "client: a separate process, http.client keep-alive connections (gRPC: one channel) "
+        "in threads, closed loop; requests per phase "
+        f"{', '.join(f'{k} {v[0] // scale}' for k, v in PHASES.items())}"
     )
-    if peer is None:
-        print("mlflow not installed: run `make bench-setup` to compare")
-    else:
+    labels = {"mlflow": "mlflow", "mlserver": "mlserver"}
+    for tool, venv in (("mlflow", ".venv-peers"), ("mlserver", ".venv-mlserver")):
+        peer = peers[tool]
+        if peer is None:
+            print(f"{tool} not installed: run `make bench-setup` to compare")
+            continue
+        labels[tool] = f"{tool} {peer['version']}"
         same = "same trees" if peer["same_trees"] else "DIFFERENT trees"
-        print(f"mlflow {peer['version']}, lightgbm {peer['lightgbm']} in the peer venv: {same}")
-    for workers, measured, floor in runs:
-        _report(workers, measured, peer)
+        print(f"{tool} {peer['version']}, lightgbm {peer['lightgbm']} in {venv}: {same}")
+    for workers, mlserver_workers, measured, floor in runs:
+        _report(workers, measured, {**labels, "mlserver_workers": str(mlserver_workers)})
         agree = _agree(measured, model, rows["batch"])
         print(f"same labels as the bare model on the {BATCH_ROWS:,}-row body: {agree}")
         print("floor (p50):")
@@ -508,8 +807,10 @@ def main() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["_load"]:
-        port, payload, concurrency, n, warmup = sys.argv[2:]
-        result = _load(int(port), Path(payload).read_bytes(), int(concurrency), int(n), int(warmup))
+        port, payload, concurrency, n, warmup, path, headers = sys.argv[2:]
+        data = Path(payload).read_bytes()
+        args = (int(port), data, int(concurrency), int(n), int(warmup))
+        result = _load(*args, path=path, headers=json.loads(headers))
         print(json.dumps(result))
     elif sys.argv[1:2] == ["_empty"]:
         _empty_app(int(sys.argv[2]))
