@@ -36,7 +36,7 @@ from alambic.serving._meta import is_ready, model_metadata, server_metadata, ver
 from alambic.serving._metrics import Metrics
 from alambic.serving._predictor import Outputs, Predictor, RequestError
 from alambic.serving._proto import grpc_predict_v2_pb2 as pb
-from alambic.serving._protocols import columns_from_v2, dumps, requested_outputs, v2_body
+from alambic.serving._protocols import columns_from_v2, dumps, requested_outputs
 from alambic.serving._responses import (
     INLINE_BYTES,
     Context,
@@ -55,6 +55,7 @@ from alambic.serving._scoring import (
     ScoringProtocol,
     run,
     shadow_task,
+    v2_answer,
 )
 from alambic.serving._state import Deployment, ServerState
 
@@ -204,15 +205,7 @@ def _parse(
 
 
 def _respond(call: Call, answered: str, outputs: Outputs, parsed: Parsed) -> Reply:
-    body = v2_body(
-        call.endpoint,
-        answered,
-        outputs,
-        variant=call.variant.name,
-        ref=call.predictor.ref,
-        holdout=call.holdout,
-        outputs_wanted=parsed.outputs,
-    )
+    body = v2_answer(call, answered, outputs, parsed)
     response = pb.ModelInferResponse(
         model_name=body["model_name"], model_version=body["model_version"], id=answered
     )

@@ -85,6 +85,7 @@ __all__ = [
     "run_shadows",
     "score",
     "shadow_task",
+    "v2_answer",
 ]
 
 log = logging.getLogger(__name__)
@@ -199,8 +200,9 @@ def _mlflow_respond(call: Call, answered: str, outputs: Outputs, parsed: Parsed)
     return Reply(dumps(body))
 
 
-def _v2_respond(call: Call, answered: str, outputs: Outputs, parsed: Parsed) -> Reply:
-    body = v2_body(
+def v2_answer(call: Call, answered: str, outputs: Outputs, parsed: Parsed) -> dict[str, Any]:
+    """The v2 answer of a call, as a dict: what the HTTP and gRPC front ends encode."""
+    return v2_body(
         call.endpoint,
         answered,
         outputs,
@@ -209,6 +211,10 @@ def _v2_respond(call: Call, answered: str, outputs: Outputs, parsed: Parsed) -> 
         holdout=call.holdout,
         outputs_wanted=parsed.outputs,
     )
+
+
+def _v2_respond(call: Call, answered: str, outputs: Outputs, parsed: Parsed) -> Reply:
+    body = v2_answer(call, answered, outputs, parsed)
     content, length = encode_outputs(body, parsed.binary)
     media = "application/json" if length is None else "application/octet-stream"
     encoding = parsed.encoding if len(content) > COMPRESS_BYTES else None
