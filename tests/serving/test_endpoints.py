@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -181,7 +182,8 @@ def test_parsers_refuse_any_malformed_body_cleanly(payload: Any) -> None:
             assert 400 <= exc.status < 500 and str(exc)
         else:
             assert isinstance(columns, dict)
-            assert all(isinstance(v, list) for v in columns.values())
+            # lists, or float64 arrays where a float column's values are all numbers
+            assert all(isinstance(v, list | np.ndarray) for v in columns.values())
 
 
 # The whole request path before scoring (protocol parser, then the signature's checks),

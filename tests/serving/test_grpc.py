@@ -157,9 +157,10 @@ def test_typed_contents_and_requested_outputs_score_as_raw_ones(toy: Any, serve_
     predicted = np.frombuffer(response.raw_output_contents[0], dtype="<i8")
     assert predicted.tolist() == toy.predict(_frame()).tolist()
     assert response.id == "typed-1"  # the request's own id, as over HTTP
-    initial = dict(call.initial_metadata())
-    assert initial["x-alambic-variant"] == "toy@production"
-    assert initial["x-alambic-model"].startswith("toy/")
+    trailing = dict(call.trailing_metadata())
+    assert trailing["x-alambic-variant"] == "toy@production"
+    assert trailing["x-alambic-model"].startswith("toy/")
+    assert trailing["x-request-id"] == "typed-1"
 
 
 BAD: list[tuple[str, Any, grpc.StatusCode, str]] = [
@@ -307,7 +308,7 @@ def test_the_key_metadata_keeps_a_caller_on_one_variant_and_calls_are_logged(
                     _, call = stub.ModelInfer.with_call(
                         _typed_request(), metadata=[("x-caller-id", key)]
                     )
-                    seen.add(dict(call.initial_metadata())["x-alambic-variant"])
+                    seen.add(dict(call.trailing_metadata())["x-alambic-variant"])
                 assert len(seen) == 1, key
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name.endswith("access")]
     assert len(lines) == 15

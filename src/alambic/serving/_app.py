@@ -45,7 +45,11 @@ from alambic.serving._state import Deployment, ServerState
 
 __all__ = ["Deployment", "ServerOptions", "ServerState", "create_app", "lifespan", "routes"]
 
-routes: list[BaseRoute] = [
+routes: list[BaseRoute] = [  # scoring first: the router tries each route in turn
+    Route("/v2/models/{name}/infer", infer, methods=["POST"]),
+    Route("/v2/models/{name}/versions/{version}/infer", infer, methods=["POST"]),
+    Route("/invocations", invocations, methods=["POST"]),
+    Route("/endpoints/{name}/invocations", invocations, methods=["POST"]),
     Route("/v2/health/live", live),
     Route("/v2/health/ready", ready),
     Route("/ping", live),
@@ -55,10 +59,6 @@ routes: list[BaseRoute] = [
     Route("/v2/models/{name}/ready", model_ready),
     Route("/v2/models/{name}/versions/{version}", model_meta),
     Route("/v2/models/{name}/versions/{version}/ready", model_ready),
-    Route("/v2/models/{name}/infer", infer, methods=["POST"]),
-    Route("/v2/models/{name}/versions/{version}/infer", infer, methods=["POST"]),
-    Route("/invocations", invocations, methods=["POST"]),
-    Route("/endpoints/{name}/invocations", invocations, methods=["POST"]),
     Route("/endpoints/{name}/labels", labels, methods=["POST"]),
     Route("/metrics", prometheus),
     Route("/admin/endpoints", admin_endpoints),

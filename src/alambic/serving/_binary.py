@@ -227,9 +227,10 @@ def _binary_size(spec: dict[str, Any], i: int) -> int | None:
     return size
 
 
-def decode_tensor(spec: dict[str, Any], blob: memoryview, name: str) -> list[Any]:
-    """A tensor's raw bytes (binary extension, gRPC ``raw_input_contents``) as the list
-    of values its JSON ``data`` would hold, checked against its shape and datatype."""
+def decode_tensor(spec: dict[str, Any], blob: memoryview, name: str) -> Any:
+    """A tensor's raw bytes (binary extension, gRPC ``raw_input_contents``), checked
+    against its shape and datatype: numbers as a flat NumPy array over the bytes (no
+    copy), BOOL and BYTES as the list of values its JSON ``data`` would hold."""
     shape = tensor_shape(spec.get("shape"), f"inputs[{name!r}]", name)
     datatype = spec.get("datatype")
     kind = datatype.upper() if isinstance(datatype, str) else None
@@ -261,9 +262,9 @@ def decode_tensor(spec: dict[str, Any], blob: memoryview, name: str) -> list[Any
                 field=name,
                 expected="bytes 0 (false) or 1 (true)",
             )
-        array = array.astype(bool)
-    values: list[Any] = array.tolist()
-    return values
+        values: list[Any] = array.astype(bool).tolist()  # checked as JSON's booleans
+        return values
+    return array
 
 
 def _strings(blob: memoryview, count: int, name: str) -> list[Any]:

@@ -86,7 +86,7 @@ def _refuse(
     ]
     transport.write(b"".join(head) + content)
     transport.close()
-    metrics().requests.labels("-", "-", "-" if path is None else protocol_of(path), "400").inc()
+    metrics().count("-", "-", "-" if path is None else protocol_of(path), "400")
     if access.isEnabledFor(logging.INFO):
         line = {
             "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),

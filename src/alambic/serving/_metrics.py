@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Metrics", "metrics", "render"]
@@ -29,6 +29,24 @@ class Metrics:
     capture_rows: Any
     reloads: Any
     reload_failing: Any
+    # (metric name, labels) -> its series: prometheus_client's labels() costs more than
+    # the count itself, on every request
+    _series: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict, repr=False)
+
+    def count(self, endpoint: str, variant: str, protocol: str, status: str) -> None:
+        """One more request answered (``alambic_requests``)."""
+        self._of("requests", (endpoint, variant, protocol, status)).inc()
+
+    def observe(self, endpoint: str, variant: str, seconds: float) -> None:
+        """One request's latency (``alambic_request_duration_seconds``)."""
+        self._of("latency", (endpoint, variant)).observe(seconds)
+
+    def _of(self, metric: str, labels: tuple[str, ...]) -> Any:
+        key = (metric, labels)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = getattr(self, metric).labels(*labels)
+        return series
 
 
 @functools.cache

@@ -4,7 +4,11 @@ A :class:`Predictor` is built once per loaded model version. It checks each colu
 request against the model's signature (presence, type, finiteness, missing values) and
 raises :class:`RequestError`, a 4xx naming the field and what was expected, before the
 model sees anything. LightGBM models are scored on a float matrix through the booster
-(no DataFrame per request); other flavors get a DataFrame with the training dtypes.
+(no DataFrame per request; one row through LightGBM's single-row C API,
+``_lightgbm``), on one thread: a server scores many requests at once, and
+OpenMP's team for one request would wait on cores the others hold (on 2 busy cores, a
+one-row predict took ten times its idle time). Other flavors get a DataFrame with the
+training dtypes.
 
 Example:
     >>> import numpy as np
@@ -21,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from alambic.errors import ServingError
+from alambic.serving._lightgbm import OneRow
 
-__all__ = ["Outputs", "Predictor", "RequestError"]
+__all__ = ["Columns", "Outputs", "Predictor", "RequestError"]
 
 
 class RequestError(Exception):
@@ -80,11 +85,15 @@ _FLOAT_MAX = int(np.finfo(np.float64).max)
 _WHOLE = "a whole number within ±2**53 (exact as a float64)"
 
 
-def _numeric(field: str, values: list[Any], *, nullable: bool, integer: bool = False) -> np.ndarray:
+def _numeric(field: str, values: Any, *, nullable: bool, integer: bool = False) -> np.ndarray:
     """A float column, refusing strings, booleans, non-finite numbers and unwanted nulls."""
     expected = ("an integer" if integer else "a number") + (" or null" if nullable else "")
     array = _flat(field, values, expected)
-    if array.dtype.kind in "iuf" and bool in set(map(type, values)):  # NumPy made 1 of True
+    if (
+        array.dtype.kind in "iuf"
+        and not isinstance(values, np.ndarray)
+        and bool in set(map(type, values))
+    ):  # NumPy made 1 of True
         row = next(i for i, v in enumerate(values) if type(v) is bool)
         raise _bad_value(field, row, values[row], expected)
     if array.dtype.kind in "iu":
@@ -92,12 +101,12 @@ def _numeric(field: str, values: list[Any], *, nullable: bool, integer: bool = F
             row = int(np.argmax((array > _WHOLE_MAX) | (array < -_WHOLE_MAX)))
             raise _bad_value(field, row, int(array[row]), _WHOLE)
         return array.astype(np.float64)
-    if array.dtype.kind == "f":
-        return _finite(field, array, expected, integer=integer)
+    if array.dtype.kind == "f":  # FP16 and FP32 tensors are checked as the float64 scored
+        return _finite(field, array.astype(np.float64, copy=False), expected, integer=integer)
     return _one_by_one(field, values, expected, nullable=nullable, integer=integer)
 
 
-def _flat(field: str, values: list[Any], expected: str) -> np.ndarray:
+def _flat(field: str, values: Any, expected: str) -> np.ndarray:
     """The values as a one-dimensional array (a nested one is refused)."""
     try:
         array = np.asarray(values)
@@ -117,7 +126,9 @@ def _finite(field: str, array: np.ndarray, expected: str, *, integer: bool) -> n
     finite = np.isfinite(array)
     if not finite.all():
         row = int(np.argmin(finite))
-        raise _bad_value(field, row, float(array[row]), f"a finite {expected}")
+        finite = expected.replace("a number", "a finite number")
+        finite = finite.replace("an integer", "a finite integer")
+        raise _bad_value(field, row, float(array[row]), finite)
     if integer:
         wrong = (array != np.round(array)) | (np.abs(array) > _WHOLE_MAX)
         if wrong.any():
@@ -147,6 +158,25 @@ def _one_by_one(
     return out
 
 
+class Columns(dict[str, Any]):
+    """Request columns by name: lists of values, or NumPy arrays.
+
+    ``stacked`` is set when the request sent every column as one numeric tensor
+    (``[rows, columns]``, in the signature's order): the columns are then views of it, and
+    :meth:`Predictor.matrix` checks it and the booster scores it whole, with no work per
+    column.
+    """
+
+    stacked: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, matrix: np.ndarray, names: list[str]) -> Columns:
+        """The columns of a ``[rows, len(names)]`` matrix, stacked."""
+        columns = cls(zip(names, matrix.T, strict=True))  # matrix.T's rows: column views
+        columns.stacked = matrix
+        return columns
+
+
 class Predictor:
     """A loaded model version, ready to validate and score request columns.
 
@@ -169,10 +199,14 @@ class Predictor:
         self.dtypes = dict(signature.inputs)
         self.kinds = {name: _kind(dtype) for name, dtype in signature.inputs}
         self.nullable = set(signature.nullable)
+        # numbers only: a tensor of every column is checked as a whole
+        self.stackable = all(kind in ("float", "int") for kind in self.kinds.values())
+        self.whole = [j for j, c in enumerate(self.columns) if self.kinds[c] == "int"]
         estimator = model.estimator
         self.booster = getattr(estimator, "booster_", None)
         if self.booster is None and type(estimator).__name__ == "Booster":
             self.booster = estimator
+        self.one_row = None if self.booster is None else OneRow.of(self.booster)
         self.categories = dict(signature.categories)
         self._lgb_categories()
         self.codes = {
@@ -225,7 +259,7 @@ class Predictor:
             raise RequestError("the request holds no rows", status=422)
         return rows
 
-    def _column(self, name: str, values: list[Any]) -> np.ndarray:
+    def _column(self, name: str, values: Any) -> np.ndarray:
         kind, nullable = self.kinds[name], name in self.nullable
         if kind in ("float", "int"):
             return _numeric(name, values, nullable=nullable, integer=kind == "int")
@@ -243,10 +277,44 @@ class Predictor:
             return np.array([codes.get(v, math.nan) for v in values], dtype=np.float64)
         return np.array(values, dtype=object)
 
-    def matrix(self, columns: dict[str, list[Any]]) -> dict[str, np.ndarray]:
-        """Validated columns (floats; category codes; strings as objects)."""
+    def matrix(self, columns: dict[str, Any]) -> Columns:
+        """Validated columns (floats; category codes; strings as objects).
+
+        Columns sent as one numeric tensor (:attr:`Columns.stacked`) are checked as a whole
+        and stay stacked; if that check fails, the columns are checked one by one, for an
+        error that names the column and row.
+        """
+        stacked = getattr(columns, "stacked", None)
+        if stacked is not None and self.stackable:
+            matrix = self._checked_stack(stacked)
+            if matrix is stacked and isinstance(columns, Columns):
+                return columns  # float64 already: the same views
+            if matrix is not None:
+                return Columns.of(matrix, self.columns)
         self.check_columns(columns)
-        return {name: self._column(name, columns[name]) for name in self.columns}
+        return Columns({name: self._column(name, columns[name]) for name in self.columns})
+
+    def _checked_stack(self, stacked: np.ndarray) -> np.ndarray | None:
+        """The tensor as float64 if every value passes (else None: see one by one)."""
+        if stacked.ndim != 2 or stacked.shape[1] != len(self.columns) or not len(stacked):
+            return None
+        kind = stacked.dtype.kind
+        if kind == "f":  # FP16 and FP32 are checked as the float64 scored
+            stacked = stacked.astype(np.float64, copy=False)
+        whole = stacked[:, self.whole] if self.whole else None
+        if kind == "f":
+            if not np.isfinite(stacked).all():
+                return None
+            if whole is not None and (
+                (whole != np.round(whole)).any() or (np.abs(whole) > _WHOLE_MAX).any()
+            ):
+                return None
+        elif kind in "iu":
+            if whole is not None and ((whole > _WHOLE_MAX).any() or (whole < -_WHOLE_MAX).any()):
+                return None
+        else:
+            return None
+        return np.ascontiguousarray(stacked, dtype=np.float64)
 
     def captured(
         self, columns: dict[str, list[Any]], checked: dict[str, np.ndarray]
@@ -267,7 +335,7 @@ class Predictor:
         """
         try:
             if self.booster is not None:
-                scores = self.booster.predict(np.column_stack([checked[c] for c in self.columns]))
+                scores = self._booster_scores(checked)
             else:
                 scores = self._predict_frame(checked)
         except (ValueError, TypeError, KeyError) as exc:
@@ -280,6 +348,18 @@ class Predictor:
         # argmax keeps the first class on ties, as the estimators' predict() does
         labels = [self.classes[i] for i in np.argmax(scores, axis=1)]
         return Outputs(labels, scores, self.classes)
+
+    def _booster_scores(self, checked: dict[str, np.ndarray]) -> np.ndarray:
+        booster: Any = self.booster  # set: predict() checked
+        matrix = getattr(checked, "stacked", None)
+        if matrix is None:
+            matrix = np.column_stack([checked[c] for c in self.columns])
+        fast = self.one_row
+        if len(matrix) == 1 and fast is not None and matrix.shape[1] == fast.width:
+            scores = fast.predict(np.ascontiguousarray(matrix, dtype=np.float64))
+            if scores is not None:
+                return scores
+        return np.asarray(booster.predict(matrix, num_threads=1))
 
     def _predict_frame(self, checked: dict[str, np.ndarray]) -> Any:
         import pandas as pd

@@ -16,13 +16,16 @@ Example:
 
 from __future__ import annotations
 
+import array
 import itertools
 import math
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import orjson
 
-from alambic.serving._predictor import Outputs, RequestError
+from alambic.serving._predictor import Columns, Outputs, RequestError
 
 __all__ = [
     "columns_from_csv",
@@ -227,8 +230,12 @@ def columns_from_csv(body: bytes, kinds: dict[str, str]) -> dict[str, list[Any]]
     }
 
 
-def _flat(data: list[Any], where: str, name: str) -> list[Any]:
-    """Nested lists of one depth everywhere, flattened (row-major, as v2 lays tensors out)."""
+def _flat(data: list[Any], where: str, name: str, *, floats: bool = False) -> Any:
+    """Nested lists of one depth everywhere, flattened (row-major, as v2 lays tensors out).
+
+    ``floats``: the values are meant as floats; numbers alone (no boolean) come back as a
+    float64 array (built in C), anything else as the list, for the checks.
+    """
     while data and isinstance(data[0], list):
         if not all(isinstance(item, list) for item in data):
             raise RequestError(
@@ -238,6 +245,16 @@ def _flat(data: list[Any], where: str, name: str) -> list[Any]:
                 expected="a flat list, or lists nested to the same depth",
             )
         data = list(itertools.chain.from_iterable(data))
+    if floats:
+        try:  # a string, null, list or object among them: TypeError
+            values = np.frombuffer(array.array("d", data), dtype=np.float64)
+        except (TypeError, OverflowError):
+            values = None
+        # a boolean became 0.0 or 1.0: only those values can be one
+        if values is not None and not any(
+            type(data[i]) is bool for i in np.flatnonzero((values == 0) | (values == 1)).tolist()
+        ):
+            return values
     if any(isinstance(item, list) for item in data):
         raise RequestError(
             f"{where}.data is ragged: it mixes lists and values at one depth",
@@ -269,7 +286,8 @@ def tensor_shape(shape: Any, where: str, name: str) -> list[int]:
     return shape
 
 
-def _tensor(spec: Any, i: int) -> tuple[str, list[int], str, list[Any]]:
+def _tensor(spec: Any, i: int, floats: Callable[[str], bool]) -> tuple[str, list[int], str, Any]:
+    """A checked tensor: name, shape, datatype, values (a flat list or array)."""
     where = f"inputs[{i}]"
     if not isinstance(spec, dict):
         raise RequestError(f"{where} must be an object", status=422, field=where)
@@ -280,9 +298,12 @@ def _tensor(spec: Any, i: int) -> tuple[str, list[int], str, list[Any]]:
     shape = tensor_shape(shape, where, name)
     if not isinstance(datatype, str):
         raise RequestError(f"{where}.datatype must be a string", status=422, field=name)
-    if not isinstance(data, list):
+    if isinstance(data, np.ndarray):  # decoded from binary (the extension, gRPC)
+        values = data.reshape(-1)
+    elif isinstance(data, list):
+        values = _flat(data, where, name, floats=floats(name))
+    else:
         raise RequestError(f"{where}.data must be a list", status=422, field=name)
-    values = _flat(data, where, name)
     if len(values) != math.prod(shape):
         raise RequestError(
             f"{where} has {len(values)} values but its shape {shape} needs {math.prod(shape)}",
@@ -304,11 +325,13 @@ def _check_datatype(name: str, datatype: str, kind: str) -> None:
         )
 
 
-def columns_from_v2(payload: Any, kinds: dict[str, str]) -> dict[str, list[Any]]:
+def columns_from_v2(payload: Any, kinds: dict[str, str]) -> Columns:
     """Columns of an Open Inference Protocol v2 ``infer`` body.
 
     ``kinds`` maps each signature column (in order) to ``float``, ``int``, ``bool``,
-    ``category`` or ``string``.
+    ``category`` or ``string``. A tensor's ``data`` is a list (JSON), or a NumPy array
+    (decoded from binary). The numbers of float columns are read into arrays at once, and
+    one numeric tensor of every column comes back :attr:`~Columns.stacked`.
 
     Raises:
         RequestError: a malformed tensor, a wrong datatype or shape, an unknown name.
@@ -318,32 +341,52 @@ def columns_from_v2(payload: Any, kinds: dict[str, str]) -> dict[str, list[Any]]
             "the body must be {'inputs': [{'name', 'shape', 'datatype', 'data'}, ...]}",
             status=400,
         )
-    tensors = [_tensor(spec, i) for i, spec in enumerate(payload["inputs"])]
+    every = all(kind == "float" for kind in kinds.values())
+
+    def floats(name: str) -> bool:
+        return kinds[name] == "float" if name in kinds else every
+
+    tensors = [_tensor(spec, i, floats) for i, spec in enumerate(payload["inputs"])]
     if not tensors:
         raise RequestError("inputs is empty", status=422, field="inputs")
-    names = list(kinds)
     if len(tensors) == 1 and tensors[0][0] not in kinds:
-        name, shape, datatype, values = tensors[0]
-        if len(shape) != 2 or shape[1] != len(names):
-            raise RequestError(
-                f"input {name!r} is not a column of the model; one tensor holding every "
-                f"column must have shape [n, {len(names)}] (columns {names})",
-                status=422,
-                field=name,
-                expected=names,
-            )
-        for column in names:
-            _check_datatype(name, datatype, kinds[column])
-        width = len(names)
-        return {column: values[j::width] for j, column in enumerate(names)}
-    columns: dict[str, list[Any]] = {}
+        return _one_tensor(*tensors[0], kinds)
+    return _column_tensors(tensors, kinds)
+
+
+def _one_tensor(
+    name: str, shape: list[int], datatype: str, values: Any, kinds: dict[str, str]
+) -> Columns:
+    """One ``[n, k]`` tensor holding every column, in signature order."""
+    names = list(kinds)
+    if len(shape) != 2 or shape[1] != len(names):
+        raise RequestError(
+            f"input {name!r} is not a column of the model; one tensor holding every "
+            f"column must have shape [n, {len(names)}] (columns {names})",
+            status=422,
+            field=name,
+            expected=names,
+        )
+    for kind in dict.fromkeys(kinds.values()):  # each kind once, in column order
+        _check_datatype(name, datatype, kind)
+    width = len(names)
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+        return Columns.of(values.reshape(-1, width), names)
+    return Columns({column: values[j::width] for j, column in enumerate(names)})
+
+
+def _column_tensors(
+    tensors: list[tuple[str, list[int], str, Any]], kinds: dict[str, str]
+) -> Columns:
+    """A tensor per column, ``[n]`` or ``[n, 1]``."""
+    columns = Columns()
     for name, shape, datatype, values in tensors:
         if name not in kinds:
             raise RequestError(
                 f"input {name!r} is not a column of the model",
                 status=422,
                 field=name,
-                expected=names,
+                expected=list(kinds),
             )
         if name in columns:
             raise RequestError(f"input {name!r} is given twice", status=422, field=name)

@@ -140,9 +140,7 @@ def failed(
     origin: Request | Origin, metrics: Metrics, error: RequestError, context: Context
 ) -> None:
     """Count a bad request and write its access-log line (any transport)."""
-    metrics.requests.labels(
-        context.endpoint, context.variant, context.protocol, str(error.status)
-    ).inc()
+    metrics.count(context.endpoint, context.variant, context.protocol, str(error.status))
     token = context.token
     log_access(
         origin,
@@ -160,7 +158,7 @@ def crashed(origin: Request | Origin, metrics: Metrics, context: Context) -> Non
     """Log a bug whole, count it and write its access-log line (any transport)."""
     rid, endpoint = context.request_id, context.endpoint
     log.exception("request %s on %s failed", rid, endpoint)
-    metrics.requests.labels(endpoint, context.variant, context.protocol, "500").inc()
+    metrics.count(endpoint, context.variant, context.protocol, "500")
     log_access(origin, 500, context.started, request_id=rid, endpoint=endpoint)
 
 

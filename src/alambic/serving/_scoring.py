@@ -445,8 +445,8 @@ def _account(
     parsed, checked, outputs, rid, _reply = scored
     name, variant, predictor, holdout = call.endpoint, call.variant, call.predictor, call.holdout
     latency = time.perf_counter() - call.started
-    m.requests.labels(name, variant.name, call.protocol.name, "200").inc()
-    m.latency.labels(name, variant.name).observe(latency)
+    m.count(name, variant.name, call.protocol.name, "200")
+    m.observe(name, variant.name, latency)
     share = call.deployment.endpoint.capture
     sampled = share >= 1.0 or random.random() < share  # noqa: S311
     if sampled:
@@ -507,13 +507,13 @@ def run_shadows(
             checked = predictor.matrix(columns)
             outputs = predictor.predict(checked)
         except RequestError as exc:
-            m.requests.labels(name, variant.name, "shadow", str(exc.status)).inc()
+            m.count(name, variant.name, "shadow", str(exc.status))
             continue
         except Exception:
             log.exception("shadow %s failed on request %s", variant.name, request_id)
-            m.requests.labels(name, variant.name, "shadow", "500").inc()
+            m.count(name, variant.name, "shadow", "500")
             continue
-        m.requests.labels(name, variant.name, "shadow", "200").inc()
+        m.count(name, variant.name, "shadow", "200")
         if captured:
             latency = (time.perf_counter() - started) * 1000
             _capture(
