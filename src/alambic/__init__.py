@@ -49,6 +49,7 @@ _EXPORTS = {
     "evaluation": ".evaluation",
     "executors": ".executors",
     "models": ".models",
+    "monitoring": ".monitoring",
     "pipelines": ".pipelines",
     "registry": ".registry",
     "serving": ".serving",
@@ -106,6 +107,7 @@ if TYPE_CHECKING:
     from alambic import evaluation as evaluation
     from alambic import executors as executors
     from alambic import models as models
+    from alambic import monitoring as monitoring
     from alambic import pipelines as pipelines
     from alambic import registry as registry
     from alambic import serving as serving

@@ -21,6 +21,7 @@ message says what went wrong *and* what to do next::
     ├── TuningError                 a search space, a budget or every trial is bad
     ├── RegistryError               a model name, alias or promotion rule refuses a change
     ├── ServingError                an endpoint, a token or a server cannot be set up
+    ├── MonitoringError             a baseline, a drift test or a quality check is invalid
     ├── RunError                    a run cannot be started, resumed or cancelled
     ├── ExecutorError               an executor backend failed or is unknown
     └── ConformanceError            a plugin does not behave as its extension point needs
@@ -40,6 +41,7 @@ __all__ = [
     "IntegrityError",
     "MaterializerError",
     "ModelError",
+    "MonitoringError",
     "NotFoundError",
     "ParameterError",
     "PipelineError",
@@ -131,6 +133,10 @@ class ExecutorError(AlambicError):
 
 class ServingError(AlambicError):
     """An endpoint, a token or a server cannot be set up (names it and what to do)."""
+
+
+class MonitoringError(AlambicError):
+    """A baseline, a drift test or a quality check cannot run (names what to fix)."""
 
 
 class ConformanceError(AlambicError):

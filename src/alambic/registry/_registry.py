@@ -235,6 +235,7 @@ def register(
     description: str = "",
     X: Any = None,  # the name every scikit-learn user types
     y: Any = None,
+    baseline: Any = None,
 ) -> dict[str, Any]:
     """Add a new version of the model group ``name`` (created on first use).
 
@@ -253,6 +254,10 @@ def register(
         description: free text.
         X: a sample of the model's input (a DataFrame), for a bare estimator.
         y: a sample of its target, giving the output's type and classes.
+        baseline: the training data (a DataFrame or a Parquet/CSV path) or its profile
+            (:func:`alambic.monitoring.baseline`), kept with the version as the
+            reference monitoring compares served data with
+            (``al.monitoring.baseline_of(ref)``).
 
     Returns:
         ``{"name", "version", "ref", "status"}``.
@@ -280,6 +285,11 @@ def register(
     latest = store.latest_version(name)
     if latest is not None and latest.model.get("hash") == ref.hash:
         return {"name": name, "version": latest.version, "ref": latest.ref, "status": latest.status}
+    lineage = collect_lineage(
+        {"size_bytes": ref.meta.get("size_bytes", model.size_bytes), "flavor": model.flavor}
+    )
+    if baseline is not None:
+        lineage["baseline"] = _stored_baseline(baseline)
     values = {
         "model": ref.to_dict(),
         "signature": model.signature.to_dict() if model.signature is not None else None,
@@ -287,15 +297,27 @@ def register(
         "evaluation": _evaluation(evaluation),
         "tags": {str(k): str(v) for k, v in (tags or {}).items()},
         "description": description,
-        "lineage": collect_lineage(
-            {"size_bytes": ref.meta.get("size_bytes", model.size_bytes), "flavor": model.flavor}
-        ),
+        "lineage": lineage,
     }
     change = store.register(
         name, actor=current_actor(), values=values, decide=_decide, listening=has_hooks()
     )
     record = _delivered(store, change)
     return {"name": name, "version": record.version, "ref": record.ref, "status": record.status}
+
+
+def _stored_baseline(data: Any) -> dict[str, Any]:
+    """Profile the training data (unless given a profile) and store its statistics.json."""
+    import json
+
+    from alambic.config import settings
+    from alambic.data import Profile, profile
+    from alambic.store import ArtifactStore
+
+    found = data if isinstance(data, Profile) else profile(data)
+    raw = json.dumps(found.statistics(), allow_nan=False).encode()
+    key = ArtifactStore(settings().artifacts).put_bytes(raw)
+    return {"key": key, "rows": found.rows, "columns": list(found.columns)}
 
 
 def pointers(groups: list[str]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:

@@ -1,0 +1,45 @@
+"""Monitoring: baselines, data drift and data quality against them.
+
+- :func:`baseline` profiles the data a model was trained on (a DataFrame, an Arrow table
+  or a Parquet/CSV path, read in streaming batches): per-column statistics and
+  Apache DataSketches sketches that merge, written as SageMaker Model Monitor's
+  ``statistics.json`` and ``constraints.json``. ``al.register(..., baseline=train_df)``
+  keeps one with the model version, and :func:`baseline_of` reads it back.
+- :func:`drift` tests each column of current data against a reference (a DataFrame: the
+  exact scipy tests; a baseline: its sketches, each result with its bound).
+- :func:`check` lists the violations of current data against a baseline's constraints.
+
+Example:
+    >>> import pandas as pd
+    >>> import alambic as al
+    >>> train = pd.DataFrame({"price": [10.0, 12.0, 11.0, 13.0], "brand": ["a", "b", "a", "b"]})
+    >>> base = al.monitoring.baseline(train)
+    >>> brand = base.constraints()["features"][1]
+    >>> base["price"].max, brand["string_constraints"]["domains"]
+    (13.0, ['a', 'b'])
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from alambic.core._lazy import lazy_exports
+
+_EXPORTS = {
+    "ColumnDrift": "._drift",
+    "DriftReport": "._drift",
+    "drift": "._drift",
+    "Violation": "._quality",
+    "check": "._quality",
+    "baseline": "._baseline",
+    "baseline_of": "._baseline",
+}
+
+__all__ = ["ColumnDrift", "DriftReport", "Violation", "baseline", "baseline_of", "check", "drift"]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:
+    from alambic.monitoring._baseline import baseline, baseline_of
+    from alambic.monitoring._drift import ColumnDrift, DriftReport, drift
+    from alambic.monitoring._quality import Violation, check
