@@ -28,7 +28,7 @@ from alambic.core import optional_import
 from alambic.errors import EvaluationError
 from alambic.evaluation._metrics import METRICS, compute_metrics, infer_task, metric
 
-__all__ = ["Comparison", "Evaluation", "compare", "evaluate", "scores_of"]
+__all__ = ["Comparison", "Evaluation", "bootstrap_intervals", "compare", "evaluate", "scores_of"]
 
 
 def scores_of(model: Any, features: Any, task: str) -> Any:
@@ -112,16 +112,25 @@ def evaluate(
         report.plots = _plots(chosen, np.asarray(target), scores, threshold)
     if n_boot > 0:
         headline = {"binary": "roc_auc", "multiclass": "accuracy"}.get(chosen, "rmse")
-        report.ci = _intervals(
+        report.ci = bootstrap_intervals(
             ci_metrics or [headline], np.asarray(target), np.asarray(scores), n_boot, random_state
         )
     return report
 
 
-def _intervals(
-    names: list[str], y: Any, scores: Any, n_boot: int, random_state: int
+def bootstrap_intervals(
+    names: list[str], y: Any, scores: Any, n_boot: int = 200, random_state: int = 0
 ) -> dict[str, list[float]]:
-    """95% percentile-bootstrap intervals (resamples with a single class are skipped)."""
+    """95% percentile-bootstrap intervals of metrics (resamples with a single class are
+    skipped; a metric with no usable resample is left out).
+
+    Example:
+        >>> import numpy as np
+        >>> y, s = np.array([0, 1, 0, 1, 1, 0]), np.array([0.2, 0.9, 0.3, 0.6, 0.8, 0.4])
+        >>> low, high = bootstrap_intervals(["accuracy"], y, s, n_boot=50)["accuracy"]
+        >>> 0 <= low <= high <= 1
+        True
+    """
     rng = np.random.default_rng(random_state)
     values: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(n_boot):

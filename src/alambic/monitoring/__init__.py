@@ -7,7 +7,12 @@
   keeps one with the model version, and :func:`baseline_of` reads it back.
 - :func:`drift` tests each column of current data against a reference (a DataFrame: the
   exact scipy tests; a baseline: its sketches, each result with its bound).
+- :func:`capture` reads an endpoint's captured requests over a window (``since="24h"``),
+  in streaming batches, as the current data of :func:`drift` and :func:`check`.
 - :func:`check` lists the violations of current data against a baseline's constraints.
+- :func:`performance` measures quality once late labels arrive (per variant, holdout
+  against treated, with bootstrap intervals); :func:`estimate` estimates it before they
+  do, from calibrated scores (CBPE).
 
 Example:
     >>> import pandas as pd
@@ -33,13 +38,38 @@ _EXPORTS = {
     "check": "._quality",
     "baseline": "._baseline",
     "baseline_of": "._baseline",
+    "CaptureWindow": "._capture",
+    "capture": "._capture",
+    "GroupQuality": "._performance",
+    "PerformanceReport": "._performance",
+    "performance": "._performance",
+    "Estimate": "._estimate",
+    "estimate": "._estimate",
 }
 
-__all__ = ["ColumnDrift", "DriftReport", "Violation", "baseline", "baseline_of", "check", "drift"]
+__all__ = [
+    "CaptureWindow",
+    "ColumnDrift",
+    "DriftReport",
+    "Estimate",
+    "GroupQuality",
+    "PerformanceReport",
+    "Violation",
+    "baseline",
+    "baseline_of",
+    "capture",
+    "check",
+    "drift",
+    "estimate",
+    "performance",
+]
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
     from alambic.monitoring._baseline import baseline, baseline_of
+    from alambic.monitoring._capture import CaptureWindow, capture
     from alambic.monitoring._drift import ColumnDrift, DriftReport, drift
+    from alambic.monitoring._estimate import Estimate, estimate
+    from alambic.monitoring._performance import GroupQuality, PerformanceReport, performance
     from alambic.monitoring._quality import Violation, check

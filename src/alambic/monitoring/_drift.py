@@ -78,6 +78,11 @@ class DriftReport:
     dataset_drift: bool
     approximate: bool = False  # computed on sketches
     notes: list[str] = field(default_factory=list)
+    status: str = ""  # ok, drift, or no_data (no current row: nothing was tested)
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            object.__setattr__(self, "status", "drift" if self.dataset_drift else "ok")
 
     def __getitem__(self, column: str) -> ColumnDrift:
         for result in self.columns:
@@ -91,6 +96,7 @@ class DriftReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "status": self.status,
             "dataset_drift": self.dataset_drift,
             "share": self.share,
             "drift_share": self.drift_share,
@@ -165,6 +171,9 @@ def drift(
     if unknown:
         raise MonitoringError(f"columns {unknown} are not in the reference ({ref.names})")
     roles = _roles(ref)
+    if (len(cur.frame) if cur.frame is not None else cur.as_profile().rows) == 0:
+        note = f"no data in {current}" if not hasattr(current, "columns") else "no rows"
+        return DriftReport([], drift_share, 0.0, False, sketched, [note], status="no_data")
     results = []
     for name in names:
         chosen = _pick(method, name)

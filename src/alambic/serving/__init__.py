@@ -27,6 +27,7 @@ _EXPORTS = {
     "list_tokens": "._endpoints",
     "revoke_token": "._endpoints",
     "read_capture": "._capture",
+    "capture_root": "._capture",
     "write_labels": "._capture",
     "create_app": "._app",
     "http_protocol": "._http",
@@ -50,6 +51,7 @@ __all__ = [
     "TokenRecord",
     "Variant",
     "batch_transform",
+    "capture_root",
     "create_app",
     "create_endpoint",
     "create_token",
@@ -71,7 +73,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 if TYPE_CHECKING:
     from alambic.serving._app import create_app
     from alambic.serving._batch import DEFAULT_CHUNK_ROWS, BatchResult, batch_transform
-    from alambic.serving._capture import read_capture, write_labels
+    from alambic.serving._capture import capture_root, read_capture, write_labels
     from alambic.serving._config import Endpoint, Variant
     from alambic.serving._endpoints import (
         create_endpoint,

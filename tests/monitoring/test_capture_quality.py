@@ -1,0 +1,115 @@
+"""Capture windows, realized quality with late labels, and CBPE before they arrive."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import alambic as al
+from alambic.errors import MonitoringError
+from alambic.monitoring import capture, drift, estimate, performance
+from alambic.monitoring._capture import parse_period
+from tests.monitoring.helpers import write_capture
+
+HOUR = 3600.0
+
+
+def _traffic(n: int, seed: int, shift: float = 0.0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {"price": rng.normal(10 + shift, 1, n), "brand": rng.choice(["a", "b"], n)}
+    )
+    p = rng.random(n)
+    return frame, np.column_stack([1 - p, p]), (rng.random(n) < p).astype(int)
+
+
+def test_a_window_streams_only_its_hours_and_feeds_drift() -> None:
+    now = time.time()
+    old, _, _ = _traffic(50, 0)
+    new, proba, _ = _traffic(80, 1, shift=3.0)
+    write_capture("cars", old, at=now - 30 * HOUR, prefix="old")
+    write_capture("cars", new, at=now - HOUR, probabilities=proba, prefix="new")
+    last_day = capture("cars", since="24h")
+    frame = last_day.to_pandas()
+    assert len(frame) == 80 and set(frame.columns) >= {"price", "brand", "prediction", "score"}
+    assert frame["score"].tolist() == pytest.approx(proba[:, 1].tolist())
+    assert len(capture("cars").to_pandas()) == 130
+    assert len(capture("cars", since="48h", until="24h").to_pandas()) == 50
+    report = drift(old, last_day, columns=["price", "brand"])
+    assert report.approximate and report["price"].drifted
+    empty = drift(old, capture("cars", since="10m"))
+    assert empty.status == "no_data" and "endpoint 'cars'" in empty.notes[0]
+    assert [len(w.to_pandas()) for w in capture("cars", since="48h").chunks("1d")] == [50, 80]
+
+
+def test_periods_and_windows_are_checked() -> None:
+    assert parse_period("90m").total_seconds() == 5400
+    with pytest.raises(MonitoringError, match="not a period"):
+        parse_period("soon")
+    with pytest.raises(MonitoringError, match="ends .* before it starts"):
+        capture("cars", since="1h", until="2h")
+
+
+def test_late_labels_give_metrics_per_variant_and_holdout_with_intervals() -> None:
+    now = time.time()
+    frame, proba, y = _traffic(400, 2)
+    holdout = np.arange(400) % 10 == 0
+    ids = write_capture("ab", frame, at=now - 2 * HOUR, probabilities=proba, holdout=holdout,
+                        variant="champion", prefix="c")  # fmt: skip
+    ids2 = write_capture("ab", frame, at=now - 2 * HOUR, probabilities=proba[::-1].copy(),
+                         variant="challenger", prefix="x")  # fmt: skip
+    labels = pd.DataFrame({"request_id": ids[:300] + ids2[:300], "label": list(y[:300]) * 2})
+    extra = pd.DataFrame({"request_id": ["never-seen", ids[0]], "label": [1, int(y[0])]})
+    al.serving.write_labels("ab", labels)
+    al.serving.write_labels("ab", extra)
+    report = performance("ab", since="1d", n_boot=50)
+    assert report.task == "binary" and report.status == "ok"
+    assert report.labels == {"received": 602, "duplicates": 1, "used": 600, "unmatched": 1,
+                             "invalid": 0}  # fmt: skip
+    champion = report.groups["variant=champion"]
+    assert (champion.predictions, champion.labelled) == (400, 300)
+    assert champion.labelled_share == pytest.approx(0.75)
+    from sklearn.metrics import roc_auc_score
+
+    expected = roc_auc_score(y[:300], proba[:300, 1])
+    assert champion.metrics["roc_auc"] == pytest.approx(expected, abs=1e-12)
+    low, high = champion.ci["roc_auc"]
+    assert low <= expected <= high
+    assert report.groups["variant=challenger"].metrics["roc_auc"] < 0.6 < expected
+    assert {"holdout", "treated"} <= set(report.groups)
+    assert report.groups["holdout"].predictions == 40  # the champion's tenth
+    assert 1.9 < champion.delay_hours["p50"] < 2.2
+    assert performance("nothing-here").status == "no_data"
+
+
+def test_cbpe_estimates_what_the_labels_later_show() -> None:
+    rng = np.random.default_rng(5)
+    p = rng.beta(2, 2, 20_000)
+    scores = np.clip(p + rng.normal(0, 0.05, p.size), 0, 1)  # informative, miscalibrated
+    frame = pd.DataFrame({"score": scores, "label": (rng.random(p.size) < p).astype(int)})
+    reference, current = frame.iloc[:10_000], frame.iloc[10_000:]
+    result = estimate(reference, current, chunk_rows=2_500)
+    assert len(result.chunks) == 4 and result.task == "binary"
+    for chunk in result.chunks:
+        for name in ("roc_auc", "accuracy", "f1"):
+            low, high = chunk.band[name]
+            assert low - 0.01 <= chunk.realized[name] <= high + 0.01, (name, chunk)
+            assert abs(chunk.estimated[name] - chunk.realized[name]) < 0.03
+    unlabelled = estimate(reference, current.drop(columns=["label"]), chunk_rows=5_000)
+    assert unlabelled.chunks[0].realized == {}
+    with pytest.raises(MonitoringError, match="one class only"):
+        estimate(reference.assign(label=1), current)
+
+
+def test_cbpe_on_a_capture_window_joins_the_labels_that_arrived() -> None:
+    now = time.time()
+    frame, proba, y = _traffic(600, 7)
+    ids = write_capture("est", frame, at=now - HOUR, probabilities=proba, prefix="e")
+    al.serving.write_labels("est", pd.DataFrame({"request_id": ids[:200], "label": y[:200]}))
+    reference = pd.DataFrame({"score": proba[:, 1], "label": y})
+    result = estimate(reference, capture("est", since="1d"))
+    (chunk,) = result.chunks
+    assert chunk.rows == 600 and "accuracy" in chunk.realized
