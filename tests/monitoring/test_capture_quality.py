@@ -49,7 +49,7 @@ def test_periods_and_windows_are_checked() -> None:
     assert parse_period("90m").total_seconds() == 5400
     with pytest.raises(MonitoringError, match="not a period"):
         parse_period("soon")
-    with pytest.raises(MonitoringError, match="ends .* before it starts"):
+    with pytest.raises(MonitoringError, match=r"ends .* before it starts"):
         capture("cars", since="1h", until="2h")
 
 
