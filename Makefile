@@ -59,7 +59,8 @@ test: lint types imports unit
 fast: lint
 	$(BIN)/pytest -q -x -m "not integration and not e2e"
 
-# MLServer's pins (fastapi<0.116) clash with Prefect's: it gets a venv of its own.
+# MLServer's pins (fastapi<0.116) clash with Prefect's: it gets a venv of its own; so does
+# Evidently (it needs pandas 2, alambic has pandas 3).
 bench-setup:
 	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
@@ -68,6 +69,10 @@ bench-setup:
 	echo '*' > benchmarks/.venv-mlserver/.gitignore  # not in the repository's .gitignore
 	benchmarks/.venv-mlserver/bin/python -m pip install --quiet --upgrade pip
 	benchmarks/.venv-mlserver/bin/python -m pip install --quiet -r benchmarks/peers/requirements-mlserver.txt
+	test -x benchmarks/.venv-evidently/bin/python || $(PYTHON) -m venv benchmarks/.venv-evidently
+	echo '*' > benchmarks/.venv-evidently/.gitignore  # not in the repository's .gitignore
+	benchmarks/.venv-evidently/bin/python -m pip install --quiet --upgrade pip
+	benchmarks/.venv-evidently/bin/python -m pip install --quiet -r benchmarks/peers/requirements-evidently.txt
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/orchestration.py
@@ -76,6 +81,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/registry.py
 	$(BIN)/python benchmarks/serving.py
 	$(BIN)/python benchmarks/batch.py
+	$(BIN)/python benchmarks/monitoring.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .alambic examples/*/.alambic

@@ -380,7 +380,7 @@ def _ratios(size: dict[str, Any]) -> None:
         memory = ours["peak_mb"] / theirs["peak_mb"]
         same = "same" if set(ours["drifted"]) == set(theirs["drifted"]) else "DIFFERENT"
         print(
-            f"{size['rows']:>11,} rows, {LABELS[key]:28}: {speed:6.1f}x faster, "
+            f"{size['rows']:>11,} rows, {LABELS[key] + ':':29} {speed:6.1f}x faster, "
             f"{memory:.2f} of evidently's peak memory, {same} drifted columns; "
             f"{_compare(ours, theirs)}"
         )

@@ -27,6 +27,7 @@ from alambic.cli._common import console, errors, friendly
 from alambic.cli._events import EventWriter, RunFeed, StepEvents, summary_event
 from alambic.cli._follow import TIMEOUT_EXIT, duration_option, follow_step, matching_steps
 from alambic.cli._models import models_app
+from alambic.cli._monitors import monitors_app
 from alambic.cli._serving import endpoints_app, serve, tokens_app
 from alambic.config import find_project, settings
 from alambic.errors import AlambicError, RunError
@@ -66,6 +67,7 @@ app.add_typer(experiments_app, name="experiments")
 app.add_typer(models_app, name="models")
 app.add_typer(endpoints_app, name="endpoints")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(monitors_app, name="monitors")
 
 
 @app.callback()

@@ -395,6 +395,7 @@ class Profile:
                 "emit_metrics": "Enabled",
                 "datatype_check_threshold": 0.1,
                 "domain_content_threshold": 0.0,  # any value outside the domains is flagged
+                "range_check_threshold": 0.01,  # alambic's: the share beyond min and max
                 "distribution_constraints": {
                     "perform_comparison": "Enabled",
                     "comparison_threshold": 0.1,

@@ -13,6 +13,9 @@
 - :func:`performance` measures quality once late labels arrive (per variant, holdout
   against treated, with bootstrap intervals); :func:`estimate` estimates it before they
   do, from calibrated scores (CBPE).
+- Monitors (:func:`create_monitor`, :func:`run_monitor`) store which checks run on what,
+  with thresholds and severities; each run stores its results, its status (``ok``,
+  ``warn``, ``alert``, ``no_data``) and a self-contained HTML report.
 
 Example:
     >>> import pandas as pd
@@ -45,6 +48,16 @@ _EXPORTS = {
     "performance": "._performance",
     "Estimate": "._estimate",
     "estimate": "._estimate",
+    "create_monitor": "._monitors",
+    "update_monitor": "._monitors",
+    "get_monitor": "._monitors",
+    "list_monitors": "._monitors",
+    "delete_monitor": "._monitors",
+    "run_monitor": "._monitors",
+    "monitor_history": "._monitors",
+    "MonitorRecord": "._store",
+    "MonitorRunRecord": "._store",
+    "monitoring_store": "._store",
 }
 
 __all__ = [
@@ -53,15 +66,25 @@ __all__ = [
     "DriftReport",
     "Estimate",
     "GroupQuality",
+    "MonitorRecord",
+    "MonitorRunRecord",
     "PerformanceReport",
     "Violation",
     "baseline",
     "baseline_of",
     "capture",
     "check",
+    "create_monitor",
+    "delete_monitor",
     "drift",
     "estimate",
+    "get_monitor",
+    "list_monitors",
+    "monitor_history",
+    "monitoring_store",
     "performance",
+    "run_monitor",
+    "update_monitor",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
@@ -71,5 +94,15 @@ if TYPE_CHECKING:
     from alambic.monitoring._capture import CaptureWindow, capture
     from alambic.monitoring._drift import ColumnDrift, DriftReport, drift
     from alambic.monitoring._estimate import Estimate, estimate
+    from alambic.monitoring._monitors import (
+        create_monitor,
+        delete_monitor,
+        get_monitor,
+        list_monitors,
+        monitor_history,
+        run_monitor,
+        update_monitor,
+    )
     from alambic.monitoring._performance import GroupQuality, PerformanceReport, performance
     from alambic.monitoring._quality import Violation, check
+    from alambic.monitoring._store import MonitorRecord, MonitorRunRecord, monitoring_store

@@ -94,6 +94,13 @@ class DriftReport:
     def drifted(self) -> list[str]:
         return [c.column for c in self.columns if c.drifted]
 
+    def to_html(self, title: str = "drift report") -> str:
+        """This report as one self-contained HTML file (no script, opens offline)."""
+        from alambic.monitoring._report import render
+
+        level = {"drift": "alert", "ok": "ok"}.get(self.status, self.status)
+        return render(title, level, {"drift": self.to_dict()}, "; ".join(self.notes))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": self.status,

@@ -4,7 +4,8 @@
 its violations, with SageMaker Model Monitor's check types: ``missing_column_check``,
 ``extra_column_check``, ``data_type_check``, ``completeness_check``,
 ``categorical_values_check`` and ``baseline_drift_check``; and alambic's
-``range_check`` (values beyond the baseline's min and max) and ``non_negative_check``.
+``range_check`` (more than ``range_check_threshold``, 1%, of the values beyond the
+baseline's min and max) and ``non_negative_check``.
 Each violation names the column, what was observed, what the constraint says and the
 share of rows it concerns. The constraints are the baseline's inferred ones, or a
 ``constraints.json`` a person edited (``constraints=``).
@@ -130,13 +131,18 @@ def _column_violations(
             )
         )
     if column.numeric and column.finite:
-        found += _number_violations(column, rule)
+        found += _number_violations(column, rule, config.get("range_check_threshold", 0.01))
     elif not column.numeric:
         found += _domain_violations(column, rule, config)
     return found
 
 
-def _number_violations(column: ColumnProfile, rule: dict[str, Any]) -> list[Violation]:
+def _number_violations(
+    column: ColumnProfile, rule: dict[str, Any], tolerance: float
+) -> list[Violation]:
+    """Negative values where there were none; values beyond the baseline's range, when
+    they are more than ``tolerance`` of the rows (new data reaches a little past the old
+    extremes by chance)."""
     name, found = column.name, []
     if rule.get("num_constraints", {}).get("is_non_negative") and column.negative:
         found.append(
@@ -152,8 +158,11 @@ def _number_violations(column: ColumnProfile, rule: dict[str, Any]) -> list[Viol
     bounds = rule.get("alambic", {})
     low, high = bounds.get("min"), bounds.get("max")
     if low is not None and high is not None and (column.min < low or column.max > high):
-        below, above = column.kll.get_cdf([low, high])[:2]
-        outside = below + (1.0 - above) if column.max > high else below
+        below = column.kll.get_cdf([low])[0]  # the share under low
+        upto = column.kll.get_cdf([high], inclusive=True)[0]  # the share at or under high
+        share = (below + (1.0 - upto)) * column.finite / column.count
+        if share <= tolerance:
+            return found
         found.append(
             Violation(
                 name,
@@ -162,7 +171,7 @@ def _number_violations(column: ColumnProfile, rule: dict[str, Any]) -> list[Viol
                 f"[{low:.6g}, {high:.6g}]",
                 observed=[column.min, column.max],
                 expected=[low, high],
-                share=outside * column.finite / column.count,
+                share=share,
             )
         )
     return found

@@ -1,0 +1,346 @@
+"""Monitors: stored, audited configurations that check an endpoint's (or a data source's)
+recent data against a reference, and the runs they make.
+
+A monitor names what it watches (an endpoint's capture, or a Parquet/CSV path), its
+reference (by default the baseline of the model version the endpoint serves), the checks
+to run (``drift``, ``quality``, ``performance``), the window (``"24h"``) and chunk size
+(``"1h"``: drift over time), thresholds, and a severity per check (``warn`` or
+``alert``). :func:`run_monitor` evaluates it over the window ending now (or at
+``until``): the run is stored as ``running``, then its results (JSON) and its HTML report
+(an artifact) land together with its status, ``ok``, ``warn``, ``alert`` or ``no_data``.
+A run killed halfway stays ``running`` with no report; running it again over the same
+window gives the same results.
+
+Example:
+    >>> create_monitor("fraud-drift", endpoint="fraud", window="24h")  # doctest: +SKIP
+    >>> run_monitor("fraud-drift").status  # doctest: +SKIP
+    'ok'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alambic.data import Profile, profile
+from alambic.errors import MonitoringError, NotFoundError, RegistryError
+from alambic.monitoring._capture import capture, parse_period, parse_time
+from alambic.monitoring._drift import DriftReport, drift
+from alambic.monitoring._quality import check
+from alambic.monitoring._store import MonitorRecord, MonitorRunRecord, monitoring_store
+
+__all__ = [
+    "CHECKS",
+    "create_monitor",
+    "delete_monitor",
+    "get_monitor",
+    "list_monitors",
+    "monitor_history",
+    "run_monitor",
+    "update_monitor",
+]
+
+CHECKS = ("drift", "quality", "performance")
+SEVERITIES = ("warn", "alert")
+_DEFAULT_SEVERITY = {"drift": "alert", "quality": "warn", "performance": "alert"}
+_RANK = {"ok": 0, "warn": 1, "alert": 2}
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def _actor() -> str:
+    from alambic.registry import current_actor
+
+    return current_actor()
+
+
+def _config(
+    *,
+    endpoint: str | None,
+    data: str | None,
+    reference: str | None,
+    checks: list[str] | tuple[str, ...],
+    window: str,
+    chunk: str | None,
+    drift_options: dict[str, Any] | None,
+    minimum: dict[str, float] | None,
+    severity: dict[str, str] | None,
+) -> dict[str, Any]:
+    """A checked configuration (what the ``monitors`` table stores)."""
+    if (endpoint is None) == (data is None):
+        raise MonitoringError(
+            "a monitor watches an endpoint (endpoint=) or a data source (data=): give one"
+        )
+    unknown = [c for c in checks if c not in CHECKS]
+    if unknown or not checks:
+        raise MonitoringError(f"unknown checks {unknown}; choose among {list(CHECKS)}")
+    if "performance" in checks and endpoint is None:
+        raise MonitoringError("the performance check reads an endpoint's labels: give endpoint=")
+    parse_period(window)
+    if chunk is not None:
+        parse_period(chunk)
+    severities = {**_DEFAULT_SEVERITY, **(severity or {})}
+    wrong = {k: v for k, v in severities.items() if k not in CHECKS or v not in SEVERITIES}
+    if wrong:
+        raise MonitoringError(f"severities {wrong}: each check's is warn or alert")
+    if data is None and reference is None:
+        reference = None  # the served model version's baseline, found at each run
+    return {
+        "endpoint": endpoint,
+        "data": data,
+        "reference": reference,
+        "checks": list(checks),
+        "window": window,
+        "chunk": chunk,
+        "drift": dict(drift_options or {}),
+        "minimum": dict(minimum or {}),
+        "severity": {k: severities[k] for k in CHECKS},
+    }
+
+
+def create_monitor(
+    name: str,
+    *,
+    endpoint: str | None = None,
+    data: str | None = None,
+    reference: str | None = None,
+    checks: list[str] | tuple[str, ...] = ("drift", "quality"),
+    window: str = "24h",
+    chunk: str | None = None,
+    drift_options: dict[str, Any] | None = None,
+    minimum: dict[str, float] | None = None,
+    severity: dict[str, str] | None = None,
+) -> MonitorRecord:
+    """Store a monitor (see the module's docstring).
+
+    Args:
+        name: the monitor's name.
+        endpoint: the endpoint whose capture it watches; or ``data``: a Parquet/CSV path.
+        reference: a model (``fraud@production``: its baseline) or a data/statistics.json
+            path; default: the baseline of the version the endpoint serves.
+        checks: among ``drift``, ``quality``, ``performance``.
+        window: how far back each run looks (``"24h"``).
+        chunk: a period for drift over time (``"1h"``), or None.
+        drift_options: ``method``, ``threshold`` (one, or per column), ``drift_share``.
+        minimum: the realized metrics' floors (``{"roc_auc": 0.8}``) for ``performance``.
+        severity: per check, ``warn`` or ``alert`` (drift and performance alert, quality
+            warns, by default).
+
+    Raises:
+        MonitoringError: a configuration that cannot run (the message says what to fix).
+        StoreError: a monitor of that name exists.
+    """
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise MonitoringError(
+            f"monitor name {name!r} is not allowed: use letters, digits, '.', '_' and '-' "
+            f"(pattern {NAME.pattern})"
+        )
+    config = _config(
+        endpoint=endpoint, data=data, reference=reference, checks=checks, window=window,
+        chunk=chunk, drift_options=drift_options, minimum=minimum, severity=severity,
+    )  # fmt: skip
+    return monitoring_store().create_monitor(name, config, actor=_actor())
+
+
+def update_monitor(name: str, **changes: Any) -> MonitorRecord:
+    """Change some of a monitor's settings (the arguments of :func:`create_monitor`)."""
+    store = monitoring_store()
+    current = store.get_monitor(name).config
+    keys = {"drift": "drift_options"}
+    merged = {keys.get(k, k): v for k, v in current.items()}
+    unknown = [k for k in changes if k not in merged]
+    if unknown:
+        raise MonitoringError(f"unknown settings {unknown}; a monitor has {sorted(merged)}")
+    merged.update(changes)
+    return store.update_monitor(name, _config(**merged), actor=_actor())
+
+
+def get_monitor(name: str) -> MonitorRecord:
+    return monitoring_store().get_monitor(name)
+
+
+def list_monitors() -> list[MonitorRecord]:
+    return monitoring_store().list_monitors()
+
+
+def delete_monitor(name: str) -> None:
+    monitoring_store().delete_monitor(name, actor=_actor())
+
+
+def monitor_history(name: str, *, limit: int = 50) -> list[MonitorRunRecord]:
+    """The monitor's runs, newest first."""
+    get_monitor(name)
+    return monitoring_store().runs(name, limit=limit)
+
+
+def run_monitor(name: str, *, until: Any = None) -> MonitorRunRecord:
+    """Run a monitor over its window ending ``until`` (default: now); the stored run.
+
+    A check that fails for a reason other than the data (a reference that cannot be
+    found, say) fails the run: it is stored as ``failed`` with the error, and raised.
+    """
+    from alambic.config import settings
+    from alambic.monitoring._report import render
+    from alambic.store import ArtifactStore
+
+    store = monitoring_store()
+    monitor = store.get_monitor(name)
+    config = monitor.config
+    end = parse_time(until) or datetime.now(UTC)
+    start = end - parse_period(config["window"])
+    run = store.start_run(monitor, since=start, until=end, actor=_actor())
+    try:
+        results, status = _evaluate(config, start, end)
+        window = f"{_watched(config)} from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+        html = render(f"monitor {name}", status, results, window)
+        key = ArtifactStore(settings().artifacts).put_bytes(html.encode())
+    except Exception as exc:
+        store.finish_run(run.id, status="failed", results={}, report=None, error=str(exc)[:2000])
+        raise
+    results = json.loads(json.dumps(results, default=_jsonable))
+    return store.finish_run(run.id, status=status, results=results, report=key)
+
+
+def _watched(config: dict[str, Any]) -> str:
+    if config["endpoint"]:
+        return f"endpoint {config['endpoint']}"
+    return f"data {config['data']}"
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)
+
+
+def _reference(config: dict[str, Any]) -> Profile:
+    from alambic.monitoring._baseline import baseline_of
+
+    ref = config["reference"]
+    if ref is None:
+        from alambic.serving import get_endpoint
+
+        variants = get_endpoint(config["endpoint"]).variants
+        return baseline_of(variants[0].model)
+    path = Path(ref)
+    if path.suffix == ".json" and path.is_file():
+        return Profile.from_dict(json.loads(path.read_text()))
+    if path.exists():
+        return profile(path)  # training data: profiled at each run
+    try:
+        return baseline_of(ref)
+    except (NotFoundError, RegistryError) as exc:
+        raise MonitoringError(
+            f"cannot find the reference {ref!r}: not a file, nor a model with a baseline ({exc})"
+        ) from None
+
+
+def _evaluate(config: dict[str, Any], start: datetime, end: datetime) -> tuple[dict[str, Any], str]:
+    """Every check's results, and the run's status."""
+    reference = _reference(config)
+    if config["endpoint"]:
+        window = capture(config["endpoint"], since=start, until=end)
+        current = profile(window)
+    else:
+        window, current = None, profile(config["data"])
+    if current.rows == 0:
+        where = str(window) if window is not None else config["data"]
+        return {"no_data": f"no rows in {where}"}, "no_data"
+    # the capture's outputs are checked only where the reference has them too
+    outputs = [c for c in current.columns if _is_output(c) and c not in reference.columns]
+    for name in outputs:
+        del current.columns[name]
+    results: dict[str, Any] = {"rows": current.rows}
+    levels = ["ok"]
+    severity = config["severity"]
+    options = config["drift"]
+    if "drift" in config["checks"]:
+        report = drift(reference, current, **options)
+        results["drift"] = report.to_dict()
+        results["distributions"] = _distributions(reference, current, report)
+        if report.drifted:
+            levels.append(severity["drift"])
+        if config["chunk"] and window is not None:
+            results["drift_over_time"] = _over_time(reference, window, config["chunk"], options)
+    if "quality" in config["checks"]:
+        violations = check(current, reference, drift_check=False)
+        results["quality"] = [v.to_dict() for v in violations]
+        if violations:
+            levels.append(severity["quality"])
+    if "performance" in config["checks"] and window is not None:
+        from alambic.monitoring._performance import performance
+
+        quality = performance(window).to_dict()
+        results["performance"] = quality
+        problems = _below(quality, config["minimum"])
+        results["performance_problems"] = problems
+        if problems:
+            levels.append(severity["performance"])
+    return results, max(levels, key=_RANK.__getitem__)
+
+
+def _is_output(column: str) -> bool:
+    return column in ("prediction", "score") or re.fullmatch(r"proba_\d+", column) is not None
+
+
+def _below(quality: dict[str, Any], minimum: dict[str, float]) -> list[str]:
+    found = quality.get("groups", {}).get("all", {}).get("metrics", {})
+    return [
+        f"{metric} is {found[metric]:.4g}, under its floor of {floor}"
+        for metric, floor in minimum.items()
+        if metric in found and found[metric] < floor
+    ]
+
+
+def _over_time(
+    reference: Profile, window: Any, chunk: str, options: dict[str, Any]
+) -> list[dict[str, Any]]:
+    out = []
+    for part in window.chunks(chunk):
+        report = drift(reference, part, **options)
+        out.append(
+            {
+                "chunk": part.since.isoformat(timespec="minutes"),
+                "status": report.status,
+                "share": report.share,
+                "drifted": report.drifted,
+                "statistics": {c.column: c.statistic for c in report.columns},
+            }
+        )
+    return out
+
+
+def _distributions(reference: Profile, current: Profile, report: DriftReport) -> dict[str, Any]:
+    """Reference and current shares per bin (deciles, or the top categories) per column."""
+    out: dict[str, Any] = {}
+    for result in report.columns:
+        ref, cur = reference.columns.get(result.column), current.columns.get(result.column)
+        if ref is None or cur is None or not ref.finite or not cur.finite:
+            continue
+        if ref.numeric and cur.numeric:
+            edges = sorted(set(ref.kll.get_quantiles([i / 10 for i in range(11)])))
+            if len(edges) < 2:
+                continue
+            labels = [f"{a:.4g}–{b:.4g}" for a, b in itertools.pairwise(edges)]
+            out[result.column] = {
+                "labels": labels,
+                "reference": ref.histogram(edges),
+                "current": cur.histogram(edges),
+            }
+        elif not ref.numeric and not cur.numeric:
+            top = [v for v, _ in ref.top(9)]
+            shares = []
+            for column in (ref, cur):
+                counts = dict(column.top(10_000))
+                values = [counts.get(v, 0) / column.present for v in top]
+                shares.append([*values, max(0.0, 1 - sum(values))])
+            out[result.column] = {
+                "labels": [*top, "other"],
+                "reference": shares[0],
+                "current": shares[1],
+            }
+    return out
