@@ -256,31 +256,59 @@ def _evaluate(config: dict[str, Any], start: datetime, end: datetime) -> tuple[d
         del current.columns[name]
     results: dict[str, Any] = {"rows": current.rows}
     levels = ["ok"]
-    severity = config["severity"]
-    options = config["drift"]
-    if "drift" in config["checks"]:
-        report = drift(reference, current, **options)
-        results["drift"] = report.to_dict()
-        results["distributions"] = _distributions(reference, current, report)
-        if report.drifted:
-            levels.append(severity["drift"])
-        if config["chunk"] and window is not None:
-            results["drift_over_time"] = _over_time(reference, window, config["chunk"], options)
-    if "quality" in config["checks"]:
-        violations = check(current, reference, drift_check=False)
-        results["quality"] = [v.to_dict() for v in violations]
-        if violations:
-            levels.append(severity["quality"])
-    if "performance" in config["checks"] and window is not None:
-        from alambic.monitoring._performance import performance
-
-        quality = performance(window).to_dict()
-        results["performance"] = quality
-        problems = _below(quality, config["minimum"])
-        results["performance_problems"] = problems
-        if problems:
-            levels.append(severity["performance"])
+    for name, run in (
+        ("drift", _drift_check),
+        ("quality", _quality_check),
+        ("performance", _performance_check),
+    ):
+        if name in config["checks"] and run(config, reference, current, window, results):
+            levels.append(config["severity"][name])
     return results, max(levels, key=_RANK.__getitem__)
+
+
+def _drift_check(
+    config: dict[str, Any],
+    reference: Profile,
+    current: Profile,
+    window: Any,
+    results: dict[str, Any],
+) -> bool:
+    options = config["drift"]
+    report = drift(reference, current, **options)
+    results["drift"] = report.to_dict()
+    results["distributions"] = _distributions(reference, current, report)
+    if config["chunk"] and window is not None:
+        results["drift_over_time"] = _over_time(reference, window, config["chunk"], options)
+    return bool(report.drifted)
+
+
+def _quality_check(
+    config: dict[str, Any],
+    reference: Profile,
+    current: Profile,
+    window: Any,
+    results: dict[str, Any],
+) -> bool:
+    violations = check(current, reference, drift_check=False)
+    results["quality"] = [v.to_dict() for v in violations]
+    return bool(violations)
+
+
+def _performance_check(
+    config: dict[str, Any],
+    reference: Profile,
+    current: Profile,
+    window: Any,
+    results: dict[str, Any],
+) -> bool:
+    from alambic.monitoring._performance import performance
+
+    if window is None:
+        return False
+    quality = performance(window).to_dict()
+    results["performance"] = quality
+    results["performance_problems"] = _below(quality, config["minimum"])
+    return bool(results["performance_problems"])
 
 
 def _is_output(column: str) -> bool:
