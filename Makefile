@@ -31,6 +31,7 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/alambic models approve fraud-auto/1 --comment "reviewed in the demo"
 	$(BIN)/alambic models show fraud-auto
 	$(BIN)/python examples/fraud/serve_demo.py
+	$(BIN)/python examples/fraud/monitor_demo.py
 	@printf "\nalambic is in .venv/bin: source .venv/bin/activate puts it on the PATH\n"
 
 services:

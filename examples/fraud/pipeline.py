@@ -169,11 +169,13 @@ def assess(
 
 
 @al.step
-def publish(verdict: dict[str, Any], model: Any) -> str:
-    """Register the model as a new version of its category's group, pending approval."""
+def publish(verdict: dict[str, Any], model: Any, train: pd.DataFrame) -> str:
+    """Register the model as a new version of its category's group, pending approval,
+    with its training data's profile: the baseline its monitors compare traffic with."""
     version = al.register(
         model,
         f"fraud-{verdict['category']}",
+        baseline=train[FEATURES],
         metrics={"roc_auc": verdict["roc_auc"], "pr_auc": verdict["pr_auc"]},
         evaluation={
             "against": verdict["against"],
@@ -219,5 +221,5 @@ def fraud(
         previous = champion(category, model)
         verdict = assess(model, baseline(train), previous, train, test, margin, category)
         with al.when((verdict["roc_auc"] >= min_auc) & verdict["passed"]):
-            published = publish(verdict, model)
+            published = publish(verdict, model, train)
     return summary(verdict, published)

@@ -102,30 +102,41 @@ def post(url: str, body: Any, token: str | None, caller: str = "") -> tuple[int,
         return error.code, json.loads(error.read())
 
 
+def start_server(name: str = "fraud") -> tuple[subprocess.Popen[bytes], str]:
+    """``alambic serve --endpoint NAME`` on a free port, once it answers ready."""
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 (our own CLI, fixed arguments)
+        [sys.executable, "-m", "alambic.cli", "serve", "--endpoint", name, "--port",
+         str(port), "--no-access-log", "--log-level", "warning"],
+        env=os.environ.copy(),
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if server.poll() is not None:
+            raise SystemExit(f"alambic serve exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/v2/health/ready", timeout=1):  # noqa: S310
+                return server, base
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                server.kill()
+                raise SystemExit("alambic serve did not become ready in 60 s") from None
+            time.sleep(0.1)
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    server.send_signal(signal.SIGINT)
+    server.wait(30)
+
+
 def main() -> None:
     champion, challenger = champion_and_challenger()
     token = endpoint(challenger)
     print(f"endpoint fraud: champion fraud-auto/{champion} 90%, challenger "
           f"fraud-auto/{challenger} 10%, holdout 5%")  # fmt: skip
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603 (our own CLI, fixed arguments)
-        [sys.executable, "-m", "alambic.cli", "serve", "--endpoint", "fraud", "--port",
-         str(port), "--no-access-log", "--log-level", "warning"],
-        env=os.environ.copy(),
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                raise SystemExit(f"alambic serve exited with code {server.returncode}")
-            try:
-                with urllib.request.urlopen(f"{base}/v2/health/ready", timeout=1):  # noqa: S310
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline:
-                    raise SystemExit("alambic serve did not become ready in 60 s") from None
-                time.sleep(0.1)
         print(f"alambic serve is ready on {base}\n")
         rows = pd.read_parquet(HERE / "data" / "listings.parquet")
         sample = rows[rows["category"] == "auto"].tail(5)
@@ -151,8 +162,7 @@ def main() -> None:
         status, answer = post(url, {"dataframe_records": [first]}, None)
         print(f"no token → HTTP {status}: {answer['error']}")
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(30)
+        stop_server(server)
         al.serving.revoke_token(token)  # the demo's token dies with the demo
     captured = al.serving.read_capture("fraud", inputs=False)
     print(f"\nserver stopped; {len(captured)} captured rows under "

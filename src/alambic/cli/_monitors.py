@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -263,22 +262,10 @@ def _run_dict(run: Any) -> dict[str, Any]:
 
 
 def _report_path(run: Any) -> str:
-    """The run's HTML report as a local file (copied out of the artifact store)."""
-    from alambic.config import settings
-    from alambic.store import ArtifactStore
+    from alambic.monitoring import report_file
 
-    if not run.report:
-        return "none"
-    key: str = run.report
-    folder = Path(settings().home) / "reports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{run.id}.html"
-    if not path.exists():
-        data = ArtifactStore(settings().artifacts).get_bytes(key)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    return str(path)
+    path = report_file(run)
+    return "none" if path is None else str(path)
 
 
 @monitors_app.command("report")

@@ -55,6 +55,7 @@ _EXPORTS = {
     "delete_monitor": "._monitors",
     "run_monitor": "._monitors",
     "monitor_history": "._monitors",
+    "report_file": "._monitors",
     "MonitorRecord": "._store",
     "MonitorRunRecord": "._store",
     "monitoring_store": "._store",
@@ -83,6 +84,7 @@ __all__ = [
     "monitor_history",
     "monitoring_store",
     "performance",
+    "report_file",
     "run_monitor",
     "update_monitor",
 ]
@@ -100,6 +102,7 @@ if TYPE_CHECKING:
         get_monitor,
         list_monitors,
         monitor_history,
+        report_file,
         run_monitor,
         update_monitor,
     )

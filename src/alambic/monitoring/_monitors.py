@@ -41,6 +41,7 @@ __all__ = [
     "get_monitor",
     "list_monitors",
     "monitor_history",
+    "report_file",
     "run_monitor",
     "update_monitor",
 ]
@@ -203,6 +204,24 @@ def run_monitor(name: str, *, until: Any = None) -> MonitorRunRecord:
         raise
     results = json.loads(json.dumps(results, default=_jsonable))
     return store.finish_run(run.id, status=status, results=results, report=key)
+
+
+def report_file(run: MonitorRunRecord) -> Path | None:
+    """A run's HTML report as a local file, ``<home>/reports/RUN.html`` (None: no report,
+    a run that failed or is still running)."""
+    from alambic.config import settings
+    from alambic.store import ArtifactStore
+
+    if not run.report:
+        return None
+    folder = Path(settings().home) / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{run.id}.html"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(ArtifactStore(settings().artifacts).get_bytes(run.report))
+        tmp.replace(path)  # a reader never opens half a file
+    return path
 
 
 def _watched(config: dict[str, Any]) -> str:

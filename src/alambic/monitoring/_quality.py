@@ -73,10 +73,14 @@ def check(
     found: list[Violation] = []
     for name in rules:
         if name not in seen.columns:
-            found.append(Violation(name, "missing_column_check", f"{name} is not in the data"))
+            found.append(
+                Violation(name, "missing_column_check", f"{name} is not in the data", share=1.0)
+            )
     for name in seen.columns:
         if name not in rules:
-            found.append(Violation(name, "extra_column_check", f"{name} is not in the baseline"))
+            found.append(
+                Violation(name, "extra_column_check", f"{name} is not in the baseline", share=1.0)
+            )
     for name, rule in rules.items():
         column = seen.columns.get(name)
         if column is not None and column.count:
