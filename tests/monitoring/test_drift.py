@@ -122,3 +122,22 @@ def test_bad_options_are_refused_with_what_to_use() -> None:
         drift(ref, cur, columns=["nope"])
     with pytest.raises(MonitoringError, match="drift_share"):
         drift(ref, cur, drift_share=0)
+
+
+def test_a_change_in_how_columns_move_together_is_seen_when_no_column_drifts() -> None:
+    from alambic.monitoring import multivariate_drift
+
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=6_000)
+    brand = rng.choice(["a", "b", "c"], 6_000)
+    ref = pd.DataFrame({"x": x, "y": x + rng.normal(0, 0.4, 6_000), "brand": brand})
+    same = pd.DataFrame({"x": x[:2_000], "y": x[:2_000] + rng.normal(0, 0.4, 2_000),
+                         "brand": brand[:2_000]})  # fmt: skip
+    u = rng.normal(size=2_000)
+    apart = pd.DataFrame({"x": u, "y": -u + rng.normal(0, 0.4, 2_000), "brand": brand[:2_000]})
+    assert drift(ref, apart).drifted == []  # each column alone has not moved
+    result = multivariate_drift(ref, apart, chunk_rows=500)
+    assert result.drifted and all(c.drifted for c in result.chunks)
+    assert not multivariate_drift(ref, same, chunk_rows=500).drifted
+    with pytest.raises(MonitoringError, match="two chunks"):
+        multivariate_drift(ref.head(600), apart, chunk_rows=500)

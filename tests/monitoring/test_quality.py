@@ -95,8 +95,14 @@ def test_a_baseline_is_kept_with_the_version_it_was_registered_with() -> None:
     model = LogisticRegression(max_iter=500).fit(X, y)
     version = al.register(model, "cars", X=X, y=y, baseline=X)
     stored = baseline_of(version["ref"])
-    assert stored.rows == 300 and list(stored.columns) == ["price", "year"]
+    assert stored.rows == 300 and list(stored.columns) == ["price", "year", "score", "prediction"]
+    assert stored.predictions == ["score", "prediction"]  # the model's outputs on its data
+    assert stored["score"].mean == pytest.approx(model.predict_proba(X)[:, 1].mean(), rel=1e-9)
     assert stored["price"].mean == pytest.approx(X["price"].mean(), rel=1e-9)
+    shifted = X.assign(price=X["price"] * 3, score=0.99, prediction=1)
+    report = al.monitoring.drift(stored, shifted)
+    assert report["score"].role == "prediction" and report["score"].drifted
+    assert report.share == 0.5  # price of the two features; predictions are not counted
     other = al.register(LogisticRegression(C=0.5, max_iter=500).fit(X, y), "cars", X=X, y=y)
     with pytest.raises(MonitoringError, match=r"cars/2 has no baseline; register it with"):
         baseline_of(other["ref"])

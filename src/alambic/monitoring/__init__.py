@@ -9,6 +9,8 @@
   exact scipy tests; a baseline: its sketches, each result with its bound).
 - :func:`capture` reads an endpoint's captured requests over a window (``since="24h"``),
   in streaming batches, as the current data of :func:`drift` and :func:`check`.
+- :func:`multivariate_drift` sees a change in how columns move together (PCA
+  reconstruction error against the reference's chunks), where no column drifts alone.
 - :func:`check` lists the violations of current data against a baseline's constraints.
 - :func:`performance` measures quality once late labels arrive (per variant, holdout
   against treated, with bootstrap intervals); :func:`estimate` estimates it before they
@@ -56,6 +58,8 @@ _EXPORTS = {
     "run_monitor": "._monitors",
     "monitor_history": "._monitors",
     "report_file": "._monitors",
+    "MultivariateDrift": "._multivariate",
+    "multivariate_drift": "._multivariate",
     "MonitorRecord": "._store",
     "MonitorRunRecord": "._store",
     "monitoring_store": "._store",
@@ -69,6 +73,7 @@ __all__ = [
     "GroupQuality",
     "MonitorRecord",
     "MonitorRunRecord",
+    "MultivariateDrift",
     "PerformanceReport",
     "Violation",
     "baseline",
@@ -83,6 +88,7 @@ __all__ = [
     "list_monitors",
     "monitor_history",
     "monitoring_store",
+    "multivariate_drift",
     "performance",
     "report_file",
     "run_monitor",
@@ -106,6 +112,7 @@ if TYPE_CHECKING:
         run_monitor,
         update_monitor,
     )
+    from alambic.monitoring._multivariate import MultivariateDrift, multivariate_drift
     from alambic.monitoring._performance import GroupQuality, PerformanceReport, performance
     from alambic.monitoring._quality import Violation, check
     from alambic.monitoring._store import MonitorRecord, MonitorRunRecord, monitoring_store

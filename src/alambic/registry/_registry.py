@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import getpass
+import logging
 import math
 import os
 import re
@@ -36,6 +37,8 @@ from alambic.registry._store import (
     RegistryStore,
     registry_store,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "APPROVED",
@@ -289,7 +292,7 @@ def register(
         {"size_bytes": ref.meta.get("size_bytes", model.size_bytes), "flavor": model.flavor}
     )
     if baseline is not None:
-        lineage["baseline"] = _stored_baseline(baseline)
+        lineage["baseline"] = _stored_baseline(baseline, model)
     values = {
         "model": ref.to_dict(),
         "signature": model.signature.to_dict() if model.signature is not None else None,
@@ -306,18 +309,51 @@ def register(
     return {"name": name, "version": record.version, "ref": record.ref, "status": record.status}
 
 
-def _stored_baseline(data: Any) -> dict[str, Any]:
-    """Profile the training data (unless given a profile) and store its statistics.json."""
+def _stored_baseline(data: Any, model: Any) -> dict[str, Any]:
+    """Profile the training data with the model's outputs on it (unless given a profile),
+    and store its statistics.json."""
     import json
 
     from alambic.config import settings
     from alambic.data import Profile, profile
     from alambic.store import ArtifactStore
 
-    found = data if isinstance(data, Profile) else profile(data)
+    if isinstance(data, Profile):
+        found = data
+    else:
+        frame, outputs = _with_outputs(data, model)
+        found = profile(frame, predictions=outputs)
     raw = json.dumps(found.statistics(), allow_nan=False).encode()
     key = ArtifactStore(settings().artifacts).put_bytes(raw)
     return {"key": key, "rows": found.rows, "columns": list(found.columns)}
+
+
+def _with_outputs(data: Any, model: Any) -> tuple[Any, list[str]]:
+    """A DataFrame of training data with the model's outputs, named as serving captures
+    them (``prediction``; ``score`` or ``proba_0``, ``proba_1``…), so that monitoring
+    sees prediction drift; the data alone when the model cannot score it."""
+    import numpy as np
+
+    signature, estimator = model.signature, model.estimator
+    inputs = [name for name, _ in signature.inputs] if signature is not None else []
+    if not hasattr(data, "columns") or not inputs or any(c not in data.columns for c in inputs):
+        return data, []
+    frame = data.copy()
+    try:
+        if signature.classes and hasattr(estimator, "predict_proba"):
+            proba = np.asarray(estimator.predict_proba(data[inputs]))
+            if proba.shape[1] == 2:
+                frame["score"] = proba[:, 1]
+            else:
+                for i in range(proba.shape[1]):
+                    frame[f"proba_{i}"] = proba[:, i]
+            frame["prediction"] = [signature.classes[i] for i in proba.argmax(axis=1)]
+        else:
+            frame["prediction"] = np.asarray(estimator.predict(data[inputs]))
+    except Exception:  # a model that cannot score its own sample: the features still profile
+        log.warning("could not score the baseline with %s; its outputs are left out", model.flavor)
+        return data, []
+    return frame, [c for c in frame.columns if c not in data.columns]
 
 
 def pointers(groups: list[str]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
