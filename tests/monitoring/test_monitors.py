@@ -154,3 +154,24 @@ def test_the_cli_creates_runs_and_reports_monitors(tmp_path: Path) -> None:
     assert run["id"] in history.out
     bad = invoke(tmp_path, "monitors", "create", "x", "--endpoint", "cars", "--window", "soon")
     assert bad.code == 2 and "not a period" in bad.err
+
+
+def test_requests_serving_refused_are_quality_violations() -> None:
+    from alambic.serving import capture_root
+    from alambic.serving._capture import CaptureBuffer
+
+    _served()
+    write_capture("cars", _cars(100, 7), at=time.time() - 600, model="cars/1")
+    buffer = CaptureBuffer(capture_root(), flush_seconds=3600)
+    for _ in range(25):
+        buffer.reject("cars", "price", "422: expected a number", time.time() - 300)
+    buffer.flush()
+    buffer.close()
+    create_monitor("refusals", endpoint="cars", window="1h", checks=["quality"])
+    run = run_monitor("refusals")
+    (refused,) = [
+        v for v in run.results["quality"] if v["constraint_check_type"] == "rejected_requests_check"
+    ]
+    assert refused["feature_name"] == "price" and refused["observed"] == 25
+    assert refused["share"] == pytest.approx(25 / 125)
+    assert run.status == "warn"

@@ -14,6 +14,7 @@ import pytest
 from alambic.serving import read_capture
 from alambic.serving._capture import CaptureBuffer, Record, capture_root
 from alambic.serving._predictor import Outputs
+from tests.serving.helpers import COLUMNS
 
 
 def record(
@@ -150,3 +151,20 @@ def test_a_feature_named_label_keeps_the_joined_label_apart(home: Path) -> None:
     write_labels("toy", pd.DataFrame({"request_id": ["r"], "label": [0]}))
     frame = read_capture("toy", with_labels=True)
     assert frame.loc[0, "input_label"] == "premium" and frame.loc[0, "label"] == 0
+
+
+def test_requests_refused_for_a_bad_value_are_counted_for_monitoring(
+    toy: Any, serve_app: Any, client: Any
+) -> None:
+    from alambic.monitoring import capture
+    from alambic.monitoring._capture import rejections
+
+    with serve_app(["toy"]) as (url, state):
+        for price in ("cheap", "dear", None):
+            bad = {"dataframe_split": {"columns": COLUMNS, "data": [[price, 2010, "bmw"]]}}
+            assert client.post(f"{url}/invocations", json=bad).status_code == 422
+        assert client.post(f"{url}/invocations", json={"nope": 1}).status_code == 400
+        state.capture.flush()
+    refused = rejections(capture("toy", since="1h"))
+    assert [(r["field"], r["count"]) for r in refused] == [("price", 3)]
+    assert "422" in refused[0]["reason"]

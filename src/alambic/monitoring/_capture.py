@@ -23,7 +23,7 @@ from typing import Any
 
 from alambic.errors import MonitoringError
 
-__all__ = ["CaptureWindow", "capture", "parse_period", "parse_time"]
+__all__ = ["CaptureWindow", "capture", "parse_period", "parse_time", "rejections"]
 
 META = ("request_id", "row", "time", "variant", "model", "holdout", "shadow", "latency_ms")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -233,3 +233,41 @@ def capture(
     if start is not None and end is not None and end <= start:
         raise MonitoringError(f"the window ends ({end}) before it starts ({start})")
     return CaptureWindow(endpoint, start, end, shadows)
+
+
+def rejections(window: CaptureWindow) -> list[dict[str, Any]]:
+    """The requests serving refused for a bad value (4xx) in the window's hours, by field
+    and reason, most first: ``[{"field", "reason", "count"}]``.
+
+    Counted per hour: a window that starts or ends inside an hour takes that hour whole.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.dataset as pds
+
+    from alambic.serving import capture_root
+
+    fs, path = _filesystem(f"{capture_root('rejections')}/endpoint={window.endpoint}")
+    if not fs.exists(path):
+        return []
+    dataset = pds.dataset(path, format="parquet", filesystem=fs, partitioning="hive")
+    table = dataset.to_table()
+    if not table.num_rows:
+        return []
+    hours = pc.binary_join_element_wise(
+        pc.cast(table.column("date"), "string"), pc.cast(table.column("hour"), "string"), " "
+    )
+    keep = None
+    for bound, test in ((window.since, pc.greater_equal), (window.until, pc.less_equal)):
+        if bound is not None:
+            mark = test(hours, bound.astimezone(UTC).strftime("%Y-%m-%d %H"))
+            keep = mark if keep is None else pc.and_(keep, mark)
+    if keep is not None:
+        table = table.filter(keep)
+    grouped = table.group_by(["field", "reason"]).aggregate([("count", "sum")])
+    rows = [
+        {"field": f, "reason": r, "count": int(n)}
+        for f, r, n in zip(
+            *(grouped.column(c).to_pylist() for c in ("field", "reason", "count_sum")), strict=True
+        )
+    ]
+    return sorted(rows, key=lambda row: -row["count"])

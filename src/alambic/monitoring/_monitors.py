@@ -29,9 +29,9 @@ from typing import Any
 
 from alambic.data import Profile, profile
 from alambic.errors import MonitoringError, NotFoundError, RegistryError
-from alambic.monitoring._capture import capture, parse_period, parse_time
+from alambic.monitoring._capture import capture, parse_period, parse_time, rejections
 from alambic.monitoring._drift import DriftReport, drift
-from alambic.monitoring._quality import check
+from alambic.monitoring._quality import Violation, check
 from alambic.monitoring._store import MonitorRecord, MonitorRunRecord, monitoring_store
 
 __all__ = [
@@ -309,6 +309,20 @@ def _quality_check(
     results: dict[str, Any],
 ) -> bool:
     violations = check(current, reference, drift_check=False)
+    if window is not None:  # what serving refused never reached the capture: count it here
+        refused = rejections(window)
+        total = sum(r["count"] for r in refused)
+        for r in refused:
+            violations.append(
+                Violation(
+                    r["field"],
+                    "rejected_requests_check",
+                    f"{r['count']} requests refused for {r['field']} ({r['reason']})",
+                    observed=r["count"],
+                    expected=0,
+                    share=r["count"] / (current.rows + total),
+                )
+            )
     results["quality"] = [v.to_dict() for v in violations]
     return bool(violations)
 

@@ -99,6 +99,7 @@ class CaptureBuffer:
         self._count = threading.Lock()  # offers come from the event loop and shadow threads
         self.on_drop, self.on_written = on_drop, on_written
         self._queue: collections.deque[Record] = collections.deque()
+        self._rejected: dict[tuple[str, str, str, str], int] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.dropped = 0
@@ -128,6 +129,14 @@ class CaptureBuffer:
             self._wake.set()
         return True
 
+    def reject(self, endpoint: str, field: str, reason: str, at: float) -> None:
+        """Count a request refused for a bad value (4xx): written with the next flush as
+        one row per endpoint, hour, field and reason, under ``<root>/../rejections``."""
+        hour = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H")
+        key = (endpoint, hour, field[:200], reason[:200])
+        with self._count:
+            self._rejected[key] = self._rejected.get(key, 0) + 1
+
     @property
     def queued(self) -> int:
         """Records waiting to be written."""
@@ -148,6 +157,7 @@ class CaptureBuffer:
 
     def flush(self) -> None:
         """Write every queued record now (one file per endpoint and hour)."""
+        self._flush_rejections()
         records = []
         while self._queue:
             try:
@@ -178,6 +188,36 @@ class CaptureBuffer:
             self.written += rows
             if self.on_written is not None:
                 self.on_written(endpoint, rows)
+
+    def _flush_rejections(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        with self._count:
+            counts, self._rejected = self._rejected, {}
+        groups: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
+        for (endpoint, hour, field, reason), n in counts.items():
+            groups.setdefault((endpoint, hour), []).append((field, reason, n))
+        base = self.root.rpartition("/")[0] + "/rejections"
+        for (endpoint, hour), rows in groups.items():
+            day, _, hh = hour.partition(" ")
+            table = pa.table(
+                {
+                    "field": [r[0] for r in rows],
+                    "reason": [r[1] for r in rows],
+                    "count": pa.array([r[2] for r in rows], pa.int64()),
+                }
+            )
+            stamp = f"{int(time.time() * 1000)}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            url = f"{base}/endpoint={endpoint}/date={day}/hour={hh}/{stamp}.parquet"
+            try:
+                fs, path = _filesystem(url)
+                fs.makedirs(path.rpartition("/")[0], exist_ok=True)
+                with fs.open(path + ".tmp", "wb") as handle:
+                    pq.write_table(table, handle)
+                fs.mv(path + ".tmp", path)
+            except Exception:  # counts, not data: lost with a log line, serving goes on
+                log.exception("capture: could not write the rejection counts of %s", endpoint)
 
     def _write(self, endpoint: str, day: str, hour: str, batch: list[Record]) -> int:
         import pyarrow.parquet as pq

@@ -395,6 +395,9 @@ async def run(
         label = "-" if deployment is None else name
         context = Context(rid, started, label, variant_name, protocol.name, token)
         failed(incoming.origin, metrics, exc, context)
+        if deployment is not None and exc.field is not None and state.capture is not None:
+            reason = f"{exc.status}: expected {exc.expected}" if exc.expected else str(exc.status)
+            state.capture.reject(name, exc.field, reason, time.time())  # monitoring reads it
         return Refused(exc, context)
     except Exception:  # a bug, never a bad request
         label = "-" if deployment is None else name
