@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,23 +37,34 @@ def _cars(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
     )
 
 
+MODEL: list[Any] = []
+
+
 def _served(name: str = "cars") -> pd.DataFrame:
     """A model registered with its baseline, in production behind endpoint ``name``."""
     from sklearn.linear_model import LogisticRegression
 
     train = _cars(800, 0)
     X, y = train[["price", "km"]], (train["price"] > 20).astype(int)
-    version = al.register(LogisticRegression().fit(X, y), name, X=X, y=y, baseline=train)
+    model = LogisticRegression().fit(X, y)
+    MODEL[:] = [model]
+    version = al.register(model, name, X=X, y=y, baseline=train)
     al.registry.approve(name, version["version"], comment="test")
     al.registry.promote(name, version["version"], to="production")
     al.serving.create_endpoint(name, variants=[f"{name}@production"], public=True)
     return train
 
 
+def _capture(frame: pd.DataFrame, **options: Any) -> list[str]:
+    """``frame`` captured at endpoint cars as the served model answered it."""
+    proba = MODEL[0].predict_proba(frame[["price", "km"]])
+    return write_capture("cars", frame, model="cars/1", probabilities=proba, **options)
+
+
 def test_a_run_stores_its_status_results_and_a_self_contained_report() -> None:
     _served()
     now = time.time()
-    write_capture("cars", _cars(300, 1, shift=6.0), at=now - 3600, model="cars/1")
+    _capture(_cars(300, 1, shift=6.0), at=now - 3600)
     create_monitor("cars-health", endpoint="cars", window="6h", chunk="2h")
     run = run_monitor("cars-health")
     assert run.status == "alert"  # drift alerts by default
@@ -65,6 +77,15 @@ def test_a_run_stores_its_status_results_and_a_self_contained_report() -> None:
     assert "http://" not in html and "https://" not in html  # nothing fetched: opens offline
     assert "price" in html and "<svg" in html and len(html) < 200_000
     assert monitor_history("cars-health")[0].id == run.id
+    from alambic.serving._gauges import render_gauges
+
+    gauges = render_gauges(["cars"])
+    mine = 'endpoint="cars",source="monitor-cars-health",monitor="cars-health"'
+    assert f"alambic_monitor_status{{{mine}}} 2.0" in gauges
+    assert (
+        'alambic_monitor_column_drifted{endpoint="cars",source="monitor-cars-health",monitor="cars-health",column="price",method="'
+        in gauges
+    )
     # The same window again: the same verdicts (KLL sketches compact at random, so the
     # statistics of a large window move within the bound each result states)
     again = run_monitor("cars-health", until=run.window_until)
@@ -85,12 +106,10 @@ def test_statuses_follow_the_severities_and_no_data_is_a_status() -> None:
     create_monitor("quiet", endpoint="cars", window="1h")
     empty = run_monitor("quiet")
     assert empty.status == "no_data" and "endpoint 'cars'" in empty.results["no_data"]
-    write_capture("cars", _cars(300, 2), at=time.time() - 600, model="cars/1")
+    _capture(_cars(300, 2), at=time.time() - 600)
     calm = run_monitor("quiet")
     assert calm.status == "ok", calm.results
-    write_capture(
-        "cars", _cars(300, 3, shift=6.0), at=time.time() - 300, model="cars/1", prefix="s"
-    )
+    _capture(_cars(300, 3, shift=6.0), at=time.time() - 300, prefix="s")
     update_monitor("quiet", severity={"drift": "warn"}, checks=["drift"])
     assert get_monitor("quiet").revision == 2
     assert run_monitor("quiet").status == "warn"
@@ -137,7 +156,7 @@ def test_a_data_source_monitor_needs_no_endpoint(tmp_path: Path) -> None:
 @pytest.mark.e2e  # the alambic command, in processes of its own
 def test_the_cli_creates_runs_and_reports_monitors(tmp_path: Path) -> None:
     _served()
-    write_capture("cars", _cars(300, 6, shift=6.0), at=time.time() - 600, model="cars/1")
+    _capture(_cars(300, 6, shift=6.0), at=time.time() - 600)
     created = invoke(tmp_path, "monitors", "create", "cli-mon", "--endpoint", "cars",
                      "--window", "2h", "--threshold", "drift_share=0.3", "--severity",
                      "quality=alert")  # fmt: skip
@@ -161,7 +180,7 @@ def test_requests_serving_refused_are_quality_violations() -> None:
     from alambic.serving._capture import CaptureBuffer
 
     _served()
-    write_capture("cars", _cars(100, 7), at=time.time() - 600, model="cars/1")
+    _capture(_cars(100, 7), at=time.time() - 600)
     buffer = CaptureBuffer(capture_root(), flush_seconds=3600)
     for _ in range(25):
         buffer.reject("cars", "price", "422: expected a number", time.time() - 300)

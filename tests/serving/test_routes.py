@@ -248,3 +248,21 @@ def test_create_app_still_takes_its_options_as_keywords_with_a_warning() -> None
     with pytest.warns(DeprecationWarning, match=r"create_app\(poll_seconds=\) is deprecated"):
         app = create_app(["toy"], poll_seconds=5)
     assert app.state.options == ServerOptions(poll_seconds=5)
+
+
+def test_gauges_published_for_an_endpoint_are_on_metrics(
+    toy: Any, serve_app: Any, client: Any
+) -> None:
+    from alambic.serving import publish_gauges
+
+    publish_gauges(
+        "toy", "monitor-m", [("alambic_monitor_status", "Status.", {"monitor": "m"}, 2.0)]
+    )
+    publish_gauges("other", "monitor-x", [("alambic_monitor_status", "Status.", {}, 1.0)])
+    with serve_app(["toy"]) as (url, _):
+        text = client.get(f"{url}/metrics").text
+    assert "# TYPE alambic_monitor_status gauge" in text
+    assert 'alambic_monitor_status{endpoint="toy",source="monitor-m",monitor="m"} 2.0' in text
+    assert 'source="monitor-x"' not in text  # only the endpoints this server serves
+    with pytest.raises(ValueError, match="not a Prometheus metric name"):
+        publish_gauges("toy", "x", [("bad name", "", {}, 1.0)])

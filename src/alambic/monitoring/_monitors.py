@@ -203,7 +203,70 @@ def run_monitor(name: str, *, until: Any = None) -> MonitorRunRecord:
         store.finish_run(run.id, status="failed", results={}, report=None, error=str(exc)[:2000])
         raise
     results = json.loads(json.dumps(results, default=_jsonable))
-    return store.finish_run(run.id, status=status, results=results, report=key)
+    finished = store.finish_run(run.id, status=status, results=results, report=key)
+    if config["endpoint"]:
+        from alambic.serving import publish_gauges
+
+        publish_gauges(config["endpoint"], f"monitor-{name}", _gauges(name, finished))
+    return finished
+
+
+_STATUS_VALUE = {"ok": 0.0, "warn": 1.0, "alert": 2.0, "no_data": -1.0}
+
+
+def _gauges(name: str, run: MonitorRunRecord) -> list[tuple[str, str, dict[str, str], float]]:
+    """What ``/metrics`` of ``alambic serve`` shows of a run, for Prometheus alerts."""
+    results, mine = run.results, {"monitor": name}
+    at = (run.finished_at or run.started_at).timestamp()
+    gauges = [
+        ("alambic_monitor_status", "A monitor's last status: 0 ok, 1 warn, 2 alert, -1 no data.",
+         mine, _STATUS_VALUE.get(run.status, -1.0)),
+        ("alambic_monitor_last_run_timestamp_seconds", "When a monitor last ran.", mine, at),
+    ]  # fmt: skip
+    drift = results.get("drift") or {}
+    if drift:
+        gauges.append(
+            ("alambic_monitor_drift_share", "The share of drifted features.", mine, drift["share"])
+        )
+    for column in drift.get("columns", []):
+        labels = {**mine, "column": column["column"], "method": column["method"]}
+        if isinstance(column["statistic"], float):
+            gauges.append(
+                (
+                    "alambic_monitor_drift_statistic",
+                    "A column's drift statistic.",
+                    labels,
+                    column["statistic"],
+                )
+            )
+        gauges.append(
+            (
+                "alambic_monitor_column_drifted",
+                "1 when a column drifted.",
+                labels,
+                float(column["drifted"]),
+            )
+        )
+    counts: dict[str, int] = {}
+    for violation in results.get("quality") or []:
+        counts[violation["constraint_check_type"]] = (
+            counts.get(violation["constraint_check_type"], 0) + 1
+        )
+    for check_type, n in counts.items():
+        gauges.append(
+            (
+                "alambic_monitor_violations",
+                "Quality violations by check.",
+                {**mine, "check": check_type},
+                float(n),
+            )
+        )
+    groups = (results.get("performance") or {}).get("groups", {})
+    for group, quality in groups.items():
+        for metric, value in quality.get("metrics", {}).items():
+            labels = {**mine, "group": group, "metric": metric}
+            gauges.append(("alambic_monitor_quality", "A realized quality metric.", labels, value))
+    return gauges
 
 
 def report_file(run: MonitorRunRecord) -> Path | None:

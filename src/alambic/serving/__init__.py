@@ -27,6 +27,7 @@ _EXPORTS = {
     "list_tokens": "._endpoints",
     "revoke_token": "._endpoints",
     "read_capture": "._capture",
+    "publish_gauges": "._gauges",
     "capture_root": "._capture",
     "write_labels": "._capture",
     "create_app": "._app",
@@ -61,6 +62,7 @@ __all__ = [
     "http_protocol",
     "list_endpoints",
     "list_tokens",
+    "publish_gauges",
     "read_capture",
     "revoke_token",
     "serve",
@@ -86,6 +88,7 @@ if TYPE_CHECKING:
         revoke_token,
         update_endpoint,
     )
+    from alambic.serving._gauges import publish_gauges
     from alambic.serving._http import http_protocol
     from alambic.serving._options import ServerOptions
     from alambic.serving._server import serve

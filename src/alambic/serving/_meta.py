@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
 from alambic.serving._config import Variant
+from alambic.serving._gauges import render_gauges
 from alambic.serving._metrics import render
 from alambic.serving._predictor import Predictor, RequestError
 from alambic.serving._protocols import datatype_of
@@ -65,7 +67,9 @@ async def server_meta(request: Request) -> Response:
 async def prometheus(request: Request) -> Response:
     """Every worker's metrics in Prometheus' text format."""
     body, content_type = render()
-    return Response(body, 200, media_type=content_type)
+    state: ServerState = request.app.state.alambic
+    gauges = await anyio.to_thread.run_sync(render_gauges, list(state.deployments))
+    return Response(body + gauges.encode(), 200, media_type=content_type)
 
 
 def versioned(deployment: Deployment, version: str | None) -> list[tuple[Variant, Predictor]]:
