@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -113,3 +114,29 @@ def test_cbpe_on_a_capture_window_joins_the_labels_that_arrived() -> None:
     result = estimate(reference, capture("est", since="1d"))
     (chunk,) = result.chunks
     assert chunk.rows == 600 and "accuracy" in chunk.realized
+
+
+def test_whole_hours_are_profiled_once_and_merged_with_the_edges() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from alambic.data import profile
+    from alambic.monitoring._profiles import window_profile
+
+    top = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    frames = [_traffic(40, seed)[0] for seed in range(4)]
+    for hours_ago, frame in zip((3, 2, 1, 0), frames, strict=True):
+        at = (top - timedelta(hours=hours_ago) + timedelta(minutes=10)).timestamp()
+        write_capture("hours", frame, at=at, prefix=f"h{hours_ago}-")
+    window = capture("hours", since=top - timedelta(hours=3), until=datetime.now(UTC))
+    first = window_profile(window)
+    assert first.rows == 160
+    whole = pd.concat(frames, ignore_index=True)
+    assert first["price"].mean == pytest.approx(profile(whole)["price"].mean, rel=1e-9)
+    from alambic.config import settings
+
+    cached = sorted(Path(str(settings().artifacts), "profiles", "endpoint=hours").glob("*.json"))
+    assert len(cached) == 3  # the three whole hours; the current one is read again
+    again = window_profile(window)
+    assert again.rows == 160 and again["brand"].top() == first["brand"].top()
+    write_capture("hours", frames[0], at=(top - timedelta(minutes=110)).timestamp(), prefix="late-")
+    assert window_profile(window).rows == 200  # a file added to an hour: that hour again

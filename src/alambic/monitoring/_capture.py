@@ -78,10 +78,28 @@ class CaptureWindow:
         return f"the capture of endpoint {self.endpoint!r} from {since} to {until}"
 
     def __iter__(self) -> Iterator[Any]:
-        for fragment in self._fragments():
+        yield from self.batches(self._fragments())
+
+    def batches(self, fragments: list[Any]) -> Iterator[Any]:
+        """The window's rows in these files (of :meth:`hours`), flattened, batch by batch."""
+        for fragment in fragments:
             for batch in fragment.to_batches(filter=self._rows(), batch_size=self.batch_rows):
                 if batch.num_rows:
                     yield _flatten(batch, meta=self.meta)
+
+    def hours(self) -> list[tuple[datetime, list[Any]]]:
+        """The capture files of each hour partition the window touches, oldest first."""
+        found: dict[datetime, list[Any]] = {}
+        for fragment in self._fragments():
+            match = re.search(r"date=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/", fragment.path)
+            if match is None:
+                continue
+            start = datetime.fromisoformat(f"{match.group(1)}T{match.group(2)}:00+00:00")
+            if (self.until is None or start < self.until) and (
+                self.since is None or start + timedelta(hours=1) > self.since
+            ):
+                found.setdefault(start, []).append(fragment)
+        return sorted(found.items(), key=lambda item: item[0])
 
     def to_pandas(self) -> Any:
         """The whole window in memory (for small windows; drift and profiles stream)."""

@@ -127,10 +127,15 @@ class _Side:
         self.name = name
         self.frame: Any = None
         self.profile: Profile | None = None
+        from alambic.monitoring._capture import CaptureWindow
+        from alambic.monitoring._profiles import window_profile
+
         if isinstance(data, Profile):
             self.profile = data
         elif hasattr(data, "columns") and hasattr(data, "dtypes"):
             self.frame = data
+        elif isinstance(data, CaptureWindow):
+            self.profile = window_profile(data)
         else:
             self.profile = profile(data)
 

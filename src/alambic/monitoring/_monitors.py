@@ -31,6 +31,7 @@ from alambic.data import Profile, profile
 from alambic.errors import MonitoringError, NotFoundError, RegistryError
 from alambic.monitoring._capture import capture, parse_period, parse_time, rejections
 from alambic.monitoring._drift import DriftReport, drift
+from alambic.monitoring._profiles import window_profile
 from alambic.monitoring._quality import Violation, check
 from alambic.monitoring._store import MonitorRecord, MonitorRunRecord, monitoring_store
 
@@ -326,7 +327,7 @@ def _evaluate(config: dict[str, Any], start: datetime, end: datetime) -> tuple[d
     reference = _reference(config)
     if config["endpoint"]:
         window = capture(config["endpoint"], since=start, until=end)
-        current = profile(window)
+        current = window_profile(window)  # whole hours: profiled once, then read back
     else:
         window, current = None, profile(config["data"])
     if current.rows == 0:

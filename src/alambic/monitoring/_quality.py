@@ -28,7 +28,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from alambic.data import ColumnProfile, Profile, profile, read_constraints
+from alambic.monitoring._capture import CaptureWindow
 from alambic.monitoring._drift import drift
+from alambic.monitoring._profiles import window_profile
 
 __all__ = ["Violation", "check"]
 
@@ -69,7 +71,7 @@ def check(
     raw = baseline.constraints() if constraints is None else constraints
     config = raw.get("monitoring_config", {}) if isinstance(raw, dict) else {}
     rules = read_constraints(raw)
-    seen = current if isinstance(current, Profile) else profile(current)
+    seen = _profiled(current)
     found: list[Violation] = []
     for name in rules:
         if name not in seen.columns:
@@ -100,6 +102,12 @@ def check(
                     )
                 )
     return found
+
+
+def _profiled(current: Any) -> Profile:
+    if isinstance(current, CaptureWindow):
+        return window_profile(current)
+    return current if isinstance(current, Profile) else profile(current)
 
 
 def _column_violations(
