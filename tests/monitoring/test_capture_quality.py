@@ -140,3 +140,19 @@ def test_whole_hours_are_profiled_once_and_merged_with_the_edges() -> None:
     assert again.rows == 160 and again["brand"].top() == first["brand"].top()
     write_capture("hours", frames[0], at=(top - timedelta(minutes=110)).timestamp(), prefix="late-")
     assert window_profile(window).rows == 200  # a file added to an hour: that hour again
+
+
+def test_labels_of_the_wrong_type_are_counted_and_drift_goes_chunk_by_chunk() -> None:
+    from alambic.monitoring import drift_over_time
+
+    now = time.time()
+    frame, proba, y = _traffic(100, 9)
+    ids = write_capture("typed", frame, at=now - 1800, probabilities=proba, prefix="t")
+    labels = pd.DataFrame({"request_id": ids[:60], "label": [*map(str, y[:50]), *["maybe"] * 10]})
+    al.serving.write_labels("typed", labels)
+    report = performance("typed", n_boot=20)
+    assert report.labels["invalid"] == 10 and report.labels["used"] == 50
+    assert report.groups["all"].labelled == 50
+    reference, _, _ = _traffic(500, 10)
+    chunks = drift_over_time(reference, capture("typed", since="2h"), "1h")
+    assert [r.status for _, r in chunks] in (["no_data", "ok"], ["ok", "no_data"], ["ok", "ok"])

@@ -39,6 +39,7 @@ _EXPORTS = {
     "ColumnDrift": "._drift",
     "DriftReport": "._drift",
     "drift": "._drift",
+    "drift_over_time": "._drift",
     "Violation": "._quality",
     "check": "._quality",
     "baseline": "._baseline",
@@ -83,6 +84,7 @@ __all__ = [
     "create_monitor",
     "delete_monitor",
     "drift",
+    "drift_over_time",
     "estimate",
     "get_monitor",
     "list_monitors",
@@ -100,7 +102,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 if TYPE_CHECKING:
     from alambic.monitoring._baseline import baseline, baseline_of
     from alambic.monitoring._capture import CaptureWindow, capture
-    from alambic.monitoring._drift import ColumnDrift, DriftReport, drift
+    from alambic.monitoring._drift import ColumnDrift, DriftReport, drift, drift_over_time
     from alambic.monitoring._estimate import Estimate, estimate
     from alambic.monitoring._monitors import (
         create_monitor,

@@ -36,7 +36,7 @@ from alambic.data import ColumnProfile, Profile, profile
 from alambic.errors import MonitoringError
 from alambic.monitoring._tests import METHODS, Outcome, categorical, numeric, numeric_sketch
 
-__all__ = ["ColumnDrift", "DriftReport", "drift"]
+__all__ = ["ColumnDrift", "DriftReport", "drift", "drift_over_time"]
 
 SMALL = 1000  # reference values up to which a statistical test is used, not a distance
 
@@ -344,3 +344,26 @@ def _counts(column: ColumnProfile) -> dict[str, float]:
     if rest > 0:
         counts["\x00other"] = float(rest)
     return counts
+
+
+def drift_over_time(
+    reference: Any, window: Any, every: str, **options: Any
+) -> list[tuple[str, DriftReport]]:
+    """Drift chunk by chunk: ``window`` (a :func:`~alambic.monitoring.capture` window)
+    cut into periods of ``every`` (``"1h"``, ``"1d"``), each compared with ``reference``.
+
+    Returns:
+        ``(chunk start, report)`` pairs, oldest first; an empty chunk's report is
+        ``no_data``.
+
+    Example:
+        >>> week = capture("fraud", since="7d")  # doctest: +SKIP
+        >>> [(start, r.share) for start, r in drift_over_time(base, week, "1d")]  # doctest: +SKIP
+    """
+    reference = (
+        reference if isinstance(reference, Profile) else _Side(reference, "reference").as_profile()
+    )
+    return [
+        (part.since.isoformat(timespec="minutes"), drift(reference, part, **options))
+        for part in window.chunks(every)
+    ]

@@ -30,7 +30,7 @@ from typing import Any
 from alambic.data import Profile, profile
 from alambic.errors import MonitoringError, NotFoundError, RegistryError
 from alambic.monitoring._capture import capture, parse_period, parse_time, rejections
-from alambic.monitoring._drift import DriftReport, drift
+from alambic.monitoring._drift import DriftReport, drift, drift_over_time
 from alambic.monitoring._profiles import window_profile
 from alambic.monitoring._quality import Violation, check
 from alambic.monitoring._store import MonitorRecord, MonitorRunRecord, monitoring_store
@@ -424,19 +424,16 @@ def _below(quality: dict[str, Any], minimum: dict[str, float]) -> list[str]:
 def _over_time(
     reference: Profile, window: Any, chunk: str, options: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    out = []
-    for part in window.chunks(chunk):
-        report = drift(reference, part, **options)
-        out.append(
-            {
-                "chunk": part.since.isoformat(timespec="minutes"),
-                "status": report.status,
-                "share": report.share,
-                "drifted": report.drifted,
-                "statistics": {c.column: c.statistic for c in report.columns},
-            }
-        )
-    return out
+    return [
+        {
+            "chunk": start,
+            "status": report.status,
+            "share": report.share,
+            "drifted": report.drifted,
+            "statistics": {c.column: c.statistic for c in report.columns},
+        }
+        for start, report in drift_over_time(reference, window, chunk, **options)
+    ]
 
 
 def _distributions(reference: Profile, current: Profile, report: DriftReport) -> dict[str, Any]:

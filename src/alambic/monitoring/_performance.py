@@ -205,6 +205,21 @@ def label_key(value: Any) -> str | None:
     return str(value)
 
 
+def _classes_from_labels(task: str, labels: Any) -> list[Any]:
+    """The classes the labels name; for a binary model, 0 and 1 (or false and true) when
+    present, else the two most frequent values (any other label is then invalid)."""
+    import pandas as pd
+
+    keys = pd.Series([label_key(v) for v in labels]).dropna()
+    seen = set(keys)
+    if task != "binary" or len(seen) <= 2:
+        return sorted(seen)
+    for pair in (["0", "1"], ["False", "True"], ["false", "true"]):
+        if set(pair) <= seen:
+            return pair
+    return sorted(keys.value_counts().index[:2])
+
+
 def _task(classes: list[Any], rows: Any) -> str:
     if classes:
         return "binary" if len(classes) == 2 else "multiclass"
@@ -223,8 +238,8 @@ def _targets(task: str, classes: list[Any], rows: Any) -> tuple[Any, Any, Any]:
         y = pd.to_numeric(rows["label"], errors="coerce").to_numpy(dtype=float)
         scores = pd.to_numeric(rows["prediction"], errors="coerce").to_numpy(dtype=float)
         return y, scores, np.isfinite(y) & np.isfinite(scores)
-    if not classes:
-        classes = sorted({label_key(v) for v in rows["label"]} - {None})
+    if not classes:  # the model's classes are unknown: the labels tell
+        classes = _classes_from_labels(task, rows["label"])
     index = {label_key(c): i for i, c in enumerate(classes)}
     y = np.array([index.get(label_key(v), -1) for v in rows["label"]], dtype=np.int64)
     if task == "binary":
