@@ -82,6 +82,8 @@ def test_late_labels_give_metrics_per_variant_and_holdout_with_intervals() -> No
     assert report.groups["variant=challenger"].metrics["roc_auc"] < 0.6 < expected
     assert {"holdout", "treated"} <= set(report.groups)
     assert report.groups["holdout"].predictions == 40  # the champion's tenth
+    assert report.groups["treated"].predictions == 760
+    assert report.groups["treated"].labelled + report.groups["holdout"].labelled == 600
     assert 1.9 < champion.delay_hours["p50"] < 2.2
     assert performance("nothing-here").status == "no_data"
 

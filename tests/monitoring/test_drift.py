@@ -103,7 +103,8 @@ def test_missing_empty_constant_and_single_row_columns_get_a_verdict_not_an_erro
     assert report["a"].statistic == 0.0 and not report["a"].drifted  # constant and equal
     assert report["b"].status == "no_data" and not report["b"].drifted
     assert report["d"].status == "missing" and report["d"].drifted
-    assert report["c"].status in ("ok", "drift")
+    assert report["c"].method == "chisquare"  # z, but "z" is new: three values
+    assert report["c"].statistic is not None and report["c"].p_value is not None
     moved = drift(ref, pd.DataFrame({"a": [2.0]}), columns=["a"], method="wasserstein")
     assert moved["a"].statistic == math.inf and moved["a"].drifted
     one = drift(ref, cur.iloc[:1], columns=["a", "c"])
@@ -141,3 +142,30 @@ def test_a_change_in_how_columns_move_together_is_seen_when_no_column_drifts() -
     assert not multivariate_drift(ref, same, chunk_rows=500).drifted
     with pytest.raises(MonitoringError, match="two chunks"):
         multivariate_drift(ref.head(600), apart, chunk_rows=500)
+
+
+@pytest.mark.parametrize("method", ["psi", "hellinger", "jensenshannon", "wasserstein"])
+def test_a_constant_reference_drifts_when_the_value_moves(method: str) -> None:
+    ref = pd.DataFrame({"x": [5.0] * 200})
+    moved = drift(ref, pd.DataFrame({"x": [50.0] * 200}), method=method)
+    still = drift(ref, pd.DataFrame({"x": [5.0] * 200}), method=method)
+    assert moved["x"].drifted and not still["x"].drifted
+    sketched = drift(profile(ref), pd.DataFrame({"x": [50.0] * 200}), method=method)
+    assert sketched["x"].drifted
+
+
+def test_a_new_category_is_seen_even_where_two_proportions_were_chosen() -> None:
+    ref = pd.DataFrame({"used": ["yes", "no"] * 100})
+    cur = pd.DataFrame({"used": ["no", "zzz"] * 100})
+    for reference in (ref, profile(ref)):
+        result = drift(reference, cur)["used"]
+        assert result.method == "chisquare" and result.drifted
+
+
+def test_numbers_that_come_as_text_are_a_type_change_and_a_drift() -> None:
+    ref = pd.DataFrame({"price": [1.0, 2.0, 3.0] * 50, "n": [1.0, 2.0, 3.0] * 50})
+    cur = pd.DataFrame({"price": ["1", "2", "x"] * 50, "n": [1.0, 2.0, 3.0] * 50})
+    for reference in (ref, profile(ref)):
+        result = drift(reference, cur)
+        assert result["price"].status == "type_changed" and result["price"].drifted
+        assert result.share == 0.5

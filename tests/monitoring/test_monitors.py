@@ -57,8 +57,9 @@ def _served(name: str = "cars") -> pd.DataFrame:
 
 def _capture(frame: pd.DataFrame, **options: Any) -> list[str]:
     """``frame`` captured at endpoint cars as the served model answered it."""
-    proba = MODEL[0].predict_proba(frame[["price", "km"]])
-    return write_capture("cars", frame, model="cars/1", probabilities=proba, **options)
+    inputs = frame[["price", "km"]]  # what serving captures: the model's inputs
+    proba = MODEL[0].predict_proba(inputs)
+    return write_capture("cars", inputs, model="cars/1", probabilities=proba, **options)
 
 
 def test_a_run_stores_its_status_results_and_a_self_contained_report() -> None:
@@ -69,7 +70,7 @@ def test_a_run_stores_its_status_results_and_a_self_contained_report() -> None:
     run = run_monitor("cars-health")
     assert run.status == "alert"  # drift alerts by default
     assert set(run.results["drift"]["drifted"]) >= {"price"}
-    assert "brand" not in run.results["drift"]["drifted"]
+    assert "km" not in run.results["drift"]["drifted"]
     assert len(run.results["drift_over_time"]) == 3
     assert {v["constraint_check_type"] for v in run.results["quality"]} >= {"range_check"}
     html = al.store.ArtifactStore(al.config.settings().artifacts).get_bytes(run.report).decode()
@@ -149,8 +150,10 @@ def test_a_data_source_monitor_needs_no_endpoint(tmp_path: Path) -> None:
     current.to_parquet(tmp_path / "today.parquet")
     create_monitor("files", data=str(tmp_path / "today.parquet"),
                    reference=str(tmp_path / "train.parquet"), checks=["drift"])  # fmt: skip
-    run = run_monitor("files")
-    assert run.status == "alert" and "price" in run.results["drift"]["drifted"]
+    run = run_monitor("files")  # one column of three drifted: a warning
+    assert run.status == "warn" and run.results["drift"]["drifted"] == ["price"]
+    update_monitor("files", drift_options={"drift_share": 0.3})  # a third is enough
+    assert run_monitor("files").status == "alert"
 
 
 @pytest.mark.e2e  # the alambic command, in processes of its own

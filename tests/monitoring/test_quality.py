@@ -37,6 +37,7 @@ def test_each_kind_of_violation_names_the_column_the_values_and_the_share() -> N
     now.loc[:99, "price"] = np.nan  # 10% missing
     now.loc[100:149, "price"] = -5.0  # 5% negative, below the range
     now.loc[150:349, "brand"] = "tesla"  # 20% a brand never seen
+    now.loc[350:359, "price"] = np.inf  # 1% infinite
     now["year"] = now["year"].astype(str)  # a type change
     now["colour"] = "red"
     now = now.drop(columns=[])
@@ -45,6 +46,7 @@ def test_each_kind_of_violation_names_the_column_the_values_and_the_share() -> N
         ("price", "completeness_check"),
         ("price", "non_negative_check"),
         ("price", "range_check"),
+        ("price", "non_finite_check"),
         ("brand", "categorical_values_check"),
         ("year", "data_type_check"),
         ("colour", "extra_column_check"),

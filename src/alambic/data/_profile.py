@@ -44,9 +44,11 @@ from alambic.errors import DataError
 
 __all__ = ["ColumnProfile", "Profile", "profile", "read_constraints", "record_batches"]
 
-KLL_K = 200  # the KLL sketch's size: ±1.3% normalized rank error (99% confidence)
+KLL_K = 200  # the KLL sketch's size: ±1.65% error on its CDF (99% confidence)
 HLL_LG_K = 12  # 4,096 HyperLogLog buckets: ±1.6% relative error on distinct counts
-TOP_K = 64  # the frequent-items sketch's map holds 0.75 * 2**6 items (ids stay bounded)
+TOP_K = 512  # the frequent-items sketch's map: 0.75 * 512 = 384 values kept exactly below
+# that many distinct values (every domain constraints can name, at most 50), and a bounded
+# size for id columns
 BATCH_ROWS = 65_536
 FORMAT = "alambic-profile/1"
 
@@ -148,8 +150,10 @@ class ColumnProfile:
         if not len(values):
             return
         self.kll.update(values)
-        for value in np.unique(values).tolist():
-            self.distinct.update(value)
+        # each distinct float's bits as an integer (+ 0.0 makes -0.0 one with 0.0): the
+        # HyperLogLog takes integers faster, and equal numbers have equal bits
+        for bits in np.unique((values + 0.0).view(np.int64)).tolist():
+            self.distinct.update(bits)
         self.negative += int((values < 0).sum())
         self._combine(len(values), float(values.sum()), float(values.mean()), values)
 
@@ -202,12 +206,12 @@ class ColumnProfile:
         """The sketch's normalized rank error bound (99% confidence; 0 when exact)."""
         if self.kll is None or not self.kll.is_estimation_mode():
             return 0.0
-        return float(self.kll.normalized_rank_error(False))
+        return float(self.kll.normalized_rank_error(True))  # the bound of CDFs and PMFs
 
     def top(self, k: int = 10) -> list[tuple[str, int]]:
         """The ``k`` most frequent values with their (estimated) counts."""
         errors = _sketches().frequent_items_error_type
-        items = self.frequent.get_frequent_items(errors.NO_FALSE_NEGATIVES)
+        items = self.frequent.get_frequent_items(errors.NO_FALSE_POSITIVES)  # frequent for sure
         return [(value, int(estimate)) for value, estimate, _low, _high in items[:k]]
 
     def histogram(self, edges: list[float]) -> list[float]:
@@ -244,21 +248,29 @@ class ColumnProfile:
                 "Boolean"
             )
         sketches = _field(data, "sketches", dict, where)
-        column = cls(
-            _field(data, "name", str, where),
-            kind,
-            distinct=ds.hll_sketch.deserialize(_unb64(sketches, "distinct", where)),
-        )
+        try:
+            distinct = ds.hll_sketch.deserialize(_unb64(sketches, "distinct", where))
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise DataError(f"{where}.sketches.distinct is not a valid sketch: {exc}") from None
+        column = cls(_field(data, "name", str, where), kind, distinct=distinct)
         for key in _COUNTS:
             setattr(column, key, _field(data, key, int, where))
         for key in _MOMENTS:
             value = data.get(key)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise DataError(f"{where}.{key} must be a number or null, not {value!r}"[:300])
             setattr(column, key, _DEFAULTS[key] if value is None else float(value))
-        if column.numeric:
-            column.kll = ds.kll_doubles_sketch.deserialize(_unb64(sketches, "kll", where))
-        else:
-            raw = _unb64(sketches, "frequent", where)
-            column.frequent = ds.frequent_strings_sketch.deserialize(raw)
+        name = "kll" if column.numeric else "frequent"
+        raw = _unb64(sketches, name, where)
+        try:
+            if column.numeric:
+                column.kll = ds.kll_doubles_sketch.deserialize(raw)
+            else:
+                column.frequent = ds.frequent_strings_sketch.deserialize(raw)
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise DataError(f"{where}.sketches.{name} is not a valid sketch: {exc}") from None
         return column
 
 
@@ -347,10 +359,10 @@ class Profile:
                 column = self.columns[name] = ColumnProfile(name, kind)
                 column.count = self.rows - batch.num_rows  # absent before: missing there
                 column.missing = column.count
-            if not _fits(column, array.type):
+            if not _fits(column, array.type):  # unusable here: missing for the statistics
                 column.other_types += len(array) - array.null_count
                 column.count += len(array)
-                column.missing += array.null_count
+                column.missing += len(array)
                 continue
             column.update(array)
         for name, column in self.columns.items():
@@ -466,7 +478,7 @@ def _feature_statistics(column: ColumnProfile) -> dict[str, Any]:
                 "distribution": {"kll": {"buckets": buckets, "parameters": {"k": KLL_K}}},
             },
         }
-    top = column.top(TOP_K)
+    top = column.top(50)
     return {
         "name": column.name,
         "inferred_type": column.inferred_type,
@@ -476,6 +488,7 @@ def _feature_statistics(column: ColumnProfile) -> dict[str, Any]:
             "distribution": {
                 "categorical": {"buckets": [{"value": v, "count": n} for v, n in top]}
             },
+            "alambic": {"other_count": max(0, column.present - sum(n for _, n in top))},
         },
     }
 
@@ -587,17 +600,21 @@ def record_batches(data: Any, batch_rows: int = BATCH_ROWS) -> Iterator[Any]:
 
 
 def _file_batches(path: Path, batch_rows: int) -> Iterator[Any]:
-    import pyarrow.dataset as pds
+    """A file's, or a folder's files', batches, one file at a time: a reader that decodes
+    ahead of a slower consumer would hold gigabytes of a large folder."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
 
     if not path.exists():
         raise DataError(f"no such file or folder: {path}")
-    suffix = path.suffix.lower() if path.is_file() else ""
-    if not suffix:
-        found = {p.suffix.lower() for p in path.rglob("*") if p.is_file()}
-        suffix = ".csv" if found == {".csv"} else ".parquet"
-    fmt = "csv" if suffix == ".csv" else "parquet"
-    dataset = pds.dataset(str(path), format=fmt, partitioning="hive")
-    yield from dataset.to_batches(batch_size=batch_rows)
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        suffix = file.suffix.lower()
+        if suffix == ".csv":
+            options = pcsv.ReadOptions(block_size=1 << 24)
+            yield from pcsv.open_csv(file, read_options=options)
+        elif suffix in (".parquet", ".pq") or not path.is_dir():
+            yield from pq.ParquetFile(file).iter_batches(batch_size=batch_rows)
 
 
 def profile(

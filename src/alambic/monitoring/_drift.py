@@ -46,8 +46,9 @@ class ColumnDrift:
     """One column's drift result.
 
     Attributes:
-        status: ``ok``, ``drift``, ``missing`` (not in the current data) or ``no_data``
-            (no value on one side).
+        status: ``ok``, ``drift``, ``missing`` (not in the current data),
+            ``type_changed`` (numbers that came as text, say) or ``no_data`` (no value on
+            one side).
         bound: 0 on raw values; against sketches, how far the exact statistic may be.
     """
 
@@ -197,7 +198,7 @@ def drift(
         results.append(_with_role(result, roles.get(name, "feature")))
     features = [r for r in results if r.role == "feature" and r.status != "no_data"]
     share = sum(r.drifted for r in features) / len(features) if features else 0.0
-    notes = [f"{r.column}: {r.status}" for r in results if r.status in ("missing", "no_data")]
+    notes = [f"{r.column}: {r.status}" for r in results if r.status not in ("ok", "drift")]
     return DriftReport(
         results, drift_share, share, bool(features) and share >= drift_share, sketched, notes
     )
@@ -269,9 +270,10 @@ class _Compared:
         )  # fmt: skip
 
     def empty(self, status: str) -> ColumnDrift:
-        """No test: the column is ``missing`` from the current data (a drift), or has
-        ``no_data`` on one side (not counted)."""
-        missing = status == "missing"
+        """No test: the column is ``missing`` from the current data or its values are of
+        another type (``type_changed``): a drift; or it has ``no_data`` on one side (not
+        counted)."""
+        missing = status in ("missing", "type_changed")
         return ColumnDrift(
             self.name, self.kind, self.method, None, None, self.limit, missing, status,
             *self.sizes,
@@ -291,12 +293,15 @@ def _raw(name: str, ref: Any, cur: Any, method: str | None, threshold: float | N
     absent = name not in cur.columns
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         reference = _finite(values)
-        current = np.array([]) if absent else _finite(cur[name])
-        sizes = (len(reference), len(current))
+        numbers = absent or pd.api.types.is_numeric_dtype(cur[name])
+        current = _finite(cur[name]) if not absent and numbers else np.array([])
+        sizes = (len(reference), len(current) if numbers else len(cur))
         chosen = _chosen(method, "numeric", sizes[0], 0)
         compared = _Compared(name, "numeric", chosen, threshold, sizes)
-        if absent or not all(sizes):
-            return compared.empty("missing" if absent else "no_data")
+        if absent or not numbers:
+            return compared.empty("missing" if absent else "type_changed")
+        if not all(sizes):
+            return compared.empty("no_data")
         return compared.verdict(numeric(chosen, reference, current))
     ref_counts = _value_counts(values)
     cur_counts = {} if absent else _value_counts(cur[name])
@@ -325,12 +330,19 @@ def _sketched(
     reference = ref[name]
     current = cur.as_profile().columns.get(name)
     kind = "numeric" if reference.numeric else "categorical"
-    n_values = 0 if reference.numeric else len(reference.top(3))
+    n_values = 0
+    if not reference.numeric:  # a value new in the current data makes it more than two
+        seen = {v for v, _ in reference.top(3)}
+        if current is not None and not current.numeric:
+            seen |= {v for v, _ in current.top(3)}
+        n_values = len(seen)
     chosen = _chosen(method, kind, reference.finite, n_values)
     if current is None:
         return _Compared(name, kind, chosen, threshold, (reference.finite, 0)).empty("missing")
     compared = _Compared(name, kind, chosen, threshold, (reference.finite, current.finite))
-    if not all(compared.sizes) or reference.numeric != current.numeric:
+    if reference.numeric != current.numeric:
+        return compared.empty("type_changed")
+    if not all(compared.sizes):
         return compared.empty("no_data")
     if kind == "numeric":
         return compared.verdict(numeric_sketch(chosen, reference, current))

@@ -237,6 +237,11 @@ def estimate(
         )
     y_ref = reference[target].to_numpy()
     scores_ref = _scores(reference, names)
+    usable = (
+        np.isfinite(scores_ref) if scores_ref.ndim == 1 else np.isfinite(scores_ref).all(axis=1)
+    )
+    usable &= ~reference[target].isna().to_numpy()
+    y_ref, scores_ref = y_ref[usable], scores_ref[usable]  # rows without a score or label
     task = "binary" if len(names) == 1 else "multiclass"
     n_classes = 2 if task == "binary" else len(names)
     if len(np.unique(y_ref)) < 2:

@@ -7,7 +7,9 @@ to run (``drift``, ``quality``, ``performance``), the window (``"24h"``) and chu
 (``"1h"``: drift over time), thresholds, and a severity per check (``warn`` or
 ``alert``). :func:`run_monitor` evaluates it over the window ending now (or at
 ``until``): the run is stored as ``running``, then its results (JSON) and its HTML report
-(an artifact) land together with its status, ``ok``, ``warn``, ``alert`` or ``no_data``.
+(an artifact) land together with its status, ``ok``, ``warn``, ``alert`` or ``no_data``:
+each check's severity when it finds a problem (drift: when the data set drifts, past
+``drift_share``; columns drifting alone warn).
 A run killed halfway stays ``running`` with no report; running it again over the same
 window gives the same results.
 
@@ -23,6 +25,7 @@ import dataclasses
 import itertools
 import json
 import re
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -170,7 +173,14 @@ def list_monitors() -> list[MonitorRecord]:
 
 
 def delete_monitor(name: str) -> None:
-    monitoring_store().delete_monitor(name, actor=_actor())
+    """Delete a monitor (audited); its runs stay readable by id, its gauges go."""
+    store = monitoring_store()
+    config = store.get_monitor(name).config
+    store.delete_monitor(name, actor=_actor())
+    if config["endpoint"]:
+        from alambic.serving import publish_gauges
+
+        publish_gauges(config["endpoint"], f"monitor-{name}", [])
 
 
 def monitor_history(name: str, *, limit: int = 50) -> list[MonitorRunRecord]:
@@ -200,11 +210,11 @@ def run_monitor(name: str, *, until: Any = None) -> MonitorRunRecord:
         window = f"{_watched(config)} from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
         html = render(f"monitor {name}", status, results, window)
         key = ArtifactStore(settings().artifacts).put_bytes(html.encode())
+        results = json.loads(json.dumps(results, default=_jsonable))
+        finished = store.finish_run(run.id, status=status, results=results, report=key)
     except Exception as exc:
         store.finish_run(run.id, status="failed", results={}, report=None, error=str(exc)[:2000])
         raise
-    results = json.loads(json.dumps(results, default=_jsonable))
-    finished = store.finish_run(run.id, status=status, results=results, report=key)
     if config["endpoint"]:
         from alambic.serving import publish_gauges
 
@@ -282,7 +292,7 @@ def report_file(run: MonitorRunRecord) -> Path | None:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{run.id}.html"
     if not path.exists():
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{uuid.uuid4().hex[:8]}.tmp")  # runs may race: one wins
         tmp.write_bytes(ArtifactStore(settings().artifacts).get_bytes(run.report))
         tmp.replace(path)  # a reader never opens half a file
     return path
@@ -307,8 +317,8 @@ def _reference(config: dict[str, Any]) -> Profile:
     if ref is None:
         from alambic.serving import get_endpoint
 
-        variants = get_endpoint(config["endpoint"]).variants
-        return baseline_of(variants[0].model)
+        variants = get_endpoint(config["endpoint"]).variants  # the champion: most traffic
+        return baseline_of(max(variants, key=lambda v: v.weight).model)
     path = Path(ref)
     if path.suffix == ".json" and path.is_file():
         return Profile.from_dict(json.loads(path.read_text()))
@@ -346,6 +356,8 @@ def _evaluate(config: dict[str, Any], start: datetime, end: datetime) -> tuple[d
     ):
         if name in config["checks"] and run(config, reference, current, window, results):
             levels.append(config["severity"][name])
+    if (results.get("drift") or {}).get("drifted"):
+        levels.append("warn")  # some columns drifted, not the data set (see drift_share)
     return results, max(levels, key=_RANK.__getitem__)
 
 
@@ -362,7 +374,7 @@ def _drift_check(
     results["distributions"] = _distributions(reference, current, report)
     if config["chunk"] and window is not None:
         results["drift_over_time"] = _over_time(reference, window, config["chunk"], options)
-    return bool(report.drifted)
+    return bool(report.dataset_drift)
 
 
 def _quality_check(
@@ -413,12 +425,21 @@ def _is_output(column: str) -> bool:
 
 
 def _below(quality: dict[str, Any], minimum: dict[str, float]) -> list[str]:
+    """The metrics past their limit: a floor where higher is better (roc_auc), a ceiling
+    where lower is (log_loss, rmse)."""
+    from alambic.evaluation import METRICS
+
     found = quality.get("groups", {}).get("all", {}).get("metrics", {})
-    return [
-        f"{metric} is {found[metric]:.4g}, under its floor of {floor}"
-        for metric, floor in minimum.items()
-        if metric in found and found[metric] < floor
-    ]
+    problems = []
+    for metric, limit in minimum.items():
+        if metric not in found:
+            continue
+        higher = METRICS.get(metric, ("", True))[1]
+        if higher and found[metric] < limit:
+            problems.append(f"{metric} is {found[metric]:.4g}, under its floor of {limit}")
+        elif not higher and found[metric] > limit:
+            problems.append(f"{metric} is {found[metric]:.4g}, over its ceiling of {limit}")
+    return problems
 
 
 def _over_time(

@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,9 +95,12 @@ class _Encoder:
             frame[self.numbers].to_numpy(dtype=float) if self.numbers else np.empty((len(frame), 0))
         )
         values = np.where(np.isfinite(values), values, np.nan)
-        self.mean = np.nanmean(values, axis=0) if self.numbers else np.empty(0)
-        std = np.nanstd(values, axis=0) if self.numbers else np.empty(0)
-        self.std = np.where(std > 0, std, 1.0)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-null column: mean 0
+            mean = np.nanmean(values, axis=0) if self.numbers else np.empty(0)
+            std = np.nanstd(values, axis=0) if self.numbers else np.empty(0)
+        self.mean = np.nan_to_num(mean)
+        self.std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
 
     def __call__(self, frame: Any) -> np.ndarray:
         parts = []

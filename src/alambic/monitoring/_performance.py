@@ -9,7 +9,8 @@ traffic (the holdout share, whose outcome the model did not act on, is the unbia
 estimate). Each group also says how many predictions it made, the share labelled so far
 and the label delay (p50, p90). Labels that match no captured row, repeated labels and
 labels that are not one of the model's classes are counted and left out; the rest is
-used. Memory holds one batch of the capture and the labelled rows.
+used (``unmatched``: labels of rows this window does not hold, never captured or captured
+outside it). Memory holds one batch of the capture and the labelled rows.
 
 Example:
     >>> report = performance("fraud", since="7d")  # doctest: +SKIP
@@ -104,6 +105,9 @@ def performance(
     rows, totals = _labelled_rows(window, labels)
     counts["used"] = len(rows)
     counts["unmatched"] = counts["received"] - counts["duplicates"] - _matched(rows, labels)
+    if not totals.get("holdout"):  # no holdout share: treated is all, and says nothing more
+        totals.pop("holdout", None)
+        totals.pop("treated", None)
     groups = {name: GroupQuality(predictions=n) for name, n in totals.items()}
     if rows.empty:
         return PerformanceReport(str(window), task, groups, counts, status="no_data")
@@ -114,6 +118,8 @@ def performance(
     counts["used"] = int(valid.sum())
     rows, y, scores = rows[valid], y[valid], scores[valid]
     for name, mask in _group_masks(rows).items():
+        if name not in groups:
+            continue
         _fill(
             groups.setdefault(name, GroupQuality()),
             task,
@@ -174,8 +180,7 @@ def _group_masks(frame: Any) -> dict[str, Any]:
     for variant in sorted(frame["variant"].dropna().unique()):
         masks[f"variant={variant}"] = (frame["variant"] == variant).to_numpy()
     holdout = frame["holdout"].fillna(False).to_numpy(dtype=bool)
-    if holdout.any():
-        masks["holdout"], masks["treated"] = holdout, ~holdout
+    masks["holdout"], masks["treated"] = holdout, ~holdout
     return masks
 
 

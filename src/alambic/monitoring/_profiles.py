@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alambic.data import Profile, profile
+from alambic.errors import DataError
 from alambic.monitoring._capture import CaptureWindow
 
 __all__ = ["window_profile"]
@@ -45,6 +47,17 @@ def _key(window: CaptureWindow, start: datetime, fragments: list[Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def _cached(fs: Any, path: str) -> Profile | None:
+    """A cached hour's profile; None when absent, or unreadable (then made again)."""
+    if not fs.exists(path):
+        return None
+    try:
+        with fs.open(path) as handle:
+            return Profile.from_dict(json.load(handle))
+    except (OSError, ValueError, DataError):
+        return None
+
+
 def window_profile(window: CaptureWindow, *, now: datetime | None = None) -> Profile:
     """The profile of ``window`` (see the module's docstring)."""
     now = now or datetime.now(UTC)
@@ -63,16 +76,15 @@ def window_profile(window: CaptureWindow, *, now: datetime | None = None) -> Pro
             merged = merged.merge(profile(part.batches(fragments)))
             continue
         path = f"{base}/{start:%Y-%m-%dT%H}-{_key(window, start, fragments)}.json"
-        if fs.exists(path):
-            with fs.open(path) as handle:
-                hour = Profile.from_dict(json.load(handle))
-        else:
+        hour = _cached(fs, path)
+        if hour is None:
             hour = profile(
                 CaptureWindow(window.endpoint, start, end, window.shadows).batches(fragments)
             )
             fs.makedirs(base, exist_ok=True)
-            with fs.open(path + ".tmp", "w") as handle:
+            tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp"  # two runs may write the same hour
+            with fs.open(tmp, "w") as handle:
                 json.dump(hour.to_dict(), handle, allow_nan=False)
-            fs.mv(path + ".tmp", path)
+            fs.mv(tmp, path)
         merged = merged.merge(hour)
     return merged

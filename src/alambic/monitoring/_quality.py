@@ -5,7 +5,7 @@ its violations, with SageMaker Model Monitor's check types: ``missing_column_che
 ``extra_column_check``, ``data_type_check``, ``completeness_check``,
 ``categorical_values_check`` and ``baseline_drift_check``; and alambic's
 ``range_check`` (more than ``range_check_threshold``, 1%, of the values beyond the
-baseline's min and max) and ``non_negative_check``.
+baseline's min and max), ``non_negative_check`` and ``non_finite_check`` (±inf).
 Each violation names the column, what was observed, what the constraint says and the
 share of rows it concerns. The constraints are the baseline's inferred ones, or a
 ``constraints.json`` a person edited (``constraints=``).
@@ -95,13 +95,26 @@ def check(
                     Violation(
                         result.column,
                         "baseline_drift_check",
-                        f"{result.column} drifted: {result.method} {result.statistic:.4g}"
-                        f" against a threshold of {result.threshold}",
-                        observed=result.statistic,
+                        _drift_text(result),
+                        observed=result.p_value if result.p_value is not None else result.statistic,
                         expected=result.threshold,
                     )
                 )
     return found
+
+
+def _drift_text(result: Any) -> str:
+    if result.statistic is None:
+        return f"{result.column}: {result.status.replace('_', ' ')}"
+    if result.p_value is not None:
+        return (
+            f"{result.column} drifted: {result.method} statistic {result.statistic:.4g}, "
+            f"p-value {result.p_value:.3g} below {result.threshold}"
+        )
+    return (
+        f"{result.column} drifted: {result.method} {result.statistic:.4g}, at or above "
+        f"{result.threshold}"
+    )
 
 
 def _profiled(current: Any) -> Profile:
@@ -140,6 +153,17 @@ def _column_violations(
                 observed=column.completeness,
                 expected=completeness,
                 share=column.missing / column.count,
+            )
+        )
+    if column.numeric and column.non_finite:
+        found.append(
+            Violation(
+                name,
+                "non_finite_check",
+                f"{name} holds {column.non_finite} infinite values",
+                observed=column.non_finite,
+                expected=0,
+                share=column.non_finite / column.count,
             )
         )
     if column.numeric and column.finite:
@@ -195,9 +219,11 @@ def _domain_violations(
     domains = set(rule.get("string_constraints", {}).get("domains", []))
     if not domains or not column.present:
         return []
-    counts = dict(column.top(10_000))
-    unknown = {v: n for v, n in counts.items() if v not in domains}
-    share = (sum(unknown.values()) + column.present - sum(counts.values())) / column.present
+    # the domain's values are counted one by one (the sketch's estimate of each): every
+    # other row is outside it, whether the sketch kept its value or not
+    known = sum(min(column.frequent.get_estimate(v), column.present) for v in domains)
+    share = max(0.0, 1.0 - known / column.present)
+    unknown = {v: n for v, n in column.top(10_000) if v not in domains}
     if share == 0 or share <= config.get("domain_content_threshold", 0.0):
         return []
     shown = sorted(unknown, key=lambda v: -unknown[v])[:5]

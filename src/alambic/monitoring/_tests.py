@@ -2,10 +2,11 @@
 
 On raw values every test is scipy's (or, for the two-proportion z-test, its normal
 distribution): ``ks`` (``ks_2samp``), ``chisquare`` (``chi2_contingency`` on the
-reference-by-current counts, so new categories count), ``z`` (two proportions),
-``wasserstein`` (``wasserstein_distance`` divided by the reference's standard deviation),
-``jensenshannon`` (``scipy.spatial.distance.jensenshannon``), ``psi`` and ``hellinger``
-(over the reference's deciles for numbers, over the categories otherwise).
+reference-by-current counts, so new categories count), ``z`` (two proportions;
+chi-square when a third value appears), ``wasserstein`` (``wasserstein_distance``
+divided by the reference's standard deviation), ``jensenshannon``
+(``scipy.spatial.distance.jensenshannon``), ``psi`` and ``hellinger`` (over the
+reference's deciles for numbers, over the categories otherwise).
 
 Against a profile, numbers are compared through their KLL sketches: the statistic comes
 with ``bound``, how far the exact statistic can be from it given the sketches' rank
@@ -81,8 +82,10 @@ def categorical(method: str, reference: dict[str, float], current: dict[str, flo
             return Outcome(0.0, 1.0)
         result = stats.chi2_contingency(table, correction=False)
         return Outcome(float(result.statistic), float(result.pvalue))
-    if method == "z":
+    if method == "z" and len(values) <= 2:
         return _two_proportions(ref, cur)
+    if method == "z":  # a value new on one side: two proportions no longer cover it
+        return categorical("chisquare", reference, current)
     p, q = ref / ref.sum(), cur / cur.sum()
     if method == "jensenshannon":
         return Outcome(float(distance.jensenshannon(p, q)))
@@ -136,8 +139,9 @@ def _normed(value: float, std: float) -> float:
 
 def _decile_edges(quantiles: Any) -> np.ndarray:
     edges = np.unique(np.asarray(quantiles, dtype=np.float64))
-    if len(edges) < 2:  # a constant reference: one bin around it, one on each side
-        edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
+    if len(edges) < 2:  # a constant reference: below it, exactly it, above it
+        c = float(edges[0])
+        edges = np.array([c - 1.0, c, np.nextafter(c, np.inf), c + 1.0])
     return edges
 
 

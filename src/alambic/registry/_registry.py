@@ -338,7 +338,7 @@ def _with_outputs(data: Any, model: Any) -> tuple[Any, list[str]]:
     inputs = [name for name, _ in signature.inputs] if signature is not None else []
     if not hasattr(data, "columns") or not inputs or any(c not in data.columns for c in inputs):
         return data, []
-    frame = data.copy()
+    frame = data[inputs].copy()  # the model's inputs: a target column would be "missing"
     try:
         if signature.classes and hasattr(estimator, "predict_proba"):
             proba = np.asarray(estimator.predict_proba(data[inputs]))
@@ -352,8 +352,8 @@ def _with_outputs(data: Any, model: Any) -> tuple[Any, list[str]]:
             frame["prediction"] = np.asarray(estimator.predict(data[inputs]))
     except Exception:  # a model that cannot score its own sample: the features still profile
         log.warning("could not score the baseline with %s; its outputs are left out", model.flavor)
-        return data, []
-    return frame, [c for c in frame.columns if c not in data.columns]
+        return data[inputs], []
+    return frame, [c for c in frame.columns if c not in inputs]
 
 
 def pointers(groups: list[str]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import uuid
 from typing import Any
 
 __all__ = ["publish_gauges", "render_gauges"]
@@ -55,9 +56,10 @@ def publish_gauges(endpoint: str, source: str, gauges: list[Gauge]) -> None:
     ]
     fs, path = _fs(f"{_root()}/endpoint={endpoint}/{source}.json")
     fs.makedirs(path.rpartition("/")[0], exist_ok=True)
-    with fs.open(path + ".tmp", "w") as handle:
+    tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp"  # several runs may publish at once
+    with fs.open(tmp, "w") as handle:
         json.dump(rows, handle)
-    fs.mv(path + ".tmp", path)
+    fs.mv(tmp, path)
 
 
 def _quoted(value: str) -> str:
