@@ -14,7 +14,7 @@ Example:
     >>> header = b'{"inputs":[{"name":"x","shape":[2],"datatype":"FP64",'
     >>> header += b'"parameters":{"binary_data_size":16}}]}'
     >>> body = header + struct.pack("<2d", 1.5, 2.0)
-    >>> binary_payload(body, str(len(header)))["inputs"][0]["data"]
+    >>> binary_payload(body, str(len(header)))["inputs"][0]["data"].tolist()  # an array
     [1.5, 2.0]
 """
 
