@@ -200,3 +200,26 @@ def test_data_of_another_kind_and_missing_paths_are_refused_clearly(tmp_path: Pa
         profile(pd.DataFrame({"x": [1]}), target="label")
     with pytest.raises(DataError, match="not an alambic profile"):
         Profile.from_dict({"features": []})
+
+
+def test_a_large_folder_is_profiled_by_several_processes_as_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alambic.data import _profile
+
+    frame = _frame(8_000)
+    for i in range(4):
+        frame.iloc[i * 2_000 : (i + 1) * 2_000].to_parquet(tmp_path / f"part-{i}.parquet")
+    monkeypatch.setattr(_profile, "PARALLEL_BYTES", 0)  # the files are small: force it
+    alone, shared = profile(tmp_path, n_jobs=1), profile(tmp_path, n_jobs=2)
+    assert shared.rows == alone.rows == 8_000
+    for name, column in alone.columns.items():
+        other = shared[name]
+        assert (other.count, other.missing, other.non_finite) == (
+            column.count, column.missing, column.non_finite,
+        )  # fmt: skip
+        if column.numeric:
+            assert other.mean == pytest.approx(column.mean, rel=1e-9)
+            assert other.std == pytest.approx(column.std, rel=1e-9)
+        else:
+            assert dict(other.top()) == dict(column.top())
