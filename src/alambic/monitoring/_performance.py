@@ -134,23 +134,10 @@ def performance(
 
 def _labels(endpoint: str) -> tuple[Any, dict[str, int]]:
     """The endpoint's labels (the latest per row), and how many were received."""
-    import fsspec
-    import pandas as pd
+    from alambic.serving import read_labels
 
-    from alambic.serving import capture_root
-
-    fs, base = fsspec.core.url_to_fs(f"{capture_root('labels')}/endpoint={endpoint}")
-    files = fs.glob(f"{base}/*.parquet") if fs.exists(base) else []
-    if not files:
-        empty = pd.DataFrame(columns=["request_id", "row", "label", "labelled_at"])
-        return empty, {"received": 0, "duplicates": 0}
-    frame = pd.concat([pd.read_parquet(f, filesystem=fs) for f in files], ignore_index=True)
-    latest = (
-        frame.sort_values("received_at", kind="stable")
-        .drop_duplicates(["request_id", "row"], keep="last")
-        .rename(columns={"received_at": "labelled_at"})
-    )
-    return latest, {"received": len(frame), "duplicates": len(frame) - len(latest)}
+    latest, received = read_labels(endpoint)
+    return latest, {"received": received, "duplicates": received - len(latest)}
 
 
 def _labelled_rows(window: CaptureWindow, labels: Any) -> tuple[Any, dict[str, int]]:

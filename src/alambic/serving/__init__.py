@@ -27,6 +27,7 @@ _EXPORTS = {
     "list_tokens": "._endpoints",
     "revoke_token": "._endpoints",
     "read_capture": "._capture",
+    "read_labels": "._capture",
     "publish_gauges": "._gauges",
     "capture_root": "._capture",
     "write_labels": "._capture",
@@ -64,6 +65,7 @@ __all__ = [
     "list_tokens",
     "publish_gauges",
     "read_capture",
+    "read_labels",
     "revoke_token",
     "serve",
     "serving_store",
@@ -75,7 +77,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 if TYPE_CHECKING:
     from alambic.serving._app import create_app
     from alambic.serving._batch import DEFAULT_CHUNK_ROWS, BatchResult, batch_transform
-    from alambic.serving._capture import capture_root, read_capture, write_labels
+    from alambic.serving._capture import capture_root, read_capture, read_labels, write_labels
     from alambic.serving._config import Endpoint, Variant
     from alambic.serving._endpoints import (
         create_endpoint,

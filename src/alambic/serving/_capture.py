@@ -457,21 +457,30 @@ def read_capture(endpoint: str, *, with_labels: bool = False, inputs: bool = Tru
         [_read_file(fs, f, inputs=inputs) for f in files], ignore_index=True
     ).sort_values(["time", "request_id", "row"], ignore_index=True)
     if with_labels:
-        lfs, lbase = _filesystem(f"{capture_root('labels')}/endpoint={endpoint}")
-        label_files = lfs.glob(f"{lbase}/*.parquet")
-        if label_files:
-            labels = pd.concat(
-                [pd.read_parquet(f, filesystem=lfs) for f in label_files], ignore_index=True
-            )
-            latest = (
-                labels.sort_values("received_at", kind="stable")
-                .drop_duplicates(["request_id", "row"], keep="last")
-                .rename(columns={"received_at": "labelled_at"})
-            )
+        latest, _received = read_labels(endpoint)
+        if len(latest):
             frame = frame.merge(latest, on=["request_id", "row"], how="left")
         else:
             frame["label"], frame["labelled_at"] = None, None
     return frame
+
+
+def read_labels(endpoint: str) -> tuple[Any, int]:
+    """The endpoint's labels, the latest per request row (``request_id``, ``row``,
+    ``label``, ``labelled_at``), and how many labels were received in all."""
+    import pandas as pd
+
+    fs, base = _filesystem(f"{capture_root('labels')}/endpoint={endpoint}")
+    files = fs.glob(f"{base}/*.parquet") if fs.exists(base) else []
+    if not files:
+        return pd.DataFrame(columns=["request_id", "row", "label", "labelled_at"]), 0
+    received = pd.concat([pd.read_parquet(f, filesystem=fs) for f in files], ignore_index=True)
+    latest = (
+        received.sort_values("received_at", kind="stable")
+        .drop_duplicates(["request_id", "row"], keep="last")
+        .rename(columns={"received_at": "labelled_at"})
+    )
+    return latest, len(received)
 
 
 def _read_file(fs: Any, path: str, *, inputs: bool) -> Any:
