@@ -51,8 +51,9 @@ types: $(VENV)/.dev-installed
 imports: $(VENV)/.dev-installed
 	$(BIN)/lint-imports
 
+# One pytest worker per core; a module's tests stay on one worker (its fixtures start once).
 unit: $(VENV)/.dev-installed services
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadscope
 
 test: lint types imports unit
 

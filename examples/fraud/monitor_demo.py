@@ -4,9 +4,10 @@ Run after ``serve_demo.py`` (``make demo`` does): starts ``alambic serve`` again
 300 auto listings of which the last 200 have drifted as a market does (a brand the
 model never saw, prices 40% up, sellers' accounts younger), posts the fraud labels of
 half of them (the ground truth that comes back days later), then runs the monitor
-``fraud-health`` (drift, data quality and model quality over the last hour, against the
-baseline the pipeline registered with fraud-auto@production) and prints its verdict and
-the path of its HTML report.
+``fraud-health`` (drift, data quality, model quality and the quality estimated from the
+scores alone, over the last hour, against the baseline and held-out scores the pipeline
+registered with fraud-auto@production) and prints its verdict and the path of its HTML
+report.
 """
 
 from __future__ import annotations
@@ -48,16 +49,15 @@ def send(base: str, token: str, frame: pd.DataFrame, size: int = 50) -> list[dic
 
 def monitor() -> None:
     """``fraud-health``: created the first time, run every time."""
+    checks = ["drift", "quality", "performance", "estimate"]
     try:
-        al.monitoring.get_monitor("fraud-health")
+        if al.monitoring.get_monitor("fraud-health").config["checks"] != checks:
+            al.monitoring.update_monitor("fraud-health", checks=checks)  # an older demo's
     except NotFoundError:
         al.monitoring.create_monitor(
-            "fraud-health",
-            endpoint="fraud",
-            checks=["drift", "quality", "performance"],
-            window="1h",
+            "fraud-health", endpoint="fraud", checks=checks, window="1h",
             minimum={"roc_auc": 0.8},
-        )
+        )  # fmt: skip
     run = al.monitoring.run_monitor("fraud-health")
     results = run.results
     print(f"\nmonitor fraud-health: {run.status.upper()}")
@@ -72,6 +72,12 @@ def monitor() -> None:
             low, high = group["ci"].get("roc_auc", [float("nan")] * 2)
             print(f"  {name}: ROC AUC {group['metrics']['roc_auc']:.3f} [{low:.3f}, {high:.3f}] "
                   f"on {group['labelled']} labelled of {group['predictions']}")  # fmt: skip
+    for chunk in results.get("estimate", {}).get("chunks", []):
+        low, high = chunk["band"]["roc_auc"]
+        realized = chunk["realized"].get("roc_auc")
+        beside = f", realized {realized:.3f} so far" if realized is not None else ""
+        print(f"  estimated before the labels: ROC AUC {chunk['estimated']['roc_auc']:.3f} "
+              f"[{low:.3f}, {high:.3f}]{beside}")  # fmt: skip
     print(f"report: {al.monitoring.report_file(run)}")
     print(f"(alambic monitors report {run.id} shows it in the terminal)")
 

@@ -169,13 +169,15 @@ def assess(
 
 
 @al.step
-def publish(verdict: dict[str, Any], model: Any, train: pd.DataFrame) -> str:
+def publish(verdict: dict[str, Any], model: Any, train: pd.DataFrame, test: pd.DataFrame) -> str:
     """Register the model as a new version of its category's group, pending approval,
-    with its training data's profile: the baseline its monitors compare traffic with."""
+    with its training data's profile (the baseline its monitors compare traffic with) and
+    its held-out scores (which calibrate the performance estimated before labels)."""
     version = al.register(
         model,
         f"fraud-{verdict['category']}",
         baseline=train[FEATURES],
+        calibration=(test[FEATURES], test[TARGET]),
         metrics={"roc_auc": verdict["roc_auc"], "pr_auc": verdict["pr_auc"]},
         evaluation={
             "against": verdict["against"],
@@ -221,5 +223,5 @@ def fraud(
         previous = champion(category, model)
         verdict = assess(model, baseline(train), previous, train, test, margin, category)
         with al.when((verdict["roc_auc"] >= min_auc) & verdict["passed"]):
-            published = publish(verdict, model, train)
+            published = publish(verdict, model, train, test)
     return summary(verdict, published)

@@ -210,3 +210,32 @@ def test_tuple_annotated_arguments_arrive_as_tuples_and_others_as_sent() -> None
         "d": "list",
         "e": "list",
     }
+
+
+def test_executor_map_answers_in_order_on_workers_and_names_a_failing_call(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    import pandas as pd
+
+    from alambic.config import settings
+    from alambic.data import _profile
+    from alambic.errors import ExecutorError
+    from alambic.executors import executor_map
+
+    calls = [([i, "x"],) for i in range(5)]
+    assert executor_map(json.dumps, calls, settings=settings(), max_workers=2) == [
+        json.dumps(*call) for call in calls
+    ]
+    pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(tmp_path / "x.parquet")
+    good = (str(tmp_path / "x.parquet"), 10)
+    (answer,) = executor_map(_profile._profile_file, [good], settings=settings())
+    assert _profile.Profile.from_dict(answer).rows == 2
+    with pytest.raises(ExecutorError, match=r"_profile_file-1 failed: DataError: no such file"):
+        executor_map(_profile._profile_file, [good, ("/nowhere", 10)],
+                     settings=settings(), executor="inline")  # fmt: skip
+    import math
+
+    with pytest.raises(ExecutorError, match="positional-only"):
+        executor_map(math.sqrt, [(4.0,)], settings=settings())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -142,3 +143,30 @@ def test_without_ray_installed_the_error_says_what_to_install(
     executor = RayExecutor(settings())
     with pytest.raises(ExecutorError, match=r"pip install 'alambic\[ray\]'"):
         executor.submit(Task("t", {}, None))
+
+
+def test_a_folder_is_profiled_file_by_file_on_ray_as_in_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from alambic.data import _profile, profile
+    from alambic.executors import executor_map
+
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        pd.DataFrame({"x": rng.normal(i, 1, 500), "c": rng.choice(["a", "b"], 500)}).to_parquet(
+            tmp_path / f"part-{i}.parquet"
+        )
+    monkeypatch.setattr(_profile, "PARALLEL_BYTES", 0)  # small files: split them anyway
+    used: list[int] = []
+
+    def on_ray(fn: Any, calls: list[Any]) -> list[Any]:
+        used.append(len(calls))
+        return executor_map(fn, calls, settings=settings(), executor="ray")
+
+    shared, alone = profile(tmp_path, runner=on_ray), profile(tmp_path, n_jobs=1)
+    assert used == [3] and shared.rows == alone.rows == 1_500
+    assert shared["x"].mean == pytest.approx(alone["x"].mean, rel=1e-9)
+    assert dict(shared["c"].top()) == dict(alone["c"].top())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -107,6 +108,34 @@ def test_cbpe_estimates_what_the_labels_later_show() -> None:
         estimate(reference.assign(label=1), current)
 
 
+def test_multiclass_cbpe_estimates_every_metric_within_its_band() -> None:
+    rng = np.random.default_rng(11)
+    p = rng.dirichlet([1.0, 1.0, 1.0], 24_000)
+    noisy = np.clip(p + rng.normal(0, 0.04, p.shape), 1e-3, None)
+    scores = noisy / noisy.sum(axis=1, keepdims=True)
+    labels = (rng.random((len(p), 1)) > p.cumsum(axis=1)).sum(axis=1).clip(max=2)
+    frame = pd.DataFrame(scores, columns=["proba_0", "proba_1", "proba_2"]).assign(label=labels)
+    reference, current = frame.iloc[:12_000], frame.iloc[12_000:]
+    result = estimate(reference, current, chunk_rows=4_000)
+    assert result.task == "multiclass" and len(result.chunks) == 3
+    for chunk in result.chunks:
+        assert set(chunk.estimated) == {"roc_auc", "accuracy", "precision", "recall", "f1"}
+        for name, value in chunk.estimated.items():
+            low, high = chunk.band[name]
+            assert low - 0.01 <= chunk.realized[name] <= high + 0.01, (name, chunk)
+            assert abs(value - chunk.realized[name]) < 0.03, (name, chunk)
+    from sklearn.metrics import precision_score, roc_auc_score
+
+    realized = result.chunks[0].realized
+    first = current.iloc[:4_000]
+    chosen = first[["proba_0", "proba_1", "proba_2"]].to_numpy().argmax(axis=1)
+    assert realized["precision"] == pytest.approx(
+        precision_score(first["label"], chosen, average="macro"), abs=1e-12
+    )
+    ovr = [roc_auc_score(first["label"] == k, first[f"proba_{k}"]) for k in range(3)]
+    assert realized["roc_auc"] == pytest.approx(np.mean(ovr), abs=1e-12)
+
+
 def test_cbpe_on_a_capture_window_joins_the_labels_that_arrived() -> None:
     now = time.time()
     frame, proba, y = _traffic(600, 7)
@@ -142,6 +171,37 @@ def test_whole_hours_are_profiled_once_and_merged_with_the_edges() -> None:
     assert again.rows == 160 and again["brand"].top() == first["brand"].top()
     write_capture("hours", frames[0], at=(top - timedelta(minutes=110)).timestamp(), prefix="late-")
     assert window_profile(window).rows == 200  # a file added to an hour: that hour again
+
+
+def test_new_hours_are_profiled_on_the_executor_and_merge_as_profiled_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from alambic.data import profile
+    from alambic.monitoring import _profiles
+
+    top = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    frames = [_traffic(50, seed)[0] for seed in range(20, 23)]
+    for hours_ago, frame in zip((3, 2, 1), frames, strict=True):
+        at = (top - timedelta(hours=hours_ago) + timedelta(minutes=5)).timestamp()
+        write_capture("spread", frame, at=at, prefix=f"s{hours_ago}-")
+    sent: list[int] = []
+    real = _profiles.on_executor
+
+    def counted(fn: Any, calls: list[Any]) -> list[Any]:
+        sent.append(len(calls))
+        return real(fn, calls)  # the local executor's worker processes
+
+    monkeypatch.setattr(_profiles, "on_executor", counted)
+    monkeypatch.setattr(_profiles, "PARALLEL_BYTES", 0)  # small hours: send them anyway
+    window = capture("spread", since=top - timedelta(hours=3), until=top)
+    shared = _profiles.window_profile(window)
+    assert sent == [3]  # the three new hours, as three tasks
+    whole = profile(pd.concat(frames, ignore_index=True))
+    assert shared.rows == 150 and shared["brand"].top() == whole["brand"].top()
+    assert shared["price"].mean == pytest.approx(whole["price"].mean, rel=1e-9)
+    assert _profiles.window_profile(window).rows == 150 and sent == [3]  # kept: none sent
 
 
 def test_labels_of_the_wrong_type_are_counted_and_drift_goes_chunk_by_chunk() -> None:

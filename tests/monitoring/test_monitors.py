@@ -12,13 +12,12 @@ import pandas as pd
 import pytest
 
 import alambic as al
-from alambic.errors import MonitoringError, NotFoundError
+from alambic.errors import ModelError, MonitoringError, NotFoundError
 from alambic.monitoring import (
     create_monitor,
     delete_monitor,
     get_monitor,
     monitor_history,
-    monitoring_store,
     run_monitor,
     update_monitor,
 )
@@ -40,15 +39,25 @@ def _cars(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
 MODEL: list[Any] = []
 
 
-def _served(name: str = "cars") -> pd.DataFrame:
-    """A model registered with its baseline, in production behind endpoint ``name``."""
+def _outcome(frame: pd.DataFrame) -> pd.Series:
+    """Expensive cars are mostly (not always) the positive class."""
+    rng = np.random.default_rng(len(frame))
+    noisy = frame["price"] + rng.normal(0, 1.5, len(frame))
+    return (noisy > 20).astype(int)
+
+
+def _served(name: str = "cars", *, calibrated: bool = False) -> pd.DataFrame:
+    """A model registered with its baseline (and held-out scores), in production behind
+    endpoint ``name``."""
     from sklearn.linear_model import LogisticRegression
 
     train = _cars(800, 0)
-    X, y = train[["price", "km"]], (train["price"] > 20).astype(int)
+    X, y = train[["price", "km"]], _outcome(train)
     model = LogisticRegression().fit(X, y)
     MODEL[:] = [model]
-    version = al.register(model, name, X=X, y=y, baseline=train)
+    held_out = _cars(2000, 20)
+    calibration = (held_out[["price", "km"]], _outcome(held_out)) if calibrated else None
+    version = al.register(model, name, X=X, y=y, baseline=train, calibration=calibration)
     al.registry.approve(name, version["version"], comment="test")
     al.registry.promote(name, version["version"], to="production")
     al.serving.create_endpoint(name, variants=[f"{name}@production"], public=True)
@@ -116,13 +125,41 @@ def test_statuses_follow_the_severities_and_no_data_is_a_status() -> None:
     assert run_monitor("quiet").status == "warn"
 
 
-def test_a_run_killed_halfway_is_listed_as_running_without_a_report() -> None:
+@pytest.mark.e2e  # the alambic command, killed in its own process
+def test_a_run_killed_halfway_is_listed_as_running_and_a_rerun_gives_the_verdict(
+    tmp_path: Path,
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from alambic.monitoring import report_file
+
     _served()
-    create_monitor("killed", endpoint="cars")
-    store = monitoring_store()
-    store.start_run(get_monitor("killed"), since=None, until=None, actor="test")
-    (run,) = monitor_history("killed")
-    assert run.status == "running" and run.report is None
+    now = time.time()
+    for hour in range(6):  # drift over time in 72 chunks: a run that takes a while
+        _capture(_cars(60, 30 + hour, shift=hour), at=now - hour * 3600 - 60, prefix=f"k{hour}-")
+    create_monitor("killed", endpoint="cars", window="6h", chunk="5m")
+    environ = {**os.environ, "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "alambic.cli", "monitors", "run", "killed"]
+    process = subprocess.Popen(command, cwd=tmp_path, env=environ)
+    deadline = time.monotonic() + 60
+    while not monitor_history("killed") and time.monotonic() < deadline:
+        assert process.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)  # halfway: the run is stored, its results are not
+    process.wait()
+    (killed,) = monitor_history("killed")
+    assert killed.status == "running" and killed.report is None and not killed.results
+    assert report_file(killed) is None  # no half-written report is listed
+    rerun = run_monitor("killed", until=killed.window_until)
+    again = run_monitor("killed", until=killed.window_until)
+    assert rerun.status == again.status == "alert"
+    assert rerun.results["drift"]["drifted"] == again.results["drift"]["drifted"]
+    verdicts = [c["status"] for c in rerun.results["drift_over_time"]]
+    assert verdicts == [c["status"] for c in again.results["drift_over_time"]]
+    assert [r.status for r in monitor_history("killed")] == ["alert", "alert", "running"]
 
 
 def test_bad_configurations_are_refused_with_what_to_do() -> None:
@@ -197,3 +234,57 @@ def test_requests_serving_refused_are_quality_violations() -> None:
     assert refused["feature_name"] == "price" and refused["observed"] == 25
     assert refused["share"] == pytest.approx(25 / 125)
     assert run.status == "warn"
+
+
+def test_estimated_performance_warns_before_the_labels_and_shows_beside_them() -> None:
+    _served(calibrated=True)
+    now = time.time()
+    easy, hard = _cars(400, 21), _cars(400, 22)
+    hard["price"] = 20 + np.random.default_rng(3).normal(0, 0.4, 400)  # near the boundary
+    ids = _capture(easy, at=now - 2.5 * 3600, prefix="e")
+    _capture(hard, at=now - 0.5 * 3600, prefix="h")
+    inputs = easy[["price", "km"]].head(100)  # a challenger's answers: not its calibration's
+    write_capture("cars", inputs, model="cars-small/1", at=now - 2.5 * 3600, prefix="c",
+                  probabilities=MODEL[0].predict_proba(inputs)[:, ::-1])  # fmt: skip
+    al.serving.write_labels("cars", pd.DataFrame({"request_id": ids, "label": _outcome(easy)}))
+    create_monitor("cars-estimate", endpoint="cars", window="3h", chunk="1h",
+                   checks=["estimate", "performance"], minimum={"accuracy": 0.75})  # fmt: skip
+    run = run_monitor("cars-estimate")
+    first, *_, last = run.results["estimate"]["chunks"]
+    assert first["rows"] == 400  # the served champion's rows only
+    assert first["estimated"]["accuracy"] > 0.75 > last["estimated"]["accuracy"]
+    low, high = first["band"]["accuracy"]
+    assert low - 0.02 <= first["realized"]["accuracy"] <= high + 0.02
+    assert last["realized"] == {}  # no label yet: the estimate alone
+    assert run.status == "warn", run.results  # estimates warn; nothing realized is bad
+    assert run.results["estimate_problems"][0].startswith("estimated accuracy is")
+    over_time = run.results["performance_over_time"]
+    assert over_time[0]["labelled"] == 400 and "roc_auc" in over_time[0]["ci"]
+    html = al.store.ArtifactStore(al.config.settings().artifacts).get_bytes(run.report).decode()
+    assert "Estimated performance" in html and "Quality over time" in html
+    assert "realized" in html and "<polygon" in html  # the bands are drawn
+    again = run_monitor("cars-estimate", until=run.window_until)
+    assert again.results["since"] == run.window_until.isoformat(timespec="minutes")
+    from alambic.serving._gauges import render_gauges
+
+    assert 'alambic_monitor_estimated{endpoint="cars"' in render_gauges(["cars"])
+    calibration = al.monitoring.calibration_of("cars@production")
+    assert list(calibration.columns) == ["score", "label"] and len(calibration) == 2000
+
+
+def test_an_estimate_without_calibration_data_says_how_to_register_it() -> None:
+    from sklearn.linear_model import LinearRegression
+
+    _served()
+    _capture(_cars(50, 23), at=time.time() - 600)
+    create_monitor("no-calibration", endpoint="cars", checks=["estimate"])
+    with pytest.raises(MonitoringError, match=r"calibration=\(X_test, y_test\)"):
+        run_monitor("no-calibration")
+    assert monitor_history("no-calibration")[0].status == "failed"
+    frame = _cars(50, 24)
+    X = frame[["price", "km"]]
+    with pytest.raises(ModelError, match="class probabilities"):
+        al.register(LinearRegression().fit(X, frame["price"]), "cars-reg", X=X,
+                    y=frame["price"], calibration=(X, frame["price"]))  # fmt: skip
+    with pytest.raises(ModelError, match="not one of the model's classes"):
+        al.register(MODEL[0], "cars-bad", X=X, y=_outcome(frame), calibration=(X, ["?"] * 50))

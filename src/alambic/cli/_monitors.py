@@ -1,4 +1,5 @@
-"""``alambic monitors …``: create, run and read monitors (drift, quality, performance)."""
+"""``alambic monitors …``: create, run and read monitors (drift, quality, performance,
+estimated performance)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,14 @@ Reference = Annotated[
     typer.Option(help="A model (its baseline), or a data or statistics.json path; default: "
                  "the baseline of the version the endpoint serves."),
 ]  # fmt: skip
-Checks = Annotated[str | None, typer.Option(help="Comma-separated: drift, quality, performance.")]
+Checks = Annotated[
+    str | None, typer.Option(help="Comma-separated: drift, quality, performance, estimate.")
+]
+Calibration = Annotated[
+    str | None,
+    typer.Option(help="What the estimate calibrates on: a model (its held-out scores) or a "
+                 "file of scores and labels; default: the served version's."),
+]  # fmt: skip
 Window = Annotated[str | None, typer.Option(help="How far back each run looks: 24h, 7d…")]
 Chunk = Annotated[str | None, typer.Option(help="A period for drift over time: 1h, 1d…")]
 Thresholds = Annotated[
@@ -95,6 +103,7 @@ def monitors_create(
     threshold: Thresholds = None,
     method: Methods = None,
     severity: Severity = None,
+    calibration: Calibration = None,
 ) -> None:
     """Store a monitor (audited); `alambic monitors run NAME` runs it."""
     from alambic.monitoring import create_monitor
@@ -107,6 +116,7 @@ def monitors_create(
         checks=tuple((checks or "drift,quality").split(",")),
         window=window or "24h",
         chunk=chunk,
+        calibration=calibration,
         **_options(threshold, method, severity),
     )
     console.print(f"created monitor {record.name}: {_describe(record.config)}")
@@ -124,13 +134,15 @@ def monitors_update(
     threshold: Thresholds = None,
     method: Methods = None,
     severity: Severity = None,
+    calibration: Calibration = None,
 ) -> None:
     """Change a monitor's settings (audited)."""
     from alambic.monitoring import get_monitor, update_monitor
 
     current = get_monitor(name).config
     changes: dict[str, Any] = {}
-    for key, value in (("reference", reference), ("window", window), ("chunk", chunk)):
+    given = {"reference": reference, "window": window, "chunk": chunk, "calibration": calibration}
+    for key, value in given.items():
         if value is not None:
             changes[key] = value
     if checks is not None:
@@ -217,6 +229,9 @@ def _headline(run: Any) -> str:
     if results.get("quality"):
         parts.append(f"{len(results['quality'])} quality violations")
     parts += results.get("performance_problems") or []
+    parts += results.get("estimate_problems") or []
+    if results.get("since"):
+        parts.append(f"not ok since {results['since']}")
     return "; ".join(parts) or "nothing wrong"
 
 
@@ -287,7 +302,27 @@ def monitors_report(
     console.print(f"monitor {run.monitor}, run {run.id}: {_status(run.status)} — {_headline(run)}")
     _drift_table(run.results.get("drift") or {})
     _violations(run.results.get("quality") or [])
+    _estimates(run.results.get("estimate") or {})
     console.print(f"report: {_report_path(run)}")
+
+
+def _estimates(found: dict[str, Any]) -> None:
+    """Estimated against realized metrics, chunk by chunk."""
+    if not found.get("chunks"):
+        return
+    table = Table(header_style="bold", title="estimated performance (95% band) and realized")
+    for column in ("chunk", "rows", "metric", "estimated", "band", "realized"):
+        table.add_column(column)
+    for chunk in found["chunks"]:
+        for metric, value in chunk["estimated"].items():
+            low, high = chunk["band"].get(metric, [None, None])
+            realized = chunk["realized"].get(metric)
+            table.add_row(
+                chunk["chunk"], str(chunk["rows"]), metric, f"{value:.4f}",
+                "—" if low is None else f"{low:.4f}–{high:.4f}",
+                "—" if realized is None else f"{realized:.4f}",
+            )  # fmt: skip
+    console.print(table)
 
 
 def _drift_table(drift: dict[str, Any]) -> None:

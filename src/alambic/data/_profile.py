@@ -33,7 +33,7 @@ import base64
 import collections
 import itertools
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -630,11 +630,29 @@ def _profile_file(path: str, batch_rows: int) -> dict[str, Any]:
     return part.to_dict()
 
 
-def _in_parallel(data: Any, batch_rows: int, n_jobs: int | None) -> Profile | None:
-    """A folder's files profiled by ``n_jobs`` processes and merged (in file order); None
-    when the data is not a folder of several files large enough to pay for them."""
-    import concurrent.futures
-    import multiprocessing
+Runner = Callable[[Callable[..., Any], list[tuple[Any, ...]]], list[Any]]
+
+
+def _process_pool(workers: int) -> Runner:
+    """Calls run by a pool of ``workers`` processes of this machine."""
+
+    def run(fn: Callable[..., Any], calls: list[tuple[Any, ...]]) -> list[Any]:
+        import concurrent.futures
+        import multiprocessing
+
+        context = multiprocessing.get_context("forkserver")  # no fork of a threaded process
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            return list(pool.map(fn, *zip(*calls, strict=True)))
+
+    return run
+
+
+def _in_parallel(
+    data: Any, batch_rows: int, n_jobs: int | None, runner: Runner | None
+) -> Profile | None:
+    """A folder's files profiled in parallel (a process per core, or ``runner``) and
+    merged in file order; None when the data is not a folder of several files large
+    enough to pay for it."""
     import os
 
     if not isinstance(data, str | Path) or not Path(data).is_dir() or n_jobs == 1:
@@ -645,12 +663,10 @@ def _in_parallel(data: Any, batch_rows: int, n_jobs: int | None) -> Profile | No
     workers = min(n_jobs or os.cpu_count() or 1, len(files))
     if workers < 2 or sum(p.stat().st_size for p in files) < PARALLEL_BYTES:
         return None
-    context = multiprocessing.get_context("forkserver")  # no fork of a threaded process
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        parts = pool.map(_profile_file, [str(f) for f in files], [batch_rows] * len(files))
-        merged = Profile()
-        for part in parts:
-            merged = merged.merge(Profile.from_dict(part))
+    parts = (runner or _process_pool(workers))(_profile_file, [(str(f), batch_rows) for f in files])
+    merged = Profile()
+    for part in parts:
+        merged = merged.merge(Profile.from_dict(part))
     return merged
 
 
@@ -661,6 +677,7 @@ def profile(
     predictions: list[str] | str | None = None,
     batch_rows: int = BATCH_ROWS,
     n_jobs: int | None = None,
+    runner: Runner | None = None,
 ) -> Profile:
     """Profile ``data`` in streaming batches (see the module's docstring).
 
@@ -672,12 +689,15 @@ def profile(
         batch_rows: rows per batch read.
         n_jobs: processes for a folder of Parquet files over 64 MiB (one file each, the
             profiles merged); default: one per core; 1: this process alone.
+        runner: what runs those files' profiles, ``runner(fn, [args, …])`` → answers in
+            order (monitoring passes alambic's executor: local workers or Ray); default:
+            a pool of ``n_jobs`` processes.
 
     Raises:
         DataError: data of another kind, or a named column that is not in it.
     """
     named = [predictions] if isinstance(predictions, str) else list(predictions or [])
-    result = _in_parallel(data, batch_rows, n_jobs)
+    result = _in_parallel(data, batch_rows, n_jobs, runner)
     if result is None:
         result = Profile()
         for batch in record_batches(data, batch_rows):

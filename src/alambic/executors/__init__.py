@@ -24,6 +24,8 @@ _EXPORTS = {
     "executor_registry": "._base",
     "register_executor": "._base",
     "LocalExecutor": "._local",
+    "call_task": "._map",
+    "executor_map": "._map",
     "stop_idle_workers": "._local",
     "child_connection": "._processes",
     "die_with_parent": "._processes",
@@ -50,11 +52,13 @@ __all__ = [
     "Task",
     "TaskResult",
     "available_executors",
+    "call_task",
     "child_connection",
     "create_executor",
     "current_step",
     "die_with_parent",
     "execute_task",
+    "executor_map",
     "executor_registry",
     "load_code",
     "load_module",
@@ -80,6 +84,7 @@ if TYPE_CHECKING:
         register_executor,
     )
     from alambic.executors._local import LocalExecutor, stop_idle_workers
+    from alambic.executors._map import call_task, executor_map
     from alambic.executors._processes import child_connection, die_with_parent, spawn, stop
     from alambic.executors._ray import RayExecutor
     from alambic.executors._worker import (

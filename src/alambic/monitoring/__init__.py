@@ -4,7 +4,8 @@
   or a Parquet/CSV path, read in streaming batches): per-column statistics and
   Apache DataSketches sketches that merge, written as SageMaker Model Monitor's
   ``statistics.json`` and ``constraints.json``. ``al.register(..., baseline=train_df)``
-  keeps one with the model version, and :func:`baseline_of` reads it back.
+  keeps one with the model version, and :func:`baseline_of` reads it back;
+  ``calibration=(X_test, y_test)`` keeps its held-out scores (:func:`calibration_of`).
 - :func:`drift` tests each column of current data against a reference (a DataFrame: the
   exact scipy tests; a baseline: its sketches, each result with its bound).
 - :func:`capture` reads an endpoint's captured requests over a window (``since="24h"``),
@@ -44,6 +45,7 @@ _EXPORTS = {
     "check": "._quality",
     "baseline": "._baseline",
     "baseline_of": "._baseline",
+    "calibration_of": "._baseline",
     "CaptureWindow": "._capture",
     "capture": "._capture",
     "GroupQuality": "._performance",
@@ -79,6 +81,7 @@ __all__ = [
     "Violation",
     "baseline",
     "baseline_of",
+    "calibration_of",
     "capture",
     "check",
     "create_monitor",
@@ -100,7 +103,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
-    from alambic.monitoring._baseline import baseline, baseline_of
+    from alambic.monitoring._baseline import baseline, baseline_of, calibration_of
     from alambic.monitoring._capture import CaptureWindow, capture
     from alambic.monitoring._drift import ColumnDrift, DriftReport, drift, drift_over_time
     from alambic.monitoring._estimate import Estimate, estimate

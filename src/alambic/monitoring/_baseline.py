@@ -1,4 +1,5 @@
-"""Baselines: the profile of a model's training data, kept with its version."""
+"""Baselines: the profile of a model's training data, kept with its version; and its
+held-out scores with their labels, which calibrate performance estimates."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from alambic.data import Profile, profile
 from alambic.errors import MonitoringError
 
-__all__ = ["baseline", "baseline_of"]
+__all__ = ["baseline", "baseline_of", "calibration_of"]
 
 
 def baseline(
@@ -30,7 +31,22 @@ def baseline(
         >>> baseline(pd.DataFrame({"x": [1, 2, 3]}))["x"].inferred_type
         'Integral'
     """
-    return profile(data, target=target, predictions=predictions)
+    from alambic.monitoring._profiles import on_executor
+
+    return profile(data, target=target, predictions=predictions, runner=on_executor)
+
+
+def _kept_with(model: str, what: str, hint: str) -> bytes:
+    """The bytes of what ``register`` kept under ``lineage[what]`` for a model version."""
+    from alambic.config import settings
+    from alambic.registry import resolve
+    from alambic.store import ArtifactStore
+
+    record = resolve(model)
+    stored = (record.lineage or {}).get(what)
+    if not stored:
+        raise MonitoringError(f"{record.ref} has no {hint}")
+    return ArtifactStore(settings().artifacts).get_bytes(stored["key"])
 
 
 def baseline_of(model: str) -> Profile:
@@ -42,16 +58,33 @@ def baseline_of(model: str) -> Profile:
     Raises:
         MonitoringError: the version was registered without a baseline.
     """
-    from alambic.config import settings
-    from alambic.registry import resolve
-    from alambic.store import ArtifactStore
-
-    record = resolve(model)
-    stored = (record.lineage or {}).get("baseline")
-    if not stored:
-        raise MonitoringError(
-            f"{record.ref} has no baseline; register it with al.register(..., baseline=train_df), "
-            "or pass a baseline (al.monitoring.baseline(train_df)) yourself"
-        )
-    raw = ArtifactStore(settings().artifacts).get_bytes(stored["key"])
+    raw = _kept_with(
+        model,
+        "baseline",
+        "baseline; register it with al.register(..., baseline=train_df), "
+        "or pass a baseline (al.monitoring.baseline(train_df)) yourself",
+    )
     return Profile.from_dict(json.loads(raw))
+
+
+def calibration_of(model: str) -> Any:
+    """The held-out scores and labels stored with a model version
+    (``al.register(..., calibration=(X_test, y_test))``), as a DataFrame: ``score`` (or
+    ``proba_0``, ``proba_1``…) and ``label`` (the class's index): the reference of
+    :func:`~alambic.monitoring.estimate`.
+
+    Raises:
+        MonitoringError: the version was registered without calibration data.
+    """
+    import io
+
+    import pandas as pd
+
+    raw = _kept_with(
+        model,
+        "calibration",
+        "calibration data to estimate its performance from; register it with "
+        "al.register(..., calibration=(X_test, y_test)), or give the estimate a labelled "
+        "reference (a file with the scores and a label column)",
+    )
+    return pd.read_parquet(io.BytesIO(raw))

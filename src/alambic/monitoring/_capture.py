@@ -101,12 +101,17 @@ class CaptureWindow:
                 found.setdefault(start, []).append(fragment)
         return sorted(found.items(), key=lambda item: item[0])
 
-    def to_pandas(self) -> Any:
-        """The whole window in memory (for small windows; drift and profiles stream)."""
+    def to_pandas(self, columns: list[str] | None = None) -> Any:
+        """The whole window in memory (for small windows; drift and profiles stream), or
+        only these of its columns (those a file lacks are left out)."""
         import pandas as pd
         import pyarrow as pa
 
-        tables = [pa.Table.from_batches([batch]) for batch in self]
+        tables = []
+        for batch in self:
+            if columns is not None:
+                batch = batch.select([c for c in columns if c in batch.schema.names])
+            tables.append(pa.Table.from_batches([batch]))
         if not tables:
             return pd.DataFrame()
         # files of other model versions may hold other columns, or other types

@@ -129,7 +129,7 @@ class _Side:
         self.frame: Any = None
         self.profile: Profile | None = None
         from alambic.monitoring._capture import CaptureWindow
-        from alambic.monitoring._profiles import window_profile
+        from alambic.monitoring._profiles import on_executor, window_profile
 
         if isinstance(data, Profile):
             self.profile = data
@@ -138,7 +138,7 @@ class _Side:
         elif isinstance(data, CaptureWindow):
             self.profile = window_profile(data)
         else:
-            self.profile = profile(data)
+            self.profile = profile(data, runner=on_executor)
 
     @property
     def names(self) -> list[str]:

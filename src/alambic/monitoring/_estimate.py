@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ __all__ = ["Chunk", "Estimate", "estimate"]
 
 METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1")
 DRAWS = 200
+_DRAW_CELLS = 4_000_000
 
 
 @dataclass
@@ -140,50 +142,83 @@ def _realized(task: str, y: np.ndarray, scores: np.ndarray, threshold: float) ->
             out["roc_auc"] = metrics.roc_auc_score(y, scores)
         return {k: float(v) for k, v in out.items()}
     predicted = scores.argmax(axis=1)
+    labels = list(range(scores.shape[1]))
+    macro = {"average": "macro", "labels": labels, "zero_division": 0}
     out = {
         "accuracy": metrics.accuracy_score(y, predicted),
-        "f1": metrics.f1_score(y, predicted, average="macro", labels=range(scores.shape[1])),
+        "precision": metrics.precision_score(y, predicted, **macro),
+        "recall": metrics.recall_score(y, predicted, **macro),
+        "f1": metrics.f1_score(y, predicted, **macro),
     }
+    if len(np.unique(y)) == scores.shape[1]:  # one-vs-rest needs every class present
+        out["roc_auc"] = _macro_auc(y, scores)
     return {k: float(v) for k, v in out.items()}
 
 
+def _macro_auc(y: np.ndarray, scores: np.ndarray) -> float:
+    """One-vs-rest ROC AUC averaged over the classes, on each class's own score (the
+    estimate's definition; scikit-learn's ``multi_class="ovr"`` renormalises the rows)."""
+    metrics = optional_import("sklearn.metrics", extra="evaluation")
+    return float(
+        np.mean([metrics.roc_auc_score(y == k, scores[:, k]) for k in range(scores.shape[1])])
+    )
+
+
 def _multiclass_expected(p: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """Macro averages over the classes, each one-vs-rest on its calibrated probability."""
     predicted = scores.argmax(axis=1)
     rows = np.arange(len(p))
-    f1s = []
+    per_class: dict[str, list[float]] = {"precision": [], "recall": [], "f1": [], "roc_auc": []}
     for k in range(p.shape[1]):
         mine = predicted == k
         tp = float(p[mine, k].sum())
         fp = float((1 - p[mine, k]).sum())
         fn = float(p[~mine, k].sum())
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
-    return {"accuracy": float(p[rows, predicted].mean()), "f1": float(np.mean(f1s))}
+        per_class["precision"].append(tp / (tp + fp) if tp + fp else 0.0)
+        per_class["recall"].append(tp / (tp + fn) if tp + fn else 0.0)
+        per_class["f1"].append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
+        per_class["roc_auc"].append(_expected_auc(p[:, k], scores[:, k]))
+    out = {name: float(np.mean(values)) for name, values in per_class.items()}
+    return {"accuracy": float(p[rows, predicted].mean()), **out}
 
 
 def _band(
     task: str, p: np.ndarray, scores: np.ndarray, threshold: float, seed: int
 ) -> dict[str, list[float]]:
-    """The 2.5th and 97.5th percentiles of the metrics when labels follow ``p``."""
+    """The 2.5th and 97.5th percentiles of the metrics when labels follow ``p``.
+
+    The draws go in batches of at most about four million labels, so that a large chunk
+    does not hold ``DRAWS`` copies of itself at once.
+    """
     rng = np.random.default_rng(seed)
-    if task == "binary":
-        draws = _binary_draws(rng.random((DRAWS, len(p))) < p, scores, threshold)
-    else:
-        draws = {}
-        cumulative = p.cumsum(axis=1)
-        for _ in range(DRAWS):
-            y = (rng.random((len(p), 1)) > cumulative).sum(axis=1).clip(max=p.shape[1] - 1)
-            for name, value in _realized(task, y, scores, threshold).items():
-                draws.setdefault(name, []).append(value)
+    width = 1 if task == "binary" else p.shape[1]
+    batch = max(1, min(DRAWS, _DRAW_CELLS // max(len(p) * width, 1)))
+    cumulative = p.cumsum(axis=1) if task != "binary" else p
+    draws: dict[str, list[np.ndarray]] = {}
+    for start in range(0, DRAWS, batch):
+        size = min(batch, DRAWS - start)
+        if task == "binary":
+            found = _binary_draws(rng.random((size, len(p))) < p, scores, threshold)
+        else:
+            u = rng.random((size, len(p), 1))
+            y = (u > cumulative).sum(axis=2).clip(max=p.shape[1] - 1)
+            found = _multiclass_draws(y, scores)
+        for name, values in found.items():
+            draws.setdefault(name, []).append(np.asarray(values, dtype=float))
     return {
-        k: [float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))]
-        for k, v in draws.items()
+        name: [float(np.nanpercentile(v, q)) for q in (2.5, 97.5)]
+        for name, parts in draws.items()
+        for v in [np.concatenate(parts)]
     }
 
 
-def _binary_draws(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
+def _binary_draws(
+    y: np.ndarray, scores: np.ndarray, threshold: float, predicted: np.ndarray | None = None
+) -> dict[str, Any]:
     """Each draw's (a row of ``y``) metrics at once; ROC AUC by the rank-sum formula."""
     rankdata = optional_import("scipy.stats", extra="monitoring").rankdata
-    predicted = scores >= threshold
+    if predicted is None:
+        predicted = scores >= threshold
     tp = (y & predicted).sum(axis=1).astype(float)
     fp = (~y & predicted).sum(axis=1).astype(float)
     fn = (y & ~predicted).sum(axis=1).astype(float)
@@ -201,6 +236,18 @@ def _binary_draws(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[s
         }
 
 
+def _multiclass_draws(y: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+    """Each draw's (a row of class indices ``y``) macro metrics at once."""
+    predicted = scores.argmax(axis=1)
+    per_class: dict[str, list[Any]] = {"precision": [], "recall": [], "f1": [], "roc_auc": []}
+    for k in range(scores.shape[1]):
+        one = _binary_draws(y == k, scores[:, k], threshold=np.inf, predicted=predicted == k)
+        for name, values in per_class.items():
+            values.append(one[name])
+    out = {name: np.mean(values, axis=0) for name, values in per_class.items()}
+    return {"accuracy": (y == predicted).mean(axis=1), **out}
+
+
 def estimate(
     reference: Any,
     current: Any,
@@ -211,6 +258,7 @@ def estimate(
     chunk: str | None = None,
     threshold: float = 0.5,
     random_state: int = 0,
+    model: str | None = None,
 ) -> Estimate:
     """Estimate a classifier's metrics on ``current`` from its scores (see the module).
 
@@ -225,6 +273,8 @@ def estimate(
         chunk_rows: rows per chunk; ``chunk``: a period (``"1d"``) for capture windows.
         threshold: the binary decision threshold.
         random_state: the seed of the band's draws.
+        model: only the rows this model version answered (``fraud/3``, as the capture
+            names it): the model the reference's scores are of; default: every row.
 
     Raises:
         MonitoringError: missing columns, or a reference with one class only.
@@ -248,31 +298,56 @@ def estimate(
         raise MonitoringError("the reference holds one class only: calibration needs both outcomes")
     calibrated = _Calibrated(scores_ref, y_ref.astype(int), n_classes)
     chunks = []
-    for label, frame in _chunks(current, chunk_rows, chunk, target):
-        scores = _scores(frame, names)
-        keep = np.isfinite(scores) if scores.ndim == 1 else np.isfinite(scores).all(axis=1)
-        scores, frame = scores[keep], frame[keep]
-        if not len(scores):
-            continue
-        p = calibrated(scores)
-        if task == "binary":
-            expected = _binary_expected(p, scores, threshold)
-        else:
-            expected = _multiclass_expected(p, scores)
-        result = Chunk(
-            label, len(scores), expected, _band(task, p, scores, threshold, random_state)
+    for label, frame in _chunks(current, chunk_rows, chunk, (target, names, model)):
+        found = _chunk(
+            label, frame, names, calibrated, target=target, threshold=threshold, seed=random_state
         )
-        if target in frame.columns and frame[target].notna().any():
-            labelled = frame[target].notna().to_numpy()
-            y = frame[target][labelled].to_numpy().astype(int)
-            result.realized = _realized(task, y, scores[labelled], threshold)
-        chunks.append(result)
+        if found is not None:
+            chunks.append(found)
     return Estimate(
         task,
         list(range(n_classes)),
         chunks,
         _realized(task, y_ref.astype(int), scores_ref, threshold),
     )
+
+
+def _chunk(
+    label: str,
+    frame: Any,
+    names: list[str],
+    calibrated: _Calibrated,
+    *,
+    target: str,
+    threshold: float,
+    seed: int,
+) -> Chunk | None:
+    """One chunk's estimate, band and (where labelled) realized metrics; None if empty."""
+    if not len(frame):
+        return None
+    lacking = [c for c in names if c not in frame.columns]
+    if lacking:
+        raise MonitoringError(
+            f"the current data has no {lacking} (the reference's scores): the estimate "
+            "needs the model's scores for the same classes"
+        )
+    scores = _scores(frame, names)
+    keep = np.isfinite(scores) if scores.ndim == 1 else np.isfinite(scores).all(axis=1)
+    scores, frame = scores[keep], frame[keep]
+    if not len(scores):
+        return None
+    task = "binary" if len(names) == 1 else "multiclass"
+    p = calibrated(scores)
+    if task == "binary":
+        expected = _binary_expected(p, scores, threshold)
+    else:
+        expected = _multiclass_expected(p, scores)
+    result = Chunk(label, len(scores), expected, _band(task, p, scores, threshold, seed))
+    if target in frame.columns and frame[target].notna().any():
+        labelled = frame[target].notna().to_numpy()
+        y = frame[target][labelled].to_numpy().astype(int)
+        result.realized = _realized(task, y, scores[labelled], threshold)
+    return result
 
 
 def _scores(frame: Any, names: list[str]) -> np.ndarray:
@@ -296,26 +371,35 @@ def _score_columns(frame: Any, score: str | list[str] | None) -> list[str]:
 
 
 def _chunks(
-    current: Any, chunk_rows: int | None, period: str | None, target: str
-) -> list[tuple[str, Any]]:
+    current: Any,
+    chunk_rows: int | None,
+    period: str | None,
+    wanted: tuple[str, list[str], str | None],
+) -> Iterator[tuple[str, Any]]:
+    """Each chunk's label and rows, one chunk in memory at a time."""
     from alambic.monitoring._capture import CaptureWindow
 
+    target, names, model = wanted
     if isinstance(current, CaptureWindow):
         whole = CaptureWindow(current.endpoint, current.since, current.until, meta=True)
-        windows = whole.chunks(period) if period else [whole]
-        return [(_window_label(w), _with_labels(w, target)) for w in windows]
+        for window in whole.chunks(period) if period else [whole]:
+            yield _window_label(window), _with_labels(window, target, names, model)
+        return
+    if model is not None and "model" in current.columns:
+        current = current[current["model"] == model]
     size = max(chunk_rows or len(current), 1)
-    return [
-        (f"rows {i}-{min(i + size, len(current)) - 1}", current.iloc[i : i + size])
-        for i in range(0, len(current), size)
-    ]
+    for i in range(0, len(current), size):
+        yield f"rows {i}-{min(i + size, len(current)) - 1}", current.iloc[i : i + size]
 
 
-def _with_labels(window: Any, target: str) -> Any:
-    """A window's rows with their labels so far, as class indices, in ``target``."""
+def _with_labels(window: Any, target: str, names: list[str], model: str | None) -> Any:
+    """A window's scores (of ``model``'s rows, if named) with their labels so far, as
+    class indices, in ``target``."""
     from alambic.monitoring._performance import _classes, _labels, label_key
 
-    frame = window.to_pandas()
+    frame = window.to_pandas(columns=["request_id", "row", "model", *names])
+    if model is not None and "model" in frame.columns:
+        frame = frame[frame["model"] == model].reset_index(drop=True)
     labels, _counts = _labels(window.endpoint)
     if frame.empty or labels.empty:
         return frame

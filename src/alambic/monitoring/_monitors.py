@@ -3,13 +3,15 @@ recent data against a reference, and the runs they make.
 
 A monitor names what it watches (an endpoint's capture, or a Parquet/CSV path), its
 reference (by default the baseline of the model version the endpoint serves), the checks
-to run (``drift``, ``quality``, ``performance``), the window (``"24h"``) and chunk size
-(``"1h"``: drift over time), thresholds, and a severity per check (``warn`` or
-``alert``). :func:`run_monitor` evaluates it over the window ending now (or at
-``until``): the run is stored as ``running``, then its results (JSON) and its HTML report
-(an artifact) land together with its status, ``ok``, ``warn``, ``alert`` or ``no_data``:
-each check's severity when it finds a problem (drift: when the data set drifts, past
-``drift_share``; columns drifting alone warn).
+to run (``drift``, ``quality``, ``performance`` once labels arrive, ``estimate`` before
+they do), the window (``"24h"``) and chunk size (``"1h"``: drift, quality and estimated
+performance over time), thresholds, and a severity per check (``warn`` or ``alert``).
+:func:`run_monitor` evaluates it over the window ending now (or at ``until``): the run is
+stored as ``running``, then its results (JSON) and its HTML report (an artifact) land
+together with its status, ``ok``, ``warn``, ``alert`` or ``no_data``: each check's
+severity when it finds a problem (drift: when the data set drifts, past ``drift_share``;
+columns drifting alone warn). A run that is not ok says since when (``since``: the end of
+the first window of its unbroken streak of warn and alert runs).
 A run killed halfway stays ``running`` with no report; running it again over the same
 window gives the same results.
 
@@ -34,7 +36,7 @@ from alambic.data import Profile, profile
 from alambic.errors import MonitoringError, NotFoundError, RegistryError
 from alambic.monitoring._capture import capture, parse_period, parse_time, rejections
 from alambic.monitoring._drift import DriftReport, drift, drift_over_time
-from alambic.monitoring._profiles import window_profile
+from alambic.monitoring._profiles import on_executor, window_profile
 from alambic.monitoring._quality import Violation, check
 from alambic.monitoring._store import MonitorRecord, MonitorRunRecord, monitoring_store
 
@@ -50,9 +52,14 @@ __all__ = [
     "update_monitor",
 ]
 
-CHECKS = ("drift", "quality", "performance")
+CHECKS = ("drift", "quality", "performance", "estimate")
 SEVERITIES = ("warn", "alert")
-_DEFAULT_SEVERITY = {"drift": "alert", "quality": "warn", "performance": "alert"}
+_DEFAULT_SEVERITY = {
+    "drift": "alert",
+    "quality": "warn",
+    "performance": "alert",
+    "estimate": "warn",
+}
 _RANK = {"ok": 0, "warn": 1, "alert": 2}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -74,6 +81,7 @@ def _config(
     drift_options: dict[str, Any] | None,
     minimum: dict[str, float] | None,
     severity: dict[str, str] | None,
+    calibration: str | None = None,
 ) -> dict[str, Any]:
     """A checked configuration (what the ``monitors`` table stores)."""
     if (endpoint is None) == (data is None):
@@ -83,8 +91,11 @@ def _config(
     unknown = [c for c in checks if c not in CHECKS]
     if unknown or not checks:
         raise MonitoringError(f"unknown checks {unknown}; choose among {list(CHECKS)}")
-    if "performance" in checks and endpoint is None:
-        raise MonitoringError("the performance check reads an endpoint's labels: give endpoint=")
+    for needs_endpoint in ("performance", "estimate"):
+        if needs_endpoint in checks and endpoint is None:
+            raise MonitoringError(
+                f"the {needs_endpoint} check reads an endpoint's scores and labels: give endpoint="
+            )
     parse_period(window)
     if chunk is not None:
         parse_period(chunk)
@@ -104,6 +115,7 @@ def _config(
         "drift": dict(drift_options or {}),
         "minimum": dict(minimum or {}),
         "severity": {k: severities[k] for k in CHECKS},
+        "calibration": calibration,
     }
 
 
@@ -119,6 +131,7 @@ def create_monitor(
     drift_options: dict[str, Any] | None = None,
     minimum: dict[str, float] | None = None,
     severity: dict[str, str] | None = None,
+    calibration: str | None = None,
 ) -> MonitorRecord:
     """Store a monitor (see the module's docstring).
 
@@ -127,13 +140,19 @@ def create_monitor(
         endpoint: the endpoint whose capture it watches; or ``data``: a Parquet/CSV path.
         reference: a model (``fraud@production``: its baseline) or a data/statistics.json
             path; default: the baseline of the version the endpoint serves.
-        checks: among ``drift``, ``quality``, ``performance``.
+        checks: among ``drift``, ``quality``, ``performance`` (realized, once labels
+            arrive) and ``estimate`` (estimated from the scores before they do: CBPE).
         window: how far back each run looks (``"24h"``).
         chunk: a period for drift over time (``"1h"``), or None.
         drift_options: ``method``, ``threshold`` (one, or per column), ``drift_share``.
-        minimum: the realized metrics' floors (``{"roc_auc": 0.8}``) for ``performance``.
+        minimum: the metrics' floors (``{"roc_auc": 0.8}``; a ceiling for a loss) that
+            ``performance`` checks on the realized metrics and ``estimate`` on the
+            estimated ones, chunk by chunk.
         severity: per check, ``warn`` or ``alert`` (drift and performance alert, quality
-            warns, by default).
+            and estimate warn, by default).
+        calibration: what ``estimate`` calibrates the scores on: a model (``fraud/3``: the
+            held-out scores registered with it) or a Parquet/CSV file of scores and a
+            ``label`` column; default: those of the version the endpoint serves.
 
     Raises:
         MonitoringError: a configuration that cannot run (the message says what to fix).
@@ -147,6 +166,7 @@ def create_monitor(
     config = _config(
         endpoint=endpoint, data=data, reference=reference, checks=checks, window=window,
         chunk=chunk, drift_options=drift_options, minimum=minimum, severity=severity,
+        calibration=calibration,
     )  # fmt: skip
     return monitoring_store().create_monitor(name, config, actor=_actor())
 
@@ -156,7 +176,8 @@ def update_monitor(name: str, **changes: Any) -> MonitorRecord:
     store = monitoring_store()
     current = store.get_monitor(name).config
     keys = {"drift": "drift_options"}
-    merged = {keys.get(k, k): v for k, v in current.items()}
+    merged: dict[str, Any] = {"calibration": None}  # monitors stored before it lack it
+    merged.update({keys.get(k, k): v for k, v in current.items()})
     unknown = [k for k in changes if k not in merged]
     if unknown:
         raise MonitoringError(f"unknown settings {unknown}; a monitor has {sorted(merged)}")
@@ -207,6 +228,8 @@ def run_monitor(name: str, *, until: Any = None) -> MonitorRunRecord:
     run = store.start_run(monitor, since=start, until=end, actor=_actor())
     try:
         results, status = _evaluate(config, start, end)
+        if status in ("warn", "alert"):
+            results["since"] = _since(store.runs(name, limit=500), run.id, end)
         window = f"{_watched(config)} from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
         html = render(f"monitor {name}", status, results, window)
         key = ArtifactStore(settings().artifacts).put_bytes(html.encode())
@@ -220,6 +243,19 @@ def run_monitor(name: str, *, until: Any = None) -> MonitorRunRecord:
 
         publish_gauges(config["endpoint"], f"monitor-{name}", _gauges(name, finished))
     return finished
+
+
+def _since(history: list[MonitorRunRecord], current: str, end: datetime) -> str:
+    """Since when the monitor has not been ok: the end of the window of the oldest run in
+    the unbroken streak of warn and alert runs that this one closes."""
+    since = end
+    for earlier in history:  # newest first
+        if earlier.id == current or earlier.status in ("running", "failed"):
+            continue
+        if earlier.status not in ("warn", "alert") or earlier.window_until is None:
+            break
+        since = min(since, earlier.window_until)
+    return since.isoformat(timespec="minutes")
 
 
 _STATUS_VALUE = {"ok": 0.0, "warn": 1.0, "alert": 2.0, "no_data": -1.0}
@@ -277,6 +313,13 @@ def _gauges(name: str, run: MonitorRunRecord) -> list[tuple[str, str, dict[str, 
         for metric, value in quality.get("metrics", {}).items():
             labels = {**mine, "group": group, "metric": metric}
             gauges.append(("alambic_monitor_quality", "A realized quality metric.", labels, value))
+    chunks = (results.get("estimate") or {}).get("chunks") or []
+    for metric, value in (chunks[-1]["estimated"] if chunks else {}).items():
+        labels = {**mine, "metric": metric}
+        gauges.append(
+            ("alambic_monitor_estimated", "A metric estimated before labels (last chunk).",
+             labels, value)
+        )  # fmt: skip
     return gauges
 
 
@@ -323,7 +366,7 @@ def _reference(config: dict[str, Any]) -> Profile:
     if path.suffix == ".json" and path.is_file():
         return Profile.from_dict(json.loads(path.read_text()))
     if path.exists():
-        return profile(path)  # training data: profiled at each run
+        return profile(path, runner=on_executor)  # training data: profiled at each run
     try:
         return baseline_of(ref)
     except (NotFoundError, RegistryError) as exc:
@@ -339,7 +382,7 @@ def _evaluate(config: dict[str, Any], start: datetime, end: datetime) -> tuple[d
         window = capture(config["endpoint"], since=start, until=end)
         current = window_profile(window)  # whole hours: profiled once, then read back
     else:
-        window, current = None, profile(config["data"])
+        window, current = None, profile(config["data"], runner=on_executor)
     if current.rows == 0:
         where = str(window) if window is not None else config["data"]
         return {"no_data": f"no rows in {where}"}, "no_data"
@@ -353,6 +396,7 @@ def _evaluate(config: dict[str, Any], start: datetime, end: datetime) -> tuple[d
         ("drift", _drift_check),
         ("quality", _quality_check),
         ("performance", _performance_check),
+        ("estimate", _estimate_check),
     ):
         if name in config["checks"] and run(config, reference, current, window, results):
             levels.append(config["severity"][name])
@@ -417,7 +461,63 @@ def _performance_check(
     quality = performance(window).to_dict()
     results["performance"] = quality
     results["performance_problems"] = _below(quality, config["minimum"])
+    if config["chunk"]:  # quality over time: each chunk's metrics with their intervals
+        results["performance_over_time"] = [
+            {"chunk": part.since.isoformat(timespec="minutes"), **found["groups"]["all"]}
+            for part in window.chunks(config["chunk"])
+            for found in [performance(part, n_boot=100).to_dict()]
+            if "all" in found["groups"]
+        ]
     return bool(results["performance_problems"])
+
+
+def _estimate_check(
+    config: dict[str, Any],
+    reference: Profile,
+    current: Profile,
+    window: Any,
+    results: dict[str, Any],
+) -> bool:
+    """CBPE over the window's rows that the calibrated model answered, chunk by chunk,
+    against the floors in ``minimum``."""
+    from alambic.monitoring._estimate import estimate
+
+    if window is None:
+        return False
+    calibration, model = _calibration(config)
+    found = estimate(calibration, window, chunk=config["chunk"], model=model).to_dict()
+    results["estimate"] = found
+    problems = []
+    for chunk in found["chunks"]:
+        worse = _below({"groups": {"all": {"metrics": chunk["estimated"]}}}, config["minimum"])
+        problems += [f"estimated {problem} ({chunk['chunk']})" for problem in worse]
+    results["estimate_problems"] = problems
+    return bool(problems)
+
+
+def _calibration(config: dict[str, Any]) -> tuple[Any, str | None]:
+    """The labelled scores the estimate calibrates on (see :func:`create_monitor`), and
+    the model version they are of (whose rows are estimated; None: a file's, every row)."""
+    import pandas as pd
+
+    from alambic.monitoring._baseline import calibration_of
+    from alambic.registry import resolve
+
+    ref = config.get("calibration")
+    if ref is None:
+        from alambic.serving import get_endpoint
+
+        variants = get_endpoint(config["endpoint"]).variants  # the champion: most traffic
+        ref = max(variants, key=lambda v: v.weight).model
+    elif Path(ref).is_file():
+        path = Path(ref)
+        return (pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)), None
+    try:
+        return calibration_of(ref), resolve(ref).ref
+    except (NotFoundError, RegistryError) as exc:
+        raise MonitoringError(
+            f"cannot find the calibration {ref!r}: not a file, nor a model ({exc})"
+        ) from None
 
 
 def _is_output(column: str) -> bool:

@@ -6,6 +6,9 @@ that lies wholly inside the window is stored beside the capture, under
 ``<artifacts>/profiles/endpoint=NAME/``, keyed by the hour and the names and sizes of its
 files (a file added to the hour makes a new key); the window's profile is the merge of
 those hours' profiles and of the partial hours at its edges, which are read again.
+Several new hours of 64 MiB or more are profiled at once, each a task on the settings'
+executor (local worker processes, or Ray: ``ALAMBIC_EXECUTOR=ray``), which keeps its
+hour's profile itself; the merge reads them back in order.
 
 Example:
     >>> window_profile(capture("fraud", since="7d")).rows  # doctest: +SKIP
@@ -20,14 +23,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alambic.data import Profile, profile
+from alambic.data._profile import PARALLEL_BYTES
 from alambic.errors import DataError
 from alambic.monitoring._capture import CaptureWindow
 
 __all__ = ["window_profile"]
 
-SETTLED = timedelta(
-    minutes=1
-)  # capture writes its queue every second: an hour ago + 1 min is whole
+# Capture writes its queue every second: an hour that ended a minute ago is whole.
+SETTLED = timedelta(minutes=1)
 
 
 def _store(endpoint: str) -> tuple[Any, str]:
@@ -41,8 +44,7 @@ def _store(endpoint: str) -> tuple[Any, str]:
 
 
 def _key(window: CaptureWindow, start: datetime, fragments: list[Any]) -> str:
-    infos = fragments[0].filesystem.get_file_info([f.path for f in fragments])
-    files = sorted((info.path, info.size) for info in infos)
+    files = sorted((info.path, info.size) for info in _infos(fragments))
     text = json.dumps([window.endpoint, start.isoformat(), window.shadows, files])
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -58,11 +60,38 @@ def _cached(fs: Any, path: str) -> Profile | None:
         return None
 
 
+def on_executor(fn: Any, calls: list[tuple[Any, ...]]) -> list[Any]:
+    """A :func:`alambic.data.profile` runner: each call a task on the settings' executor
+    (local worker processes, or Ray)."""
+    from alambic.config import settings
+    from alambic.executors import executor_map
+
+    return executor_map(fn, calls, settings=settings())
+
+
+def profile_hour(endpoint: str, start: str, shadows: bool, path: str) -> int:
+    """Profile one whole hour of capture and keep it at ``path`` (a task of its own when
+    several hours are new); the rows it holds."""
+    begin = datetime.fromisoformat(start)
+    window = CaptureWindow(endpoint, begin, begin + timedelta(hours=1), shadows)
+    hour = profile(iter(window))
+    fs, _ = _store(endpoint)
+    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp"  # two runs may write the same hour
+    with fs.open(tmp, "w") as handle:
+        json.dump(hour.to_dict(), handle, allow_nan=False)
+    fs.mv(tmp, path)
+    return hour.rows
+
+
 def window_profile(window: CaptureWindow, *, now: datetime | None = None) -> Profile:
-    """The profile of ``window`` (see the module's docstring)."""
+    """The profile of ``window`` (see the module's docstring): whole hours from their
+    kept profiles; new ones profiled and kept (on the executor when there are several
+    and they are large); partial hours read again."""
     now = now or datetime.now(UTC)
     fs, base = _store(window.endpoint)
-    merged = Profile()
+    parts: list[Profile | str] = []
+    new: list[tuple[datetime, list[Any], str]] = []
     for start, fragments in window.hours():
         end = start + timedelta(hours=1)
         whole = (
@@ -71,20 +100,41 @@ def window_profile(window: CaptureWindow, *, now: datetime | None = None) -> Pro
             and end + SETTLED <= now
         )
         if not whole:
-            part = CaptureWindow(window.endpoint, max(start, window.since or start),
+            edge = CaptureWindow(window.endpoint, max(start, window.since or start),
                                  min(end, window.until or end), window.shadows)  # fmt: skip
-            merged = merged.merge(profile(part.batches(fragments)))
+            parts.append(profile(edge.batches(fragments)))
             continue
         path = f"{base}/{start:%Y-%m-%dT%H}-{_key(window, start, fragments)}.json"
-        hour = _cached(fs, path)
-        if hour is None:
-            hour = profile(
-                CaptureWindow(window.endpoint, start, end, window.shadows).batches(fragments)
-            )
-            fs.makedirs(base, exist_ok=True)
-            tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp"  # two runs may write the same hour
-            with fs.open(tmp, "w") as handle:
-                json.dump(hour.to_dict(), handle, allow_nan=False)
-            fs.mv(tmp, path)
-        merged = merged.merge(hour)
+        if not fs.exists(path):
+            new.append((start, fragments, path))
+        parts.append(path)
+    calls = [(window.endpoint, start.isoformat(), window.shadows, path) for start, _, path in new]
+    size = sum(info.size for _, fragments, _ in new for info in _infos(fragments))
+    if len(new) > 1 and size >= PARALLEL_BYTES:
+        on_executor(profile_hour, calls)
+    else:
+        for call in calls:
+            profile_hour(*call)
+    merged = Profile()
+    for part in parts:
+        merged = merged.merge(part if isinstance(part, Profile) else _kept(fs, part, window))
     return merged
+
+
+def _kept(fs: Any, path: str, window: CaptureWindow) -> Profile:
+    """An hour's kept profile; made again if it went missing or unreadable since."""
+    found = _cached(fs, path)
+    if found is None:
+        profile_hour(window.endpoint, _hour_of(path), window.shadows, path)
+        found = _cached(fs, path)
+    return found or Profile()
+
+
+def _infos(fragments: list[Any]) -> list[Any]:
+    return list(fragments[0].filesystem.get_file_info([f.path for f in fragments]))
+
+
+def _hour_of(path: str) -> str:
+    """The hour a kept profile's name starts with, as ISO text."""
+    start = datetime.strptime(path.rsplit("/", 1)[1][:13], "%Y-%m-%dT%H").replace(tzinfo=UTC)
+    return start.isoformat()

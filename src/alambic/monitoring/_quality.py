@@ -120,7 +120,11 @@ def _drift_text(result: Any) -> str:
 def _profiled(current: Any) -> Profile:
     if isinstance(current, CaptureWindow):
         return window_profile(current)
-    return current if isinstance(current, Profile) else profile(current)
+    if isinstance(current, Profile):
+        return current
+    from alambic.monitoring._profiles import on_executor
+
+    return profile(current, runner=on_executor)
 
 
 def _column_violations(

@@ -1,9 +1,11 @@
 """Monitoring reports as one self-contained HTML file: inline CSS and SVG, no script, no
 CDN, so it opens offline and stays small (a few KiB per column).
 
-The summary comes first (the status, what is wrong, the window), then the drift table,
-each column's reference-against-current distribution, drift over time, the quality
-violations and the realized quality per group with its intervals.
+The summary comes first (the status, what is wrong, since when, the window), then the
+drift table, each column's reference-against-current distribution, drift over time, the
+quality violations, the realized quality per group with its intervals (champion against
+challenger, holdout against treated), quality over time with its bands, and the
+performance estimated before the labels beside the realized one.
 """
 
 from __future__ import annotations
@@ -76,6 +78,75 @@ def _line(points: list[float], width: int = 500, height: int = 80) -> str:
     )
 
 
+def _band_chart(
+    values: list[float | None],
+    band: list[list[float] | None],
+    realized: list[float | None] | None = None,
+    *,
+    width: int = 500,
+    height: int = 110,
+) -> str:
+    """A metric over chunks: its 95% band shaded, its value as a line, and the realized
+    values (where labels came) as dots; the y axis spans what is drawn."""
+    n = len(values)
+    drawn = [v for v in values if v is not None] + [x for b in band if b for x in b]
+    drawn += [v for v in realized or [] if v is not None]
+    if n < 1 or not drawn:
+        return ""
+    low, high = min(drawn), max(drawn)
+    span = (high - low) or 1.0
+
+    def xy(i: int, v: float) -> str:
+        x = 30 + (i * (width - 40) / (n - 1) if n > 1 else (width - 40) / 2)
+        return f"{x:.1f},{height - 14 - (v - low) / span * (height - 24):.1f}"
+
+    parts = []
+    edges = [(i, b) for i, b in enumerate(band) if b]
+    if edges:
+        top = [xy(i, b[1]) for i, b in edges]
+        bottom = [xy(i, b[0]) for i, b in reversed(edges)]
+        parts.append(
+            f'<polygon fill="{_CUR}" fill-opacity="0.2" points="{" ".join(top + bottom)}"/>'
+        )
+    line = [xy(i, v) for i, v in enumerate(values) if v is not None]
+    if len(line) > 1:
+        parts.append(
+            f'<polyline fill="none" stroke="{_CUR}" stroke-width="2" points="{" ".join(line)}"/>'
+        )
+    elif line:
+        x, y = line[0].split(",")
+        parts.append(f'<circle r="3" fill="{_CUR}" cx="{x}" cy="{y}"/>')
+    for i, v in enumerate(realized or []):
+        if v is not None:
+            x, y = xy(i, v).split(",")
+            parts.append(
+                f'<circle r="3.5" fill="{_REF}" cx="{x}" cy="{y}">'
+                f"<title>realized {v:.4g}</title></circle>"
+            )
+    axis = (
+        f'<text x="0" y="12" font-size="10">{high:.3g}</text>'
+        f'<text x="0" y="{height - 12}" font-size="10">{low:.3g}</text>'
+    )
+    return f'<svg width="{width}" height="{height}" role="img">{axis}{"".join(parts)}</svg>'
+
+
+def _since(results: dict[str, Any]) -> list[str]:
+    """Since when things have been wrong: the run streak, and drift over time's chunks."""
+    lines = []
+    if results.get("since"):
+        lines.append(
+            f"not ok since {_e(results['since'])} UTC (the end of the first window of this "
+            "streak of runs)"
+        )
+    chunks = results.get("drift_over_time") or []
+    start = None
+    for chunk in chunks:  # the first chunk of the trailing streak of drifting ones
+        start = (start or chunk["chunk"]) if chunk["drifted"] else None
+    if start is not None:
+        lines.append(f"columns drift in every chunk since {_e(start)}")
+    return lines
+
+
 def _summary(results: dict[str, Any]) -> str:
     lines = []
     drift = results.get("drift") or {}
@@ -87,8 +158,11 @@ def _summary(results: dict[str, Any]) -> str:
     if violations:
         kinds = sorted({v["constraint_check_type"] for v in violations})
         lines.append(f"{len(violations)} quality violations ({_e(', '.join(kinds))})")
-    for problem in results.get("performance_problems") or []:
+    for problem in (results.get("performance_problems") or []) + (
+        results.get("estimate_problems") or []
+    ):
         lines.append(_e(problem))
+    lines += _since(results)
     if results.get("no_data"):
         lines.append(_e(results["no_data"]))
     items = "".join(f"<li>{line}</li>" for line in lines) or "<li>nothing is wrong</li>"
@@ -168,7 +242,106 @@ def _performance(results: dict[str, Any]) -> str:
         )
     head = "<tr><th>group</th><th>predictions</th><th>labelled</th><th>share</th>"
     head += "<th>metrics [95% interval]</th></tr>"
-    return f"<h2>Quality with labels</h2><table>{head}{''.join(rows)}</table>"
+    chart = _groups_chart(report)
+    return f"<h2>Quality with labels</h2>{chart}<table>{head}{''.join(rows)}</table>"
+
+
+def _quality_over_time(results: dict[str, Any]) -> str:
+    """Each realized metric chunk by chunk, with its bootstrap interval as a band."""
+    chunks = results.get("performance_over_time") or []
+    metrics = sorted({m for c in chunks for m in c.get("metrics", {})})
+    if not chunks or not metrics:
+        return ""
+    cells = []
+    for metric in metrics:
+        values = [c["metrics"].get(metric) for c in chunks]
+        band = [c["ci"].get(metric) for c in chunks]
+        cells.append(f'<div class="cell"><b>{_e(metric)}</b><br>{_band_chart(values, band)}</div>')
+    rows = "".join(
+        f"<tr><td>{_e(c['chunk'])}</td><td>{c['predictions']}</td><td>{c['labelled']}</td>"
+        f"<td>{_e(', '.join(f'{m} {_num(v)}' for m, v in c['metrics'].items()) or '—')}</td></tr>"
+        for c in chunks
+    )
+    head = "<tr><th>chunk</th><th>predictions</th><th>labelled</th><th>metrics</th></tr>"
+    return (
+        '<h2>Quality over time</h2><p class="small">realized metrics per chunk; the band is '
+        f'the 95% bootstrap interval</p><div class="grid">{"".join(cells)}</div>'
+        f"<table>{head}{rows}</table>"
+    )
+
+
+def _estimated(results: dict[str, Any]) -> str:
+    """Estimated performance per chunk, its band, and the realized metric beside it."""
+    found = results.get("estimate") or {}
+    chunks = found.get("chunks") or []
+    if not chunks:
+        return ""
+    cells = []
+    for metric in chunks[0]["estimated"]:
+        values = [c["estimated"].get(metric) for c in chunks]
+        band = [c["band"].get(metric) for c in chunks]
+        realized = [c["realized"].get(metric) for c in chunks]
+        reference = (found.get("reference") or {}).get(metric)
+        note = f" (reference {_num(reference)})" if reference is not None else ""
+        chart = _band_chart(values, band, realized)
+        cells.append(f'<div class="cell"><b>{_e(metric)}</b>{note}<br>{chart}</div>')
+    rows = "".join(
+        f"<tr><td>{_e(c['chunk'])}</td><td>{c['rows']}</td><td>"
+        + ", ".join(
+            f"{m} {_num(v)}"
+            + (f" (realized {_num(c['realized'][m])})" if m in c["realized"] else "")
+            for m, v in c["estimated"].items()
+        )
+        + "</td></tr>"
+        for c in chunks
+    )
+    legend = (
+        f'<p class="small"><span style="color:{_CUR}">━</span> estimated from the scores '
+        f'(CBPE), band 95% · <span style="color:{_REF}">●</span> realized, where labels came</p>'
+    )
+    head = "<tr><th>chunk</th><th>rows</th><th>estimated metrics</th></tr>"
+    return (
+        f'<h2>Estimated performance</h2>{legend}<div class="grid">{"".join(cells)}</div>'
+        f"<table>{head}{rows}</table>"
+    )
+
+
+def _groups_chart(report: dict[str, Any]) -> str:
+    """Champion against challenger, holdout against treated: each group's main metric
+    with its interval, one dot and whisker per group."""
+    groups = [(n, g) for n, g in report.get("groups", {}).items() if g.get("metrics")]
+    if len(groups) < 2:
+        return ""
+    metric = next(iter(groups[0][1]["metrics"]))
+    values = [g["metrics"].get(metric) for _, g in groups]
+    band = [g["ci"].get(metric) for _, g in groups]
+    drawn = [v for v in values if v is not None] + [x for b in band if b for x in b]
+    low, high = min(drawn), max(drawn)
+    span, row, width = float(high - low) or 1.0, 22, 520
+
+    def x(v: float) -> float:
+        return 170 + (float(v) - float(low)) / span * (width - 190)
+
+    parts = []
+    for i, ((name, _), value, interval) in enumerate(zip(groups, values, band, strict=True)):
+        y = 14 + i * row
+        parts.append(f'<text x="0" y="{y + 4}" font-size="11">{_e(name)}</text>')
+        if interval:
+            parts.append(
+                f'<line x1="{x(interval[0]):.1f}" x2="{x(interval[1]):.1f}" y1="{y}" y2="{y}" '
+                f'stroke="{_REF}" stroke-width="3"/>'
+            )
+        if value is not None:
+            parts.append(
+                f'<circle r="4" cx="{x(value):.1f}" cy="{y}" fill="{_CUR}">'
+                f"<title>{_e(name)}: {metric} {value:.4g}</title></circle>"
+            )
+    height = 14 + len(groups) * row
+    return (
+        f'<p class="small">{_e(metric)} per group, with its 95% interval '
+        f"({low:.3g} to {high:.3g})</p>"
+        f'<svg width="{width}" height="{height}" role="img">{"".join(parts)}</svg>'
+    )
 
 
 def render(title: str, status: str, results: dict[str, Any], window: str = "") -> str:
@@ -183,5 +356,12 @@ def render(title: str, status: str, results: dict[str, Any], window: str = "") -
     drift = results.get("drift")
     if drift:
         parts.append(f"<h2>Drift</h2>{_drift_table(drift)}{_distributions(results)}")
-    parts += [_over_time(results), _quality(results), _performance(results), "</body></html>"]
+    parts += [
+        _over_time(results),
+        _quality(results),
+        _performance(results),
+        _quality_over_time(results),
+        _estimated(results),
+        "</body></html>",
+    ]
     return "".join(parts)

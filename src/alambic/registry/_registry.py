@@ -239,6 +239,7 @@ def register(
     X: Any = None,  # the name every scikit-learn user types
     y: Any = None,
     baseline: Any = None,
+    calibration: Any = None,
 ) -> dict[str, Any]:
     """Add a new version of the model group ``name`` (created on first use).
 
@@ -261,13 +262,18 @@ def register(
             (:func:`alambic.monitoring.baseline`), kept with the version as the
             reference monitoring compares served data with
             (``al.monitoring.baseline_of(ref)``).
+        calibration: held-out data the model did not train on, with its outcome:
+            ``(X_test, y_test)``. Its scores and labels (up to 100,000 rows) are kept with
+            the version, to estimate performance before labels arrive
+            (``al.monitoring.calibration_of(ref)``, a monitor's ``estimate`` check).
 
     Returns:
         ``{"name", "version", "ref", "status"}``.
 
     Raises:
         RegistryError: the name is unsafe or a metric is not a number.
-        ModelError: a bare estimator without ``X``, or a packaged model with ``X``.
+        ModelError: a bare estimator without ``X``, or a packaged model with ``X``; a
+            ``calibration`` for a model that gives no class probabilities.
 
     Example:
         >>> import pandas as pd
@@ -293,6 +299,8 @@ def register(
     )
     if baseline is not None:
         lineage["baseline"] = _stored_baseline(baseline, model)
+    if calibration is not None:
+        lineage["calibration"] = _stored_calibration(calibration, model)
     values = {
         "model": ref.to_dict(),
         "signature": model.signature.to_dict() if model.signature is not None else None,
@@ -326,6 +334,54 @@ def _stored_baseline(data: Any, model: Any) -> dict[str, Any]:
     raw = json.dumps(found.statistics(), allow_nan=False).encode()
     key = ArtifactStore(settings().artifacts).put_bytes(raw)
     return {"key": key, "rows": found.rows, "columns": list(found.columns)}
+
+
+CALIBRATION_ROWS = 100_000
+
+
+def _stored_calibration(data: Any, model: Any) -> dict[str, Any]:
+    """Score held-out ``(X, y)`` with the model and store the scores (``score``, or
+    ``proba_0``…) and the labels (``label``: the class's index) as a Parquet artifact."""
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    from alambic.config import settings
+    from alambic.store import ArtifactStore
+
+    if not (isinstance(data, tuple) and len(data) == 2):
+        raise ModelError("calibration= takes held-out data with its outcome: (X_test, y_test)")
+    X, y = data
+    signature, estimator = model.signature, model.estimator
+    if signature is None or not signature.classes or not hasattr(estimator, "predict_proba"):
+        raise ModelError(
+            "calibration= is for classifiers that give class probabilities (predict_proba): "
+            "leave it out for this model"
+        )
+    if len(X) > CALIBRATION_ROWS:  # a fixed sample, so re-registering stores the same rows
+        keep = np.sort(np.random.default_rng(0).choice(len(X), CALIBRATION_ROWS, replace=False))
+        X, y = X.iloc[keep], np.asarray(y)[keep]
+    index = {label: i for i, label in enumerate(signature.classes)}
+    labels = [index.get(value.item() if hasattr(value, "item") else value) for value in y]
+    if None in labels:
+        unknown = next(v for v, i in zip(y, labels, strict=True) if i is None)
+        raise ModelError(
+            f"calibration's y holds {unknown!r}, not one of the model's classes "
+            f"{list(signature.classes)}"
+        )
+    inputs = [name for name, _ in signature.inputs]
+    proba = np.asarray(estimator.predict_proba(X[inputs]), dtype=float)
+    frame = (
+        pd.DataFrame({"score": proba[:, 1]})
+        if proba.shape[1] == 2
+        else pd.DataFrame(proba, columns=[f"proba_{i}" for i in range(proba.shape[1])])
+    )
+    frame["label"] = labels
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    key = ArtifactStore(settings().artifacts).put_bytes(buffer.getvalue())
+    return {"key": key, "rows": len(frame), "classes": [str(c) for c in signature.classes]}
 
 
 def _with_outputs(data: Any, model: Any) -> tuple[Any, list[str]]:

@@ -220,17 +220,9 @@ class StudyDriver:
 
 
 def _task(task_id: str, spec: dict[str, Any], artifacts: str, number: int) -> Task:
-    from alambic.executors import Task
+    from alambic.executors import call_task
 
-    payload = {
-        "code": _TRIAL_CODE,
-        "args": {"spec": {"value": spec}},
-        "outputs": ["return"],
-        "label": f"trial-{number}",
-        "artifacts": artifacts,
-        "allow_pickle": False,
-    }
-    return Task(task_id, payload, None)
+    return call_task(task_id, _TRIAL_CODE, {"spec": spec}, artifacts, label=f"trial-{number}")
 
 
 def _outcome(result: TaskResult, artifacts: str) -> dict[str, Any]:
