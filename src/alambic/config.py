@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -92,8 +93,9 @@ def find_project(start: Path | None = None) -> Path | None:
     The nearest ``alambic.toml`` in ``start`` or a parent declares the project (a
     ``.alambic`` folder below it does not start another one). Without one, the nearest
     folder holding an existing ``.alambic`` home is the project; that search stops
-    below the user's home folder, so one home made in ``~`` does not capture every
-    project under it. Commands run from any sub-folder then share one home.
+    below the user's home folder and the system's temporary folder, so one home made in
+    ``~`` (or in ``/tmp``) does not capture every project (or temporary folder) under it.
+    Commands run from any sub-folder then share one home.
 
     Example:
         >>> import tempfile
@@ -108,10 +110,10 @@ def find_project(start: Path | None = None) -> Path | None:
     if config is not None:
         return config.parent
     folder = (start or Path.cwd()).resolve()
-    ceiling = _user_home()
+    ceilings = {_user_home(), Path(tempfile.gettempdir()).resolve()}
     for candidate in (folder, *folder.parents):
-        if candidate == ceiling and candidate != folder:
-            break  # ~/.alambic serves commands run in ~ only
+        if candidate in ceilings and candidate != folder:
+            break  # ~/.alambic serves commands run in ~ only (and /tmp/.alambic, in /tmp)
         if (candidate / ".alambic").is_dir():
             return candidate
     return None

@@ -170,6 +170,22 @@ def test_a_home_in_the_users_home_folder_does_not_capture_projects_below_it(
     assert settings().home == (tmp_path / ".alambic").resolve()  # run in ~ itself: that one
 
 
+def test_a_home_left_in_the_temporary_folder_does_not_capture_folders_below_it(
+    no_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    no_env.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    no_env.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    (tmp_path / ".alambic").mkdir()  # one command once run in /tmp
+    (tmp_path / "job-1").mkdir()
+    no_env.chdir(tmp_path / "job-1")
+    assert find_project() is None
+    assert settings().home == (tmp_path / "job-1" / ".alambic").resolve()
+    no_env.chdir(tmp_path)
+    assert find_project() == tmp_path.resolve()  # run in /tmp itself: that one
+
+
 def test_with_no_marker_the_home_is_in_the_working_folder(
     no_env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

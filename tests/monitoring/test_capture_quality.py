@@ -108,7 +108,12 @@ def test_cbpe_estimates_what_the_labels_later_show() -> None:
         estimate(reference.assign(label=1), current)
 
 
-def test_multiclass_cbpe_estimates_every_metric_within_its_band() -> None:
+def test_multiclass_cbpe_estimates_every_metric_within_its_band(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from alambic.monitoring import _estimate
+
+    monkeypatch.setattr(_estimate, "_DRAW_CELLS", 50_000)  # the draws in batches of four
     rng = np.random.default_rng(11)
     p = rng.dirichlet([1.0, 1.0, 1.0], 24_000)
     noisy = np.clip(p + rng.normal(0, 0.04, p.shape), 1e-3, None)
@@ -134,6 +139,8 @@ def test_multiclass_cbpe_estimates_every_metric_within_its_band() -> None:
     )
     ovr = [roc_auc_score(first["label"] == k, first[f"proba_{k}"]) for k in range(3)]
     assert realized["roc_auc"] == pytest.approx(np.mean(ovr), abs=1e-12)
+    tiny = estimate(reference, current.head(3), chunk_rows=1)  # one row: no ROC AUC band
+    assert len(tiny.chunks) == 3 and all("roc_auc" not in c.band for c in tiny.chunks)
 
 
 def test_cbpe_on_a_capture_window_joins_the_labels_that_arrived() -> None:
@@ -158,8 +165,9 @@ def test_whole_hours_are_profiled_once_and_merged_with_the_edges() -> None:
     for hours_ago, frame in zip((3, 2, 1, 0), frames, strict=True):
         at = (top - timedelta(hours=hours_ago) + timedelta(minutes=10)).timestamp()
         write_capture("hours", frame, at=at, prefix=f"h{hours_ago}-")
-    window = capture("hours", since=top - timedelta(hours=3), until=datetime.now(UTC))
-    first = window_profile(window)
+    later = top + timedelta(minutes=30)  # as seen half an hour past the hour, whenever now is
+    window = capture("hours", since=top - timedelta(hours=3), until=later)
+    first = window_profile(window, now=later)
     assert first.rows == 160
     whole = pd.concat(frames, ignore_index=True)
     assert first["price"].mean == pytest.approx(profile(whole)["price"].mean, rel=1e-9)
@@ -167,10 +175,10 @@ def test_whole_hours_are_profiled_once_and_merged_with_the_edges() -> None:
 
     cached = sorted(Path(str(settings().artifacts), "profiles", "endpoint=hours").glob("*.json"))
     assert len(cached) == 3  # the three whole hours; the current one is read again
-    again = window_profile(window)
+    again = window_profile(window, now=later)
     assert again.rows == 160 and again["brand"].top() == first["brand"].top()
     write_capture("hours", frames[0], at=(top - timedelta(minutes=110)).timestamp(), prefix="late-")
-    assert window_profile(window).rows == 200  # a file added to an hour: that hour again
+    assert window_profile(window, now=later).rows == 200  # a file added to an hour: again
 
 
 def test_new_hours_are_profiled_on_the_executor_and_merge_as_profiled_here(
@@ -196,12 +204,14 @@ def test_new_hours_are_profiled_on_the_executor_and_merge_as_profiled_here(
     monkeypatch.setattr(_profiles, "on_executor", counted)
     monkeypatch.setattr(_profiles, "PARALLEL_BYTES", 0)  # small hours: send them anyway
     window = capture("spread", since=top - timedelta(hours=3), until=top)
-    shared = _profiles.window_profile(window)
+    settled = top + timedelta(minutes=2)  # the last hour is whole, even in its first minute
+    shared = _profiles.window_profile(window, now=settled)
     assert sent == [3]  # the three new hours, as three tasks
     whole = profile(pd.concat(frames, ignore_index=True))
     assert shared.rows == 150 and shared["brand"].top() == whole["brand"].top()
     assert shared["price"].mean == pytest.approx(whole["price"].mean, rel=1e-9)
-    assert _profiles.window_profile(window).rows == 150 and sent == [3]  # kept: none sent
+    kept = _profiles.window_profile(window, now=settled)
+    assert kept.rows == 150 and sent == [3]  # kept: none sent
 
 
 def test_labels_of_the_wrong_type_are_counted_and_drift_goes_chunk_by_chunk() -> None:

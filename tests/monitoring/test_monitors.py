@@ -122,7 +122,14 @@ def test_statuses_follow_the_severities_and_no_data_is_a_status() -> None:
     _capture(_cars(300, 3, shift=6.0), at=time.time() - 300, prefix="s")
     update_monitor("quiet", severity={"drift": "warn"}, checks=["drift"])
     assert get_monitor("quiet").revision == 2
-    assert run_monitor("quiet").status == "warn"
+    warned = run_monitor("quiet")
+    assert warned.status == "warn"
+    minute = "%Y-%m-%dT%H:%M+00:00"
+    assert warned.results["since"] == {  # the ok run before it ends the streak
+        "first_seen": warned.window_until.strftime(minute),
+        "last_ok": calm.window_until.strftime(minute),
+    }
+    assert "since" not in calm.results  # an ok run is not "not ok since"
 
 
 @pytest.mark.e2e  # the alambic command, killed in its own process
@@ -141,25 +148,29 @@ def test_a_run_killed_halfway_is_listed_as_running_and_a_rerun_gives_the_verdict
     for hour in range(6):  # drift over time in 72 chunks: a run that takes a while
         _capture(_cars(60, 30 + hour, shift=hour), at=now - hour * 3600 - 60, prefix=f"k{hour}-")
     create_monitor("killed", endpoint="cars", window="6h", chunk="5m")
+    until = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    before = run_monitor("killed", until=until)  # a run that was never killed
     environ = {**os.environ, "NO_COLOR": "1"}
-    command = [sys.executable, "-m", "alambic.cli", "monitors", "run", "killed"]
+    command = [sys.executable, "-m", "alambic.cli", "monitors", "run", "killed", "--until", until]
     process = subprocess.Popen(command, cwd=tmp_path, env=environ)
     deadline = time.monotonic() + 60
-    while not monitor_history("killed") and time.monotonic() < deadline:
+    while len(monitor_history("killed")) < 2 and time.monotonic() < deadline:
         assert process.poll() is None, "the run ended before it could be killed"
         time.sleep(0.005)
     process.send_signal(signal.SIGKILL)  # halfway: the run is stored, its results are not
     process.wait()
-    (killed,) = monitor_history("killed")
+    killed = monitor_history("killed")[0]
     assert killed.status == "running" and killed.report is None and not killed.results
     assert report_file(killed) is None  # no half-written report is listed
     rerun = run_monitor("killed", until=killed.window_until)
-    again = run_monitor("killed", until=killed.window_until)
-    assert rerun.status == again.status == "alert"
-    assert rerun.results["drift"]["drifted"] == again.results["drift"]["drifted"]
+    assert (rerun.window_since, rerun.window_until) == (before.window_since, before.window_until)
+    assert rerun.status == before.status == "alert"
+    assert rerun.results["drift"]["drifted"] == before.results["drift"]["drifted"]
     verdicts = [c["status"] for c in rerun.results["drift_over_time"]]
-    assert verdicts == [c["status"] for c in again.results["drift_over_time"]]
-    assert [r.status for r in monitor_history("killed")] == ["alert", "alert", "running"]
+    assert verdicts == [c["status"] for c in before.results["drift_over_time"]]
+    kinds = sorted(v["constraint_check_type"] for v in rerun.results["quality"])
+    assert kinds == sorted(v["constraint_check_type"] for v in before.results["quality"])
+    assert [r.status for r in monitor_history("killed")] == ["alert", "running", "alert"]
 
 
 def test_bad_configurations_are_refused_with_what_to_do() -> None:
@@ -262,9 +273,11 @@ def test_estimated_performance_warns_before_the_labels_and_shows_beside_them() -
     assert over_time[0]["labelled"] == 400 and "roc_auc" in over_time[0]["ci"]
     html = al.store.ArtifactStore(al.config.settings().artifacts).get_bytes(run.report).decode()
     assert "Estimated performance" in html and "Quality over time" in html
-    assert "realized" in html and "<polygon" in html  # the bands are drawn
+    estimated = html[html.index("<h2>Estimated performance</h2>") :]
+    assert "<title>realized" in estimated and "<polygon" in estimated  # dots and bands
     again = run_monitor("cars-estimate", until=run.window_until)
-    assert again.results["since"] == run.window_until.isoformat(timespec="minutes")
+    first_seen = run.window_until.isoformat(timespec="minutes")
+    assert again.results["since"] == {"first_seen": first_seen, "last_ok": None}
     from alambic.serving._gauges import render_gauges
 
     assert 'alambic_monitor_estimated{endpoint="cars"' in render_gauges(["cars"])
@@ -281,6 +294,14 @@ def test_an_estimate_without_calibration_data_says_how_to_register_it() -> None:
     with pytest.raises(MonitoringError, match=r"calibration=\(X_test, y_test\)"):
         run_monitor("no-calibration")
     assert monitor_history("no-calibration")[0].status == "failed"
+    train, held_out = _cars(800, 0), _cars(300, 25)
+    again = al.register(MODEL[0], "cars", X=train[["price", "km"]], y=_outcome(train),
+                        calibration=(held_out[["price", "km"]], _outcome(held_out)))  # fmt: skip
+    assert again["version"] == 1  # the same model: its version gains what it lacked
+    assert len(al.monitoring.calibration_of("cars/1")) == 300
+    assert run_monitor("no-calibration").status in ("ok", "warn")
+    (audit,) = [a for a in al.registry.history("cars") if a.action == "add-lineage"]
+    assert audit.after is not None and audit.after["calibration"]["rows"] == 300
     frame = _cars(50, 24)
     X = frame[["price", "km"]]
     with pytest.raises(ModelError, match="class probabilities"):

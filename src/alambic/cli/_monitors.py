@@ -34,7 +34,10 @@ Calibration = Annotated[
                  "file of scores and labels; default: the served version's."),
 ]  # fmt: skip
 Window = Annotated[str | None, typer.Option(help="How far back each run looks: 24h, 7d…")]
-Chunk = Annotated[str | None, typer.Option(help="A period for drift over time: 1h, 1d…")]
+Chunk = Annotated[
+    str | None,
+    typer.Option(help="A period (1h, 1d…) for drift, quality and estimates over time."),
+]
 Thresholds = Annotated[
     list[str] | None,
     typer.Option(
@@ -230,8 +233,8 @@ def _headline(run: Any) -> str:
         parts.append(f"{len(results['quality'])} quality violations")
     parts += results.get("performance_problems") or []
     parts += results.get("estimate_problems") or []
-    if results.get("since"):
-        parts.append(f"not ok since {results['since']}")
+    if (results.get("since") or {}).get("first_seen"):
+        parts.append(f"not ok since the run ending {results['since']['first_seen']}")
     return "; ".join(parts) or "nothing wrong"
 
 

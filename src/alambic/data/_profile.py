@@ -661,7 +661,9 @@ def _in_parallel(
         p for p in Path(data).rglob("*") if p.is_file() and p.suffix.lower() in (".parquet", ".pq")
     )
     workers = min(n_jobs or os.cpu_count() or 1, len(files))
-    if workers < 2 or sum(p.stat().st_size for p in files) < PARALLEL_BYTES:
+    if len(files) < 2 or (runner is None and workers < 2):  # a runner has workers of its own
+        return None
+    if sum(p.stat().st_size for p in files) < PARALLEL_BYTES:
         return None
     parts = (runner or _process_pool(workers))(_profile_file, [(str(f), batch_rows) for f in files])
     merged = Profile()

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,7 @@ def executor_map(
     settings: Settings,
     executor: str | None = None,
     max_workers: int | None = None,
+    timeout: float | None = None,
 ) -> list[Any]:
     """``[fn(*args) for args in calls]``, each call a task on the executor.
 
@@ -67,9 +69,11 @@ def executor_map(
         settings: where answers are stored, and the default executor.
         executor: ``local``, ``ray`` or ``inline``; default: ``settings.executor``.
         max_workers: tasks at once; default: the executor's.
+        timeout: seconds for all the calls; default: no limit.
 
     Raises:
-        ExecutorError: a call failed (its error is named), or its worker died.
+        ExecutorError: a call failed (its error is named), its worker died, or the calls
+            ran past ``timeout`` (the pool is shut down, its workers stopped).
     """
     from alambic.executors._base import create_executor
     from alambic.store import ArtifactRef, ArtifactStore, load_value
@@ -91,12 +95,20 @@ def executor_map(
     with create_executor(settings, executor, **options) as pool:
         for task in tasks:
             pool.submit(task)
+        started = time.monotonic()
         while len(answers) < len(tasks):
+            if timeout is not None and time.monotonic() - started > timeout:
+                raise ExecutorError(
+                    f"{len(tasks) - len(answers)} of {len(tasks)} calls of {fn.__qualname__} "
+                    f"did not end within {timeout:g}s"
+                )
             for result in pool.wait(1.0):
                 if not result.ok:
-                    raise ExecutorError(
-                        f"{result.task_id} failed: {(result.error or 'no error').strip()}"
+                    why = (result.error or "").strip() or (
+                        f"no error came back: its worker may have died (see "
+                        f"{settings.home / 'logs' / 'workers.log'})"
                     )
+                    raise ExecutorError(f"{result.task_id} failed: {why}")
                 answers[result.task_id] = result.outputs["return"]
     store = ArtifactStore(settings.artifacts)
     return [load_value(store, ArtifactRef.from_dict(answers[task.id])) for task in tasks]

@@ -83,8 +83,9 @@ def calibration_of(model: str) -> Any:
     raw = _kept_with(
         model,
         "calibration",
-        "calibration data to estimate its performance from; register it with "
-        "al.register(..., calibration=(X_test, y_test)), or give the estimate a labelled "
-        "reference (a file with the scores and a label column)",
+        "calibration data to estimate its performance from; register it again with "
+        "al.register(..., calibration=(X_test, y_test)) (the same model gains it), or give "
+        "a file of scores and a label column: alambic monitors update NAME --calibration "
+        "FILE (al.monitoring.estimate(FILE_AS_DATAFRAME, ...) in Python)",
     )
     return pd.read_parquet(io.BytesIO(raw))

@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,44 +189,48 @@ def _band(
     """The 2.5th and 97.5th percentiles of the metrics when labels follow ``p``.
 
     The draws go in batches of at most about four million labels, so that a large chunk
-    does not hold ``DRAWS`` copies of itself at once.
+    does not hold ``DRAWS`` copies of itself at once; the scores' ranks (for ROC AUC) and
+    the predictions are computed once for every batch.
     """
+    rankdata = optional_import("scipy.stats", extra="monitoring").rankdata
     rng = np.random.default_rng(seed)
     width = 1 if task == "binary" else p.shape[1]
     batch = max(1, min(DRAWS, _DRAW_CELLS // max(len(p) * width, 1)))
+    if task == "binary":
+        ranks, predicted = rankdata(scores)[:, None], (scores >= threshold)[:, None]
+    else:  # one-vs-rest: each class's own scores and predictions
+        ranks = np.column_stack([rankdata(scores[:, k]) for k in range(width)])
+        predicted = scores.argmax(axis=1)[:, None] == np.arange(width)
     cumulative = p.cumsum(axis=1) if task != "binary" else p
     draws: dict[str, list[np.ndarray]] = {}
     for start in range(0, DRAWS, batch):
         size = min(batch, DRAWS - start)
         if task == "binary":
-            found = _binary_draws(rng.random((size, len(p))) < p, scores, threshold)
+            found = _binary_draws(rng.random((size, len(p))) < p, ranks[:, 0], predicted[:, 0])
         else:
             u = rng.random((size, len(p), 1))
-            y = (u > cumulative).sum(axis=2).clip(max=p.shape[1] - 1)
-            found = _multiclass_draws(y, scores)
+            y = (u > cumulative).sum(axis=2).clip(max=width - 1)
+            found = _multiclass_draws(y, ranks, predicted)
         for name, values in found.items():
             draws.setdefault(name, []).append(np.asarray(values, dtype=float))
-    return {
-        name: [float(np.nanpercentile(v, q)) for q in (2.5, 97.5)]
-        for name, parts in draws.items()
-        for v in [np.concatenate(parts)]
-    }
+    bands = {}
+    for name, parts in draws.items():
+        values = np.concatenate(parts)
+        values = values[np.isfinite(values)]  # a draw with one class has no ROC AUC
+        if len(values):
+            bands[name] = [float(np.percentile(values, q)) for q in (2.5, 97.5)]
+    return bands  # a metric no draw could measure has no band
 
 
-def _binary_draws(
-    y: np.ndarray, scores: np.ndarray, threshold: float, predicted: np.ndarray | None = None
-) -> dict[str, Any]:
-    """Each draw's (a row of ``y``) metrics at once; ROC AUC by the rank-sum formula."""
-    rankdata = optional_import("scipy.stats", extra="monitoring").rankdata
-    if predicted is None:
-        predicted = scores >= threshold
+def _binary_draws(y: np.ndarray, ranks: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    """Each draw's (a row of ``y``) metrics at once; ROC AUC by the rank-sum formula (the
+    scores' ranks, ties sharing their mean rank, as roc_auc_score counts them)."""
     tp = (y & predicted).sum(axis=1).astype(float)
     fp = (~y & predicted).sum(axis=1).astype(float)
     fn = (y & ~predicted).sum(axis=1).astype(float)
     n = y.shape[1]
     with np.errstate(divide="ignore", invalid="ignore"):
         positives = y.sum(axis=1).astype(float)
-        ranks = rankdata(scores)  # ties share their mean rank, as roc_auc_score counts them
         auc = (y @ ranks - positives * (positives + 1) / 2) / (positives * (n - positives))
         return {
             "accuracy": (n - fp - fn) / n,
@@ -236,16 +241,16 @@ def _binary_draws(
         }
 
 
-def _multiclass_draws(y: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+def _multiclass_draws(y: np.ndarray, ranks: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
     """Each draw's (a row of class indices ``y``) macro metrics at once."""
-    predicted = scores.argmax(axis=1)
     per_class: dict[str, list[Any]] = {"precision": [], "recall": [], "f1": [], "roc_auc": []}
-    for k in range(scores.shape[1]):
-        one = _binary_draws(y == k, scores[:, k], threshold=np.inf, predicted=predicted == k)
+    for k in range(ranks.shape[1]):
+        one = _binary_draws(y == k, ranks[:, k], predicted[:, k])
         for name, values in per_class.items():
             values.append(one[name])
     out = {name: np.mean(values, axis=0) for name, values in per_class.items()}
-    return {"accuracy": (y == predicted).mean(axis=1), **out}
+    chosen = predicted.argmax(axis=1)
+    return {"accuracy": (y == chosen).mean(axis=1), **out}
 
 
 def estimate(
@@ -285,7 +290,7 @@ def estimate(
         raise MonitoringError(
             f"the reference lacks the columns {missing}: it needs labels and scores"
         )
-    y_ref = reference[target].to_numpy()
+    y_ref = _class_indices(reference[target], target, len(names))
     scores_ref = _scores(reference, names)
     usable = (
         np.isfinite(scores_ref) if scores_ref.ndim == 1 else np.isfinite(scores_ref).all(axis=1)
@@ -342,12 +347,30 @@ def _chunk(
         expected = _binary_expected(p, scores, threshold)
     else:
         expected = _multiclass_expected(p, scores)
+    expected = {k: v for k, v in expected.items() if math.isfinite(v)}
     result = Chunk(label, len(scores), expected, _band(task, p, scores, threshold, seed))
     if target in frame.columns and frame[target].notna().any():
         labelled = frame[target].notna().to_numpy()
         y = frame[target][labelled].to_numpy().astype(int)
         result.realized = _realized(task, y, scores[labelled], threshold)
     return result
+
+
+def _class_indices(labels: Any, target: str, width: int) -> np.ndarray:
+    """The reference's labels as class indices (NaN where missing), or a clear error."""
+    import pandas as pd
+
+    values = pd.to_numeric(labels, errors="coerce").to_numpy(dtype=float)
+    classes = 2 if width == 1 else width
+    wrong = ~np.isnan(values) & ((values != np.round(values)) | (values < 0) | (values >= classes))
+    wrong |= np.isnan(values) & labels.notna().to_numpy()
+    if wrong.any():
+        bad = labels[wrong].iloc[0]
+        raise MonitoringError(
+            f"the reference's {target!r} holds {bad!r}: labels are class indices, 0 to "
+            f"{classes - 1} in the order of the score columns (0/1 for a binary score)"
+        )
+    return np.asarray(values, dtype=float)
 
 
 def _scores(frame: Any, names: list[str]) -> np.ndarray:

@@ -11,7 +11,7 @@ stored as ``running``, then its results (JSON) and its HTML report (an artifact)
 together with its status, ``ok``, ``warn``, ``alert`` or ``no_data``: each check's
 severity when it finds a problem (drift: when the data set drifts, past ``drift_share``;
 columns drifting alone warn). A run that is not ok says since when (``since``: the end of
-the first window of its unbroken streak of warn and alert runs).
+the first window of its unbroken streak of warn and alert runs, and of the last ok run's).
 A run killed halfway stays ``running`` with no report; running it again over the same
 window gives the same results.
 
@@ -61,6 +61,7 @@ _DEFAULT_SEVERITY = {
     "estimate": "warn",
 }
 _RANK = {"ok": 0, "warn": 1, "alert": 2}
+ESTIMATE_ROWS = 50  # a chunk's estimate is checked against the floors from this many rows
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
@@ -143,7 +144,8 @@ def create_monitor(
         checks: among ``drift``, ``quality``, ``performance`` (realized, once labels
             arrive) and ``estimate`` (estimated from the scores before they do: CBPE).
         window: how far back each run looks (``"24h"``).
-        chunk: a period for drift over time (``"1h"``), or None.
+        chunk: a period (``"1h"``) for drift, realized quality and estimated performance
+            over time, or None.
         drift_options: ``method``, ``threshold`` (one, or per column), ``drift_share``.
         minimum: the metrics' floors (``{"roc_auc": 0.8}``; a ceiling for a loss) that
             ``performance`` checks on the realized metrics and ``estimate`` on the
@@ -245,17 +247,26 @@ def run_monitor(name: str, *, until: Any = None) -> MonitorRunRecord:
     return finished
 
 
-def _since(history: list[MonitorRunRecord], current: str, end: datetime) -> str:
-    """Since when the monitor has not been ok: the end of the window of the oldest run in
-    the unbroken streak of warn and alert runs that this one closes."""
-    since = end
+def _since(history: list[MonitorRunRecord], current: str, end: datetime) -> dict[str, Any]:
+    """Since when the monitor has not been ok: the end of the window of the first run in
+    the unbroken streak of warn and alert runs that this one closes (``first_seen``), and
+    that of the last ok run before it (``last_ok``; None: none was). Runs still running,
+    failed or with no data neither break the streak nor join it."""
+    first_seen, last_ok = end, None
     for earlier in history:  # newest first
-        if earlier.id == current or earlier.status in ("running", "failed"):
+        if earlier.id == current or earlier.status in ("running", "failed", "no_data"):
             continue
-        if earlier.status not in ("warn", "alert") or earlier.window_until is None:
+        if earlier.window_until is None:
             break
-        since = min(since, earlier.window_until)
-    return since.isoformat(timespec="minutes")
+        if earlier.status not in ("warn", "alert"):
+            last_ok = earlier.window_until
+            break
+        first_seen = min(first_seen, earlier.window_until)
+
+    def text(at: datetime | None) -> str | None:
+        return None if at is None else at.astimezone(UTC).isoformat(timespec="minutes")
+
+    return {"first_seen": text(first_seen), "last_ok": text(last_ok)}
 
 
 _STATUS_VALUE = {"ok": 0.0, "warn": 1.0, "alert": 2.0, "no_data": -1.0}
@@ -487,8 +498,11 @@ def _estimate_check(
     calibration, model = _calibration(config)
     found = estimate(calibration, window, chunk=config["chunk"], model=model).to_dict()
     results["estimate"] = found
+    found["model"] = model  # whose rows were estimated, as resolved for this run
     problems = []
     for chunk in found["chunks"]:
+        if chunk["rows"] < ESTIMATE_ROWS:  # too few rows to say much: shown, not checked
+            continue
         worse = _below({"groups": {"all": {"metrics": chunk["estimated"]}}}, config["minimum"])
         problems += [f"estimated {problem} ({chunk['chunk']})" for problem in worse]
     results["estimate_problems"] = problems

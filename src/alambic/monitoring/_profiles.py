@@ -69,12 +69,19 @@ def on_executor(fn: Any, calls: list[tuple[Any, ...]]) -> list[Any]:
     return executor_map(fn, calls, settings=settings())
 
 
-def profile_hour(endpoint: str, start: str, shadows: bool, path: str) -> int:
+def profile_hour(
+    endpoint: str, start: str, shadows: bool, path: str, files: list[str] | None = None
+) -> int:
     """Profile one whole hour of capture and keep it at ``path`` (a task of its own when
-    several hours are new); the rows it holds."""
+    several hours are new); the rows it holds. ``files``: the hour's files that the
+    profile's key names (others, written since, wait for the next key)."""
     begin = datetime.fromisoformat(start)
     window = CaptureWindow(endpoint, begin, begin + timedelta(hours=1), shadows)
-    hour = profile(iter(window))
+    fragments = window._fragments()
+    if files is not None:
+        wanted = set(files)
+        fragments = [f for f in fragments if f.path in wanted]
+    hour = profile(window.batches(fragments))
     fs, _ = _store(endpoint)
     fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
     tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp"  # two runs may write the same hour
@@ -108,7 +115,10 @@ def window_profile(window: CaptureWindow, *, now: datetime | None = None) -> Pro
         if not fs.exists(path):
             new.append((start, fragments, path))
         parts.append(path)
-    calls = [(window.endpoint, start.isoformat(), window.shadows, path) for start, _, path in new]
+    calls = [
+        (window.endpoint, start.isoformat(), window.shadows, path, [f.path for f in fragments])
+        for start, fragments, path in new
+    ]
     size = sum(info.size for _, fragments, _ in new for info in _infos(fragments))
     if len(new) > 1 and size >= PARALLEL_BYTES:
         on_executor(profile_hour, calls)

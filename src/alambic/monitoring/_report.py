@@ -133,10 +133,13 @@ def _band_chart(
 def _since(results: dict[str, Any]) -> list[str]:
     """Since when things have been wrong: the run streak, and drift over time's chunks."""
     lines = []
-    if results.get("since"):
+    since = results.get("since") or {}
+    if since.get("first_seen"):
+        last = since.get("last_ok")
+        after = f"; the last ok run's window ended {_e(last)}" if last else "; no run was ok before"
         lines.append(
-            f"not ok since {_e(results['since'])} UTC (the end of the first window of this "
-            "streak of runs)"
+            f"not ok in every run since the one whose window ended {_e(since['first_seen'])} "
+            f"UTC{after}"
         )
     chunks = results.get("drift_over_time") or []
     start = None

@@ -245,7 +245,8 @@ def register(
 
     Usable as a pipeline step (inside ``al.when`` to register only models that pass) and
     from plain Python. Registering the very model the group's latest version holds
-    returns that version instead of adding a duplicate.
+    returns that version instead of adding a duplicate (a ``baseline`` or
+    ``calibration`` it lacks is added to it, audited).
 
     Args:
         model: a packaged model (:func:`alambic.models.package`), or a fitted estimator
@@ -293,6 +294,14 @@ def register(
     store = registry_store()
     latest = store.latest_version(name)
     if latest is not None and latest.model.get("hash") == ref.hash:
+        kept = latest.lineage or {}
+        extra = {}  # what the version was registered without, given now: added to it
+        if baseline is not None and "baseline" not in kept:
+            extra["baseline"] = _stored_baseline(baseline, model)
+        if calibration is not None and "calibration" not in kept:
+            extra["calibration"] = _stored_calibration(calibration, model)
+        if extra:
+            store.add_lineage(name, latest.version, extra, actor=current_actor())
         return {"name": name, "version": latest.version, "ref": latest.ref, "status": latest.status}
     lineage = collect_lineage(
         {"size_bytes": ref.meta.get("size_bytes", model.size_bytes), "flavor": model.flavor}

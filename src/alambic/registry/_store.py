@@ -288,6 +288,23 @@ class RegistryStore(Repository):
 
         return self._changed(group, actor, listening, work)
 
+    def add_lineage(
+        self, group: str, version: int, entries: dict[str, Any], *, actor: str
+    ) -> ModelVersionRecord:
+        """Add lineage entries that a version lacks (audited); those it holds stay as
+        they are: what it was registered with does not change."""
+
+        def work(session: Session, locked: ModelGroupRow, outbox: _Outbox) -> ModelVersionRecord:
+            row = self._version(session, group, version, lock=True)
+            new = {k: v for k, v in entries.items() if k not in (row.lineage or {})}
+            if new:
+                row.lineage = {**(row.lineage or {}), **new}
+                _audit(session, actor, "add-lineage", group, version=version, after=new)
+                session.flush()
+            return to_record(ModelVersionRecord, row)
+
+        return self._changed(group, actor, False, work).value
+
     def move_alias(
         self,
         group: str,

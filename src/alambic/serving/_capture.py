@@ -465,22 +465,31 @@ def read_capture(endpoint: str, *, with_labels: bool = False, inputs: bool = Tru
     return frame
 
 
+_read_labels: dict[str, tuple[Any, Any, int]] = {}  # endpoint: (its files, latest, received)
+
+
 def read_labels(endpoint: str) -> tuple[Any, int]:
     """The endpoint's labels, the latest per request row (``request_id``, ``row``,
-    ``label``, ``labelled_at``), and how many labels were received in all."""
+    ``label``, ``labelled_at``), and how many labels were received in all. They are read
+    again only when the label files changed (a monitor run reads them chunk by chunk)."""
     import pandas as pd
 
     fs, base = _filesystem(f"{capture_root('labels')}/endpoint={endpoint}")
     files = fs.glob(f"{base}/*.parquet") if fs.exists(base) else []
     if not files:
         return pd.DataFrame(columns=["request_id", "row", "label", "labelled_at"]), 0
+    key = (base, tuple(sorted((f, fs.size(f)) for f in files)))
+    known = _read_labels.get(endpoint)
+    if known is not None and known[0] == key:
+        return known[1].copy(), known[2]
     received = pd.concat([pd.read_parquet(f, filesystem=fs) for f in files], ignore_index=True)
     latest = (
         received.sort_values("received_at", kind="stable")
         .drop_duplicates(["request_id", "row"], keep="last")
         .rename(columns={"received_at": "labelled_at"})
     )
-    return latest, len(received)
+    _read_labels[endpoint] = (key, latest, len(received))
+    return latest.copy(), len(received)
 
 
 def _read_file(fs: Any, path: str, *, inputs: bool) -> Any:
