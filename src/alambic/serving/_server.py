@@ -101,6 +101,7 @@ def serve(
         raise ServingError("serving needs its extra: pip install 'alambic[serve]'") from None
     from alambic.serving._endpoints import list_endpoints
     from alambic.serving._http import http_protocol
+    from alambic.serving._predictor import WORKERS_ENV
     from alambic.serving._state import ServerState
 
     if workers < 1:
@@ -127,6 +128,7 @@ def serve(
     os.environ[_POLL_ENV] = str(poll_seconds)
     os.environ[_GRPC_PORT_ENV] = "" if grpc_port is None else str(grpc_port)
     os.environ[_GRPC_HOST_ENV] = host
+    os.environ[WORKERS_ENV] = str(workers)  # large batches share the cores among workers
     try:
         uvicorn.run(
             "alambic.serving._server:app_from_env",
