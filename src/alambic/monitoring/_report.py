@@ -102,7 +102,13 @@ def _band_chart(
 
     parts = []
     edges = [(i, b) for i, b in enumerate(band) if b]
-    if edges:
+    if n == 1 and edges:  # one chunk: the band as a whisker
+        (x1, y1), (x2, y2) = (xy(0, edges[0][1][k]).split(",") for k in (0, 1))
+        parts.append(
+            f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{_CUR}" '
+            'stroke-opacity="0.35" stroke-width="8"/>'
+        )
+    elif edges:
         top = [xy(i, b[1]) for i, b in edges]
         bottom = [xy(i, b[0]) for i, b in reversed(edges)]
         parts.append(
