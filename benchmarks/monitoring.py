@@ -15,7 +15,9 @@ Each side is drawn from its own seeds (``numpy.random.SeedSequence([42, side, fi
 so the same size always gives the same files.
 
 Each measurement runs in a fresh process, so its peak memory is its own: ``VmHWM`` from
-``/proc/self/status`` (the process's peak RSS) at its end. Its imports are timed apart
+``/proc/self/status`` (the process's peak RSS) at its end, plus that of the executor's
+worker processes it started (alambic profiles large folders file by file on them; they
+stay up, idle, until it ends), shown apart in the ``workers`` column. Its imports are timed apart
 (printed, not in the wall time); the wall time is reading, the drift report over every
 column with the data set's verdict, and the HTML file written:
 
@@ -188,6 +190,27 @@ def peak_mb() -> float:
     return math.nan
 
 
+def workers_peak_mb() -> float:
+    """The summed peak resident memory (VmHWM) of this process's live children, in MB:
+    the executor's worker processes, which stay up (idle) until this process ends."""
+    total = 0.0
+    me = str(os.getpid())
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            if stat.rpartition(")")[2].split()[1] != me:
+                continue
+            status = Path(f"/proc/{entry}/status").read_text()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
 def _alambic(mode: str, reference: str, current: str, html: str) -> dict[str, Any]:
     """One drift report, from the Parquet folders (``parquet``) or DataFrames (``pandas``)."""
     began = time.perf_counter()
@@ -216,7 +239,9 @@ def _alambic(mode: str, reference: str, current: str, html: str) -> dict[str, An
         "report_s": ran - read,
         "html_s": done - ran if html_bytes is not None else None,
         "wall_s": done - imported,
-        "peak_mb": peak_mb(),
+        "main_mb": (main := peak_mb()),
+        "workers_mb": (workers := workers_peak_mb()),
+        "peak_mb": main + workers,  # the main process and its executor's workers
         "html_bytes": html_bytes,
         "drifted": report.drifted,
         "share": report.share,
@@ -329,7 +354,9 @@ def _seconds(value: float | None) -> str:
 def _table_rows(results: list[dict[str, Any]]) -> None:
     head = f"{'rows (ref / current)':>25} {'tool':28} {'wall s':>8} {'read s':>7} {'test s':>8}"
     expected = f"drifted (expected {len(EXPECTED)})"
-    print(f"{head} {'HTML s':>7} {'peak MB':>8} {'HTML KB':>8}  {expected:20}  verdict")
+    print(
+        f"{head} {'HTML s':>7} {'peak MB':>8} {'workers':>8} {'HTML KB':>8}  {expected:20}  verdict"
+    )
     for size in results:
         rows = f"{size['ref_rows']:,} / {size['rows']:,}"
         if "skipped" in size:
@@ -344,9 +371,16 @@ def _table_rows(results: list[dict[str, Any]]) -> None:
             cells = [_seconds(run[k]) for k in ("wall_s", "read_s", "report_s", "html_s")]
             print(
                 f"{rows:>25} {LABELS[key]:28} {cells[0]:>8} {cells[1]:>7} {cells[2]:>8} "
-                f"{cells[3]:>7} {run['peak_mb']:>8.0f} {html:>8}  {_found(run):20}  "
+                f"{cells[3]:>7} {run['peak_mb']:>8.0f} {_workers(run):>8} {html:>8}  "
+                f"{_found(run):20}  "
                 f"{verdict} ({run['share']:.2f})"
             )
+
+
+def _workers(run: dict[str, Any]) -> str:
+    """Of the peak, the executor's worker processes (alambic, when it used them)."""
+    workers = run.get("workers_mb")
+    return "—" if not workers else f"{workers:.0f}"
 
 
 def _compare(ours: dict[str, Any], theirs: dict[str, Any]) -> str:
