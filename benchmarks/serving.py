@@ -498,6 +498,18 @@ def _phase(
             runs[phase] = servers[key].load(line, payload, concurrency, n // scale, warmup // scale)
 
 
+def _quiet(servers: dict[str, Server], limit_s: float = 90.0) -> None:
+    """Wait until no server is still warming up (loading models, compiling, starting its
+    workers): together, under 5% of a core over half a second; at most ``limit_s``."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        before = sum(_cpu_seconds(s.process.pid) for s in servers.values())
+        time.sleep(0.5)
+        if sum(_cpu_seconds(s.process.pid) for s in servers.values()) - before < 0.025:
+            return
+    print(f"note: the servers were still busy after {limit_s:.0f} s; measuring anyway")
+
+
 def _measure(servers: dict[str, Server], scale: int) -> dict[str, dict[str, Any]]:
     """Each phase on every line and server in turn, so a neighbour's load shifts them alike.
 
@@ -505,6 +517,7 @@ def _measure(servers: dict[str, Server], scale: int) -> dict[str, dict[str, Any]
     """
     results: dict[str, dict[str, Any]] = {line.key: {} for line in LINES}
     try:
+        _quiet(servers)
         for phase in PHASES:
             for line in LINES:
                 _phase(servers, line, phase, results[line.key], scale)

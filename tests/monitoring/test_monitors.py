@@ -309,3 +309,22 @@ def test_an_estimate_without_calibration_data_says_how_to_register_it() -> None:
                     y=frame["price"], calibration=(X, frame["price"]))  # fmt: skip
     with pytest.raises(ModelError, match="not one of the model's classes"):
         al.register(MODEL[0], "cars-bad", X=X, y=_outcome(frame), calibration=(X, ["?"] * 50))
+
+
+def test_a_pipeline_runs_a_monitor_and_acts_on_its_status() -> None:
+    from tests.monitoring import flows
+
+    _served()
+    _capture(_cars(300, 26, shift=6.0), at=time.time() - 600)
+    create_monitor("cars-health", endpoint="cars", window="1h")
+    run = al.run(flows.watched)
+    assert run.succeeded, run.error
+    assert run.result() == "retrain: alert"
+    (stored,) = monitor_history("cars-health")
+    assert stored.status == "alert" and stored.report is not None
+    create_monitor("quiet-one", endpoint="cars", window="1h", checks=["drift"],
+                   severity={"drift": "warn"})  # fmt: skip
+    calm = al.run(flows.watched, params={"name": "quiet-one"})
+    assert calm.succeeded, calm.error
+    assert calm.step("react").status == "skipped"  # a warning: no retraining
+    assert al.monitoring.monitor_step("quiet-one")["status"] == "warn"  # plain Python

@@ -16,9 +16,10 @@
 - :func:`performance` measures quality once late labels arrive (per variant, holdout
   against treated, with bootstrap intervals); :func:`estimate` estimates it before they
   do, from calibrated scores (CBPE).
-- Monitors (:func:`create_monitor`, :func:`run_monitor`) store which checks run on what,
-  with thresholds and severities; each run stores its results, its status (``ok``,
-  ``warn``, ``alert``, ``no_data``) and a self-contained HTML report.
+- Monitors (:func:`create_monitor`, :func:`run_monitor`, :func:`monitor_step` in a
+  pipeline) store which checks run on what, with thresholds and severities; each run
+  stores its results, its status (``ok``, ``warn``, ``alert``, ``no_data``) and a
+  self-contained HTML report.
 
 Example:
     >>> import pandas as pd
@@ -59,6 +60,7 @@ _EXPORTS = {
     "list_monitors": "._monitors",
     "delete_monitor": "._monitors",
     "run_monitor": "._monitors",
+    "monitor_step": "._monitors",
     "monitor_history": "._monitors",
     "report_file": "._monitors",
     "MultivariateDrift": "._multivariate",
@@ -92,6 +94,7 @@ __all__ = [
     "get_monitor",
     "list_monitors",
     "monitor_history",
+    "monitor_step",
     "monitoring_store",
     "multivariate_drift",
     "performance",
@@ -113,6 +116,7 @@ if TYPE_CHECKING:
         get_monitor,
         list_monitors,
         monitor_history,
+        monitor_step,
         report_file,
         run_monitor,
         update_monitor,

@@ -39,6 +39,7 @@ from alambic.monitoring._drift import DriftReport, drift, drift_over_time
 from alambic.monitoring._profiles import on_executor, window_profile
 from alambic.monitoring._quality import Violation, check
 from alambic.monitoring._store import MonitorRecord, MonitorRunRecord, monitoring_store
+from alambic.pipelines import step
 
 __all__ = [
     "CHECKS",
@@ -47,6 +48,7 @@ __all__ = [
     "get_monitor",
     "list_monitors",
     "monitor_history",
+    "monitor_step",
     "report_file",
     "run_monitor",
     "update_monitor",
@@ -267,6 +269,30 @@ def _since(history: list[MonitorRunRecord], current: str, end: datetime) -> dict
         return None if at is None else at.astimezone(UTC).isoformat(timespec="minutes")
 
     return {"first_seen": text(first_seen), "last_ok": text(last_ok)}
+
+
+@step(cache=False)  # a monitor looks at the data of now: each run runs it again
+def monitor_step(name: str, *, until: str | None = None) -> dict[str, Any]:
+    """Run the monitor ``name`` as a pipeline step: ``{"id", "status", "report",
+    "results"}`` (plain data, so later steps and ``al.when`` read it: a pipeline can go
+    on to retrain only when ``status`` is ``alert``). From plain Python it runs at once.
+
+    Example:
+        >>> import alambic as al  # doctest: +SKIP
+        >>> @al.pipeline  # doctest: +SKIP
+        ... def nightly():
+        ...     found = al.monitoring.monitor_step("fraud-health")
+        ...     with al.when(found["status"] == "alert"):
+        ...         retrain()
+    """
+    run = run_monitor(name, until=until)
+    path = report_file(run)
+    return {
+        "id": run.id,
+        "status": run.status,
+        "report": None if path is None else str(path),
+        "results": run.results,
+    }
 
 
 _STATUS_VALUE = {"ok": 0.0, "warn": 1.0, "alert": 2.0, "no_data": -1.0}
