@@ -15,9 +15,11 @@ Each side is drawn from its own seeds (``numpy.random.SeedSequence([42, side, fi
 so the same size always gives the same files.
 
 Each measurement runs in a fresh process, so its peak memory is its own: ``VmHWM`` from
-``/proc/self/status`` (the process's peak RSS) at its end, plus that of the executor's
-worker processes it started (alambic profiles large folders file by file on them; they
-stay up, idle, until it ends), shown apart in the ``workers`` column. Its imports are timed apart
+``/proc/self/status`` (the process's peak RSS) at its end, plus the sum of the peaks of
+the executor's worker processes it started (alambic profiles large folders file by file
+on them; they stay up, idle, until it ends), shown apart in the ``workers`` column: peaks
+that need not have come at once, and shared libraries counted in each, so an upper
+bound. Its imports are timed apart
 (printed, not in the wall time); the wall time is reading, the drift report over every
 column with the data set's verdict, and the HTML file written:
 

@@ -14,10 +14,13 @@ fastapi pin clashes with Prefect's): ``peers/mlserver_serving.py`` gives its Lig
 runtime (``mlserver_lightgbm.LightGBMModel``) the booster written here by
 ``booster_.save_model``, checks that its LightGBM reads the same trees, and starts
 ``mlserver start`` with uvloop and httptools installed (its best configuration), metrics
-off, OpenMP held to one thread. Its ``parallel_workers``: 0 when the others get one worker
-(inference in its one HTTP/gRPC process, like theirs; with 1 it adds an inference
-process and an IPC hop per request, and served about half the one-row requests per
-second here), else the others' worker count; ``--mlserver-workers`` sets it.
+off, OpenMP held to one thread (alambic scores requests of 500 rows or more on the
+worker's share of the cores, 2 threads here with one worker: on the 1,000-row lines it has
+twice MLServer's threads; smaller requests, one each). Its ``parallel_workers``: 0 when
+the others get one worker (inference in its one HTTP/gRPC process, like theirs; with 1
+it adds an inference process and an IPC hop per request, and served about half the
+one-row requests per second here), else the others' worker count;
+``--mlserver-workers`` sets it.
 
 Every server gets the same number of worker processes. The lines (transport and body),
 each with the servers that take it and the one the ratios are taken against:

@@ -327,4 +327,5 @@ def test_a_pipeline_runs_a_monitor_and_acts_on_its_status() -> None:
     calm = al.run(flows.watched, params={"name": "quiet-one"})
     assert calm.succeeded, calm.error
     assert calm.step("react").status == "skipped"  # a warning: no retraining
+    assert monitor_history("quiet-one")[0].status == "warn"
     assert al.monitoring.monitor_step("quiet-one")["status"] == "warn"  # plain Python

@@ -184,17 +184,19 @@ def test_one_row_through_the_c_api_scores_as_booster_predict(kind: str) -> None:
 def test_large_requests_score_on_the_workers_share_of_the_cores(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import os
-
     from alambic.serving import _predictor
 
-    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(_predictor, "cores", lambda: 8)
     monkeypatch.delenv(_predictor.WORKERS_ENV, raising=False)
     assert _predictor._threads(1) == _predictor._threads(_predictor.BATCH_ROWS - 1) == 1
     assert _predictor._threads(_predictor.BATCH_ROWS) == 8  # one worker: every core
     monkeypatch.setenv(_predictor.WORKERS_ENV, "3")
     assert _predictor._threads(5_000) == 2  # three workers share eight cores
     monkeypatch.setenv(_predictor.WORKERS_ENV, "16")
+    assert _predictor._threads(5_000) == 1
+    monkeypatch.setenv(_predictor.WORKERS_ENV, "many")  # not ours to trust: one worker
+    assert _predictor._threads(5_000) == 8
+    monkeypatch.setattr(_predictor, "_in_flight", [1])  # another large request is scored
     assert _predictor._threads(5_000) == 1
     booster = _fitted("binary")
     rows = np.random.default_rng(3).normal(size=(_predictor.BATCH_ROWS, 4))

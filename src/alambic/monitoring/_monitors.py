@@ -274,8 +274,9 @@ def _since(history: list[MonitorRunRecord], current: str, end: datetime) -> dict
 @step(cache=False)  # a monitor looks at the data of now: each run runs it again
 def monitor_step(name: str, *, until: str | None = None) -> dict[str, Any]:
     """Run the monitor ``name`` as a pipeline step: ``{"id", "status", "report",
-    "results"}`` (plain data, so later steps and ``al.when`` read it: a pipeline can go
-    on to retrain only when ``status`` is ``alert``). From plain Python it runs at once.
+    "report_key", "results"}`` (plain data, so later steps and ``al.when`` read it: a
+    pipeline can go on to retrain only when ``status`` is ``alert``). From plain Python it
+    runs at once.
 
     Example:
         >>> import alambic as al  # doctest: +SKIP
@@ -290,7 +291,8 @@ def monitor_step(name: str, *, until: str | None = None) -> dict[str, Any]:
     return {
         "id": run.id,
         "status": run.status,
-        "report": None if path is None else str(path),
+        "report": None if path is None else str(path),  # a file of this machine
+        "report_key": run.report,  # the artifact: readable wherever the store is
         "results": run.results,
     }
 

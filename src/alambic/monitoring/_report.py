@@ -78,6 +78,19 @@ def _line(points: list[float], width: int = 500, height: int = 80) -> str:
     )
 
 
+def _runs(band: list[list[float] | None]) -> list[list[tuple[int, list[float]]]]:
+    """The chunks that have a band, in runs of consecutive ones (a gap is not filled)."""
+    runs: list[list[tuple[int, list[float]]]] = []
+    for i, b in enumerate(band):
+        if not b:
+            continue
+        if runs and runs[-1][-1][0] == i - 1:
+            runs[-1].append((i, b))
+        else:
+            runs.append([(i, b)])
+    return runs
+
+
 def _band_chart(
     values: list[float | None],
     band: list[list[float] | None],
@@ -101,16 +114,16 @@ def _band_chart(
         return f"{x:.1f},{height - 14 - (v - low) / span * (height - 24):.1f}"
 
     parts = []
-    edges = [(i, b) for i, b in enumerate(band) if b]
-    if n == 1 and edges:  # one chunk: the band as a whisker
-        (x1, y1), (x2, y2) = (xy(0, edges[0][1][k]).split(",") for k in (0, 1))
-        parts.append(
-            f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{_CUR}" '
-            'stroke-opacity="0.35" stroke-width="8"/>'
-        )
-    elif edges:
-        top = [xy(i, b[1]) for i, b in edges]
-        bottom = [xy(i, b[0]) for i, b in reversed(edges)]
+    for run in _runs(band):
+        if len(run) == 1:  # a chunk alone: its band as a whisker
+            (x1, y1), (x2, y2) = (xy(run[0][0], run[0][1][k]).split(",") for k in (0, 1))
+            parts.append(
+                f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{_CUR}" '
+                'stroke-opacity="0.35" stroke-width="8"/>'
+            )
+            continue
+        top = [xy(i, b[1]) for i, b in run]
+        bottom = [xy(i, b[0]) for i, b in reversed(run)]
         parts.append(
             f'<polygon fill="{_CUR}" fill-opacity="0.2" points="{" ".join(top + bottom)}"/>'
         )

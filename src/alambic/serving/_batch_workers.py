@@ -13,6 +13,7 @@ from typing import Any, cast
 from alambic.errors import AlambicError, ModelError
 from alambic.serving._batch_io import Folder
 from alambic.serving._batch_plan import Plan, Source, describe, load_source
+from alambic.serving._predictor import cores
 
 __all__ = ["Scorer", "Workers", "cores", "to_ipc"]
 
@@ -249,13 +250,6 @@ def to_ipc(table: Any) -> bytes:
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return bytes(sink.getvalue().to_pybytes())
-
-
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 if __name__ == "__main__":

@@ -475,10 +475,12 @@ def read_labels(endpoint: str) -> tuple[Any, int]:
     import pandas as pd
 
     fs, base = _filesystem(f"{capture_root('labels')}/endpoint={endpoint}")
-    files = fs.glob(f"{base}/*.parquet") if fs.exists(base) else []
+    found = fs.glob(f"{base}/*.parquet", detail=True) if fs.exists(base) else {}
+    files = sorted(found)
     if not files:
         return pd.DataFrame(columns=["request_id", "row", "label", "labelled_at"]), 0
-    key = (base, tuple(sorted((f, fs.size(f)) for f in files)))
+    stamp = ("size", "mtime", "LastModified", "ETag")  # what a file system tells of a change
+    key = (base, tuple((f, *(str(found[f].get(k)) for k in stamp)) for f in files))
     known = _read_labels.get(endpoint)
     if known is not None and known[0] == key:
         return known[1].copy(), known[2]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,17 +162,37 @@ def _one_by_one(
 
 
 WORKERS_ENV = "ALAMBIC_SERVE_WORKERS"  # set by serve(): the server's worker processes
-BATCH_ROWS = 500  # from this many rows, a request's booster runs on the worker's cores
+BATCH_ROWS = 500  # from this many rows, a request's booster may run on the worker's cores
+_in_flight = [0]  # booster predicts of large requests running now, in this process
+_in_flight_lock = threading.Lock()
+
+
+def cores() -> int:
+    """The cores this process may run on (its affinity, where the system tells)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _share() -> int:
+    """This worker's share of the cores (``serve --workers N`` splits them)."""
+    try:
+        workers = max(1, int(os.environ.get(WORKERS_ENV) or 1))
+    except ValueError:  # not a number: the setting of someone else's process
+        workers = 1
+    return max(1, cores() // workers)
 
 
 def _threads(rows: int) -> int:
     """LightGBM threads for a request of ``rows`` rows: one for small ones (an OpenMP team
-    would wait on cores the other requests hold), the worker's share of the cores for
-    large ones (where the trees, not the request, take the time)."""
+    would wait on cores the other requests hold), and for large ones while another large
+    one is being scored; else the worker's share of the cores (the trees, not the
+    request, take the time)."""
     if rows < BATCH_ROWS:
         return 1
-    workers = max(1, int(os.environ.get(WORKERS_ENV) or 1))
-    return max(1, (os.cpu_count() or 1) // workers)
+    with _in_flight_lock:
+        return _share() if _in_flight[0] == 0 else 1
 
 
 class Columns(dict[str, Any]):
@@ -375,7 +396,16 @@ class Predictor:
             scores = fast.predict(np.ascontiguousarray(matrix, dtype=np.float64))
             if scores is not None:
                 return scores
-        return np.asarray(booster.predict(matrix, num_threads=_threads(len(matrix))))
+        threads = _threads(len(matrix))
+        if threads == 1 and len(matrix) < BATCH_ROWS:
+            return np.asarray(booster.predict(matrix, num_threads=1))
+        with _in_flight_lock:
+            _in_flight[0] += 1
+        try:
+            return np.asarray(booster.predict(matrix, num_threads=threads))
+        finally:
+            with _in_flight_lock:
+                _in_flight[0] -= 1
 
     def _predict_frame(self, checked: dict[str, np.ndarray]) -> Any:
         import pandas as pd

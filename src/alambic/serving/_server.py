@@ -128,6 +128,7 @@ def serve(
     os.environ[_POLL_ENV] = str(poll_seconds)
     os.environ[_GRPC_PORT_ENV] = "" if grpc_port is None else str(grpc_port)
     os.environ[_GRPC_HOST_ENV] = host
+    before = os.environ.get(WORKERS_ENV)
     os.environ[WORKERS_ENV] = str(workers)  # large batches share the cores among workers
     try:
         uvicorn.run(
@@ -143,3 +144,7 @@ def serve(
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+        if before is None:
+            os.environ.pop(WORKERS_ENV, None)
+        else:
+            os.environ[WORKERS_ENV] = before
