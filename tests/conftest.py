@@ -16,8 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from alambic.store import dispose_engines
+
+# No time limit per Hypothesis example: a deadline is a timed assertion, and on a loaded
+# machine (two pytest workers on two cores) a first example's imports can take 400 ms.
+hypothesis_settings.register_profile("alambic", deadline=None)
+hypothesis_settings.load_profile("alambic")
 
 PG_BASE = "postgresql+psycopg://127.0.0.1:5432/test"
 # Fixtures that start or reach a real outside service: their tests are integration tests.
