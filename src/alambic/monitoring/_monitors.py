@@ -431,45 +431,47 @@ def _evaluate(config: dict[str, Any], start: datetime, end: datetime) -> tuple[d
         del current.columns[name]
     results: dict[str, Any] = {"rows": current.rows}
     levels = ["ok"]
-    for name, run in (
+    state = _Run(config, reference, current, window, results)
+    for name, finds in (
         ("drift", _drift_check),
         ("quality", _quality_check),
         ("performance", _performance_check),
         ("estimate", _estimate_check),
     ):
-        if name in config["checks"] and run(config, reference, current, window, results):
+        if name in config["checks"] and finds(state):
             levels.append(config["severity"][name])
     if (results.get("drift") or {}).get("drifted"):
         levels.append("warn")  # some columns drifted, not the data set (see drift_share)
     return results, max(levels, key=_RANK.__getitem__)
 
 
-def _drift_check(
-    config: dict[str, Any],
-    reference: Profile,
-    current: Profile,
-    window: Any,
-    results: dict[str, Any],
-) -> bool:
-    options = config["drift"]
-    report = drift(reference, current, **options)
-    results["drift"] = report.to_dict()
-    results["distributions"] = _distributions(reference, current, report)
-    if config["chunk"] and window is not None:
-        results["drift_over_time"] = _over_time(reference, window, config["chunk"], options)
+@dataclasses.dataclass
+class _Run:
+    """What every check of a monitor run reads, and the results it adds to."""
+
+    config: dict[str, Any]
+    reference: Profile
+    current: Profile
+    window: Any  # the capture window, or None for a data source
+    results: dict[str, Any]
+
+
+def _drift_check(run: _Run) -> bool:
+    options = run.config["drift"]
+    report = drift(run.reference, run.current, **options)
+    run.results["drift"] = report.to_dict()
+    run.results["distributions"] = _distributions(run.reference, run.current, report)
+    if run.config["chunk"] and run.window is not None:
+        run.results["drift_over_time"] = _over_time(
+            run.reference, run.window, run.config["chunk"], options
+        )
     return bool(report.dataset_drift)
 
 
-def _quality_check(
-    config: dict[str, Any],
-    reference: Profile,
-    current: Profile,
-    window: Any,
-    results: dict[str, Any],
-) -> bool:
-    violations = check(current, reference, drift_check=False)
-    if window is not None:  # what serving refused never reached the capture: count it here
-        refused = rejections(window)
+def _quality_check(run: _Run) -> bool:
+    violations = check(run.current, run.reference, drift_check=False)
+    if run.window is not None:  # what serving refused never reached the capture: count it here
+        refused = rejections(run.window)
         total = sum(r["count"] for r in refused)
         for r in refused:
             violations.append(
@@ -479,61 +481,49 @@ def _quality_check(
                     f"{r['count']} requests refused for {r['field']} ({r['reason']})",
                     observed=r["count"],
                     expected=0,
-                    share=r["count"] / (current.rows + total),
+                    share=r["count"] / (run.current.rows + total),
                 )
             )
-    results["quality"] = [v.to_dict() for v in violations]
+    run.results["quality"] = [v.to_dict() for v in violations]
     return bool(violations)
 
 
-def _performance_check(
-    config: dict[str, Any],
-    reference: Profile,
-    current: Profile,
-    window: Any,
-    results: dict[str, Any],
-) -> bool:
+def _performance_check(run: _Run) -> bool:
     from alambic.monitoring._performance import performance
 
-    if window is None:
+    if run.window is None:
         return False
-    quality = performance(window).to_dict()
-    results["performance"] = quality
-    results["performance_problems"] = _below(quality, config["minimum"])
-    if config["chunk"]:  # quality over time: each chunk's metrics with their intervals
-        results["performance_over_time"] = [
+    quality = performance(run.window).to_dict()
+    run.results["performance"] = quality
+    run.results["performance_problems"] = _below(quality, run.config["minimum"])
+    if run.config["chunk"]:  # quality over time: each chunk's metrics with their intervals
+        run.results["performance_over_time"] = [
             {"chunk": part.since.isoformat(timespec="minutes"), **found["groups"]["all"]}
-            for part in window.chunks(config["chunk"])
+            for part in run.window.chunks(run.config["chunk"])
             for found in [performance(part, n_boot=100).to_dict()]
             if "all" in found["groups"]
         ]
-    return bool(results["performance_problems"])
+    return bool(run.results["performance_problems"])
 
 
-def _estimate_check(
-    config: dict[str, Any],
-    reference: Profile,
-    current: Profile,
-    window: Any,
-    results: dict[str, Any],
-) -> bool:
+def _estimate_check(run: _Run) -> bool:
     """CBPE over the window's rows that the calibrated model answered, chunk by chunk,
     against the floors in ``minimum``."""
     from alambic.monitoring._estimate import estimate
 
-    if window is None:
+    if run.window is None:
         return False
-    calibration, model = _calibration(config)
-    found = estimate(calibration, window, chunk=config["chunk"], model=model).to_dict()
-    results["estimate"] = found
+    calibration, model = _calibration(run.config)
+    found = estimate(calibration, run.window, chunk=run.config["chunk"], model=model).to_dict()
+    run.results["estimate"] = found
     found["model"] = model  # whose rows were estimated, as resolved for this run
     problems = []
     for chunk in found["chunks"]:
         if chunk["rows"] < ESTIMATE_ROWS:  # too few rows to say much: shown, not checked
             continue
-        worse = _below({"groups": {"all": {"metrics": chunk["estimated"]}}}, config["minimum"])
+        worse = _below({"groups": {"all": {"metrics": chunk["estimated"]}}}, run.config["minimum"])
         problems += [f"estimated {problem} ({chunk['chunk']})" for problem in worse]
-    results["estimate_problems"] = problems
+    run.results["estimate_problems"] = problems
     return bool(problems)
 
 

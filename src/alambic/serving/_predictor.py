@@ -189,10 +189,15 @@ def _threads(rows: int) -> int:
     would wait on cores the other requests hold), and for large ones while another large
     one is being scored; else the worker's share of the cores (the trees, not the
     request, take the time)."""
+    with _in_flight_lock:
+        return _decide(rows)
+
+
+def _decide(rows: int) -> int:
+    """:func:`_threads`'s answer; the caller holds ``_in_flight_lock``."""
     if rows < BATCH_ROWS:
         return 1
-    with _in_flight_lock:
-        return _share() if _in_flight[0] == 0 else 1
+    return _share() if _in_flight[0] == 0 else 1
 
 
 class Columns(dict[str, Any]):
@@ -396,10 +401,10 @@ class Predictor:
             scores = fast.predict(np.ascontiguousarray(matrix, dtype=np.float64))
             if scores is not None:
                 return scores
-        threads = _threads(len(matrix))
-        if threads == 1 and len(matrix) < BATCH_ROWS:
+        if len(matrix) < BATCH_ROWS:
             return np.asarray(booster.predict(matrix, num_threads=1))
-        with _in_flight_lock:
+        with _in_flight_lock:  # decided and counted at once: two large ones never both see 0
+            threads = _decide(len(matrix))
             _in_flight[0] += 1
         try:
             return np.asarray(booster.predict(matrix, num_threads=threads))
