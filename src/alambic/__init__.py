@@ -43,6 +43,7 @@ _EXPORTS = {
     "tune": ".tuning",
     "register": ".registry",
     "load_model": ".registry",
+    "schedule": ".triggers",
     # The subpackages, as attributes: al.registry.approve(...), al.serving.serve(...).
     "config": ".config",
     "data": ".data",
@@ -52,9 +53,11 @@ _EXPORTS = {
     "monitoring": ".monitoring",
     "pipelines": ".pipelines",
     "registry": ".registry",
+    "server": ".server",
     "serving": ".serving",
     "store": ".store",
     "tracking": ".tracking",
+    "triggers": ".triggers",
     "tuning": ".tuning",
 }
 
@@ -91,6 +94,7 @@ __all__ = [
     "register",
     "resume",
     "run",
+    "schedule",
     "search_runs",
     "sql",
     "start_run",
@@ -110,9 +114,11 @@ if TYPE_CHECKING:
     from alambic import monitoring as monitoring
     from alambic import pipelines as pipelines
     from alambic import registry as registry
+    from alambic import server as server
     from alambic import serving as serving
     from alambic import store as store
     from alambic import tracking as tracking
+    from alambic import triggers as triggers
     from alambic import tuning as tuning
     from alambic.data import sql
     from alambic.pipelines import (
@@ -136,6 +142,7 @@ if TYPE_CHECKING:
         search_runs,
         start_run,
     )
+    from alambic.triggers import schedule
     from alambic.tuning import tune
 
 

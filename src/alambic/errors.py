@@ -22,6 +22,7 @@ message says what went wrong *and* what to do next::
     ├── RegistryError               a model name, alias or promotion rule refuses a change
     ├── ServingError                an endpoint, a token or a server cannot be set up
     ├── MonitoringError             a baseline, a drift test or a quality check is invalid
+    ├── TriggerError                a schedule, a trigger or an alert target is invalid
     ├── RunError                    a run cannot be started, resumed or cancelled
     ├── ExecutorError               an executor backend failed or is unknown
     └── ConformanceError            a plugin does not behave as its extension point needs
@@ -51,6 +52,7 @@ __all__ = [
     "ServingError",
     "StoreError",
     "TrackingError",
+    "TriggerError",
     "TuningError",
 ]
 
@@ -121,6 +123,10 @@ class TuningError(AlambicError):
 
 class ModelError(AlambicError):
     """A model has no safe format, holds untrusted types, or does not fit its signature."""
+
+
+class TriggerError(AlambicError):
+    """A schedule, a trigger or an alert target is invalid, or the control plane cannot start."""
 
 
 class RunError(AlambicError):

@@ -28,6 +28,7 @@ from alambic.cli._events import EventWriter, RunFeed, StepEvents, summary_event
 from alambic.cli._follow import TIMEOUT_EXIT, duration_option, follow_step, matching_steps
 from alambic.cli._models import models_app
 from alambic.cli._monitors import monitors_app
+from alambic.cli._server import remote_submit, remote_wait, schedules_app, server
 from alambic.cli._serving import endpoints_app, serve, tokens_app
 from alambic.config import find_project, settings
 from alambic.errors import AlambicError, RunError
@@ -68,6 +69,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(endpoints_app, name="endpoints")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(monitors_app, name="monitors")
+app.add_typer(schedules_app, name="schedules")
 
 
 @app.callback()
@@ -216,6 +218,12 @@ def _report(run: Run) -> None:
 
 
 Target = Annotated[str, typer.Argument(help="path/to/file.py[:PIPELINE] or module:PIPELINE")]
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server", help="A control plane's URL (alambic server); token in ALAMBIC_TOKEN."
+    ),
+]
 
 
 def _load(target: str, pairs: list[str] | None) -> tuple[Pipeline[Any], dict[str, Any]]:
@@ -259,12 +267,21 @@ def run(
 @friendly
 def submit(
     target: Target,
+    *,
     param: ParamOption = None,
     no_cache: NoCache = False,
     executor: Executor = None,
     max_workers: Workers = None,
+    server_url: ServerOption = None,
 ) -> None:
-    """Start a run in the background and print its id at once."""
+    """Start a run in the background and print its id at once.
+
+    With --server, the control plane at that URL starts it (token in ALAMBIC_TOKEN; the
+    pipeline is named in the server's project).
+    """
+    if server_url:
+        remote_submit(server_url, target, param or [], cache=not no_cache)
+        return
     pipeline, params = _load(target, param)
     started = submit_pipeline(
         pipeline, params, cache=not no_cache, executor=executor, max_workers=max_workers
@@ -388,12 +405,14 @@ def runs_logs(
 @friendly
 def runs_wait(
     run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    *,
     timeout: Annotated[
         str | None, typer.Option(help="Give up after this long, like 30s, 10m or 2h.")
     ] = None,
     output: Output = "text",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the last line.")] = False,
     progress_every: ProgressEvery = "10s",
+    server_url: ServerOption = None,
 ) -> None:
     """Block until a run ends, printing its step events; exit 0 if it succeeded, 1 if not.
 
@@ -403,6 +422,8 @@ def runs_wait(
     if output not in ("text", "json"):
         raise AlambicError(f"--output {output!r}: use text or json")
     limit = duration_option("--timeout", timeout)
+    if server_url:
+        raise typer.Exit(remote_wait(server_url, run_id, timeout=limit, quiet=quiet))
     every = duration_option("--progress-every", progress_every) or 10.0
     store = _store()
     record = store.get_run(run_id)
@@ -515,6 +536,7 @@ def db_upgrade() -> None:
 
 
 app.command("serve")(serve)
+app.command("server")(server)
 app.command("batch")(batch)
 
 

@@ -275,7 +275,12 @@ def endpoints_labels(
 @friendly
 def tokens_create(
     name: Annotated[str, typer.Argument(help="Who or what uses the token.")],
-    scope: Annotated[str, typer.Option(help="invoke or admin.")] = "invoke",
+    scope: Annotated[
+        str,
+        typer.Option(
+            help="invoke (serving), read or run (alambic server), admin (both, everything)."
+        ),
+    ] = "invoke",
     endpoint: Annotated[
         list[str] | None, typer.Option("--endpoint", "-e", help="Restrict to endpoints.")
     ] = None,

@@ -36,6 +36,11 @@ _EXPORTS = {
     "ParamSpec": "._params",
     "parse_cli_params": "._params",
     "validate_params": "._params",
+    "Described": "._launch",
+    "describe": "._launch",
+    "check_params": "._launch",
+    "launch": "._launch",
+    "spawn_detached": "._launch",
     "Run": "._run",
     "cancel": "._run",
     "get_run": "._run",
@@ -59,6 +64,7 @@ _EXPORTS = {
 __all__ = [
     "ArtifactRecord",
     "BaseExecutor",
+    "Described",
     "Graph",
     "InlineExecutor",
     "Node",
@@ -77,10 +83,13 @@ __all__ = [
     "TaskResult",
     "available_executors",
     "cancel",
+    "check_params",
     "create_executor",
     "current_step",
+    "describe",
     "execute_task",
     "get_run",
+    "launch",
     "list_runs",
     "load_pipeline",
     "map",
@@ -92,6 +101,7 @@ __all__ = [
     "report_progress",
     "resume",
     "run",
+    "spawn_detached",
     "step",
     "step_logs",
     "submit",
@@ -117,6 +127,13 @@ if TYPE_CHECKING:
     )
     from alambic.pipelines._dsl import Pipeline, Step, map, otherwise, pipeline, step, when
     from alambic.pipelines._graph import Graph, Node
+    from alambic.pipelines._launch import (
+        Described,
+        check_params,
+        describe,
+        launch,
+        spawn_detached,
+    )
     from alambic.pipelines._orchestrator import Orchestrator, StepState
     from alambic.pipelines._params import ParamSpec, parse_cli_params, validate_params
     from alambic.pipelines._run import (

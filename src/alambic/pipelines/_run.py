@@ -21,7 +21,6 @@ import contextlib
 import importlib.util
 import os
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -30,9 +29,16 @@ from typing import Any
 
 from alambic.config import Settings, settings
 from alambic.core import new_id, utcnow
-from alambic.errors import NotFoundError, PipelineLoadError, RunError
+from alambic.errors import (
+    DefinitionError,
+    NotFoundError,
+    ParameterError,
+    PipelineLoadError,
+    RunError,
+)
 from alambic.executors import IN_WORKER_ENV, load_code, load_module
 from alambic.pipelines._dsl import Pipeline
+from alambic.pipelines._launch import spawn_detached
 from alambic.pipelines._orchestrator import Orchestrator
 from alambic.pipelines._params import validate_params
 from alambic.pipelines._store import RunRecord, RunStore, StepRunRecord
@@ -355,23 +361,7 @@ def submit(
 
 
 def _spawn_detached(run_id: str, config: Settings) -> None:
-    log_dir = config.home / "logs" / run_id
-    log_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **config.env()}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [os.getcwd(), *sys.path] if p)
-    with open(log_dir / "orchestrator.log", "ab") as log:
-        # The child forks the real orchestrator and exits at once (see _detached).
-        subprocess.run(  # noqa: S603 - our own module, no shell
-            [sys.executable, "-m", "alambic.pipelines._detached", run_id],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            env=env,
-            start_new_session=True,
-            close_fds=True,
-            check=True,
-            timeout=60,
-        )
+    spawn_detached([run_id], config)
 
 
 def _orchestrator_alive(record: RunRecord) -> bool:
@@ -468,7 +458,11 @@ def resume(
 
 
 def drive_detached(run_id: str) -> Run:
-    """Entry point of the background process started by :func:`submit`."""
+    """Entry point of the background process started by :func:`submit` (and ``launch``).
+
+    A launched run (``launch``: its parameters not yet checked against their types) whose
+    code no longer loads, or whose parameters do not fit, is recorded failed with the reason.
+    """
     store, config = _open()
     record = store.get_run(run_id)
     if record.finished or record.cancel_requested:  # cancelled before we even started
@@ -476,7 +470,27 @@ def drive_detached(run_id: str) -> Run:
             record.id, status="cancelled", ended_at=utcnow(), error="cancelled on request"
         )
         return Run(store.get_run(record.id), store, config)
-    return _drive(_pipeline_from_source(record.source), record, store, config, None)
+    try:
+        pipeline = _pipeline_from_source(record.source)
+        if record.options.get("check_params"):
+            record = _checked(pipeline, record, store)
+    except (PipelineLoadError, ParameterError, DefinitionError) as exc:
+        store.update_run_unless_finished(
+            record.id, status="failed", started_at=utcnow(), ended_at=utcnow(), error=str(exc)
+        )
+        return Run(store.get_run(record.id), store, config)
+    return _drive(pipeline, record, store, config, None)
+
+
+def _checked(pipeline: Pipeline[Any], record: RunRecord, store: RunStore) -> RunRecord:
+    """A launched run's parameters, checked and converted; its graph, as the code is now."""
+    values = validate_params(pipeline.specs, record.params)
+    graph = pipeline.graph
+    if graph.hash != record.pipeline_hash:  # the file changed since it was described
+        store.save_pipeline(graph.hash, graph.name, graph.to_json())
+    options = {k: v for k, v in record.options.items() if k != "check_params"}
+    store.update_run(record.id, params=values, pipeline_hash=graph.hash, options=options)
+    return store.get_run(record.id)
 
 
 def cancel(run_id: str, *, wait: float = 0.0) -> Run:

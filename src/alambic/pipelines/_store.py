@@ -191,6 +191,20 @@ class RunStore(Repository):
         self.transaction(lambda session: session.add(RunRow(**dataclasses.asdict(run))))
         return run
 
+    def find_run(self, run_id: str) -> RunRecord | None:
+        """Return the run with exactly this id, or None."""
+        with self.reading() as session:
+            row = session.get(RunRow, run_id)
+            return None if row is None else to_record(RunRecord, row)
+
+    def run_states(self, run_ids: list[str]) -> dict[str, str]:
+        """The status of each of these runs (those that exist)."""
+        if not run_ids:
+            return {}
+        query = select(RunRow.id, RunRow.status).where(RunRow.id.in_(run_ids))
+        with self.reading() as session:
+            return {row.id: row.status for row in session.execute(query)}
+
     def get_run(self, run_id: str) -> RunRecord:
         """Return a run by its id or by a unique prefix of it."""
         with self.reading() as session:

@@ -17,12 +17,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import getpass
 import logging
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from alambic.core import suggest
@@ -71,8 +73,26 @@ _POLICY_KEYS = {"approval", "auto_approve", "require_staging", "description"}
 RULED = ("production", "staging")
 
 
+_acting: contextvars.ContextVar[str | None] = contextvars.ContextVar("alambic_actor", default=None)
+
+
+@contextlib.contextmanager
+def acting_as(actor: str) -> Iterator[None]:
+    """Within the block, changes are made (and audited) by ``actor``: a server acting for
+    the holder of a token names it (``token:ci-bot``) rather than its own user."""
+    reset = _acting.set(actor)
+    try:
+        yield
+    finally:
+        _acting.reset(reset)
+
+
 def current_actor() -> str:
-    """Who acts: ``ALAMBIC_USER``, else the operating-system user."""
+    """Who acts: the :func:`acting_as` block's actor, ``ALAMBIC_USER``, else the
+    operating-system user."""
+    acting = _acting.get()
+    if acting:
+        return acting
     user = os.environ.get("ALAMBIC_USER", "").strip()
     if user:
         return user

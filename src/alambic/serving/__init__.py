@@ -22,6 +22,7 @@ _EXPORTS = {
     "get_endpoint": "._endpoints",
     "list_endpoints": "._endpoints",
     "update_endpoint": "._endpoints",
+    "check_token": "._endpoints",
     "create_token": "._endpoints",
     "endpoint_history": "._endpoints",
     "list_tokens": "._endpoints",
@@ -54,6 +55,7 @@ __all__ = [
     "Variant",
     "batch_transform",
     "capture_root",
+    "check_token",
     "create_app",
     "create_endpoint",
     "create_token",
@@ -80,6 +82,7 @@ if TYPE_CHECKING:
     from alambic.serving._capture import capture_root, read_capture, read_labels, write_labels
     from alambic.serving._config import Endpoint, Variant
     from alambic.serving._endpoints import (
+        check_token,
         create_endpoint,
         create_token,
         delete_endpoint,

@@ -55,7 +55,9 @@ __all__ = [
     "update_endpoint",
 ]
 
-SCOPES = ("invoke", "admin")
+# invoke: serving's prediction and label routes. read, run: the control plane (`alambic
+# server`): read everything; and start, cancel, resume runs and monitors. admin: everything.
+SCOPES = ("invoke", "read", "run", "admin")
 _PREFIX = "alm"
 
 
@@ -192,7 +194,9 @@ def create_token(
 
     Args:
         name: who or what uses it (``listing-site``).
-        scope: ``invoke`` (prediction and label routes) or ``admin`` (everything).
+        scope: ``invoke`` (serving's prediction and label routes), ``read`` (the
+            control plane's reads), ``run`` (reads, and starting, cancelling and
+            resuming runs and monitors) or ``admin`` (everything, on both planes).
         endpoints: restrict the token to these endpoints (default: all); an admin token
             so restricted still reaches the admin routes, but invokes only these.
     """

@@ -405,6 +405,12 @@ class ServerState:
             raise RequestError(
                 f"token {record.id} has scope {record.scope}; this route needs admin", status=403
             )
+        if record.scope not in ("invoke", "admin"):  # read, run: the control plane's scopes
+            raise RequestError(
+                f"token {record.id} has scope {record.scope}, for `alambic server`; serving "
+                "needs a token of scope invoke or admin",
+                status=403,
+            )
         if endpoint is not None and record.endpoints and endpoint not in record.endpoints:
             raise RequestError(
                 f"token {record.id} is restricted to {record.endpoints}; it may not use "

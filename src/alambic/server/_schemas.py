@@ -1,0 +1,124 @@
+"""The shapes of the control plane's requests and answers (they make its OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "Fire",
+    "MonitorRun",
+    "PromoteRequest",
+    "ReviewRequest",
+    "Run",
+    "RunRequest",
+    "Schedule",
+    "ScheduleRequest",
+    "Step",
+]
+
+
+class RunRequest(BaseModel):
+    """A run to start: a pipeline of the server's project, with parameters."""
+
+    pipeline: str = Field(description="path/to/file.py:NAME, relative to the server's project")
+    params: dict[str, Any] = Field(default_factory=dict)
+    texts: bool = Field(False, description="params are command-line texts, read as each type")
+    cache: bool = True
+    executor: str | None = None
+
+
+class Run(BaseModel):
+    id: str
+    pipeline: str
+    status: str
+    params: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    error: str | None = None
+    cancel_requested: bool = False
+
+
+class Step(BaseModel):
+    name: str
+    status: str
+    attempt: int
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration: float | None = None
+    error: str | None = None
+    cache: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunDetail(Run):
+    steps: list[Step]
+
+
+class ScheduleRequest(BaseModel):
+    """A schedule to make; the same fields as ``alambic schedules create``."""
+
+    name: str
+    pipeline: str | None = Field(None, description="path/to/file.py:NAME in the server's project")
+    monitor: str | None = None
+    cron: str | None = None
+    every: str | None = Field(None, description="an interval instead of cron: 30m, 6h")
+    timezone: str = "UTC"
+    params: dict[str, Any] = Field(default_factory=dict)
+    texts: bool = False
+    catchup: str = "once"
+    concurrency: str = "skip"
+    paused: bool = False
+
+
+class Fire(BaseModel):
+    fire_time: datetime
+    status: str
+    run_id: str | None
+    reason: str
+    planned_at: datetime
+    started_at: datetime | None
+
+
+class Schedule(BaseModel):
+    name: str
+    target: dict[str, Any]
+    timing: str
+    cron: str | None
+    every_seconds: float | None
+    timezone: str
+    catchup: str
+    concurrency: str
+    paused: bool
+    next_fires: list[datetime]
+    revision: int
+    updated_at: datetime
+    updated_by: str
+
+
+class ScheduleDetail(Schedule):
+    fires: list[Fire]
+
+
+class ReviewRequest(BaseModel):
+    comment: str = ""
+
+
+class PromoteRequest(BaseModel):
+    version: int
+    comment: str = ""
+    new_alias: bool = False
+
+
+class MonitorRun(BaseModel):
+    id: str
+    monitor: str
+    status: str
+    window_since: datetime | None
+    window_until: datetime | None
+    started_at: datetime
+    finished_at: datetime | None
+    started_by: str
+    error: str

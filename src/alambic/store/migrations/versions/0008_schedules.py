@@ -1,0 +1,66 @@
+"""The control plane: schedules, their fires, and the leases of its loops.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-02
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from alambic.store._orm import UTCDateTime
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "schedules",
+        sa.Column("name", sa.String(100), primary_key=True),
+        sa.Column("target", sa.JSON(), nullable=False),
+        sa.Column("cron", sa.String(200), nullable=True),
+        sa.Column("every_seconds", sa.Float(), nullable=True),
+        sa.Column("timezone", sa.String(64), nullable=False),
+        sa.Column("catchup", sa.String(10), nullable=False),
+        sa.Column("concurrency", sa.String(10), nullable=False),
+        sa.Column("paused", sa.Boolean(), nullable=False),
+        sa.Column("next_fire_at", UTCDateTime(), nullable=True),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_by", sa.String(200), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_by", sa.String(200), nullable=False),
+    )
+    op.create_table(
+        "schedule_fires",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("schedule", sa.String(100), nullable=False),
+        sa.Column("fire_time", UTCDateTime(), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("run_id", sa.String(64), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("planned_at", UTCDateTime(), nullable=False),
+        sa.Column("started_at", UTCDateTime(), nullable=True),
+        sa.Column("server", sa.String(200), nullable=False),
+        sa.UniqueConstraint("schedule", "fire_time"),
+    )
+    op.create_index("ix_schedule_fires_schedule", "schedule_fires", ["schedule"])
+    op.create_index("ix_schedule_fires_status", "schedule_fires", ["status"])
+    op.create_table(
+        "control_leases",
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("holder", sa.String(200), nullable=False),
+        sa.Column("acquired_at", UTCDateTime(), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("control_leases")
+    op.drop_index("ix_schedule_fires_status", table_name="schedule_fires")
+    op.drop_index("ix_schedule_fires_schedule", table_name="schedule_fires")
+    op.drop_table("schedule_fires")
+    op.drop_table("schedules")

@@ -1,0 +1,299 @@
+"""The control plane's repository: schedules (audited), their fires, and loop leases.
+
+Example:
+    >>> from alambic.triggers._store import triggers_store
+    >>> triggers_store().list_schedules()
+    []
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from alambic.config import settings
+from alambic.core import utcnow
+from alambic.errors import NotFoundError, TriggerError
+from alambic.store import AuditRecord, Repository, append_audit, read_audit, to_record
+from alambic.triggers._tables import FireRow, LeaseRow, ScheduleRow
+
+__all__ = ["FireRecord", "ScheduleRecord", "TriggersStore", "triggers_store"]
+
+SCHEDULE = "schedule"  # the subject kind in the audit log
+ACTIVE_FIRES = ("due", "queued")
+
+
+@dataclass(frozen=True)
+class ScheduleRecord:
+    name: str
+    target: dict[str, Any]
+    cron: str | None
+    every_seconds: float | None
+    timezone: str
+    catchup: str
+    concurrency: str
+    paused: bool
+    next_fire_at: datetime | None
+    revision: int
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+
+
+@dataclass(frozen=True)
+class FireRecord:
+    id: str
+    schedule: str
+    fire_time: datetime
+    status: str
+    run_id: str | None
+    reason: str
+    planned_at: datetime
+    started_at: datetime | None
+    server: str
+
+
+def _missing(name: str) -> NotFoundError:
+    return NotFoundError(f"no schedule {name!r}; see `alambic schedules list`")
+
+
+def _config(row: ScheduleRow) -> dict[str, Any]:
+    return {
+        "target": row.target,
+        "cron": row.cron,
+        "every_seconds": row.every_seconds,
+        "timezone": row.timezone,
+        "catchup": row.catchup,
+        "concurrency": row.concurrency,
+        "paused": row.paused,
+    }
+
+
+class TriggersStore(Repository):
+    """Schedules, fires and leases on any SQLAlchemy URL."""
+
+    # -- schedules -----------------------------------------------------------------------
+    def create_schedule(self, record: ScheduleRecord) -> ScheduleRecord:
+        try:
+            with self.writing() as session:
+                row = ScheduleRow(**record.__dict__)
+                session.add(row)
+                session.flush()
+                append_audit(
+                    session, actor=record.created_by, action="create-schedule",
+                    kind=SCHEDULE, subject=record.name, after=_config(row),
+                )  # fmt: skip
+                return to_record(ScheduleRecord, row)
+        except IntegrityError:
+            raise TriggerError(
+                f"schedule {record.name!r} already exists; delete it first "
+                f"(`alambic schedules delete {record.name}`) or choose another name"
+            ) from None
+
+    def get_schedule(self, name: str) -> ScheduleRecord:
+        return self.by_key(ScheduleRecord, ScheduleRow, name, missing=str(_missing(name)))
+
+    def list_schedules(self) -> list[ScheduleRecord]:
+        with self.reading() as session:
+            rows = session.scalars(select(ScheduleRow).order_by(ScheduleRow.name))
+            return [to_record(ScheduleRecord, row) for row in rows]
+
+    def change_schedule(
+        self, name: str, *, actor: str, action: str, values: dict[str, Any]
+    ) -> ScheduleRecord:
+        """Set ``values`` on a schedule (a new revision), audited as ``action``."""
+
+        def work(session: Session) -> ScheduleRecord:
+            row = session.get(ScheduleRow, name, with_for_update=True)
+            if row is None:
+                raise _missing(name)
+            before = _config(row)
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.revision += 1
+            row.updated_at, row.updated_by = utcnow(), actor
+            append_audit(
+                session, actor=actor, action=action, kind=SCHEDULE, subject=name,
+                before=before, after=_config(row),
+            )  # fmt: skip
+            return to_record(ScheduleRecord, row)
+
+        return self.transaction(work)
+
+    def delete_schedule(self, name: str, *, actor: str) -> None:
+        """Delete a schedule and its fires not yet started (its history stays audited)."""
+
+        def work(session: Session) -> None:
+            row = session.get(ScheduleRow, name, with_for_update=True)
+            if row is None:
+                raise _missing(name)
+            append_audit(
+                session, actor=actor, action="delete-schedule", kind=SCHEDULE, subject=name,
+                before=_config(row),
+            )  # fmt: skip
+            session.execute(
+                delete(FireRow).where(FireRow.schedule == name, FireRow.status.in_(ACTIVE_FIRES))
+            )
+            session.delete(row)
+
+        self.transaction(work)
+
+    def audit(self, name: str) -> list[AuditRecord]:
+        with self.reading() as session:
+            return read_audit(session, SCHEDULE, name)
+
+    # -- fires ---------------------------------------------------------------------------
+    def due_schedules(self, now: datetime, *, limit: int = 1000) -> list[ScheduleRecord]:
+        """Active schedules whose next fire is due at ``now``, the most overdue first."""
+        query = (
+            select(ScheduleRow)
+            .where(ScheduleRow.paused.is_(False), ScheduleRow.next_fire_at <= now)
+            .order_by(ScheduleRow.next_fire_at)
+            .limit(limit)
+        )
+        with self.reading() as session:
+            return [to_record(ScheduleRecord, row) for row in session.scalars(query)]
+
+    def earliest_due(self) -> datetime | None:
+        """When the next active schedule is due."""
+        query = select(func.min(ScheduleRow.next_fire_at)).where(ScheduleRow.paused.is_(False))
+        with self.reading() as session:
+            return session.scalar(query)
+
+    def plan_fires(
+        self, schedule: ScheduleRecord, fires: list[FireRecord], next_fire_at: datetime
+    ) -> bool:
+        """Record a schedule's fires and move its cursor past them, in one transaction.
+
+        Returns False (and writes nothing) when another process moved the cursor first.
+        """
+
+        def work(session: Session) -> bool:
+            moved = session.execute(
+                update(ScheduleRow)
+                .where(
+                    ScheduleRow.name == schedule.name,
+                    ScheduleRow.next_fire_at == schedule.next_fire_at,
+                    ScheduleRow.revision == schedule.revision,
+                )
+                .values(next_fire_at=next_fire_at)
+            )
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            existing = set(
+                session.scalars(
+                    select(FireRow.fire_time).where(
+                        FireRow.schedule == schedule.name,
+                        FireRow.fire_time.in_([f.fire_time for f in fires]),
+                    )
+                )
+            )
+            session.add_all(FireRow(**f.__dict__) for f in fires if f.fire_time not in existing)
+            return True
+
+        return self.transaction(work, conflicts=True)
+
+    def waiting_fires(self, *, limit: int = 5000) -> list[FireRecord]:
+        """Fires planned but not started yet (``due`` or ``queued``), oldest first."""
+        query = (
+            select(FireRow)
+            .where(FireRow.status.in_(ACTIVE_FIRES))
+            .order_by(FireRow.fire_time, FireRow.id)
+            .limit(limit)
+        )
+        with self.reading() as session:
+            return [to_record(FireRecord, row) for row in session.scalars(query)]
+
+    def last_started(self, schedules: list[str]) -> dict[str, FireRecord]:
+        """Each schedule's latest fire that started a run."""
+        if not schedules:
+            return {}
+        query = (
+            select(FireRow)
+            .where(FireRow.schedule.in_(schedules), FireRow.status == "started")
+            .order_by(FireRow.fire_time)
+        )
+        with self.reading() as session:
+            return {row.schedule: to_record(FireRecord, row) for row in session.scalars(query)}
+
+    def settle_fires(self, outcomes: list[tuple[str, str, str]]) -> None:
+        """Set each fire's ``(id, status, reason)``, in one transaction."""
+        if not outcomes:
+            return
+        now = utcnow()
+
+        def work(session: Session) -> None:
+            for fire_id, status, reason in outcomes:
+                values: dict[str, Any] = {"status": status, "reason": reason}
+                if status == "started":
+                    values["started_at"] = now
+                session.execute(
+                    update(FireRow)
+                    .where(FireRow.id == fire_id, FireRow.status.in_(ACTIVE_FIRES))
+                    .values(**values)
+                )
+
+        self.transaction(work)
+
+    def fires(self, schedule: str, *, limit: int = 50) -> list[FireRecord]:
+        """A schedule's latest fires, newest first."""
+        query = (
+            select(FireRow)
+            .where(FireRow.schedule == schedule)
+            .order_by(FireRow.fire_time.desc())
+            .limit(limit)
+        )
+        with self.reading() as session:
+            return [to_record(FireRecord, row) for row in session.scalars(query)]
+
+    # -- leases --------------------------------------------------------------------------
+    def take_lease(
+        self, name: str, holder: str, *, seconds: float, steal: str | None = None
+    ) -> str | None:
+        """Hold the lease ``name`` for ``seconds`` more, unless another live holder has it.
+
+        Args:
+            steal: a holder known to be dead (a process of this machine that is gone):
+                its lease is taken before it expires.
+
+        Returns:
+            None when taken (or renewed), else the holder that has it.
+        """
+
+        def work(session: Session) -> str | None:
+            now = utcnow()
+            row = session.get(LeaseRow, name, with_for_update=True)
+            until = now + timedelta(seconds=seconds)
+            if row is None:
+                session.add(LeaseRow(name=name, holder=holder, acquired_at=now, expires_at=until))
+                return None
+            if row.holder not in (holder, steal) and row.expires_at > now:
+                return row.holder
+            if row.holder != holder:
+                row.holder, row.acquired_at = holder, now
+            row.expires_at = until
+            return None
+
+        return self.transaction(work, conflicts=True)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self.writing() as session:
+            session.execute(
+                delete(LeaseRow).where(LeaseRow.name == name, LeaseRow.holder == holder)
+            )
+
+    def lease_holder(self, name: str) -> tuple[str, datetime] | None:
+        with self.reading() as session:
+            row = session.get(LeaseRow, name)
+            return None if row is None else (row.holder, row.expires_at)
+
+
+def triggers_store() -> TriggersStore:
+    """The control plane's repository for the current settings."""
+    return TriggersStore.open(settings().db_url)
