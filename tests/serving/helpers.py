@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pandas as pd
 
 import alambic as al
 from alambic.models import package
+from tests.helpers import command_server, free_port
 
 COLUMNS = ["price", "year", "brand"]
 ROW = [120.0, 2010, "bmw"]
@@ -71,13 +67,6 @@ def halve(frame: Any) -> Any:
     return frame / 2
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def running(app: Any, *, http: Any = "auto") -> Iterator[str]:
     """A real uvicorn server in a thread of this process, on a free port.
@@ -110,39 +99,11 @@ def serving_process(
     args: list[str], home: Path, *, env: dict[str, str] | None = None
 ) -> Iterator[str]:
     """``alambic serve`` in its own process (as a user runs it), stopped with SIGINT."""
-    port = free_port()
-    command = [sys.executable, "-m", "alambic.cli", "serve", *args, "--port", str(port)]
-    log = home.parent / f"serve-{port}.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            env={**os.environ, "ALAMBIC_HOME": str(home), **(env or {})},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"alambic serve exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("alambic serve did not become ready in 60 s")
-        time.sleep(0.1)
-    try:
+    with command_server(
+        "serve", args, log=home.parent / "serve.log", health="/v2/health/ready",
+        env={"ALAMBIC_HOME": str(home), **(env or {})},
+    ) as (url, _):  # fmt: skip
         yield url
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @dataclass(frozen=True)

@@ -167,3 +167,18 @@ def test_both_uvicorn_parsers_answer_what_they_refuse_in_json(
 def test_serve_uses_httptools_when_it_is_installed() -> None:
     pytest.importorskip("httptools")
     assert http_protocol().__name__ == "JSONHttpToolsProtocol"
+
+
+@pytest.mark.parametrize("scope", ["read", "run"])
+def test_a_control_plane_token_does_not_invoke_an_endpoint(
+    scope: str, serve_app: Any, client: httpx.Client
+) -> None:
+    _private_toy()
+    token = create_token("ci", scope=scope)[0]
+    route, body = ROUTES["v2"]
+    with serve_app(["toy"]) as (url, _):
+        answer = client.post(
+            f"{url}{route}", json=body, headers={"authorization": f"Bearer {token}"}
+        )
+    assert answer.status_code == 403
+    assert f"scope {scope}, for `alambic server`" in answer.json()["error"]

@@ -3,8 +3,9 @@ and monitors, and the scheduler's loop (FastAPI on uvicorn, behind the ``server`
 
 Example:
     >>> from alambic.server import create_app
-    >>> sorted(r.path for r in create_app(loops=False).routes if "schedules" in r.path)[:2]
-    ['/api/v1/schedules', '/api/v1/schedules']
+    >>> paths = create_app(loops=False).openapi()["paths"]
+    >>> sorted(p for p in paths if p.startswith("/api/v1/schedules"))[:2]
+    ['/api/v1/schedules', '/api/v1/schedules/{name}']
 """
 
 from typing import TYPE_CHECKING

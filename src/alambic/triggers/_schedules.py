@@ -8,11 +8,16 @@ sample fire): a schedule that is stored can fire. Every change is audited.
 
 Example:
     >>> import alambic as al
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
     >>> from alambic.triggers import schedule, list_schedules, next_fires
-    >>> from alambic.monitoring import create_monitor
-    >>> from alambic.serving import create_endpoint
-    >>> _ = create_endpoint("shop", variants=["shop-model@production"])
-    >>> _ = create_monitor("shop-drift", endpoint="shop", window="1d")
+    >>> x, y = pd.DataFrame({"price": [0.0, 1.0]}), pd.Series([0, 1])
+    >>> model = al.models.package(LogisticRegression().fit(x, y), x, y)
+    >>> v = al.register(model, "shop-model")["version"]
+    >>> _ = al.registry.approve("shop-model", v)
+    >>> al.registry.promote("shop-model", v, to="production")
+    >>> _ = al.serving.create_endpoint("shop", variants=["shop-model@production"])
+    >>> _ = al.monitoring.create_monitor("shop-drift", endpoint="shop", window="1d")
     >>> made = schedule("shop-drift-hourly", monitor="shop-drift", every="1h")
     >>> [s.name for s in list_schedules()], made.catchup, made.concurrency
     (['shop-drift-hourly'], 'once', 'skip')

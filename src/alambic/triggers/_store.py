@@ -223,16 +223,22 @@ class TriggersStore(Repository):
             return {row.schedule: to_record(FireRecord, row) for row in session.scalars(query)}
 
     def settle_fires(self, outcomes: list[tuple[str, str, str]]) -> None:
-        """Set each fire's ``(id, status, reason)``, in one transaction."""
+        """Set each fire's ``(id, status, reason)``, in one transaction (an empty reason
+        keeps the note the fire was planned with; a fire that started no run loses its
+        run id)."""
         if not outcomes:
             return
         now = utcnow()
 
         def work(session: Session) -> None:
             for fire_id, status, reason in outcomes:
-                values: dict[str, Any] = {"status": status, "reason": reason}
+                values: dict[str, Any] = {"status": status}
+                if reason:
+                    values["reason"] = reason
                 if status == "started":
                     values["started_at"] = now
+                elif status in ("skipped", "failed"):
+                    values["run_id"] = None
                 session.execute(
                     update(FireRow)
                     .where(FireRow.id == fire_id, FireRow.status.in_(ACTIVE_FIRES))

@@ -1,0 +1,138 @@
+"""``alambic server`` as a user runs it: CI submits and waits through it, schedules made
+from the CLI fire, a second server on SQLite refuses the loops, and a server killed with
+SIGKILL loses or doubles no fire."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import pairwise
+from pathlib import Path
+
+import httpx
+import pytest
+
+import alambic as al
+from alambic.triggers import schedule_history
+from tests.cli.helpers import invoke
+from tests.helpers import command_server, free_port, wait_until
+
+FLOWS = Path(__file__).parents[1] / "triggers" / "flows.py"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project folder holding the test pipelines; steps run inline in their orchestrator."""
+    monkeypatch.setenv("ALAMBIC_EXECUTOR", "inline")
+    folder = tmp_path / "project"
+    folder.mkdir()
+    shutil.copy(FLOWS, folder / "flows.py")
+    return folder
+
+
+@contextmanager
+def server(project: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``alambic server`` in its own process, in the project folder."""
+    log = project.parent / "server.log"
+    with command_server("server", list(args), log=log, health="/api/v1/health", cwd=project) as up:
+        yield up
+
+
+def test_ci_submits_through_the_server_and_a_later_stage_waits_for_the_run(
+    project: Path,
+) -> None:
+    token = al.serving.create_token("ci", scope="run")[0]
+    env = {"ALAMBIC_TOKEN": token}
+    with server(project) as (url, _):
+        submitted = invoke(
+            project, "submit", "flows.py:adder", "-p", "a=40", "--server", url, env=env
+        )
+        assert submitted.code == 0, submitted.transcript
+        run_id = submitted.out.strip()
+        assert run_id.startswith("run-") and "runs wait" in submitted.err
+        waited = invoke(project, "runs", "wait", run_id, "--server", url, env=env)
+        assert waited.code == 0, waited.transcript
+        assert "add succeeded" in waited.out and f"run {run_id} succeeded" in waited.out
+        failing = invoke(project, "submit", "flows.py:adder", "-p", "a=x", "--server", url, env=env)
+        assert failing.code == 2 and "'a' expects int" in failing.err
+        unknown = invoke(project, "runs", "wait", "run-nope", "--server", url, env=env)
+        assert unknown.code == 2 and "404" in unknown.err and "alambic runs list" in unknown.err
+        bare = invoke(
+            project, "submit", "flows.py:adder", "--server", url, env={"ALAMBIC_TOKEN": ""}
+        )
+        assert bare.code == 2 and "set ALAMBIC_TOKEN" in bare.err
+    down = invoke(project, "runs", "wait", run_id, "--server", url, env=env)
+    assert down.code == 2 and "cannot reach the server" in down.err
+    assert al.get_run(run_id).result() == {"sum": 42, "tag": ""}
+
+
+def test_a_schedule_made_on_the_cli_fires_in_the_server(project: Path) -> None:
+    made = invoke(
+        project, "schedules", "create", "often", "flows.py:adder", "--every", "2s",
+        "-p", "tag={{ fire_date }}",
+    )  # fmt: skip
+    assert made.code == 0, made.transcript
+    assert "schedule often: every 2s; next fire" in made.out
+    bad = invoke(project, "schedules", "create", "bad", "flows.py:adder", "--cron", "* * *")
+    assert bad.code == 2 and "needs five" in bad.err
+    with server(project):
+        wait_until(
+            lambda: len([f for f in schedule_history("often") if f.status == "started"]) >= 2
+        )
+    listed = invoke(project, "schedules", "list")
+    assert "often" in listed.out and "flows.py:adder tag={{ fire_date }}" in listed.out
+    shown = invoke(project, "schedules", "show", "often")
+    assert shown.code == 0 and "started" in shown.out and "run-" in shown.out
+    assert invoke(project, "schedules", "pause", "often").out.strip() == "schedule often paused"
+    assert invoke(project, "schedules", "resume", "often").out.strip() == "schedule often active"
+    runs = [f.run_id for f in schedule_history("often") if f.run_id]
+    assert invoke(project, "schedules", "delete", "often").code == 0
+    assert invoke(project, "schedules", "show", "often").code == 2
+    wait_until(lambda: all(al.get_run(r).record.finished for r in runs))
+
+
+def test_a_second_server_on_sqlite_refuses_the_loops_but_may_serve_the_api(
+    project: Path,
+) -> None:
+    with server(project):
+        second = invoke(project, "server", "--port", str(free_port()), timeout=60)
+        assert second.code == 2
+        assert "runs the scheduler on this SQLite database" in second.err
+        assert "--no-loops" in second.err and "PostgreSQL" in second.err
+        with server(project, "--no-loops") as (url, _):
+            assert httpx.get(f"{url}/api/v1/health").json()["status"] == "ok"
+
+
+def test_a_server_killed_with_sigkill_loses_and_doubles_no_fire(project: Path) -> None:
+    made = invoke(project, "schedules", "create", "often", "flows.py:adder", "--every", "2s")
+    assert made.code == 0, made.transcript
+
+    def started() -> list[str]:
+        return [f.run_id for f in schedule_history("often") if f.status == "started" and f.run_id]
+
+    with server(project) as (_, process):
+        wait_until(lambda: len(started()) >= 2)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    before = started()
+    killed_at = max(f.fire_time for f in schedule_history("often", limit=500))
+    time.sleep(5)  # two or three fires are due while no server runs
+    with server(project):
+        wait_until(lambda: len(started()) >= len(before) + 2)
+    fires = sorted(schedule_history("often", limit=500), key=lambda f: f.fire_time)
+    times = [f.fire_time for f in fires]
+    assert len(times) == len(set(times))  # no fire was made twice
+    gaps = [(b - a).total_seconds() for a, b in pairwise(times)]
+    assert all(g % 2 == 0 for g in gaps)  # fires stay on the schedule's grid
+    after = [f for f in fires if f.fire_time > killed_at]
+    caught = [f for f in after if "missed while no server ran" in f.reason]
+    assert len(caught) == 1 and caught[0] is after[0]  # the missed fires made once (once)
+    runs = started()
+    assert len(runs) == len(set(runs))
+    wait_until(lambda: all(al.get_run(r).record.finished for r in runs))
+    assert all(al.get_run(r).status == "succeeded" for r in before)  # they went on

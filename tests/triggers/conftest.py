@@ -1,0 +1,25 @@
+"""Schedules start real runs: each one's orchestrator is a detached process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FLOWS = Path(__file__).parent / "flows.py"
+
+
+@pytest.fixture(autouse=True)
+def inline_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Steps run inside their orchestrator: a scheduled run starts no worker processes."""
+    monkeypatch.setenv("ALAMBIC_EXECUTOR", "inline")
+
+
+@pytest.fixture
+def adder() -> str:
+    return f"{FLOWS}:adder"
+
+
+@pytest.fixture
+def napper() -> str:
+    return f"{FLOWS}:napper"
