@@ -184,3 +184,45 @@ def test_the_openapi_document_describes_every_route_and_the_bearer_scheme(api: A
         assert path in spec["paths"], path
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "RunRequest" in spec["components"]["schemas"]
+
+
+def test_a_signed_github_push_of_a_tag_starts_its_run_through_the_server(
+    tokens: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+    import hmac
+    import json
+
+    from alambic.server import create_app
+    from tests.triggers.helpers import commit_and_tag, make_repo
+
+    monkeypatch.setenv("RELEASE_SECRET", "s3cret")
+    repo = make_repo(tmp_path / "repo")
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    with running(create_app(project=PROJECT, loops=True)) as url:
+        made = httpx.post(
+            f"{url}/api/v1/triggers", headers=admin, timeout=60,
+            json={"name": "release", "on": "git-tag", "repo": str(repo), "tags": "v*",
+                  "secret_env": "RELEASE_SECRET", "run": "release.py:release"},
+        )  # fmt: skip
+        assert made.status_code == 201, made.text
+        commit = commit_and_tag(repo, "v2")
+        body = json.dumps({"ref": "refs/tags/v2", "after": commit}).encode()
+        signature = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+        headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": signature}
+        answer = httpx.post(f"{url}/hooks/github", content=body, headers=headers)
+        assert answer.status_code == 202, answer.text
+        (event,) = answer.json()["events"]
+        forged = httpx.post(f"{url}/hooks/github", content=body, headers={**headers,
+                            "X-Hub-Signature-256": "sha256=" + "0" * 64})  # fmt: skip
+        assert forged.status_code == 401
+
+        def started() -> bool:
+            shown = httpx.get(f"{url}/api/v1/triggers/release", headers=admin).json()
+            return shown["events"][0]["status"] == "started"
+
+        wait_until(started, 60)
+    wait_until(lambda: al.get_run(event["run"]).record.finished)
+    run = al.get_run(event["run"])
+    assert run.status == "succeeded", run.error
+    assert run.result()["commit"] == commit and run.result()["tag"] == "v2"

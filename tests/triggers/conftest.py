@@ -16,6 +16,14 @@ def inline_steps(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A real git repository holding a release pipeline (release.py), tagged v1."""
+    from tests.triggers.helpers import make_repo
+
+    return make_repo(tmp_path / "repo")
+
+
+@pytest.fixture
 def adder() -> str:
     return f"{FLOWS}:adder"
 

@@ -23,7 +23,7 @@ from rich.text import Text
 from alambic.cli._common import console, errors, friendly
 from alambic.errors import AlambicError
 
-__all__ = ["remote_submit", "remote_wait", "schedules_app", "server"]
+__all__ = ["ParamOption", "pair", "remote_submit", "remote_wait", "schedules_app", "server", "when"]
 
 schedules_app = typer.Typer(
     help="Schedules: start pipelines or monitors on a cron or an interval "
@@ -97,24 +97,24 @@ def schedules_create(
     """Make a schedule; everything is checked first (nothing is stored when it fails)."""
     from alambic.triggers import next_fires, schedule, timing_of
 
-    params = dict(_pair(text) for text in param or [])
+    params = dict(pair(text) for text in param or [])
     made = schedule(
         name, target, monitor=monitor, cron=cron, every=every, timezone=tz, params=params,
         texts=True, catchup=catchup, concurrency=concurrency, paused=paused,
     )  # fmt: skip
     upcoming = next_fires(made, 1)
-    when = f"; next fire {_when(upcoming[0])}" if upcoming else " (paused)"
-    console.print(f"schedule {made.name}: {timing_of(made).describe()}{when}")
+    next_text = f"; next fire {when(upcoming[0])}" if upcoming else " (paused)"
+    console.print(f"schedule {made.name}: {timing_of(made).describe()}{next_text}")
 
 
-def _pair(text: str) -> tuple[str, str]:
+def pair(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise AlambicError(f"-p {text!r}: use key=value")
     return key.strip(), value
 
 
-def _when(moment: datetime | None) -> str:
+def when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "—"
 
 
@@ -146,7 +146,7 @@ def schedules_list(
     for column in ("name", "starts", "when", "next fires", "policies"):
         table.add_column(column)
     for r in records:
-        fires = "\n".join(_when(t) for t in next_fires(r, 3)) or "paused"
+        fires = "\n".join(when(t) for t in next_fires(r, 3)) or "paused"
         policies = f"catch-up {r.catchup}, concurrency {r.concurrency}"
         table.add_row(r.name, _what(r.target), timing_of(r).describe(), fires, policies)
     console.print(table if records else "no schedules; make one with `alambic schedules create`")
@@ -165,7 +165,7 @@ def schedules_show(
 
     record = get_schedule(name)
     state = (
-        "paused" if record.paused else f"next fire {_when(next(iter(next_fires(record, 1)), None))}"
+        "paused" if record.paused else f"next fire {when(next(iter(next_fires(record, 1)), None))}"
     )
     console.print(Text(f"schedule {record.name}: {_what(record.target)}", style="bold"))
     console.print(f"{timing_of(record).describe()}; {state}")
@@ -179,7 +179,7 @@ def schedules_show(
     for f in fires:
         run_state = states.get(f.run_id or "", "") if f.status == "started" else ""
         run = f.run_id if f.status == "started" else ""
-        table.add_row(_when(f.fire_time), f.status, run or "", run_state, f.reason)
+        table.add_row(when(f.fire_time), f.status, run or "", run_state, f.reason)
     console.print(table if fires else "no fires yet")
 
 
@@ -248,7 +248,7 @@ def remote_submit(server_url: str, target: str, params: list[str], *, cache: boo
     """``alambic submit --server URL``: start the run on the server, print its id."""
     body = {
         "pipeline": target,
-        "params": dict(_pair(p) for p in params),
+        "params": dict(pair(p) for p in params),
         "texts": True,
         "cache": cache,
     }

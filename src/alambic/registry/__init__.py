@@ -33,6 +33,7 @@ _EXPORTS = {
     "model_card": "._cards",
     "EVENT_TYPES": "._events",
     "deliver_events": "._events",
+    "events_since": "._events",
     "on": "._events",
     "sign": "._events",
     "code_version": "._lineage",
@@ -61,6 +62,7 @@ __all__ = [
     "current_actor",
     "delete_version",
     "deliver_events",
+    "events_since",
     "get_version",
     "history",
     "list_models",
@@ -82,7 +84,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
     from alambic.registry._cards import model_card
-    from alambic.registry._events import EVENT_TYPES, deliver_events, on, sign
+    from alambic.registry._events import EVENT_TYPES, deliver_events, events_since, on, sign
     from alambic.registry._lineage import code_version, collect_lineage
     from alambic.registry._registry import (
         APPROVED,

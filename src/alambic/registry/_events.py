@@ -24,14 +24,14 @@ import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from alambic.core import utcnow
 from alambic.errors import RegistryError
 from alambic.registry._store import EventRecord, RegistryStore, registry_store
 
-__all__ = ["EVENT_TYPES", "deliver_events", "on", "sign"]
+__all__ = ["EVENT_TYPES", "deliver_events", "events_since", "on", "sign"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,14 @@ def on(event: str, hook: Callable[[dict[str, Any]], Any]) -> None:
     if event != "*" and event not in EVENT_TYPES:
         raise RegistryError(f"unknown event {event!r}; use one of {', '.join(EVENT_TYPES)} or *")
     _hooks.setdefault(event, []).append(hook)
+
+
+def events_since(
+    after: tuple[datetime, str] | None = None, *, limit: int = 500
+) -> list[EventRecord]:
+    """Registry events made after a ``(created_at, id)`` cursor, oldest first (what a
+    trigger on registry events reads, from any process)."""
+    return registry_store().events_after(after, limit=limit)
 
 
 def sign(body: bytes, secret: str) -> str:

@@ -505,6 +505,21 @@ class RegistryStore(Repository):
             )
             return [to_record(EventRecord, r) for r in rows]
 
+    def events_after(
+        self, after: tuple[datetime, str] | None, *, limit: int = 500
+    ) -> list[EventRecord]:
+        """Events made after the ``(created_at, id)`` cursor (all with None), oldest first."""
+        query = select(RegistryEventRow)
+        if after is not None:
+            at, event_id = after
+            query = query.where(
+                (RegistryEventRow.created_at > at)
+                | ((RegistryEventRow.created_at == at) & (RegistryEventRow.id > event_id))
+            )
+        query = query.order_by(RegistryEventRow.created_at, RegistryEventRow.id).limit(limit)
+        with self.reading() as session:
+            return [to_record(EventRecord, r) for r in session.scalars(query)]
+
     def events(self, group: str | None = None) -> list[EventRecord]:
         with self.reading() as session:
             query = select(RegistryEventRow)

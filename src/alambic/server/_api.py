@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from alambic.server._auth import Caller, require
 from alambic.server._schemas import (
@@ -28,9 +28,13 @@ from alambic.server._schemas import (
     ScheduleDetail,
     ScheduleRequest,
     Step,
+    Trigger,
+    TriggerDetail,
+    TriggerEvent,
+    TriggerRequest,
 )
 
-__all__ = ["router"]
+__all__ = ["hooks", "router"]
 
 router = APIRouter(prefix="/api/v1")
 Reader = Annotated[Caller, Depends(require("read"))]
@@ -252,6 +256,74 @@ def delete_schedule(name: str, caller: Admin) -> None:
         delete(name)
 
 
+# -- triggers ------------------------------------------------------------------------------
+def _trigger(record: Any) -> Trigger:
+    return Trigger(**{k: getattr(record, k) for k in Trigger.model_fields})
+
+
+@router.get("/triggers", tags=["triggers"])
+def list_triggers(_: Reader) -> list[Trigger]:
+    """Every trigger."""
+    from alambic.triggers import list_triggers as every
+
+    return [_trigger(t) for t in every()]
+
+
+@router.post("/triggers", status_code=201, tags=["triggers"])
+def create_trigger(request: Request, body: TriggerRequest, caller: Admin) -> Trigger:
+    """Make a trigger; everything is checked first (422 naming what is wrong)."""
+    from alambic.registry import acting_as
+    from alambic.triggers import create_trigger as make
+
+    values = body.model_dump()
+    values["levels"] = tuple(values["levels"])
+    if body.on.replace("-", "_") != "git_tag":
+        _inside(request, body.run)
+        values["cwd"] = _project(request)
+    with acting_as(caller.actor):
+        made = make(values.pop("name"), **values)
+    request.app.state.wake()
+    return _trigger(made)
+
+
+@router.get("/triggers/{name}", tags=["triggers"])
+def show_trigger(
+    name: str, _: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> TriggerDetail:
+    """A trigger and its history: each event received, what became of it, its run."""
+    from alambic.triggers import get_trigger, trigger_history
+
+    events = [
+        TriggerEvent(**{k: getattr(e, k) for k in TriggerEvent.model_fields})
+        for e in trigger_history(name, limit=limit)
+    ]
+    return TriggerDetail(**_trigger(get_trigger(name)).model_dump(), events=events)
+
+
+@router.post("/triggers/{name}/{action}", tags=["triggers"])
+def change_trigger(request: Request, name: str, action: str, caller: Admin) -> Trigger:
+    """``pause`` or ``resume`` a trigger."""
+    from alambic import triggers
+    from alambic.registry import acting_as
+
+    if action not in ("pause", "resume"):
+        raise HTTPException(404, f"no action {action!r}; use pause or resume")
+    with acting_as(caller.actor):
+        changed = getattr(triggers, f"{action}_trigger")(name)
+    request.app.state.wake()
+    return _trigger(changed)
+
+
+@router.delete("/triggers/{name}", status_code=204, tags=["triggers"])
+def delete_trigger(name: str, caller: Admin) -> None:
+    """Delete a trigger; runs it started go on."""
+    from alambic.registry import acting_as
+    from alambic.triggers import delete_trigger as delete
+
+    with acting_as(caller.actor):
+        delete(name)
+
+
 # -- registry ------------------------------------------------------------------------------
 @router.get("/models", tags=["registry"])
 def list_models(_: Reader) -> list[dict[str, Any]]:
@@ -330,3 +402,33 @@ def run_monitor(name: str, caller: Runner) -> MonitorRun:
 
     with acting_as(caller.actor):
         return _monitor_run(run_now(name))
+
+
+# -- webhooks (signed with a trigger's secret, not a token) --------------------------------
+hooks = APIRouter(prefix="/hooks", tags=["webhooks"])
+
+
+async def _deliver(request: Request, receive: Any) -> JSONResponse:
+    from starlette.concurrency import run_in_threadpool
+
+    body = await request.body()
+    answer = await run_in_threadpool(receive, dict(request.headers), body)
+    if answer.events:
+        request.app.state.wake()
+    return JSONResponse(answer.to_json(), status_code=answer.status)
+
+
+@hooks.post("/github")
+async def github(request: Request) -> JSONResponse:
+    """GitHub's webhook (``push`` and ``create`` of tags), signed with X-Hub-Signature-256."""
+    from alambic.triggers import receive_github
+
+    return await _deliver(request, receive_github)
+
+
+@hooks.post("/gitlab")
+async def gitlab(request: Request) -> JSONResponse:
+    """GitLab's webhook (``Tag Push Hook``), with the secret in X-Gitlab-Token."""
+    from alambic.triggers import receive_gitlab
+
+    return await _deliver(request, receive_gitlab)

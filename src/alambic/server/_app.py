@@ -33,7 +33,7 @@ from alambic.errors import (
     RunError,
     TriggerError,
 )
-from alambic.server._api import router
+from alambic.server._api import hooks, router
 from alambic.server._loops import Loops
 
 __all__ = ["app_from_env", "create_app", "serve_control_plane"]
@@ -94,6 +94,7 @@ def create_app(*, project: str | Path | None = None, loops: bool = True) -> Fast
     app.state.loops = None
     app.state.wake = lambda: None
     app.include_router(router)
+    app.include_router(hooks)
     app.add_exception_handler(AlambicError, _alambic_error)
     return app
 

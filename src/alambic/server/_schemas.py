@@ -17,6 +17,10 @@ __all__ = [
     "Schedule",
     "ScheduleRequest",
     "Step",
+    "Trigger",
+    "TriggerDetail",
+    "TriggerEvent",
+    "TriggerRequest",
 ]
 
 
@@ -100,6 +104,58 @@ class Schedule(BaseModel):
 
 class ScheduleDetail(Schedule):
     fires: list[Fire]
+
+
+class TriggerRequest(BaseModel):
+    """A trigger to make; the same fields as ``alambic triggers create``."""
+
+    name: str
+    on: str = Field(description="git_tag, monitor, registry or data")
+    run: str = Field(description="path/to/file.py:NAME (for git tags: in the repository)")
+    params: dict[str, Any] = Field(default_factory=dict)
+    texts: bool = False
+    repo: str | None = None
+    tags: str = "*"
+    secret_env: str | None = None
+    poll: str | None = None
+    monitor: str | None = None
+    levels: list[str] = Field(default_factory=lambda: ["alert"])
+    events: list[str] | None = None
+    groups: str = "*"
+    sources: dict[str, str] | None = None
+    url: str | None = None
+    snapshot: str | None = None
+    every: str | None = None
+    cooldown: str | None = None
+    daily_cap: int = 24
+    paused: bool = False
+
+
+class TriggerEvent(BaseModel):
+    key: str
+    received_at: datetime
+    payload: dict[str, Any]
+    status: str
+    run_id: str | None
+    reason: str
+    started_at: datetime | None
+
+
+class Trigger(BaseModel):
+    name: str
+    kind: str
+    config: dict[str, Any]
+    target: dict[str, Any]
+    cooldown_seconds: float
+    daily_cap: int
+    paused: bool
+    revision: int
+    updated_at: datetime
+    updated_by: str
+
+
+class TriggerDetail(Trigger):
+    events: list[TriggerEvent]
 
 
 class ReviewRequest(BaseModel):

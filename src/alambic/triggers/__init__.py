@@ -1,8 +1,11 @@
-"""Continuous training: schedules that start pipelines and monitors, and the scheduler.
+"""Continuous training: schedules and triggers that start pipelines (and monitors), and
+the scheduler that fires them.
 
-``alambic server`` runs the scheduler (:class:`Scheduler`); schedules are made from
-Python (:func:`schedule`), the CLI (``alambic schedules``) or the server's API, all
-through the same functions. Names load lazily.
+``alambic server`` runs the scheduler (:class:`Scheduler`) and receives the webhooks
+(:func:`receive_github`, :func:`receive_gitlab`); schedules and triggers are made from
+Python (:func:`schedule`, :func:`create_trigger`), the CLI (``alambic schedules``,
+``alambic triggers``) or the server's API, all through the same functions. Names load
+lazily.
 
 Example:
     >>> from alambic.triggers import CATCHUP, CONCURRENCY
@@ -33,34 +36,61 @@ _EXPORTS = {
     "ScheduleRecord": "._store",
     "TriggersStore": "._store",
     "triggers_store": "._store",
+    "Delivery": "._hooks",
+    "receive_github": "._hooks",
+    "receive_gitlab": "._hooks",
+    "KINDS": "._triggers",
+    "create_trigger": "._triggers",
+    "delete_trigger": "._triggers",
+    "get_trigger": "._triggers",
+    "list_triggers": "._triggers",
+    "pause_trigger": "._triggers",
+    "resume_trigger": "._triggers",
+    "trigger_history": "._triggers",
+    "EventRecord": "._store",
+    "TriggerRecord": "._store",
     "Timing": "._timing",
     "render": "._timing",
 }
 __all__ = [
     "CATCHUP",
     "CONCURRENCY",
+    "KINDS",
+    "Delivery",
+    "EventRecord",
     "FireRecord",
     "ScheduleRecord",
     "Scheduler",
     "StepReport",
     "Timing",
+    "TriggerRecord",
     "TriggersStore",
+    "create_trigger",
     "delete_schedule",
+    "delete_trigger",
     "get_schedule",
+    "get_trigger",
     "list_schedules",
+    "list_triggers",
     "next_fires",
     "pause_schedule",
+    "pause_trigger",
+    "receive_github",
+    "receive_gitlab",
     "render",
     "resume_schedule",
+    "resume_trigger",
     "schedule",
     "schedule_history",
     "server_identity",
     "timing_of",
+    "trigger_history",
     "triggers_store",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
+    from alambic.triggers._hooks import Delivery, receive_github, receive_gitlab
     from alambic.triggers._scheduler import Scheduler, StepReport, server_identity
     from alambic.triggers._schedules import (
         CATCHUP,
@@ -76,9 +106,21 @@ if TYPE_CHECKING:
         timing_of,
     )
     from alambic.triggers._store import (
+        EventRecord,
         FireRecord,
         ScheduleRecord,
+        TriggerRecord,
         TriggersStore,
         triggers_store,
     )
     from alambic.triggers._timing import Timing, render
+    from alambic.triggers._triggers import (
+        KINDS,
+        create_trigger,
+        delete_trigger,
+        get_trigger,
+        list_triggers,
+        pause_trigger,
+        resume_trigger,
+        trigger_history,
+    )

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,7 +34,8 @@ from alambic.config import settings
 from alambic.core import new_id, utcnow
 from alambic.errors import AlambicError
 from alambic.triggers._schedules import timing_of
-from alambic.triggers._store import FireRecord, ScheduleRecord, TriggersStore
+from alambic.triggers._sources import poll_triggers, start_event
+from alambic.triggers._store import EventRecord, FireRecord, ScheduleRecord, TriggersStore
 from alambic.triggers._timing import render
 
 __all__ = ["LEASE", "Scheduler", "StepReport", "is_dead", "server_identity"]
@@ -71,6 +72,7 @@ class StepReport:
     """What one step did: fires planned, and fires by what became of them."""
 
     planned: int = 0
+    events: int = 0  # new trigger events that polls found
     outcomes: dict[str, int] = field(default_factory=dict)
     held: bool = True  # False: another server holds the lease, nothing was done
 
@@ -127,7 +129,8 @@ class Scheduler:
             return StepReport(held=False)
         now = now or utcnow()
         report = StepReport(planned=self._plan(now))
-        for status in self._start():
+        report.events = poll_triggers(self.store, now)
+        for status in [*self._start(), *self._start_events()]:
             report.outcomes[status] = report.outcomes.get(status, 0) + 1
         return report
 
@@ -185,11 +188,34 @@ class Scheduler:
                 if cwd is not None:
                     batches[cwd].append(fire.run_id)
         self.store.settle_fires(outcomes)
-        config = settings()
-        from alambic.pipelines import spawn_detached
+        _spawn(batches)
+        return [status for _, status, _ in outcomes]
 
-        for cwd, run_ids in batches.items():
-            spawn_detached(run_ids, config, cwd=cwd)
+    def _start_events(self) -> list[str]:
+        """Start the runs of trigger events waiting, under each trigger's limits."""
+        waiting = self.store.waiting_events()
+        if not waiting:
+            return []
+        triggers = {t.name: t for t in self.store.list_triggers()}
+        outcomes: list[tuple[str, str, str]] = []
+        batches: dict[str, list[str]] = defaultdict(list)
+        started: dict[str, list[EventRecord]] = {}
+        for event in waiting:
+            record = triggers.get(event.trigger)
+            if record is None or record.paused:
+                continue  # deleted (its events go with it) or paused (they wait)
+            if record.name not in started:
+                window = max(86400.0, record.cooldown_seconds)
+                since = utcnow() - timedelta(seconds=window)
+                started[record.name] = self.store.started_since(record.name, since)
+            status, reason, cwd = start_event(record, event, started[record.name])
+            outcomes.append((event.id, status, reason))
+            if status == "started":
+                started[record.name].append(replace(event, status=status, started_at=utcnow()))
+                if cwd is not None and event.run_id:
+                    batches[cwd].append(event.run_id)
+        self.store.settle_events(outcomes)
+        _spawn(batches)
         return [status for _, status, _ in outcomes]
 
     def _busy(self, schedules: dict[str, ScheduleRecord]) -> dict[str, str]:
@@ -247,6 +273,15 @@ class Scheduler:
         if earliest is None:
             return interval
         return max(0.0, min(interval, (earliest - utcnow()).total_seconds() + 0.001))
+
+
+def _spawn(batches: dict[str, list[str]]) -> None:
+    """One detached process per project folder forks the orchestrators of its new runs."""
+    from alambic.pipelines import spawn_detached
+
+    config = settings()
+    for cwd, run_ids in batches.items():
+        spawn_detached(run_ids, config, cwd=cwd)
 
 
 def _run_monitor(monitor: str, schedule: str, fire_time: datetime) -> None:

@@ -56,7 +56,7 @@ CONCURRENCY = ("skip", "queue", "allow")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
-def _actor() -> str:
+def actor() -> str:
     from alambic.registry import current_actor
 
     return current_actor()
@@ -78,15 +78,23 @@ def timing_of(record: ScheduleRecord) -> Timing:
     )
 
 
-def _pipeline_target(
-    pipeline: str, params: dict[str, Any], *, texts: bool, cwd: str | Path | None, timing: Timing
+def pipeline_target(
+    pipeline: str,
+    params: dict[str, Any],
+    *,
+    texts: bool,
+    cwd: str | Path | None,
+    timing: Timing | None = None,
+    sample: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Check a pipeline and its parameters (templates rendered for a sample fire)."""
+    """Check a pipeline and its parameters, templates rendered for a sample fire (with
+    ``sample`` values for an event's names); what a schedule or a trigger stores."""
     from alambic.pipelines import check_params, describe
 
     described = describe(pipeline, cwd=cwd)
-    sample = timing.next_after(utcnow())
-    values = check_params(described, render(params, sample, timing), texts=texts)
+    moment = timing.next_after(utcnow()) if timing else utcnow()
+    rendered = render(params, moment, timing, sample)
+    values = check_params(described, rendered, texts=texts)
     kept = {k: (v if uses_fire_time(v) else values[k]) for k, v in params.items()}
     return {"kind": "pipeline", "ref": pipeline, "cwd": described.cwd, "params": kept}
 
@@ -156,11 +164,11 @@ def schedule(
     _choice("catch-up policy", catchup, CATCHUP)
     _choice("concurrency policy", concurrency, CONCURRENCY)
     target = (
-        _pipeline_target(pipeline, params or {}, texts=texts, cwd=cwd, timing=timing)
+        pipeline_target(pipeline, params or {}, texts=texts, cwd=cwd, timing=timing)
         if pipeline is not None
         else _monitor_target(str(monitor), params or {})
     )
-    actor = _actor()
+    who = actor()
     record = ScheduleRecord(
         name=name,
         target=target,
@@ -173,9 +181,9 @@ def schedule(
         next_fire_at=timing.next_after(now),
         revision=1,
         created_at=now,
-        created_by=actor,
+        created_by=who,
         updated_at=now,
-        updated_by=actor,
+        updated_by=who,
     )
     return triggers_store().create_schedule(record)
 
@@ -207,7 +215,7 @@ def next_fires(record: ScheduleRecord, count: int = 5) -> list[datetime]:
 def pause_schedule(name: str) -> ScheduleRecord:
     """Stop a schedule's fires until :func:`resume_schedule` (fires waiting stay)."""
     return triggers_store().change_schedule(
-        name, actor=_actor(), action="pause-schedule", values={"paused": True}
+        name, actor=actor(), action="pause-schedule", values={"paused": True}
     )
 
 
@@ -218,7 +226,7 @@ def resume_schedule(name: str) -> ScheduleRecord:
     upcoming = timing_of(record).next_after(utcnow())
     return store.change_schedule(
         name,
-        actor=_actor(),
+        actor=actor(),
         action="resume-schedule",
         values={"paused": False, "next_fire_at": upcoming},
     )
@@ -226,7 +234,7 @@ def resume_schedule(name: str) -> ScheduleRecord:
 
 def delete_schedule(name: str) -> None:
     """Delete a schedule; fires not started yet go with it, runs it started go on."""
-    triggers_store().delete_schedule(name, actor=_actor())
+    triggers_store().delete_schedule(name, actor=actor())
 
 
 def schedule_history(name: str, *, limit: int = 50) -> list[FireRecord]:

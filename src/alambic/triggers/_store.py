@@ -20,11 +20,18 @@ from alambic.config import settings
 from alambic.core import utcnow
 from alambic.errors import NotFoundError, TriggerError
 from alambic.store import AuditRecord, Repository, append_audit, read_audit, to_record
-from alambic.triggers._tables import FireRow, LeaseRow, ScheduleRow
+from alambic.triggers._tables import FireRow, LeaseRow, ScheduleRow, TriggerEventRow, TriggerRow
 
-__all__ = ["FireRecord", "ScheduleRecord", "TriggersStore", "triggers_store"]
+__all__ = [
+    "EventRecord",
+    "FireRecord",
+    "ScheduleRecord",
+    "TriggerRecord",
+    "TriggersStore",
+    "triggers_store",
+]
 
-SCHEDULE = "schedule"  # the subject kind in the audit log
+SCHEDULE, TRIGGER = "schedule", "trigger"  # the subject kinds in the audit log
 ACTIVE_FIRES = ("due", "queued")
 
 
@@ -59,6 +66,41 @@ class FireRecord:
     server: str
 
 
+@dataclass(frozen=True)
+class TriggerRecord:
+    name: str
+    kind: str
+    config: dict[str, Any]
+    target: dict[str, Any]
+    cooldown_seconds: float
+    daily_cap: int
+    paused: bool
+    state: dict[str, Any]
+    revision: int
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: str
+    trigger: str
+    key: str
+    received_at: datetime
+    payload: dict[str, Any]
+    status: str
+    run_id: str | None
+    reason: str
+    started_at: datetime | None
+
+
+def _trigger_config(row: TriggerRow) -> dict[str, Any]:
+    keys = ("kind", "config", "target", "cooldown_seconds", "daily_cap", "paused")
+    return {k: getattr(row, k) for k in keys}
+
+
 def _missing(name: str) -> NotFoundError:
     return NotFoundError(f"no schedule {name!r}; see `alambic schedules list`")
 
@@ -75,8 +117,168 @@ def _config(row: ScheduleRow) -> dict[str, Any]:
     }
 
 
-class TriggersStore(Repository):
-    """Schedules, fires and leases on any SQLAlchemy URL."""
+class _TriggerRows(Repository):
+    """Triggers (audited) and the events they received."""
+
+    def create_trigger(self, record: TriggerRecord) -> TriggerRecord:
+        try:
+            with self.writing() as session:
+                row = TriggerRow(**record.__dict__)
+                session.add(row)
+                session.flush()
+                append_audit(
+                    session, actor=record.created_by, action="create-trigger", kind=TRIGGER,
+                    subject=record.name, after=_trigger_config(row),
+                )  # fmt: skip
+                return to_record(TriggerRecord, row)
+        except IntegrityError:
+            raise TriggerError(
+                f"trigger {record.name!r} already exists; delete it first "
+                f"(`alambic triggers delete {record.name}`) or choose another name"
+            ) from None
+
+    def get_trigger(self, name: str) -> TriggerRecord:
+        missing = f"no trigger {name!r}; see `alambic triggers list`"
+        return self.by_key(TriggerRecord, TriggerRow, name, missing=missing)
+
+    def list_triggers(self, kind: str | None = None) -> list[TriggerRecord]:
+        query = select(TriggerRow).order_by(TriggerRow.name)
+        if kind is not None:
+            query = query.where(TriggerRow.kind == kind)
+        with self.reading() as session:
+            return [to_record(TriggerRecord, row) for row in session.scalars(query)]
+
+    def change_trigger(
+        self, name: str, *, actor: str, action: str, values: dict[str, Any]
+    ) -> TriggerRecord:
+        def work(session: Session) -> TriggerRecord:
+            row = session.get(TriggerRow, name, with_for_update=True)
+            if row is None:
+                raise NotFoundError(f"no trigger {name!r}; see `alambic triggers list`")
+            before = _trigger_config(row)
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.revision += 1
+            row.updated_at, row.updated_by = utcnow(), actor
+            append_audit(
+                session, actor=actor, action=action, kind=TRIGGER, subject=name,
+                before=before, after=_trigger_config(row),
+            )  # fmt: skip
+            return to_record(TriggerRecord, row)
+
+        return self.transaction(work)
+
+    def delete_trigger(self, name: str, *, actor: str) -> None:
+        def work(session: Session) -> None:
+            row = session.get(TriggerRow, name, with_for_update=True)
+            if row is None:
+                raise NotFoundError(f"no trigger {name!r}; see `alambic triggers list`")
+            append_audit(
+                session, actor=actor, action="delete-trigger", kind=TRIGGER, subject=name,
+                before=_trigger_config(row),
+            )  # fmt: skip
+            session.execute(
+                delete(TriggerEventRow).where(
+                    TriggerEventRow.trigger == name, TriggerEventRow.status == "due"
+                )
+            )
+            session.delete(row)
+
+        self.transaction(work)
+
+    def save_state(self, name: str, state: dict[str, Any]) -> None:
+        """Where a trigger's source left off (not audited: the loop's own bookkeeping)."""
+        self.update_where(TriggerRow, TriggerRow.name == name, {"state": state})
+
+    def record_events(self, events: list[EventRecord]) -> list[EventRecord]:
+        """Insert events; one whose ``(trigger, key)`` was seen already is left out.
+
+        Returns the events inserted now (the others were replays).
+        """
+        if not events:
+            return []
+
+        def work(session: Session) -> list[EventRecord]:
+            keys = {(e.trigger, e.key) for e in events}
+            seen = {
+                (row.trigger, row.key)
+                for row in session.execute(
+                    select(TriggerEventRow.trigger, TriggerEventRow.key).where(
+                        TriggerEventRow.trigger.in_({t for t, _ in keys}),
+                        TriggerEventRow.key.in_({k for _, k in keys}),
+                    )
+                )
+            }
+            fresh = [e for e in events if (e.trigger, e.key) not in seen]
+            self.insert_ignore(session, TriggerEventRow, [e.__dict__ for e in fresh])
+            return fresh
+
+        return self.transaction(work, conflicts=True)
+
+    def waiting_events(self, *, limit: int = 1000) -> list[EventRecord]:
+        query = (
+            select(TriggerEventRow)
+            .where(TriggerEventRow.status == "due")
+            .order_by(TriggerEventRow.received_at, TriggerEventRow.id)
+            .limit(limit)
+        )
+        with self.reading() as session:
+            return [to_record(EventRecord, row) for row in session.scalars(query)]
+
+    def started_since(self, trigger: str, since: datetime) -> list[EventRecord]:
+        """A trigger's events that started a run since ``since``, oldest first."""
+        query = (
+            select(TriggerEventRow)
+            .where(
+                TriggerEventRow.trigger == trigger,
+                TriggerEventRow.status == "started",
+                TriggerEventRow.started_at >= since,
+            )
+            .order_by(TriggerEventRow.started_at)
+        )
+        with self.reading() as session:
+            return [to_record(EventRecord, row) for row in session.scalars(query)]
+
+    def settle_events(self, outcomes: list[tuple[str, str, str]]) -> None:
+        """Set each event's ``(id, status, reason)``; one that started no run loses its id."""
+        if not outcomes:
+            return
+        now = utcnow()
+
+        def work(session: Session) -> None:
+            for event_id, status, reason in outcomes:
+                values: dict[str, Any] = {"status": status, "reason": reason}
+                if status == "started":
+                    values["started_at"] = now
+                else:
+                    values["run_id"] = None
+                session.execute(
+                    update(TriggerEventRow)
+                    .where(TriggerEventRow.id == event_id, TriggerEventRow.status == "due")
+                    .values(**values)
+                )
+
+        self.transaction(work)
+
+    def trigger_events(self, trigger: str, *, limit: int = 50) -> list[EventRecord]:
+        """A trigger's latest events, newest first."""
+        query = (
+            select(TriggerEventRow)
+            .where(TriggerEventRow.trigger == trigger)
+            .order_by(TriggerEventRow.received_at.desc(), TriggerEventRow.id.desc())
+            .limit(limit)
+        )
+        with self.reading() as session:
+            return [to_record(EventRecord, row) for row in session.scalars(query)]
+
+    def trigger_audit(self, name: str) -> list[AuditRecord]:
+        with self.reading() as session:
+            return read_audit(session, TRIGGER, name)
+
+
+class TriggersStore(_TriggerRows):
+    """Schedules and their fires, triggers and their events, and leases, on any
+    SQLAlchemy URL."""
 
     # -- schedules -----------------------------------------------------------------------
     def create_schedule(self, record: ScheduleRecord) -> ScheduleRecord:

@@ -1,4 +1,5 @@
-"""The control plane's tables: schedules, their fires, and the leases of its loops.
+"""The control plane's tables: schedules and their fires, triggers and their events, and
+the leases of its loops.
 
 Only :mod:`alambic.triggers._store` reads or writes them. A change here needs a new
 revision in ``store/migrations/versions``.
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from alambic.store import Base
 
-__all__ = ["FireRow", "LeaseRow", "ScheduleRow"]
+__all__ = ["FireRow", "LeaseRow", "ScheduleRow", "TriggerEventRow", "TriggerRow"]
 
 
 class ScheduleRow(Base):
@@ -74,3 +75,50 @@ class LeaseRow(Base):
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class TriggerRow(Base):
+    """A trigger: the event it waits for (``config``), what it starts, and its cursor.
+
+    ``state`` is where its source left off (the tags seen, the last registry event, the
+    data's fingerprint, whether a monitor's alert episode is open) and when to poll next.
+    """
+
+    __tablename__ = "triggers"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # git_tag, monitor, registry, data
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    target: Mapped[dict[str, Any]] = mapped_column(JSON)
+    cooldown_seconds: Mapped[float] = mapped_column(Float)
+    daily_cap: Mapped[int] = mapped_column(Integer)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    revision: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column()
+    created_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column()
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class TriggerEventRow(Base):
+    """One event a trigger received, what became of it, and the run it started.
+
+    ``(trigger, key)`` is unique: a delivery seen twice (the same tag, the same registry
+    event, the same alert episode) is one event, and starts one run.
+    """
+
+    __tablename__ = "trigger_events"
+    __table_args__ = (UniqueConstraint("trigger", "key"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(100), index=True)
+    key: Mapped[str] = mapped_column(String(300))
+    received_at: Mapped[datetime] = mapped_column()
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(
+        String(20), index=True
+    )  # due, started, skipped, capped, failed
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime | None] = mapped_column()

@@ -30,9 +30,8 @@ from alambic.errors import TriggerError
 
 __all__ = ["Timing", "check_timezone", "render", "uses_fire_time"]
 
-_TEMPLATE = re.compile(
-    r"\{\{\s*(fire_time|fire_date|window_start)\s*(?:([+-])\s*([^}\s]+)\s*)?\}\}"
-)
+_TEMPLATE = re.compile(r"\{\{\s*(\w+)\s*(?:([+-])\s*([^}\s]+)\s*)?\}\}")
+_TIMES = ("fire_time", "fire_date", "window_start")
 _MIN_EVERY = 1.0  # seconds
 
 
@@ -148,10 +147,23 @@ def uses_fire_time(value: Any) -> bool:
     return isinstance(value, str) and "{{" in value
 
 
-def _render_text(text: str, fire_time: datetime, timing: Timing) -> str:
+def _render_text(
+    text: str, fire_time: datetime, timing: Timing | None, values: dict[str, str]
+) -> str:
     def one(match: re.Match[str]) -> str:
         name, sign, offset = match.groups()
-        moment = timing.previous_before(fire_time) if name == "window_start" else fire_time
+        if name in values and not offset:
+            return values[name]
+        if name not in _TIMES or (name == "window_start" and timing is None):
+            known = [*_TIMES[: 3 if timing else 2], *values]
+            raise TriggerError(
+                f"{text!r}: unknown template {{{{ {name} }}}}; use "
+                + ", ".join(f"{{{{ {k} }}}}" for k in known)
+                + " (times take an offset, such as {{ fire_time - 7d }})"
+            )
+        moment = (
+            timing.previous_before(fire_time) if timing and name == "window_start" else fire_time
+        )
         if offset:
             try:
                 delta = timedelta(seconds=parse_duration(offset) or 0)
@@ -163,22 +175,28 @@ def _render_text(text: str, fire_time: datetime, timing: Timing) -> str:
         moment = moment.astimezone(UTC)
         return moment.date().isoformat() if name == "fire_date" else moment.isoformat()
 
-    rendered = _TEMPLATE.sub(one, text)
-    if "{{" in rendered:
-        raise TriggerError(
-            f"{text!r}: unknown template; use {{{{ fire_time }}}}, {{{{ fire_date }}}} or "
-            "{{ window_start }}, optionally with an offset such as {{ fire_time - 7d }}"
-        )
-    return rendered
+    return _TEMPLATE.sub(one, text)
 
 
-def render(params: dict[str, Any], fire_time: datetime, timing: Timing) -> dict[str, Any]:
-    """The parameters of the run a fire starts: templates replaced by the fire's times.
+def render(
+    params: dict[str, Any],
+    fire_time: datetime,
+    timing: Timing | None = None,
+    values: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The parameters of the run a fire (or a trigger's event) starts: templates replaced.
+
+    Args:
+        params: parameter values; strings may hold ``{{ … }}`` templates.
+        fire_time: the fire's due time (an event's: when it was received).
+        timing: the schedule's timing, for ``{{ window_start }}``.
+        values: more names an event offers (``tag``, ``commit``, ``version``…).
 
     Raises:
         TriggerError: an unknown template or a bad offset.
     """
+    extra = values or {}
     return {
-        key: _render_text(value, fire_time, timing) if uses_fire_time(value) else value
+        key: _render_text(value, fire_time, timing, extra) if uses_fire_time(value) else value
         for key, value in params.items()
     }

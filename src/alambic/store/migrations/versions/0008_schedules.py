@@ -1,4 +1,5 @@
-"""The control plane: schedules, their fires, and the leases of its loops.
+"""The control plane: schedules and their fires, triggers and their events, and the
+leases of its loops.
 
 Revision ID: 0008
 Revises: 0007
@@ -50,6 +51,37 @@ def upgrade() -> None:
     op.create_index("ix_schedule_fires_schedule", "schedule_fires", ["schedule"])
     op.create_index("ix_schedule_fires_status", "schedule_fires", ["status"])
     op.create_table(
+        "triggers",
+        sa.Column("name", sa.String(100), primary_key=True),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("config", sa.JSON(), nullable=False),
+        sa.Column("target", sa.JSON(), nullable=False),
+        sa.Column("cooldown_seconds", sa.Float(), nullable=False),
+        sa.Column("daily_cap", sa.Integer(), nullable=False),
+        sa.Column("paused", sa.Boolean(), nullable=False),
+        sa.Column("state", sa.JSON(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_by", sa.String(200), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_by", sa.String(200), nullable=False),
+    )
+    op.create_table(
+        "trigger_events",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("trigger", sa.String(100), nullable=False),
+        sa.Column("key", sa.String(300), nullable=False),
+        sa.Column("received_at", UTCDateTime(), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("run_id", sa.String(64), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("started_at", UTCDateTime(), nullable=True),
+        sa.UniqueConstraint("trigger", "key"),
+    )
+    op.create_index("ix_trigger_events_trigger", "trigger_events", ["trigger"])
+    op.create_index("ix_trigger_events_status", "trigger_events", ["status"])
+    op.create_table(
         "control_leases",
         sa.Column("name", sa.String(64), primary_key=True),
         sa.Column("holder", sa.String(200), nullable=False),
@@ -60,6 +92,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("control_leases")
+    op.drop_index("ix_trigger_events_status", table_name="trigger_events")
+    op.drop_index("ix_trigger_events_trigger", table_name="trigger_events")
+    op.drop_table("trigger_events")
+    op.drop_table("triggers")
     op.drop_index("ix_schedule_fires_status", table_name="schedule_fires")
     op.drop_index("ix_schedule_fires_schedule", table_name="schedule_fires")
     op.drop_table("schedule_fires")
