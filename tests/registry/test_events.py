@@ -14,6 +14,7 @@ import pytest
 
 import alambic as al
 from alambic import registry
+from alambic.core import _delivery
 from alambic.errors import RegistryError
 from alambic.registry import _events
 from tests.registry.helpers import model
@@ -69,7 +70,7 @@ def test_webhooks_are_signed_and_hooks_called(
 def test_a_down_target_is_retried_and_its_failure_recorded(
     monkeypatch: pytest.MonkeyPatch, receiver: tuple[str, list[tuple[dict[str, str], bytes]]]
 ) -> None:
-    monkeypatch.setattr(_events, "_BASE_DELAY", 0.2)
+    monkeypatch.setattr(_delivery, "BASE_DELAY", 0.2)
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         down = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
@@ -92,8 +93,8 @@ def test_a_down_target_is_retried_and_its_failure_recorded(
 
 
 def test_events_give_up_after_the_last_attempt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_events, "_BASE_DELAY", 0.0)
-    monkeypatch.setattr(_events, "MAX_ATTEMPTS", 3)
+    monkeypatch.setattr(_delivery, "BASE_DELAY", 0.0)
+    monkeypatch.setattr(_delivery, "MAX_ATTEMPTS", 3)
     registry.set_policy("gone", webhooks=[{"url": "http://127.0.0.1:9/never"}])
     al.register(model(1), name="gone")
     registry.deliver_events()
@@ -119,7 +120,7 @@ def test_without_webhooks_events_are_recorded_not_queued() -> None:
 def test_hooks_get_every_event_and_a_failing_hook_is_recorded_and_retried(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_events, "_BASE_DELAY", 0.0)
+    monkeypatch.setattr(_delivery, "BASE_DELAY", 0.0)
     calls: list[str] = []
 
     def flaky_deploy(event: dict[str, Any]) -> None:

@@ -30,7 +30,7 @@ from alambic.cli._models import models_app
 from alambic.cli._monitors import monitors_app
 from alambic.cli._server import remote_submit, remote_wait, schedules_app, server
 from alambic.cli._serving import endpoints_app, serve, tokens_app
-from alambic.cli._triggers import triggers_app
+from alambic.cli._triggers import alerts_app, triggers_app
 from alambic.config import find_project, settings
 from alambic.errors import AlambicError, RunError
 from alambic.pipelines import (
@@ -72,6 +72,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(monitors_app, name="monitors")
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(triggers_app, name="triggers")
+app.add_typer(alerts_app, name="alerts")
 
 
 @app.callback()

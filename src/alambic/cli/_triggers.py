@@ -12,7 +12,7 @@ from rich.text import Text
 from alambic.cli._common import console, friendly
 from alambic.cli._server import ParamOption, pair, when
 
-__all__ = ["triggers_app"]
+__all__ = ["alerts_app", "triggers_app"]
 
 triggers_app = typer.Typer(
     help="Triggers: start a pipeline on a git tag, a monitor's alert, a registry event or "
@@ -156,3 +156,70 @@ def triggers_delete(name: Annotated[str, typer.Argument(help="The trigger's name
 
     delete_trigger(name)
     console.print(f"trigger {name} deleted")
+
+
+# -- alerts --------------------------------------------------------------------------------
+alerts_app = typer.Typer(
+    help="Alerts: monitor warn and alert, failed runs, schedules that could not fire, "
+    "capped triggers, sent to webhooks and Slack.",
+    no_args_is_help=True,
+)
+
+
+@alerts_app.command("add-target")
+@friendly
+def alerts_add_target(
+    name: Annotated[str, typer.Argument(help="The target's name.")],
+    *,
+    url: Annotated[str, typer.Option(help="Where to POST alerts.")],
+    slack: Annotated[bool, typer.Option(help="Send Slack's incoming-webhook body.")] = False,
+    secret_env: Annotated[
+        str | None, typer.Option(help="The variable holding the HMAC secret.")
+    ] = None,
+    on: Annotated[
+        list[str] | None, typer.Option(help="Alert types it takes (default: all).")
+    ] = None,
+) -> None:
+    """Send alerts to a URL (a JSON webhook, signed with the secret, or Slack)."""
+    from alambic.triggers import add_alert_target
+
+    made = add_alert_target(
+        name, url=url, kind="slack" if slack else "webhook", secret_env=secret_env, types=on
+    )
+    console.print(f"alert target {made.name}: {made.kind} {made.url}")
+
+
+@alerts_app.command("targets")
+@friendly
+def alerts_targets() -> None:
+    """Every alert target."""
+    from alambic.triggers import list_alert_targets
+
+    for t in list_alert_targets():
+        console.print(f"{t.name}: {t.kind} {t.url} ({', '.join(t.types) or 'all alerts'})")
+
+
+@alerts_app.command("delete-target")
+@friendly
+def alerts_delete_target(name: Annotated[str, typer.Argument(help="The target's name.")]) -> None:
+    """Stop sending alerts to a target."""
+    from alambic.triggers import delete_alert_target
+
+    delete_alert_target(name)
+    console.print(f"alert target {name} deleted")
+
+
+@alerts_app.command("list")
+@friendly
+def alerts_list(limit: Annotated[int, typer.Option(min=1)] = 20) -> None:
+    """The latest alerts and their deliveries, newest first."""
+    from alambic.triggers import list_alerts
+
+    table = Table(title="alerts (newest first)", title_justify="left")
+    for column in ("raised", "type", "subject", "message", "delivery"):
+        table.add_column(column)
+    for a in list_alerts(limit=limit):
+        table.add_row(
+            when(a.created_at), a.type, a.subject, a.message, f"{a.status} ({a.attempts})"
+        )
+    console.print(table)

@@ -1,6 +1,14 @@
-"""Base utilities: ids, hashing, durations, optional imports, the plugin registry, and
-"did you mean …?" suggestions for mistyped names."""
+"""Base utilities: ids, hashing, durations, optional imports, the plugin registry,
+"did you mean …?" suggestions for mistyped names, and signed webhook deliveries."""
 
+from alambic.core._delivery import (
+    DELIVERY_ERRORS,
+    MAX_ATTEMPTS,
+    next_attempt,
+    post_json,
+    retry_delay,
+    sign,
+)
 from alambic.core._hashing import (
     canonical_json,
     code_hash,
@@ -17,7 +25,9 @@ from alambic.core._time import parse_duration, utcnow
 
 __all__ = [
     "BUILTIN",
+    "DELIVERY_ERRORS",
     "ENTRY_POINT",
+    "MAX_ATTEMPTS",
     "USER",
     "PluginRegistry",
     "canonical_json",
@@ -25,12 +35,16 @@ __all__ = [
     "edit_distance",
     "load_path",
     "new_id",
+    "next_attempt",
     "optional_import",
     "parse_duration",
+    "post_json",
+    "retry_delay",
     "sha256_bytes",
     "sha256_file",
     "sha256_stream",
     "sha256_text",
+    "sign",
     "suggest",
     "utcnow",
 ]

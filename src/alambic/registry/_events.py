@@ -16,18 +16,14 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from alambic.core import utcnow
+from alambic.core import DELIVERY_ERRORS, next_attempt, post_json, sign, utcnow
 from alambic.errors import RegistryError
 from alambic.registry._store import EventRecord, RegistryStore, registry_store
 
@@ -42,9 +38,6 @@ EVENT_TYPES = (
     "version_deleted",
     "alias_moved",
 )
-MAX_ATTEMPTS = 6
-_BASE_DELAY = 2.0  # seconds before the first retry; doubles each time
-_TIMEOUT = 5.0
 _hooks: dict[str, list[Callable[[dict[str, Any]], Any]]] = {}
 
 
@@ -63,23 +56,13 @@ def events_since(
     return registry_store().events_after(after, limit=limit)
 
 
-def sign(body: bytes, secret: str) -> str:
-    """The signature a receiver recomputes to trust a webhook: ``sha256=<hex>``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 def _post(url: str, body: bytes, secret: str | None, event: dict[str, Any]) -> str:
     headers = {
-        "Content-Type": "application/json",
         "User-Agent": "alambic-registry",
         "X-Alambic-Event": event["type"],
         "X-Alambic-Delivery": event["id"],
     }
-    if secret:
-        headers["X-Alambic-Signature"] = sign(body, secret)
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - URLs come from the group's policy, http(s) checked
-    with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310
-        return f"HTTP {response.status}"
+    return post_json(url, body, headers, secret=secret)
 
 
 def _targets(policy: dict[str, Any]) -> list[dict[str, Any]]:
@@ -107,7 +90,7 @@ def _deliver_one(event: EventRecord, policy: dict[str, Any]) -> tuple[bool, dict
         secret = target.get("secret") or os.environ.get(target.get("secret_env") or "", "")
         try:
             results[target["url"]] = _post(target["url"], body, secret or None, payload)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except DELIVERY_ERRORS as exc:
             ok = False
             results[target["url"]] = f"{type(exc).__name__}: {exc}"
     return ok, {"at": utcnow().isoformat(), "results": results}
@@ -130,15 +113,15 @@ def deliver_events(store: RegistryStore | None = None, *, limit: int = 50) -> in
             policies[event.group] = store.get_group(event.group).policy
         ok, outcome = _deliver_one(event, policies[event.group])
         attempts = event.attempts + 1
+        retry_at = None if ok else next_attempt(attempts)
         if ok:
-            status, retry_at = "delivered", None
+            status = "delivered"
             delivered += 1
-        elif attempts >= MAX_ATTEMPTS:
-            status, retry_at = "failed", None
+        elif retry_at is None:
+            status = "failed"
             log.warning("registry event %s gave up after %d attempts", event.id, attempts)
         else:
             status = "pending"
-            retry_at = utcnow() + timedelta(seconds=_BASE_DELAY * 2 ** (attempts - 1))
         store.record_attempt(event.id, outcome, status=status, retry_at=retry_at)
     return delivered
 

@@ -324,6 +324,18 @@ def delete_trigger(name: str, caller: Admin) -> None:
         delete(name)
 
 
+@router.get("/alerts", tags=["alerts"])
+def list_alerts(
+    _: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> list[dict[str, Any]]:
+    """The latest alerts, newest first, with every delivery attempt."""
+    from dataclasses import asdict
+
+    from alambic.triggers import list_alerts as latest
+
+    return [asdict(a) for a in latest(limit=limit)]
+
+
 # -- registry ------------------------------------------------------------------------------
 @router.get("/models", tags=["registry"])
 def list_models(_: Reader) -> list[dict[str, Any]]:

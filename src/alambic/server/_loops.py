@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 class Loops:
-    """The scheduler thread: :meth:`start`, :meth:`wake` after a change, :meth:`stop`."""
+    """The scheduler's thread and the alerts' thread: :meth:`start`, :meth:`wake` after a
+    change, :meth:`stop`."""
 
     def __init__(self, *, interval: float = 1.0, lease_seconds: float = 15.0) -> None:
         from alambic.triggers import Scheduler, triggers_store
@@ -30,17 +31,26 @@ class Loops:
         self.interval = interval
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self.scheduler.run_forever,
-            args=(self._stop,),
-            kwargs={"wake": self._wake, "interval": self.interval},
-            name="alambic-scheduler",
-            daemon=True,
-        )
-        self._thread.start()
+        self._threads = [
+            threading.Thread(
+                target=self.scheduler.run_forever,
+                args=(self._stop,),
+                kwargs={"wake": self._wake, "interval": self.interval},
+                name="alambic-scheduler",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self.scheduler.alerts_forever,
+                args=(self._stop,),
+                name="alambic-alerts",
+                daemon=True,
+            ),
+        ]
+        for thread in self._threads:
+            thread.start()
         log.info("scheduler loop started as %s", self.scheduler.identity)
 
     def wake(self) -> None:
@@ -49,8 +59,8 @@ class Loops:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        for thread in self._threads:
+            thread.join(timeout=30)
 
     def holder(self) -> str | None:
         """The server that holds the scheduler's lease now (None: none does)."""

@@ -36,6 +36,15 @@ _EXPORTS = {
     "ScheduleRecord": "._store",
     "TriggersStore": "._store",
     "triggers_store": "._store",
+    "ALERT_TYPES": "._alerts",
+    "AlertRecord": "._alerts",
+    "AlertTargetRecord": "._alerts",
+    "add_alert_target": "._alerts",
+    "deliver_alerts": "._alerts",
+    "delete_alert_target": "._alerts",
+    "list_alert_targets": "._alerts",
+    "list_alerts": "._alerts",
+    "raise_alert": "._alerts",
     "Delivery": "._hooks",
     "receive_github": "._hooks",
     "receive_gitlab": "._hooks",
@@ -53,9 +62,12 @@ _EXPORTS = {
     "render": "._timing",
 }
 __all__ = [
+    "ALERT_TYPES",
     "CATCHUP",
     "CONCURRENCY",
     "KINDS",
+    "AlertRecord",
+    "AlertTargetRecord",
     "Delivery",
     "EventRecord",
     "FireRecord",
@@ -65,16 +77,22 @@ __all__ = [
     "Timing",
     "TriggerRecord",
     "TriggersStore",
+    "add_alert_target",
     "create_trigger",
+    "delete_alert_target",
     "delete_schedule",
     "delete_trigger",
+    "deliver_alerts",
     "get_schedule",
     "get_trigger",
+    "list_alert_targets",
+    "list_alerts",
     "list_schedules",
     "list_triggers",
     "next_fires",
     "pause_schedule",
     "pause_trigger",
+    "raise_alert",
     "receive_github",
     "receive_gitlab",
     "render",
@@ -90,6 +108,17 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
+    from alambic.triggers._alerts import (
+        ALERT_TYPES,
+        AlertRecord,
+        AlertTargetRecord,
+        add_alert_target,
+        delete_alert_target,
+        deliver_alerts,
+        list_alert_targets,
+        list_alerts,
+        raise_alert,
+    )
     from alambic.triggers._hooks import Delivery, receive_github, receive_gitlab
     from alambic.triggers._scheduler import Scheduler, StepReport, server_identity
     from alambic.triggers._schedules import (

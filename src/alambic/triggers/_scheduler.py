@@ -33,6 +33,7 @@ from typing import Any
 from alambic.config import settings
 from alambic.core import new_id, utcnow
 from alambic.errors import AlambicError
+from alambic.triggers._alerts import deliver_alerts, raise_alert, watch
 from alambic.triggers._schedules import timing_of
 from alambic.triggers._sources import poll_triggers, start_event
 from alambic.triggers._store import EventRecord, FireRecord, ScheduleRecord, TriggersStore
@@ -188,6 +189,7 @@ class Scheduler:
                 if cwd is not None:
                     batches[cwd].append(fire.run_id)
         self.store.settle_fires(outcomes)
+        _alert_failed_fires(waiting, outcomes)
         _spawn(batches)
         return [status for _, status, _ in outcomes]
 
@@ -215,6 +217,14 @@ class Scheduler:
                 if cwd is not None and event.run_id:
                     batches[cwd].append(event.run_id)
         self.store.settle_events(outcomes)
+        by_id = {e.id: e for e in waiting}
+        for event_id, status, reason in outcomes:
+            if status in ("failed", "capped"):
+                name = by_id[event_id].trigger
+                raise_alert(
+                    f"trigger.{status}", name, f"trigger {name}: {reason}",
+                    key=f"event:{event_id}", details={"event": by_id[event_id].payload},
+                )  # fmt: skip
         _spawn(batches)
         return [status for _, status, _ in outcomes]
 
@@ -268,11 +278,45 @@ class Scheduler:
             wake.clear()
         self.store.release_lease(LEASE, self.identity)
 
+    def alert_step(self, since: datetime) -> tuple[int, int]:
+        """Raise the alerts of what ended after ``since`` and deliver those due, if this
+        server holds the lease; ``(alerts raised, alerts delivered)``."""
+        held = self.store.lease_holder(LEASE)
+        if held is None or held[0] != self.identity:
+            return 0, 0
+        return watch(since), deliver_alerts()
+
+    def alerts_forever(self, stop: threading.Event, *, interval: float = 2.0) -> None:
+        """Run :meth:`alert_step` until ``stop`` is set (a thread of its own: a slow
+        target never delays a fire)."""
+        since = utcnow() - timedelta(hours=1)
+        while not stop.wait(interval):
+            moment = utcnow()
+            try:
+                self.alert_step(since)
+                since = moment - timedelta(seconds=interval)  # overlap: keys dedupe
+            except Exception:
+                log.exception("alerts step failed; trying again")
+
     def _pause(self, interval: float) -> float:
         earliest = self.store.earliest_due()
         if earliest is None:
             return interval
         return max(0.0, min(interval, (earliest - utcnow()).total_seconds() + 0.001))
+
+
+def _alert_failed_fires(fires: list[FireRecord], outcomes: list[tuple[str, str, str]]) -> None:
+    by_id = {f.id: f for f in fires}
+    for fire_id, status, reason in outcomes:
+        if status != "failed":
+            continue
+        fire = by_id[fire_id]
+        when = f"{fire.fire_time:%Y-%m-%d %H:%M} UTC"
+        raise_alert(
+            "schedule.failed", fire.schedule,
+            f"schedule {fire.schedule} could not fire at {when}: {reason}",
+            key=f"fire:{fire_id}", details={"fire_time": fire.fire_time.isoformat()},
+        )  # fmt: skip
 
 
 def _spawn(batches: dict[str, list[str]]) -> None:

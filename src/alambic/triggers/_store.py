@@ -20,6 +20,7 @@ from alambic.config import settings
 from alambic.core import utcnow
 from alambic.errors import NotFoundError, TriggerError
 from alambic.store import AuditRecord, Repository, append_audit, read_audit, to_record
+from alambic.triggers._alerts import AlertRows
 from alambic.triggers._tables import FireRow, LeaseRow, ScheduleRow, TriggerEventRow, TriggerRow
 
 __all__ = [
@@ -276,7 +277,7 @@ class _TriggerRows(Repository):
             return read_audit(session, TRIGGER, name)
 
 
-class TriggersStore(_TriggerRows):
+class TriggersStore(_TriggerRows, AlertRows):
     """Schedules and their fires, triggers and their events, and leases, on any
     SQLAlchemy URL."""
 

@@ -1,5 +1,5 @@
-"""The control plane's tables: schedules and their fires, triggers and their events, and
-the leases of its loops.
+"""The control plane's tables: schedules and their fires, triggers and their events,
+alerts and where they go, and the leases of its loops.
 
 Only :mod:`alambic.triggers._store` reads or writes them. A change here needs a new
 revision in ``store/migrations/versions``.
@@ -15,7 +15,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from alambic.store import Base
 
-__all__ = ["FireRow", "LeaseRow", "ScheduleRow", "TriggerEventRow", "TriggerRow"]
+__all__ = [
+    "AlertRow",
+    "AlertTargetRow",
+    "FireRow",
+    "LeaseRow",
+    "ScheduleRow",
+    "TriggerEventRow",
+    "TriggerRow",
+]
 
 
 class ScheduleRow(Base):
@@ -122,3 +130,39 @@ class TriggerEventRow(Base):
     run_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime | None] = mapped_column()
+
+
+class AlertTargetRow(Base):
+    """Where alerts go: a JSON webhook (HMAC-signed) or a Slack-compatible incoming webhook."""
+
+    __tablename__ = "alert_targets"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # webhook, slack
+    url: Mapped[str] = mapped_column(Text)
+    secret_env: Mapped[str | None] = mapped_column(String(200))
+    types: Mapped[list[str]] = mapped_column(JSON)  # the alert types it takes ([]: all)
+    created_at: Mapped[datetime] = mapped_column()
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class AlertRow(Base):
+    """One alert, and every attempt to deliver it to the targets that take it.
+
+    ``key`` is unique: the same failure seen twice (a run's failure, a fire that could not
+    start) is one alert.
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()

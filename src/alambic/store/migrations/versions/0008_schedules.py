@@ -1,5 +1,5 @@
-"""The control plane: schedules and their fires, triggers and their events, and the
-leases of its loops.
+"""The control plane: schedules and their fires, triggers and their events, alerts and
+their targets, and the leases of its loops.
 
 Revision ID: 0008
 Revises: 0007
@@ -82,6 +82,31 @@ def upgrade() -> None:
     op.create_index("ix_trigger_events_trigger", "trigger_events", ["trigger"])
     op.create_index("ix_trigger_events_status", "trigger_events", ["status"])
     op.create_table(
+        "alert_targets",
+        sa.Column("name", sa.String(100), primary_key=True),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("secret_env", sa.String(200), nullable=True),
+        sa.Column("types", sa.JSON(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_by", sa.String(200), nullable=False),
+    )
+    op.create_table(
+        "alerts",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("key", sa.String(300), nullable=False, unique=True),
+        sa.Column("type", sa.String(40), nullable=False),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("details", sa.JSON(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("outcome", sa.JSON(), nullable=False),
+        sa.Column("next_attempt_at", UTCDateTime(), nullable=True),
+    )
+    op.create_index("ix_alerts_status", "alerts", ["status"])
+    op.create_table(
         "control_leases",
         sa.Column("name", sa.String(64), primary_key=True),
         sa.Column("holder", sa.String(200), nullable=False),
@@ -92,6 +117,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("control_leases")
+    op.drop_index("ix_alerts_status", table_name="alerts")
+    op.drop_table("alerts")
+    op.drop_table("alert_targets")
     op.drop_index("ix_trigger_events_status", table_name="trigger_events")
     op.drop_index("ix_trigger_events_trigger", table_name="trigger_events")
     op.drop_table("trigger_events")
