@@ -130,6 +130,14 @@ def check_params(
     """
     from alambic.errors import ParameterError
 
+    if not params:  # the defaults: only a required parameter can be missing
+        missing = [name for name, spec in described.params.items() if spec["required"]]
+        if missing:
+            raise ParameterError(
+                f"parameter {missing[0]!r} ({described.params[missing[0]]['type']}) is "
+                f"required; pass it with -p {missing[0]}=VALUE"
+            )
+        return {name: spec["default"] for name, spec in described.params.items()}
     flag = "--texts" if texts else "--values"
     answer = _child(described.ref, described.cwd, [flag, json.dumps(params)])
     if "invalid" in answer:
