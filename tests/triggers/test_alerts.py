@@ -105,23 +105,31 @@ def test_alert_targets_are_checked() -> None:
         add_alert_target("x", url="https://example.com", types=["run.exploded"])
 
 
-def test_a_schedule_that_cannot_fire_and_a_failed_run_raise_alerts(tmp_path: Path) -> None:
+def test_a_schedule_that_cannot_fire_and_a_failed_run_raise_alerts(
+    tmp_path: Path, adder: str
+) -> None:
     flow = tmp_path / "flow.py"
     flow.write_text((Path(__file__).parent / "flows.py").read_text())
-    made = schedule("fragile", f"{flow}:adder", every="1h")
+    fragile = schedule("fragile", f"{flow}:adder", every="1h")
+    odd = schedule("odd", adder, every="1h", params={"tag": "{{ fire_time }}"})
     flow.write_text("raise ImportError('gone')\n")
-    scheduler = Scheduler(triggers_store(), identity="test")
-    assert made.next_fire_at is not None
-    scheduler.step(now=made.next_fire_at)
-    failed = al.submit(al.pipelines.load_pipeline(str(Path(__file__).parent / "flows.py:adder")),
-                       params={"a": 1})  # fmt: skip
-    al.cancel(failed.id)  # a cancelled run is no failure
+    store = triggers_store()  # a template that no longer renders: the fire cannot start
+    store.change_schedule("odd", actor="test", action="edit", values={
+        "target": {**odd.target, "params": {"tag": "{{ fire_time - soon }}"}}})  # fmt: skip
+    scheduler = Scheduler(store, identity="test")
+    assert fragile.next_fire_at is not None and odd.next_fire_at is not None
+    scheduler.step(now=max(fragile.next_fire_at, odd.next_fire_at))
     since = utcnow() - timedelta(minutes=1)
+    (fire,) = al.triggers.schedule_history("fragile")
+    wait_until(lambda: al.get_run(str(fire.run_id)).record.finished)
+    cancelled = al.submit(al.pipelines.load_pipeline(adder), params={"a": 1})
+    al.cancel(cancelled.id)  # a cancelled run is no failure
+    wait_until(lambda: al.get_run(cancelled.id).record.finished)
     scheduler.alert_step(since)
     kinds = {(a.type, a.subject) for a in list_alerts()}
-    assert ("schedule.failed", "fragile") in kinds
-    assert not any(kind == "run.failed" for kind, _ in kinds)
-    wait_until(lambda: al.get_run(failed.id).record.finished)
+    assert kinds == {("schedule.failed", "odd"), ("run.failed", "adder")}
+    (failed,) = [a for a in list_alerts() if a.type == "run.failed"]
+    assert "gone" in failed.message and failed.details["run"] == fire.run_id
 
 
 def test_a_capped_trigger_raises_an_alert(tmp_path: Path) -> None:

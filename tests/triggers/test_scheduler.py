@@ -168,7 +168,7 @@ def test_concurrency_queue_starts_the_fire_when_the_previous_run_ends(napper: st
     wait_until(lambda: _finished(_started("naps")))
 
 
-def test_a_fire_whose_pipeline_no_longer_loads_is_recorded_failed_and_the_loop_goes_on(
+def test_a_fire_whose_pipeline_no_longer_loads_starts_a_run_recorded_failed_with_why(
     tmp_path: Path, adder: str
 ) -> None:
     flow = tmp_path / "flow.py"
@@ -179,9 +179,11 @@ def test_a_fire_whose_pipeline_no_longer_loads_is_recorded_failed_and_the_loop_g
     assert made.next_fire_at is not None and healthy.next_fire_at is not None
     Scheduler(triggers_store(), identity="test").step(now=healthy.next_fire_at)
     (fire,) = schedule_history("fragile")
-    assert fire.status == "failed" and "the tag broke it" in fire.reason
-    assert [f.status for f in schedule_history("healthy")] == ["started"]
-    wait_until(lambda: _finished(_started("healthy")))
+    assert fire.status == "started" and fire.run_id
+    wait_until(lambda: _finished([str(fire.run_id), *_started("healthy")]))
+    broken = al.get_run(str(fire.run_id))
+    assert broken.status == "failed" and "the tag broke it" in (broken.error or "")
+    assert al.get_run(_started("healthy")[0]).status == "succeeded"
 
 
 def test_a_step_repeated_after_a_crash_starts_each_fire_once(adder: str) -> None:

@@ -70,11 +70,18 @@ def test_a_tag_whose_code_does_not_import_is_recorded_failed_and_the_loop_goes_o
     commit_and_tag(repo, "v2", "import alambic as al\nraise ImportError('broken at v2')\n")
     wait_until(lambda: _step().events == 1, 10)
     (event,) = trigger_history("release")
-    assert event.status == "failed" and "broken at v2" in event.reason and event.run_id is None
+    assert event.status == "started" and event.run_id
+    wait_until(lambda: al.get_run(str(event.run_id)).record.finished)
+    broken = al.get_run(str(event.run_id))
+    assert broken.status == "failed" and "broken at v2" in (broken.error or "")
+    Scheduler(triggers_store(), identity="test").alert_step(broken.record.created_at)
+    alerts = al.triggers.list_alerts()
+    assert [(a.type, a.details["run"]) for a in alerts] == [("run.failed", broken.id)]
     commit_and_tag(repo, "v3")
     wait_until(lambda: _step().events == 1, 10)
-    assert [e.status for e in trigger_history("release")] == ["started", "failed"]
-    assert _results("release")[0]["tag"] == "v3"
+    runs = _runs("release")
+    wait_until(lambda: al.get_run(runs[0]).record.finished)
+    assert al.get_run(runs[0]).result()["tag"] == "v3"
 
 
 def _github(secret: str, event: str, payload: dict[str, Any]) -> tuple[dict[str, str], bytes]:

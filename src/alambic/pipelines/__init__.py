@@ -40,6 +40,8 @@ _EXPORTS = {
     "describe": "._launch",
     "check_params": "._launch",
     "launch": "._launch",
+    "Launch": "._launch",
+    "launch_refs": "._launch",
     "spawn_detached": "._launch",
     "Run": "._run",
     "cancel": "._run",
@@ -67,6 +69,7 @@ __all__ = [
     "Described",
     "Graph",
     "InlineExecutor",
+    "Launch",
     "Node",
     "Orchestrator",
     "ParamSpec",
@@ -90,6 +93,7 @@ __all__ = [
     "execute_task",
     "get_run",
     "launch",
+    "launch_refs",
     "list_runs",
     "load_pipeline",
     "map",
@@ -129,9 +133,11 @@ if TYPE_CHECKING:
     from alambic.pipelines._graph import Graph, Node
     from alambic.pipelines._launch import (
         Described,
+        Launch,
         check_params,
         describe,
         launch,
+        launch_refs,
         spawn_detached,
     )
     from alambic.pipelines._orchestrator import Orchestrator, StepState

@@ -35,7 +35,15 @@ from alambic.core import new_id, utcnow
 from alambic.errors import PipelineLoadError
 from alambic.pipelines._store import RunRecord, RunStore
 
-__all__ = ["Described", "check_params", "describe", "launch", "spawn_detached"]
+__all__ = [
+    "Described",
+    "Launch",
+    "check_params",
+    "describe",
+    "launch",
+    "launch_refs",
+    "spawn_detached",
+]
 
 _DESCRIBE_TIMEOUT = 300.0  # a pipeline file may import heavy libraries
 _cache: dict[tuple[str, str], tuple[tuple[int, int], Described]] = {}
@@ -214,6 +222,90 @@ def launch(
     if spawn:
         spawn_detached([record.id], config, cwd=described.cwd)
     return record
+
+
+@dataclass(frozen=True)
+class Launch:
+    """A run to make from a pipeline reference, traced only by its orchestrator.
+
+    Attributes:
+        ref: ``path/to/file.py:NAME`` (relative to ``cwd``) or ``module:NAME``.
+        cwd: the project folder the run starts in.
+        run_id: the run's id, chosen by the caller so that launching again is idempotent.
+        params: values, or with ``texts`` command-line texts read as each type.
+    """
+
+    ref: str
+    cwd: str
+    run_id: str
+    params: dict[str, Any]
+    texts: bool = False
+
+
+def _name_of(ref: str) -> str:
+    target, _, name = (
+        ref.rpartition(":") if ":" in ref and not ref.endswith(".py") else (ref, "", "")
+    )
+    return name or Path(target).stem
+
+
+def _absolute(ref: str, cwd: str) -> str:
+    target, sep, name = (
+        ref.rpartition(":") if ":" in ref and not ref.endswith(".py") else (ref, "", "")
+    )
+    if target.endswith(".py"):
+        target = str(Path(cwd, target))
+    return f"{target}{sep}{name}"
+
+
+def launch_refs(launches: list[Launch], *, spawn: bool = True) -> list[RunRecord]:
+    """Make ``pending`` runs of pipelines named by reference, in one transaction, without
+    tracing them here: each run's orchestrator loads its pipeline, records its definition,
+    checks the parameters, and records the run ``failed`` with the reason when the code
+    does not load or a parameter does not fit.
+
+    This is how the control plane starts hundreds of runs in a second. Runs whose id
+    exists already are returned as they are (and started only if no orchestrator ever
+    took them).
+
+    Args:
+        launches: the runs to make.
+        spawn: start their orchestrators now (one detached process per project folder).
+    """
+    if not launches:
+        return []
+    config = settings()
+    store = RunStore.open(config.db_url)
+    now = utcnow()
+    records = [
+        RunRecord(
+            id=item.run_id,
+            pipeline_name=_name_of(item.ref),
+            pipeline_hash="",
+            params=dict(item.params),
+            source={"ref": _absolute(item.ref, item.cwd), "cwd": item.cwd},
+            options={
+                "cache": True,
+                "executor": None,
+                "max_workers": None,
+                "check_params": True,
+                "texts": item.texts,
+                "cwd": item.cwd,
+            },
+            status="pending",
+            created_at=now,
+        )
+        for item in launches
+    ]
+    made = store.create_untraced_runs(records)
+    if spawn:
+        by_folder: dict[str, list[str]] = {}
+        for record in made:
+            if record.status == "pending" and record.orchestrator is None:
+                by_folder.setdefault(str(record.options.get("cwd") or ""), []).append(record.id)
+        for folder, run_ids in by_folder.items():
+            spawn_detached(run_ids, config, cwd=folder or None)
+    return made
 
 
 def spawn_detached(run_ids: list[str], config: Settings, *, cwd: str | None = None) -> None:

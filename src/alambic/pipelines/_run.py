@@ -40,7 +40,7 @@ from alambic.executors import IN_WORKER_ENV, load_code, load_module
 from alambic.pipelines._dsl import Pipeline
 from alambic.pipelines._launch import spawn_detached
 from alambic.pipelines._orchestrator import Orchestrator
-from alambic.pipelines._params import validate_params
+from alambic.pipelines._params import parse_cli_params, validate_params
 from alambic.pipelines._store import RunRecord, RunStore, StepRunRecord
 from alambic.store import ArtifactRef, ArtifactStore
 from alambic.store import load_value as _load_value
@@ -228,6 +228,8 @@ def _source(pipeline: Pipeline[Any]) -> dict[str, Any]:
 
 
 def _pipeline_from_source(source: dict[str, Any]) -> Pipeline[Any]:
+    if "ref" in source:  # launched by reference (launch_refs): traced by its orchestrator
+        return load_pipeline(source["ref"])
     loaded = load_code(source, unwrap=False)
     if not isinstance(loaded, Pipeline):
         raise PipelineLoadError(
@@ -483,13 +485,20 @@ def drive_detached(run_id: str) -> Run:
 
 
 def _checked(pipeline: Pipeline[Any], record: RunRecord, store: RunStore) -> RunRecord:
-    """A launched run's parameters, checked and converted; its graph, as the code is now."""
-    values = validate_params(pipeline.specs, record.params)
+    """A launched run's parameters, checked and converted; its graph and code reference,
+    as the code is now (a run launched by reference is traced here)."""
+    given = record.params
+    if record.options.get("texts"):
+        given = parse_cli_params(pipeline.specs, [f"{k}={v}" for k, v in given.items()])
+    values = validate_params(pipeline.specs, given)
     graph = pipeline.graph
-    if graph.hash != record.pipeline_hash:  # the file changed since it was described
+    if graph.hash != record.pipeline_hash:  # traced here, or the file changed since
         store.save_pipeline(graph.hash, graph.name, graph.to_json())
-    options = {k: v for k, v in record.options.items() if k != "check_params"}
-    store.update_run(record.id, params=values, pipeline_hash=graph.hash, options=options)
+    options = {k: v for k, v in record.options.items() if k not in ("check_params", "texts")}
+    store.update_run(
+        record.id, params=values, pipeline_hash=graph.hash, pipeline_name=graph.name,
+        options=options, source=_source(pipeline),
+    )  # fmt: skip
     return store.get_run(record.id)
 
 

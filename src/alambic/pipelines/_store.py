@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from alambic.core import utcnow
+from alambic.core import canonical_json, sha256_text, utcnow
 from alambic.errors import NotFoundError
 from alambic.pipelines._tables import ArtifactRow, PipelineRow, RunRow, StepRunRow
 from alambic.store import Repository, to_record
@@ -190,6 +190,37 @@ class RunStore(Repository):
         """Insert a new run."""
         self.transaction(lambda session: session.add(RunRow(**dataclasses.asdict(run))))
         return run
+
+    def create_untraced_runs(self, runs: list[RunRecord]) -> list[RunRecord]:
+        """Insert runs whose pipeline is not traced yet, in one transaction; each one's
+        definition is an empty placeholder of its name until its orchestrator traces it.
+
+        Returns every run asked for: made now, or as it was when it existed already.
+        """
+
+        def work(session: Session) -> list[RunRecord]:
+            placeholders: dict[str, str] = {}
+            for name in {r.pipeline_name for r in runs}:
+                definition: dict[str, Any] = {"name": name, "params": {}, "nodes": {}, "maps": {},
+                              "conditions": {}, "outputs": None, "code": {}}  # fmt: skip
+                digest = sha256_text(canonical_json({**definition, "untraced": True}))
+                placeholders[name] = digest
+                self.insert_ignore(session, PipelineRow, [
+                    {"hash": digest, "name": name, "definition": definition, "created_at": utcnow()}
+                ])  # fmt: skip
+            ids = [r.id for r in runs]
+            existing = {row.id: to_record(RunRecord, row) for row in session.scalars(
+                select(RunRow).where(RunRow.id.in_(ids)))}  # fmt: skip
+            fresh = [
+                dataclasses.replace(r, pipeline_hash=placeholders[r.pipeline_name])
+                for r in runs
+                if r.id not in existing
+            ]
+            self.insert_ignore(session, RunRow, [dataclasses.asdict(r) for r in fresh])
+            made = {r.id: r for r in fresh}
+            return [existing.get(r.id) or made[r.id] for r in runs]
+
+        return self.transaction(work, conflicts=True)
 
     def find_run(self, run_id: str) -> RunRecord | None:
         """Return the run with exactly this id, or None."""

@@ -25,7 +25,6 @@ import socket
 import subprocess
 import sys
 import threading
-from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -136,7 +135,7 @@ class Scheduler:
         return report
 
     def _plan(self, now: datetime) -> int:
-        planned = 0
+        plans = []
         for record in self.store.due_schedules(now):
             try:
                 chosen, upcoming = _choose(record, now)
@@ -157,9 +156,8 @@ class Scheduler:
                 )
                 for moment, note in chosen
             ]
-            if self.store.plan_fires(record, fires, upcoming):
-                planned += len(fires)
-        return planned
+            plans.append((record, fires, upcoming))
+        return len(self.store.plan_fires(plans)) if plans else 0
 
     def _start(self) -> list[str]:
         waiting = self.store.waiting_fires()
@@ -168,7 +166,7 @@ class Scheduler:
         schedules = {s.name: s for s in self.store.list_schedules()}
         busy = self._busy(schedules)
         outcomes: list[tuple[str, str, str]] = []
-        batches: dict[str, list[str]] = defaultdict(list)
+        launches: list[Any] = []
         for fire in waiting:
             record = schedules.get(fire.schedule)
             if record is None or record.paused:
@@ -182,15 +180,15 @@ class Scheduler:
                     reason = f"waits for the run {blocking} (concurrency: queue)"
                     outcomes.append((fire.id, "queued", reason))
                 continue
-            status, reason, cwd = self._start_one(record, fire)
+            status, reason, launch = self._start_one(record, fire)
             outcomes.append((fire.id, status, reason))
             if status == "started" and fire.run_id:
                 busy[record.name] = fire.run_id
-                if cwd is not None:
-                    batches[cwd].append(fire.run_id)
+                if launch is not None:
+                    launches.append(launch)
+        _launch(launches)  # the runs first: a crash here leaves the fires due, to launch again
         self.store.settle_fires(outcomes)
         _alert_failed_fires(waiting, outcomes)
-        _spawn(batches)
         return [status for _, status, _ in outcomes]
 
     def _start_events(self) -> list[str]:
@@ -200,7 +198,7 @@ class Scheduler:
             return []
         triggers = {t.name: t for t in self.store.list_triggers()}
         outcomes: list[tuple[str, str, str]] = []
-        batches: dict[str, list[str]] = defaultdict(list)
+        launches: list[Any] = []
         started: dict[str, list[EventRecord]] = {}
         for event in waiting:
             record = triggers.get(event.trigger)
@@ -210,12 +208,13 @@ class Scheduler:
                 window = max(86400.0, record.cooldown_seconds)
                 since = utcnow() - timedelta(seconds=window)
                 started[record.name] = self.store.started_since(record.name, since)
-            status, reason, cwd = start_event(record, event, started[record.name])
+            status, reason, launch = start_event(record, event, started[record.name])
             outcomes.append((event.id, status, reason))
             if status == "started":
                 started[record.name].append(replace(event, status=status, started_at=utcnow()))
-                if cwd is not None and event.run_id:
-                    batches[cwd].append(event.run_id)
+                if launch is not None:
+                    launches.append(launch)
+        _launch(launches)
         self.store.settle_events(outcomes)
         by_id = {e.id: e for e in waiting}
         for event_id, status, reason in outcomes:
@@ -225,7 +224,6 @@ class Scheduler:
                     f"trigger.{status}", name, f"trigger {name}: {reason}",
                     key=f"event:{event_id}", details={"event": by_id[event_id].payload},
                 )  # fmt: skip
-        _spawn(batches)
         return [status for _, status, _ in outcomes]
 
     def _busy(self, schedules: dict[str, ScheduleRecord]) -> dict[str, str]:
@@ -242,23 +240,23 @@ class Scheduler:
             if fire.run_id and states.get(fire.run_id) in _ACTIVE_RUNS
         }
 
-    def _start_one(self, record: ScheduleRecord, fire: FireRecord) -> tuple[str, str, str | None]:
-        """Create the fire's run: ``(status, reason, cwd of a run to spawn or None)``."""
+    def _start_one(self, record: ScheduleRecord, fire: FireRecord) -> tuple[str, str, Any]:
+        """What a fire starts: ``(status, reason, the run to launch or None)``."""
+        from alambic.pipelines import Launch
+
         target = record.target
         try:
             if target["kind"] == "monitor":
                 _run_monitor(target["monitor"], record.name, fire.fire_time)
                 return "started", f"monitor {target['monitor']} runs", None
-            from alambic.pipelines import describe, launch
-
-            described = describe(target["ref"], cwd=target["cwd"])
             params = render(target.get("params") or {}, fire.fire_time, timing_of(record))
-            run = launch(described, params, run_id=fire.run_id, spawn=False)
         except (AlambicError, OSError, subprocess.SubprocessError) as exc:
             log.warning("schedule %s could not fire: %s", record.name, exc)
             return "failed", str(exc)[:2000], None
-        fresh = run.status == "pending" and run.orchestrator is None
-        return "started", "", target["cwd"] if fresh else None
+        launch = Launch(
+            ref=target["ref"], cwd=target["cwd"], run_id=str(fire.run_id), params=params
+        )
+        return "started", "", launch
 
     # -- the loop ------------------------------------------------------------------------
     def run_forever(
@@ -319,13 +317,12 @@ def _alert_failed_fires(fires: list[FireRecord], outcomes: list[tuple[str, str, 
         )  # fmt: skip
 
 
-def _spawn(batches: dict[str, list[str]]) -> None:
-    """One detached process per project folder forks the orchestrators of its new runs."""
-    from alambic.pipelines import spawn_detached
+def _launch(launches: list[Any]) -> None:
+    """Make the runs in one transaction; one detached process per project folder forks
+    their orchestrators (each traces its pipeline: the server imports none)."""
+    from alambic.pipelines import launch_refs
 
-    config = settings()
-    for cwd, run_ids in batches.items():
-        spawn_detached(run_ids, config, cwd=cwd)
+    launch_refs(launches)
 
 
 def _run_monitor(monitor: str, schedule: str, fire_time: datetime) -> None:

@@ -163,9 +163,9 @@ def _git(*args: str) -> tuple[bool, str]:
 
 def start_event(
     record: TriggerRecord, event: EventRecord, started: list[EventRecord]
-) -> tuple[str, str, str | None]:
-    """Start an event's run: ``(status, reason, cwd of a run to spawn or None)``."""
-    from alambic.pipelines import check_params, describe, launch
+) -> tuple[str, str, Any]:
+    """What an event starts: ``(status, reason, the run to launch or None)``."""
+    from alambic.pipelines import Launch
 
     held = limits(record, started, utcnow())
     if held is not None:
@@ -174,18 +174,18 @@ def start_event(
     values = {k: str(v) for k, v in event.payload.items()}
     try:
         if target.get("workspace"):
-            cwd = str(
-                checkout(record.config["repo"], values["tag"], values.get("commit"), record.name)
+            folder = checkout(
+                record.config["repo"], values["tag"], values.get("commit"), record.name
             )
+            cwd = str(folder)
         else:
             cwd = target["cwd"]
-        described = describe(target["ref"], cwd=cwd)
         params = render(target.get("params") or {}, event.received_at, None, values)
-        if target.get("texts"):
-            params = check_params(described, params, texts=True)
-        run = launch(described, params, run_id=event.run_id, spawn=False)
     except (AlambicError, OSError, subprocess.SubprocessError) as exc:
         log.warning("trigger %s could not start its run: %s", record.name, exc)
         return "failed", str(exc)[:2000], None
-    fresh = run.status == "pending" and run.orchestrator is None
-    return "started", "", cwd if fresh else None
+    launch = Launch(
+        ref=target["ref"], cwd=cwd, run_id=str(event.run_id), params=params,
+        texts=bool(target.get("texts")),
+    )  # fmt: skip
+    return "started", "", launch

@@ -370,35 +370,31 @@ class TriggersStore(_TriggerRows, AlertRows):
             return session.scalar(query)
 
     def plan_fires(
-        self, schedule: ScheduleRecord, fires: list[FireRecord], next_fire_at: datetime
-    ) -> bool:
-        """Record a schedule's fires and move its cursor past them, in one transaction.
+        self, plans: list[tuple[ScheduleRecord, list[FireRecord], datetime]]
+    ) -> list[FireRecord]:
+        """Record schedules' fires and move each cursor past them, in one transaction.
 
-        Returns False (and writes nothing) when another process moved the cursor first.
+        A schedule whose cursor (or revision) another process changed since it was read
+        is left out, its fires unwritten; a fire written already (``(schedule,
+        fire_time)`` is unique) is written once. Returns the fires of the plans kept.
         """
 
-        def work(session: Session) -> bool:
-            moved = session.execute(
-                update(ScheduleRow)
-                .where(
-                    ScheduleRow.name == schedule.name,
-                    ScheduleRow.next_fire_at == schedule.next_fire_at,
-                    ScheduleRow.revision == schedule.revision,
-                )
-                .values(next_fire_at=next_fire_at)
-            )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
-                return False
-            existing = set(
-                session.scalars(
-                    select(FireRow.fire_time).where(
-                        FireRow.schedule == schedule.name,
-                        FireRow.fire_time.in_([f.fire_time for f in fires]),
+        def work(session: Session) -> list[FireRecord]:
+            kept: list[FireRecord] = []
+            for schedule, fires, next_fire_at in plans:
+                moved = session.execute(
+                    update(ScheduleRow)
+                    .where(
+                        ScheduleRow.name == schedule.name,
+                        ScheduleRow.next_fire_at == schedule.next_fire_at,
+                        ScheduleRow.revision == schedule.revision,
                     )
+                    .values(next_fire_at=next_fire_at)
                 )
-            )
-            session.add_all(FireRow(**f.__dict__) for f in fires if f.fire_time not in existing)
-            return True
+                if moved.rowcount == 1:  # type: ignore[attr-defined]
+                    kept.extend(fires)
+            self.insert_ignore(session, FireRow, [f.__dict__ for f in kept])
+            return kept
 
         return self.transaction(work, conflicts=True)
 
