@@ -222,6 +222,27 @@ class RunStore(Repository):
 
         return self.transaction(work, conflicts=True)
 
+    def run_view(self, run_id: str) -> tuple[RunRecord, list[StepRunRecord]]:
+        """A run (by id, or a unique prefix) and its step runs, read with two SQL queries
+        on one connection and no ORM: what a server polled for a run's status answers.
+
+        Raises:
+            NotFoundError: no run has that id (or the prefix is ambiguous).
+        """
+        runs, steps = RunRow.__table__, StepRunRow.__table__
+        with self._reader.connect() as connection:
+            row = connection.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+            if row is None:
+                record = self.get_run(run_id)  # a prefix, or the not-found message
+            else:
+                record = RunRecord(**row)
+            found = connection.execute(
+                select(steps)
+                .where(steps.c.run_id == record.id)
+                .order_by(steps.c.created_at, steps.c.id)
+            ).mappings()
+            return record, [StepRunRecord(**step) for step in found]
+
     def find_run(self, run_id: str) -> RunRecord | None:
         """Return the run with exactly this id, or None."""
         with self.reading() as session:

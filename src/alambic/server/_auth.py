@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 __all__ = ["LEVELS", "Caller", "require"]
 
@@ -40,12 +41,17 @@ class Caller:
         return f"token:{self.name}"
 
 
-def _record(text: str) -> Any:
-    now = time.monotonic()
+_MISS = object()
+
+
+def _cached(text: str) -> Any:
     with _lock:
         hit = _seen.get(text)
-    if hit is not None and hit[1] > now:
-        return hit[0]
+    return hit[0] if hit is not None and hit[1] > time.monotonic() else _MISS
+
+
+def _record(text: str) -> Any:
+    now = time.monotonic()
     from alambic.serving import check_token, serving_store
 
     record = check_token(serving_store(), text)
@@ -56,11 +62,11 @@ def _record(text: str) -> Any:
     return record
 
 
-def require(scope: str) -> Callable[..., Caller]:
+def require(scope: str) -> Callable[..., Any]:
     """A dependency that lets through tokens of ``scope`` or above (401, 403 otherwise)."""
     needed = LEVELS[scope]
 
-    def check(
+    async def check(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Caller:
         if credentials is None:
@@ -70,7 +76,9 @@ def require(scope: str) -> Callable[..., Caller]:
                 "with `alambic tokens create NAME --scope read|run|admin`)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        record = _record(credentials.credentials)
+        record = _cached(credentials.credentials)
+        if record is _MISS:  # looked up in a thread: the event loop never waits on the database
+            record = await run_in_threadpool(_record, credentials.credentials)
         if record is None:
             raise HTTPException(401, "the token is unknown or revoked")
         if LEVELS.get(record.scope, 0) < needed:
