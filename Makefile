@@ -32,6 +32,7 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/alambic models show fraud-auto
 	$(BIN)/python examples/fraud/serve_demo.py
 	$(BIN)/python examples/fraud/monitor_demo.py
+	$(BIN)/python examples/fraud/loop_demo.py
 	@printf "\nalambic is in .venv/bin: source .venv/bin/activate puts it on the PATH\n"
 
 services:
@@ -84,6 +85,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/serving.py
 	$(BIN)/python benchmarks/batch.py
 	$(BIN)/python benchmarks/monitoring.py
+	$(BIN)/python benchmarks/scheduler.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .alambic examples/*/.alambic

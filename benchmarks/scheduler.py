@@ -12,9 +12,9 @@ orchestrator). ``alambic server`` runs in its own process, as users run it, for
   measured minutes (from /proc), divided by the fires it made.
 - **webhook to run**: a signed GitHub ``push`` of a new tag to ``/hooks/github`` of a
   git-tag trigger on a local repository, until the event's run is started (its run
-  created), over ``--hooks`` tags, with the schedules paused.
+  created), over ``--hooks`` tags, measured first, while no schedule exists.
 - **status GET**: ``GET /api/v1/runs/{id}`` with a read token over one keep-alive
-  connection (``http.client``), p50 and p99 over 2,000 calls.
+  connection (``http.client``), p50 and p99 over 2,000 calls, after the webhooks.
 
 The runs themselves share the machine's 2 cores with the server: at 1,000 fires a minute
 their orchestrators need more CPU than there is, so later fires find the previous run of
@@ -203,25 +203,25 @@ def main() -> None:
     (project / "noop.py").write_text(PIPELINE)
     import alambic as al
 
-    made = time.perf_counter()
-    for number in range(args.schedules):
-        al.schedule(f"every-minute-{number:04d}", "noop.py:noop", cron="* * * * *")
-    made = time.perf_counter() - made
     token = al.serving.create_token("bench", scope="read")[0]
     port = _free_port()
     server = _start_server(project, port, project / "server.log")
     try:
+        # With the server idle first: webhooks, then status reads of the last hook's run.
+        hooks = _hooks(project, port, args.hooks)
+        time.sleep(5)
+        last = al.triggers.trigger_history("release", limit=1)[0].run_id
+        statuses = _status_gets(port, token, str(last))
+        made = time.perf_counter()
+        for number in range(args.schedules):
+            al.schedule(f"every-minute-{number:04d}", "noop.py:noop", cron="* * * * *")
+        made = time.perf_counter() - made
         load = os.getloadavg()[0]
         print(f"{args.schedules} schedules made in {made:.1f} s; server pid {server.pid}; "
               f"load {load:.2f}; measuring {args.minutes} minutes…", flush=True)  # fmt: skip
         measured = _fires(args.minutes, server.pid)
         fires = measured["fires"]
         created, taken = _run_delays(fires)
-        for schedule in al.triggers.list_schedules():
-            al.triggers.pause_schedule(schedule.name)
-        time.sleep(30)  # the last runs end
-        hooks = _hooks(project, port, args.hooks)
-        statuses = _status_gets(port, token, fires[0].run_id)
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(60)

@@ -92,6 +92,21 @@ def test_auto_approval_follows_the_metric_threshold() -> None:
         registry.set_policy("auto", approval="auto")
 
 
+def test_a_version_approved_by_the_policy_is_staged_and_production_still_needs_a_person() -> None:
+    registry.set_policy(
+        "loop", approval="auto", auto_approve={"roc_auc": {"min": 0.9}},
+        require_staging=True, stage_on_approval=True,
+    )  # fmt: skip
+    al.register(model(1), name="loop", metrics={"roc_auc": 0.85})  # pending: not staged
+    assert registry.registry_store().aliases("loop") == {}
+    al.register(model(2), name="loop", metrics={"roc_auc": 0.95})
+    assert registry.registry_store().aliases("loop") == {"staging": 2}
+    moved = [e for e in registry.history("loop") if e.alias == "staging"]
+    assert "approved by its rules" in moved[0].comment
+    with pytest.raises(NotFoundError):
+        registry.resolve("loop@production")
+
+
 def test_the_audit_log_answers_who_did_what_and_when(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALAMBIC_USER", "alice")
     al.register(model(1), name="g")

@@ -343,6 +343,9 @@ def register(
         name, actor=current_actor(), values=values, decide=_decide, listening=has_hooks()
     )
     record = _delivered(store, change)
+    if record.status == APPROVED and store.get_group(name).policy.get("stage_on_approval"):
+        comment = "staged on approval (group policy: approved by its rules)"
+        set_alias(name, "staging", record.version, comment=comment)
     return {"name": name, "version": record.version, "ref": record.ref, "status": record.status}
 
 
