@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -380,19 +380,31 @@ class TriggersStore(_TriggerRows, AlertRows):
         """
 
         def work(session: Session) -> list[FireRecord]:
-            kept: list[FireRecord] = []
-            for schedule, fires, next_fire_at in plans:
-                moved = session.execute(
-                    update(ScheduleRow)
-                    .where(
-                        ScheduleRow.name == schedule.name,
-                        ScheduleRow.next_fire_at == schedule.next_fire_at,
-                        ScheduleRow.revision == schedule.revision,
-                    )
-                    .values(next_fire_at=next_fire_at)
+            rows = [
+                {"key": r.name, "old": r.next_fire_at, "rev": r.revision, "new": n}
+                for r, _, n in plans
+            ]
+            table = ScheduleRow.__table__  # Core: one statement for many rows
+            session.connection().execute(  # one statement, each row moving from what was read
+                update(table)  # type: ignore[arg-type]
+                .where(
+                    table.c.name == bindparam("key"),
+                    table.c.next_fire_at == bindparam("old"),
+                    table.c.revision == bindparam("rev"),
                 )
-                if moved.rowcount == 1:  # type: ignore[attr-defined]
-                    kept.extend(fires)
+                .values(next_fire_at=bindparam("new")),
+                rows,
+            )
+            names = [r.name for r, _, _ in plans]
+            moved = {
+                (name, at)
+                for name, at in session.execute(
+                    select(ScheduleRow.name, ScheduleRow.next_fire_at).where(
+                        ScheduleRow.name.in_(names)
+                    )
+                )
+            }
+            kept = [f for r, fires, n in plans if (r.name, n) in moved for f in fires]
             self.insert_ignore(session, FireRow, [f.__dict__ for f in kept])
             return kept
 
@@ -413,10 +425,15 @@ class TriggersStore(_TriggerRows, AlertRows):
         """Each schedule's latest fire that started a run."""
         if not schedules:
             return {}
-        query = (
-            select(FireRow)
+        latest = (
+            select(FireRow.schedule, func.max(FireRow.fire_time).label("at"))
             .where(FireRow.schedule.in_(schedules), FireRow.status == "started")
-            .order_by(FireRow.fire_time)
+            .group_by(FireRow.schedule)
+            .subquery()
+        )
+        query = select(FireRow).join(
+            latest,
+            (FireRow.schedule == latest.c.schedule) & (FireRow.fire_time == latest.c.at),
         )
         with self.reading() as session:
             return {row.schedule: to_record(FireRecord, row) for row in session.scalars(query)}
@@ -429,8 +446,12 @@ class TriggersStore(_TriggerRows, AlertRows):
             return
         now = utcnow()
 
+        alike: dict[tuple[str, str], list[str]] = {}
+        for fire_id, status, reason in outcomes:  # one statement per outcome, not per fire
+            alike.setdefault((status, reason), []).append(fire_id)
+
         def work(session: Session) -> None:
-            for fire_id, status, reason in outcomes:
+            for (status, reason), ids in alike.items():
                 values: dict[str, Any] = {"status": status}
                 if reason:
                     values["reason"] = reason
@@ -438,11 +459,15 @@ class TriggersStore(_TriggerRows, AlertRows):
                     values["started_at"] = now
                 elif status in ("skipped", "failed"):
                     values["run_id"] = None
-                session.execute(
-                    update(FireRow)
-                    .where(FireRow.id == fire_id, FireRow.status.in_(ACTIVE_FIRES))
-                    .values(**values)
-                )
+                for start in range(0, len(ids), 500):
+                    session.execute(
+                        update(FireRow)
+                        .where(
+                            FireRow.id.in_(ids[start : start + 500]),
+                            FireRow.status.in_(ACTIVE_FIRES),
+                        )
+                        .values(**values)
+                    )
 
         self.transaction(work)
 
