@@ -136,3 +136,18 @@ def test_a_server_killed_with_sigkill_loses_and_doubles_no_fire(project: Path) -
     assert len(runs) == len(set(runs))
     wait_until(lambda: all(al.get_run(r).record.finished for r in runs))
     assert all(al.get_run(r).status == "succeeded" for r in before)  # they went on
+
+
+def test_several_workers_serve_the_api_and_one_of_them_fires_each_schedule(project: Path) -> None:
+    made = invoke(project, "schedules", "create", "often", "flows.py:adder", "--every", "1s")
+    assert made.code == 0, made.transcript
+    token = al.serving.create_token("reader", scope="read")[0]
+    with server(project, "--workers", "2") as (url, _):
+        wait_until(lambda: len(schedule_history("often")) >= 4)
+        listed = httpx.get(f"{url}/api/v1/schedules", headers={"Authorization": f"Bearer {token}"})
+        assert [s["name"] for s in listed.json()] == ["often"]
+    fires = schedule_history("often", limit=500)
+    assert len({f.fire_time for f in fires}) == len(fires)  # each fire made once
+    assert len({f.server for f in fires}) <= 2  # by the lease holder (a take-over at most)
+    runs = [f.run_id for f in fires if f.run_id and f.status == "started"]
+    wait_until(lambda: all(al.get_run(r).record.finished for r in runs))

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -139,4 +140,7 @@ def serve_control_plane(
         return
     os.environ[_ENV_PROJECT] = str(Path(project or os.getcwd()).resolve())
     os.environ[_ENV_LOOPS] = "1" if loops else "0"
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        # A worker still importing on a busy machine is not a dead one (uvicorn's 5 s).
+        options["timeout_worker_healthcheck"] = 60
     uvicorn.run("alambic.server._app:app_from_env", factory=True, workers=workers, **options)
