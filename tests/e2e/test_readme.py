@@ -39,13 +39,21 @@ EXPECTED = {
     "RUN=$(alambic submit": ["cancelled", "succeeded", "registered fraud-moto/2"],
     "def sql_to_model": ["succeeded", "metrics.roc_auc"],
     "def tune_model": ["roc_auc"],
-    'al.load_model("fraud-auto/1")': ["fraud-auto/3"],
+    # make demo's loop staged fraud-auto/3; the Registry block registers version 4.
+    'al.load_model("fraud-auto/1")': ["fraud-auto/4"],
     "alambic endpoints create fraud-ab": [
         '"variant":"champion"',
-        '"model":"fraud-auto/3"',
+        '"model":"fraud-auto/4"',
         "90%",
         "10%",
         "1 label",
+    ],
+    "alambic schedules create fraud-nightly": [
+        "schedule fraud-nightly: At 02:00 every day (Europe/Paris)",
+        "fraud-health-hourly",
+        '{"status":"ok"',
+        "succeeded",
+        '"name":"fraud-nightly"',
     ],
 }
 

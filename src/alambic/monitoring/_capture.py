@@ -276,9 +276,9 @@ def rejections(window: CaptureWindow) -> list[dict[str, Any]]:
     table = dataset.to_table()
     if not table.num_rows:
         return []
-    hours = pc.binary_join_element_wise(
-        pc.cast(table.column("date"), "string"), pc.cast(table.column("hour"), "string"), " "
-    )
+    # The partitions read back typed: hour=02 is the integer 2, padded again to compare.
+    hour = pc.utf8_lpad(pc.cast(table.column("hour"), "string"), width=2, padding="0")
+    hours = pc.binary_join_element_wise(pc.cast(table.column("date"), "string"), hour, " ")
     keep = None
     for bound, test in ((window.since, pc.greater_equal), (window.until, pc.less_equal)):
         if bound is not None:
