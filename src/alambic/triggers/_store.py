@@ -102,6 +102,28 @@ def _trigger_config(row: TriggerRow) -> dict[str, Any]:
     return {k: getattr(row, k) for k in keys}
 
 
+def _revise(
+    session: Session,
+    row: Any,
+    kind: str,
+    config: Any,
+    *,
+    actor: str,
+    action: str,
+    values: dict[str, Any],
+) -> None:
+    """Set ``values`` on a locked schedule or trigger row: a new revision, audited."""
+    before = config(row)
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.revision += 1
+    row.updated_at, row.updated_by = utcnow(), actor
+    append_audit(
+        session, actor=actor, action=action, kind=kind, subject=row.name,
+        before=before, after=config(row),
+    )  # fmt: skip
+
+
 def _missing(name: str) -> NotFoundError:
     return NotFoundError(f"no schedule {name!r}; see `alambic schedules list`")
 
@@ -156,15 +178,9 @@ class _TriggerRows(Repository):
             row = session.get(TriggerRow, name, with_for_update=True)
             if row is None:
                 raise NotFoundError(f"no trigger {name!r}; see `alambic triggers list`")
-            before = _trigger_config(row)
-            for key, value in values.items():
-                setattr(row, key, value)
-            row.revision += 1
-            row.updated_at, row.updated_by = utcnow(), actor
-            append_audit(
-                session, actor=actor, action=action, kind=TRIGGER, subject=name,
-                before=before, after=_trigger_config(row),
-            )  # fmt: skip
+            _revise(
+                session, row, TRIGGER, _trigger_config, actor=actor, action=action, values=values
+            )
             return to_record(TriggerRecord, row)
 
         return self.transaction(work)
@@ -316,15 +332,7 @@ class TriggersStore(_TriggerRows, AlertRows):
             row = session.get(ScheduleRow, name, with_for_update=True)
             if row is None:
                 raise _missing(name)
-            before = _config(row)
-            for key, value in values.items():
-                setattr(row, key, value)
-            row.revision += 1
-            row.updated_at, row.updated_by = utcnow(), actor
-            append_audit(
-                session, actor=actor, action=action, kind=SCHEDULE, subject=name,
-                before=before, after=_config(row),
-            )  # fmt: skip
+            _revise(session, row, SCHEDULE, _config, actor=actor, action=action, values=values)
             return to_record(ScheduleRecord, row)
 
         return self.transaction(work)
