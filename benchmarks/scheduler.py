@@ -26,7 +26,15 @@ in a loop that runs every 60 s by default, and its workers poll for due runs eve
 or so; SageMaker Pipelines' EventBridge schedules may start 20 minutes late. These are
 their documented figures, not measured here.
 
+With ``--postgres URL`` the store is a fresh schema of that PostgreSQL database
+(``postgresql+psycopg://127.0.0.1:5432/test``), dropped afterwards; with ``--servers 2``
+two servers share it, and the benchmark also counts fires made twice and fires whose
+run was not made exactly once (it must find none).
+
     .venv/bin/python benchmarks/scheduler.py [--schedules 1000] [--minutes 3] [--hooks 20]
+        [--postgres URL] [--servers 1]
+
+``--minutes 0`` measures the webhooks and the status reads only.
 """
 
 from __future__ import annotations
@@ -43,6 +51,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -95,21 +105,21 @@ def _start_server(project: Path, port: int, log: Path) -> subprocess.Popen[bytes
     raise RuntimeError(f"alambic server did not start: {log.read_text()[-2000:]}")
 
 
-def _fires(minutes: int, pid: int) -> dict[str, Any]:
+def _fires(minutes: int, pids: list[int]) -> dict[str, Any]:
     """Wait for ``minutes`` whole minutes of fires; the fire delays and the server's CPU."""
     from alambic.triggers import list_schedules, schedule_history
 
     now = time.time()
     first = (int(now // 60) + 1) * 60  # the next whole minute
     time.sleep(max(0.0, first - time.time() - 2))
-    cpu_before = _cpu(pid)
+    cpu_before = sum(_cpu(pid) for pid in pids)
     time.sleep(max(0.0, first + minutes * 60 - time.time() - 1))
-    cpu_after = _cpu(pid)
+    cpu_after = sum(_cpu(pid) for pid in pids)
     time.sleep(15)  # the last minute's fires settle, and their runs start
     start = datetime.fromtimestamp(first, UTC)
     end = datetime.fromtimestamp(first + (minutes - 1) * 60, UTC)
     fires = [
-        f for s in list_schedules() for f in schedule_history(s.name, limit=50)
+        f for s in list_schedules() for f in schedule_history(s.name, limit=500)
         if start <= f.fire_time <= end
     ]  # fmt: skip
     return {"fires": fires, "cpu": cpu_after - cpu_before}
@@ -195,10 +205,50 @@ def main() -> None:
     parser.add_argument("--schedules", type=int, default=1000)
     parser.add_argument("--minutes", type=int, default=3)
     parser.add_argument("--hooks", type=int, default=20)
+    parser.add_argument("--postgres", default=None, help="a PostgreSQL URL (default: SQLite)")
+    parser.add_argument("--servers", type=int, default=1, help="servers sharing the store")
     args = parser.parse_args()
+    if args.servers > 1 and not args.postgres:
+        parser.error("--servers 2 needs --postgres (on SQLite a second server runs no loops)")
     project = Path(tempfile.mkdtemp(prefix="alambic-bench-scheduler-"))
     os.environ.update({"ALAMBIC_HOME": str(project / ".alambic"), "ALAMBIC_EXECUTOR": "inline",
                        "BENCH_SECRET": "bench"})  # fmt: skip
+    schema = _schema(args.postgres)
+    try:
+        _bench(args, project)
+    finally:
+        if schema:
+            _drop(args.postgres, schema)
+
+
+def _schema(url: str | None) -> str:
+    """A fresh schema of the PostgreSQL database ``url``, made the store's (or "")."""
+    if not url:
+        return ""
+    import sqlalchemy as sa
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    os.environ["ALAMBIC_DB_URL"] = f"{url}?options=-csearch_path%3D{schema}"
+    return schema
+
+
+def _drop(url: str, schema: str) -> None:
+    import sqlalchemy as sa
+
+    from alambic.store import dispose_engines
+
+    dispose_engines()
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def _bench(args: Any, project: Path) -> None:
     os.chdir(project)
     (project / "noop.py").write_text(PIPELINE)
     import alambic as al
@@ -206,12 +256,20 @@ def main() -> None:
     token = al.serving.create_token("bench", scope="read")[0]
     port = _free_port()
     server = _start_server(project, port, project / "server.log")
+    others = [
+        _start_server(project, _free_port(), project / f"server-{number}.log")
+        for number in range(1, args.servers)
+    ]
     try:
         # With the server idle first: webhooks, then status reads of the last hook's run.
         hooks = _hooks(project, port, args.hooks)
         time.sleep(5)
         last = al.triggers.trigger_history("release", limit=1)[0].run_id
         statuses = _status_gets(port, token, str(last))
+        if args.minutes == 0:  # the webhooks and the status reads only
+            _print(args, [], 0.0, {"created": [], "taken": [], "hooks": hooks,
+                                   "statuses": statuses})  # fmt: skip
+            return
         made = time.perf_counter()
         for number in range(args.schedules):
             al.schedule(f"every-minute-{number:04d}", "noop.py:noop", cron="* * * * *")
@@ -219,14 +277,34 @@ def main() -> None:
         load = os.getloadavg()[0]
         print(f"{args.schedules} schedules made in {made:.1f} s; server pid {server.pid}; "
               f"load {load:.2f}; measuring {args.minutes} minutes…", flush=True)  # fmt: skip
-        measured = _fires(args.minutes, server.pid)
+        measured = _fires(args.minutes, [server.pid] + [o.pid for o in others])
         fires = measured["fires"]
         created, taken = _run_delays(fires)
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(60)
+        for process in [server, *others]:
+            process.send_signal(signal.SIGINT)
+        for process in [server, *others]:
+            process.wait(60)
     delays = {"created": created, "taken": taken, "hooks": hooks, "statuses": statuses}
     _print(args, fires, measured["cpu"], delays)
+    _exactly_once(fires)
+
+
+def _exactly_once(fires: list[Any]) -> None:
+    """Fires made twice, and fires whose run was made other than once."""
+    from alambic.config import settings
+    from alambic.pipelines import RunStore
+
+    twice = [key for key, n in Counter((f.schedule, f.fire_time) for f in fires).items() if n > 1]
+    started = [f for f in fires if f.status == "started"]
+    ids = [str(f.run_id) for f in started]
+    states = RunStore.open(settings().db_url).run_states(ids)
+    missing = [i for i in ids if i not in states]
+    shared = [i for i, n in Counter(ids).items() if n > 1]
+    servers = Counter(f.server for f in fires)
+    print(f"exactly once: {len(twice)} fire(s) made twice, {len(missing)} started fire(s) "
+          f"without a run, {len(shared)} run(s) shared by fires; "
+          f"fires by server {dict(servers)}")  # fmt: skip
 
 
 def _print(args: Any, fires: list[Any], cpu: float, delays: dict[str, list[float]]) -> None:

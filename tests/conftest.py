@@ -36,7 +36,10 @@ E2E_FIXTURES = frozenset({"alambic"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test with its tier, from where it is and the fixtures it uses."""
+    """Mark each test with its tier, from where it is and the fixtures it uses; put the
+    modules marked ``first`` (minutes long) first, so that pytest-xdist starts them at once
+    rather than leaving one to run alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("first") is None)  # stable
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         if "e2e" in item.path.parts or names & E2E_FIXTURES:

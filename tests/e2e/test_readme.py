@@ -25,7 +25,7 @@ import pytest
 from alambic.config import settings
 
 # The first block's time includes `make demo` (a few minutes on 2 cores).
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.slow, pytest.mark.first, pytest.mark.timeout(1200)]
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```\n", re.DOTALL | re.MULTILINE)

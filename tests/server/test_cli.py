@@ -5,12 +5,10 @@ SIGKILL loses or doubles no fire."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
@@ -20,27 +18,15 @@ import pytest
 import alambic as al
 from alambic.triggers import schedule_history
 from tests.cli.helpers import invoke
-from tests.helpers import command_server, free_port, wait_until
-
-FLOWS = Path(__file__).parents[1] / "triggers" / "flows.py"
+from tests.helpers import free_port, wait_until
+from tests.server.helpers import make_project, server
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project folder holding the test pipelines; steps run inline in their orchestrator."""
     monkeypatch.setenv("ALAMBIC_EXECUTOR", "inline")
-    folder = tmp_path / "project"
-    folder.mkdir()
-    shutil.copy(FLOWS, folder / "flows.py")
-    return folder
-
-
-@contextmanager
-def server(project: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``alambic server`` in its own process, in the project folder."""
-    log = project.parent / "server.log"
-    with command_server("server", list(args), log=log, health="/api/v1/health", cwd=project) as up:
-        yield up
+    return make_project(tmp_path / "project")
 
 
 def test_ci_submits_through_the_server_and_a_later_stage_waits_for_the_run(
@@ -108,34 +94,82 @@ def test_a_second_server_on_sqlite_refuses_the_loops_but_may_serve_the_api(
             assert httpx.get(f"{url}/api/v1/health").json()["status"] == "ok"
 
 
-def test_a_server_killed_with_sigkill_loses_and_doubles_no_fire(project: Path) -> None:
-    made = invoke(project, "schedules", "create", "often", "flows.py:adder", "--every", "2s")
-    assert made.code == 0, made.transcript
+def _kill_at(moment: str, process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the server just before a fire is due, or just after one started; the
+    crash points (``ALAMBIC_CRASH_AT``) kill it themselves in the middle of a fire."""
+    if moment in ("planned", "launched"):
+        process.wait(60)  # the first fire's step kills it
+        return
+    wait_until(lambda: len(_started("often")) >= 1)
+    if moment == "before":
+        due = al.triggers.get_schedule("often").next_fire_at
+        assert due is not None
+        time.sleep(max(0.0, (due - al.core.utcnow()).total_seconds() - 0.3))
+    else:  # after: as soon as a second fire has started its run
+        wait_until(lambda: len(_started("often")) >= 2)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
 
-    def started() -> list[str]:
-        return [f.run_id for f in schedule_history("often") if f.status == "started" and f.run_id]
 
-    with server(project) as (_, process):
-        wait_until(lambda: len(started()) >= 2)
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-    before = started()
-    killed_at = max(f.fire_time for f in schedule_history("often", limit=500))
+def _started(name: str) -> list[str]:
+    return [
+        f.run_id for f in schedule_history(name, limit=500) if f.status == "started" and f.run_id
+    ]
+
+
+@pytest.mark.parametrize("moment", ["before", "planned", "launched", "after"])
+def test_a_server_killed_with_sigkill_at_a_fire_loses_and_doubles_none(
+    project: Path, moment: str
+) -> None:
+    """Killed just before a fire is due, between writing a fire and making its run
+    (planned), between making the run and recording the fire started (launched), and just
+    after: after a restart each fire has one run, the missed ones are made once."""
+    crash = {"ALAMBIC_CRASH_AT": f"scheduler.{moment}"} if moment in ("planned", "launched") else {}
+    with server(project, env=crash) as (_, process):
+        made = invoke(
+            project,
+            "schedules",
+            "create",
+            "often",
+            "flows.py:adder",
+            "--every",
+            "2s",
+            "-p",
+            "tag={{ fire_time }}",
+        )  # fmt: skip (each run's step differs: none is a cache hit)
+        assert made.code == 0, made.transcript
+        _kill_at(moment, process)
+    at_kill = {f.fire_time: f for f in schedule_history("often", limit=500)}
+    assert at_kill, "no fire was made before the kill"
+    if moment in ("planned", "launched"):  # the fire the crash interrupted is still due
+        assert [f.status for f in at_kill.values()] == ["due"]
+    killed_at = max(at_kill)
     time.sleep(5)  # two or three fires are due while no server runs
     with server(project):
-        wait_until(lambda: len(started()) >= len(before) + 2)
+        wait_until(lambda: len([t for t in _fire_times() if t > killed_at]) >= 3)
     fires = sorted(schedule_history("often", limit=500), key=lambda f: f.fire_time)
     times = [f.fire_time for f in fires]
     assert len(times) == len(set(times))  # no fire was made twice
-    gaps = [(b - a).total_seconds() for a, b in pairwise(times)]
-    assert all(g % 2 == 0 for g in gaps)  # fires stay on the schedule's grid
+    assert all((b - a).total_seconds() % 2 == 0 for a, b in pairwise(times))  # on the grid
+    for fire in fires:  # each fire made before the kill kept its run, and started it
+        if fire.fire_time in at_kill:
+            assert fire.run_id == at_kill[fire.fire_time].run_id
+            assert fire.status == "started", fire
     after = [f for f in fires if f.fire_time > killed_at]
     caught = [f for f in after if "missed while no server ran" in f.reason]
     assert len(caught) == 1 and caught[0] is after[0]  # the missed fires made once (once)
-    runs = started()
-    assert len(runs) == len(set(runs))
+    runs = [f.run_id for f in fires if f.status == "started" and f.run_id]
+    assert len(runs) == len(set(runs)) == len([f for f in fires if f.status == "started"])
+    made_runs = [r.id for r in al.pipelines.list_runs(pipeline="adder", limit=1000)]
+    assert sorted(made_runs) == sorted(runs)  # no run without its fire, none made twice
     wait_until(lambda: all(al.get_run(r).record.finished for r in runs))
-    assert all(al.get_run(r).status == "succeeded" for r in before)  # they went on
+    assert {al.get_run(r).status for r in runs} == {"succeeded"}  # they went on, or started
+    for run in runs:
+        assert [s.status for s in al.get_run(run).steps] == ["succeeded"]  # its step ran once
+
+
+def _fire_times() -> list[datetime]:
+    return [f.fire_time for f in schedule_history("often", limit=500)]
 
 
 def test_several_workers_serve_the_api_and_one_of_them_fires_each_schedule(project: Path) -> None:

@@ -63,6 +63,40 @@ def test_a_new_tag_runs_the_pipeline_as_of_that_tag(repo: Path) -> None:
     assert event.key == "tag:v2" and event.payload["via"] == "poll"
 
 
+REGISTERING = """
+import pandas as pd
+from sklearn.tree import DecisionTreeClassifier
+
+import alambic as al
+from alambic.models import package
+
+
+@al.step
+def train():
+    frame = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})
+    labels = pd.Series([0, 1, 0, 1])
+    return package(DecisionTreeClassifier(max_depth=1).fit(frame, labels), frame, labels)
+
+
+@al.pipeline
+def release():
+    return al.register(train(), "tagged")
+"""
+
+
+def test_a_model_registered_by_a_tags_run_records_the_tag_and_its_commit(repo: Path) -> None:
+    create_trigger("release", on="git-tag", repo=str(repo), tags="v*", poll="1s",
+                   run="release.py:release")  # fmt: skip
+    _step()
+    commit = commit_and_tag(repo, "v2", text=REGISTERING)
+    wait_until(lambda: _step().events == 1, 10)
+    (registered,) = _results("release")
+    version = al.registry.get_version("tagged", registered["version"])
+    code = version.lineage["code"]
+    assert code["tag"] == "v2" and code["commit"] == commit and not code["dirty"]
+    assert version.lineage["run"] == _runs("release")[0]
+
+
 def test_a_tag_whose_code_does_not_import_is_recorded_failed_and_the_loop_goes_on(
     repo: Path,
 ) -> None:

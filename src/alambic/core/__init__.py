@@ -1,6 +1,7 @@
 """Base utilities: ids, hashing, durations, optional imports, the plugin registry,
 "did you mean …?" suggestions for mistyped names, and signed webhook deliveries."""
 
+from alambic.core._crash import crash_point
 from alambic.core._delivery import (
     DELIVERY_ERRORS,
     MAX_ATTEMPTS,
@@ -32,6 +33,7 @@ __all__ = [
     "PluginRegistry",
     "canonical_json",
     "code_hash",
+    "crash_point",
     "edit_distance",
     "load_path",
     "new_id",

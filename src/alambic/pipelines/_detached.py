@@ -1,40 +1,111 @@
 """``python -m alambic.pipelines._detached RUN_ID...``: drive submitted runs in the background.
 
-The process imports the orchestrator once, forks one child per run and exits at once,
-so each orchestrator is adopted by init: it outlives the submitting process and never
-lingers as its zombie. Forking after the import makes a run started this way cheap (a
-scheduler may start hundreds in a minute).
+The process imports the orchestrator once, opens the store (its schema checked, its
+first statements compiled) and forks one child per run, then exits, so each orchestrator
+is adopted by init: it outlives the submitting process and never lingers as its zombie.
+Forking after that warm-up makes a run started this way cheap (a scheduler may start
+hundreds in a minute): a child only replaces the pooled connections.
+
+At most a few children start at once (:data:`STARTING` per core): the next one is forked
+when an earlier one has recorded its first change (or ended, or had 5 s). Hundreds of
+orchestrators starting together would otherwise share the cores with the server that
+started them, and each start would take longer than all of them one after the other.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import select
 import sys
+import time
+from typing import Any
+
+STARTING = 2  # children starting at once, per core
+PATIENCE = 5.0  # seconds a starting child holds its place at most
+
+
+def _child(run_id: str, home: os.PathLike[str], started: int) -> None:
+    from alambic.pipelines._run import drive_detached
+    from alambic.store import forget_connections
+
+    os.setsid()
+    forget_connections()
+    log_dir = os.path.join(home, "logs", run_id)
+    os.makedirs(log_dir, exist_ok=True)
+    fd = os.open(
+        os.path.join(log_dir, "orchestrator.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+    )
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    signalled = False
+
+    def signal_started(_: Any) -> None:  # the first change: the next child may start
+        nonlocal signalled
+        if not signalled:
+            signalled = True
+            os.close(started)
+
+    try:
+        finished = drive_detached(run_id, on_change=signal_started)
+    except BaseException:
+        logging.getLogger("alambic.pipelines").exception("run %s failed to start", run_id)
+        os._exit(1)
+    os._exit(0 if finished.succeeded else 1)
+
+
+def _warm(run_ids: list[str]) -> None:
+    """Open the store and read the runs once, here, so that no child does it first."""
+    from alambic.config import settings
+    from alambic.pipelines._store import RunStore
+
+    try:
+        store = RunStore.open(settings().db_url)
+        store.run_states(run_ids)
+        store.find_run(run_ids[0])
+    except Exception:  # each child reports its own failure in its log
+        logging.getLogger("alambic.pipelines").exception("the store did not open")
+    from alambic.store import forget_connections
+
+    forget_connections()  # the children must not share the parent's connections
+
+
+def _make_room(starting: dict[int, float], room: int) -> None:
+    """Wait until fewer than ``room`` children are starting (a closed pipe: started)."""
+    while len(starting) >= room:
+        oldest = min(starting.values())
+        timeout = max(0.0, oldest + PATIENCE - time.monotonic())
+        ready, _, _ = select.select(list(starting), [], [], timeout)
+        for fd in ready or [min(starting, key=starting.__getitem__)]:
+            os.close(fd)
+            del starting[fd]
+
+
+def main(run_ids: list[str]) -> None:
+    from alambic.config import settings
+    from alambic.pipelines import _run  # noqa: F401 - imported once, before the forks
+
+    if run_ids:
+        _warm(run_ids)
+    gc.freeze()  # the children's garbage collector leaves the inherited objects alone
+    home = settings().home
+    room = STARTING * (os.cpu_count() or 1)
+    starting: dict[int, float] = {}  # the read end of each starting child's pipe
+    for run_id in run_ids:
+        _make_room(starting, room)
+        read, write = os.pipe()
+        if os.fork() == 0:
+            for fd in [read, *starting]:
+                os.close(fd)
+            _child(run_id, home, write)
+        os.close(write)
+        starting[read] = time.monotonic()
+
 
 if __name__ == "__main__":
-    from alambic.config import settings
-    from alambic.pipelines._run import drive_detached
-
-    home = settings().home
-
-    for run_id in sys.argv[1:]:
-        if os.fork() == 0:
-            os.setsid()
-            log_dir = home / "logs" / run_id
-            log_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(
-                log_dir / "orchestrator.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
-            )
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
-            logging.basicConfig(
-                level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-            )
-            try:
-                finished = drive_detached(run_id)
-            except BaseException:
-                logging.getLogger("alambic.pipelines").exception("run %s failed to start", run_id)
-                os._exit(1)
-            os._exit(0 if finished.succeeded else 1)
+    main(sys.argv[1:])
     os._exit(0)

@@ -459,11 +459,12 @@ def resume(
     return _drive(pipeline, record, store, config, on_change)
 
 
-def drive_detached(run_id: str) -> Run:
+def drive_detached(run_id: str, *, on_change: Callable[[Orchestrator], None] | None = None) -> Run:
     """Entry point of the background process started by :func:`submit` (and ``launch``).
 
     A launched run (``launch``: its parameters not yet checked against their types) whose
     code no longer loads, or whose parameters do not fit, is recorded failed with the reason.
+    ``on_change`` is called after each of its state changes.
     """
     store, config = _open()
     record = store.get_run(run_id)
@@ -481,7 +482,7 @@ def drive_detached(run_id: str) -> Run:
             record.id, status="failed", started_at=utcnow(), ended_at=utcnow(), error=str(exc)
         )
         return Run(store.get_run(record.id), store, config)
-    return _drive(pipeline, record, store, config, None)
+    return _drive(pipeline, record, store, config, on_change)
 
 
 def _checked(pipeline: Pipeline[Any], record: RunRecord, store: RunStore) -> RunRecord:

@@ -216,7 +216,9 @@ class RunStore(Repository):
                 for r in runs
                 if r.id not in existing
             ]
-            self.insert_ignore(session, RunRow, [dataclasses.asdict(r) for r in fresh])
+            names = [f.name for f in dataclasses.fields(RunRecord)]  # shallow: no deep copies
+            rows = [{name: getattr(r, name) for name in names} for r in fresh]
+            self.insert_ignore(session, RunRow, rows)
             made = {r.id: r for r in fresh}
             return [existing.get(r.id) or made[r.id] for r in runs]
 

@@ -25,6 +25,7 @@ _EXPORTS = {
     "read_audit": "._audit",
     "current_revision": "._db",
     "dispose_engines": "._db",
+    "forget_connections": "._db",
     "get_engine": "._db",
     "head_revision": "._db",
     "upgrade": "._db",
@@ -56,6 +57,7 @@ __all__ = [
     "current_revision",
     "dispose_engines",
     "find_materializer",
+    "forget_connections",
     "get_engine",
     "get_materializer",
     "head_revision",
@@ -88,6 +90,7 @@ if TYPE_CHECKING:
     from alambic.store._db import (
         current_revision,
         dispose_engines,
+        forget_connections,
         get_engine,
         head_revision,
         upgrade,

@@ -10,24 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from alambic.errors import StoreError
+
+if TYPE_CHECKING:  # Alembic is imported when a schema is checked: commands start faster
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -115,15 +115,30 @@ def dispose_engines() -> None:
         _migrated.clear()
 
 
+def forget_connections() -> None:
+    """In a forked child: drop the pooled connections inherited from the parent, without
+    closing them (they are the parent's), and keep the engines, their compiled statements
+    and what is known of their schema (a fork is cheap to start when the parent warmed
+    them)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose(close=False)
+
+
 def _alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
     return config
 
 
+@functools.cache
 def head_revision() -> str:
     """Return the newest schema revision this alambic knows."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory(str(_MIGRATIONS))
     head = script.get_current_head()
     if head is None:  # pragma: no cover - the package always ships revisions
@@ -133,6 +148,8 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """Return the schema revision of the database, or None when it is empty."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
@@ -178,6 +195,8 @@ def upgrade(engine: Engine, *, only_if_needed: bool = False) -> tuple[str | None
             before = current_revision(engine)
             if before != head:
                 log.info("migrating %s from %s to %s", engine.url, before, head)
+                from alembic import command
+
                 with engine.begin() as connection:
                     command.upgrade(_alembic_config(connection), "head")
     except OperationalError as exc:

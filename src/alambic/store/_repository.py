@@ -180,7 +180,10 @@ class Repository:
         dialect = self.engine.dialect.name
         if dialect in ("sqlite", "postgresql"):
             module = sqlite_dialect if dialect == "sqlite" else postgresql_dialect
-            session.execute(module.insert(table).values(rows).on_conflict_do_nothing())
+            # One statement, compiled once and cached, executed for many rows (batched
+            # into multi-row VALUES by the driver layer): not a new statement per size.
+            statement = module.insert(table.__table__).on_conflict_do_nothing()
+            session.connection().execute(statement, rows)
             return
         for row in rows:  # pragma: no cover - other databases
             if session.get(table, row[next(iter(row))]) is None:

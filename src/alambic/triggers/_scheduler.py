@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from alambic.config import settings
-from alambic.core import new_id, utcnow
+from alambic.core import crash_point, new_id, utcnow
 from alambic.errors import AlambicError
 from alambic.triggers._alerts import deliver_alerts, raise_alert, watch
 from alambic.triggers._schedules import timing_of
@@ -129,6 +129,8 @@ class Scheduler:
             return StepReport(held=False)
         now = now or utcnow()
         report = StepReport(planned=self._plan(now))
+        if report.planned:
+            crash_point("scheduler.planned")  # fires written, no run made yet
         report.events = poll_triggers(self.store, now)
         for status in [*self._start(), *self._start_events()]:
             report.outcomes[status] = report.outcomes.get(status, 0) + 1
@@ -173,11 +175,12 @@ class Scheduler:
                 continue  # deleted (its fires go with it) or paused (they wait)
             blocking = busy.get(record.name)
             if blocking and record.concurrency != "allow":
+                note = f"{fire.reason}; " if fire.reason and fire.status != "queued" else ""
                 if record.concurrency == "skip":
-                    reason = f"the previous run {blocking} still runs (concurrency: skip)"
+                    reason = f"{note}the previous run {blocking} still runs (concurrency: skip)"
                     outcomes.append((fire.id, "skipped", reason))
                 elif fire.status != "queued":
-                    reason = f"waits for the run {blocking} (concurrency: queue)"
+                    reason = f"{note}waits for the run {blocking} (concurrency: queue)"
                     outcomes.append((fire.id, "queued", reason))
                 continue
             status, reason, launch = self._start_one(record, fire)
@@ -187,6 +190,8 @@ class Scheduler:
                 if launch is not None:
                     launches.append(launch)
         _launch(launches)  # the runs first: a crash here leaves the fires due, to launch again
+        if launches:
+            crash_point("scheduler.launched")  # runs made and started, fires not settled
         self.store.settle_fires(outcomes)
         _alert_failed_fires(waiting, outcomes)
         return [status for _, status, _ in outcomes]
