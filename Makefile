@@ -52,9 +52,10 @@ types: $(VENV)/.dev-installed
 imports: $(VENV)/.dev-installed
 	$(BIN)/lint-imports
 
-# One pytest worker per core; a module's tests stay on one worker (its fixtures start once).
+# One pytest worker per core; a module's tests stay on one worker (its fixtures start once),
+# modules in the order tests/conftest.py gives them (the minutes-long ones first).
 unit: $(VENV)/.dev-installed services
-	$(BIN)/pytest -n auto --dist loadscope
+	$(BIN)/pytest -n auto --dist loadscope --no-loadscope-reorder
 
 test: lint types imports unit
 

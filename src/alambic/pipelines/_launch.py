@@ -311,8 +311,9 @@ def launch_refs(launches: list[Launch], *, spawn: bool = True) -> list[RunRecord
 def spawn_detached(run_ids: list[str], config: Settings, *, cwd: str | None = None) -> None:
     """Start one background process that drives these runs, one forked child each.
 
-    It returns once that process has started (a thread reaps it when it has forked the
-    orchestrators, within a second): the orchestrators outlive the caller.
+    It returns once that process has started; a thread reaps it when it has forked the
+    orchestrators (a few at a time: seconds for hundreds of runs). The orchestrators
+    outlive the caller.
     """
     if not run_ids:
         return

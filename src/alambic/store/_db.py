@@ -115,14 +115,18 @@ def dispose_engines() -> None:
         _migrated.clear()
 
 
-def forget_connections() -> None:
-    """In a forked child: drop the pooled connections inherited from the parent, without
-    closing them (they are the parent's), and keep the engines, their compiled statements
-    and what is known of their schema (a fork is cheap to start when the parent warmed
-    them)."""
+def forget_connections(*, close: bool = False) -> None:
+    """Drop the pooled connections, and keep the engines, their compiled statements and
+    what is known of their schema (a forked child starts cheaply when its parent warmed
+    them).
+
+    Args:
+        close: close the connections (in the parent, before it forks); by default, in a
+            forked child, they are only let go: they are the parent's.
+    """
     with _lock:
         for engine in _engines.values():
-            engine.dispose(close=False)
+            engine.dispose(close=close)
 
 
 def _alembic_config(connection: Connection) -> Config:

@@ -167,6 +167,7 @@ class Scheduler:
             return []
         schedules = {s.name: s for s in self.store.list_schedules()}
         busy = self._busy(schedules)
+        made = _run_states([f.run_id for f in waiting if f.run_id])  # re-launched after a crash
         outcomes: list[tuple[str, str, str]] = []
         launches: list[Any] = []
         for fire in waiting:
@@ -175,18 +176,15 @@ class Scheduler:
                 continue  # deleted (its fires go with it) or paused (they wait)
             blocking = busy.get(record.name)
             if blocking and record.concurrency != "allow":
-                note = f"{fire.reason}; " if fire.reason and fire.status != "queued" else ""
-                if record.concurrency == "skip":
-                    reason = f"{note}the previous run {blocking} still runs (concurrency: skip)"
-                    outcomes.append((fire.id, "skipped", reason))
-                elif fire.status != "queued":
-                    reason = f"{note}waits for the run {blocking} (concurrency: queue)"
-                    outcomes.append((fire.id, "queued", reason))
+                held = _held(fire, record.concurrency, blocking)
+                if held is not None:
+                    outcomes.append(held)
                 continue
             status, reason, launch = self._start_one(record, fire)
             outcomes.append((fire.id, status, reason))
             if status == "started" and fire.run_id:
-                busy[record.name] = fire.run_id
+                if made.get(fire.run_id, "pending") in _ACTIVE_RUNS:  # not one that ended
+                    busy[record.name] = fire.run_id
                 if launch is not None:
                     launches.append(launch)
         _launch(launches)  # the runs first: a crash here leaves the fires due, to launch again
@@ -233,12 +231,9 @@ class Scheduler:
 
     def _busy(self, schedules: dict[str, ScheduleRecord]) -> dict[str, str]:
         """The schedules whose last run still runs, with that run's id."""
-        from alambic.pipelines import RunStore
-
         watched = [n for n, s in schedules.items() if s.concurrency != "allow"]
         last = self.store.last_started(watched)
-        ids = [f.run_id for f in last.values() if f.run_id]
-        states = RunStore.open(settings().db_url).run_states(ids)
+        states = _run_states([f.run_id for f in last.values() if f.run_id])
         return {
             name: fire.run_id
             for name, fire in last.items()
@@ -306,6 +301,27 @@ class Scheduler:
         if earliest is None:
             return interval
         return max(0.0, min(interval, (earliest - utcnow()).total_seconds() + 0.001))
+
+
+def _held(fire: FireRecord, concurrency: str, blocking: str) -> tuple[str, str, str] | None:
+    """What becomes of a fire while the run ``blocking`` of its schedule still runs
+    (None: it stays queued); the note it was planned with is kept."""
+    note = f"{fire.reason}; " if fire.reason and fire.status != "queued" else ""
+    if concurrency == "skip":
+        return (
+            fire.id,
+            "skipped",
+            f"{note}the previous run {blocking} still runs (concurrency: skip)",
+        )
+    if fire.status != "queued":
+        return fire.id, "queued", f"{note}waits for the run {blocking} (concurrency: queue)"
+    return None
+
+
+def _run_states(run_ids: list[str]) -> dict[str, str]:
+    from alambic.pipelines import RunStore
+
+    return RunStore.open(settings().db_url).run_states(run_ids) if run_ids else {}
 
 
 def _alert_failed_fires(fires: list[FireRecord], outcomes: list[tuple[str, str, str]]) -> None:
