@@ -216,8 +216,7 @@ class RunStore(Repository):
                 for r in runs
                 if r.id not in existing
             ]
-            names = [f.name for f in dataclasses.fields(RunRecord)]  # shallow: no deep copies
-            rows = [{name: getattr(r, name) for name in names} for r in fresh]
+            rows = [dict(vars(r)) for r in fresh]  # shallow, not asdict's deep copies
             self.insert_ignore(session, RunRow, rows)
             made = {r.id: r for r in fresh}
             return [existing.get(r.id) or made[r.id] for r in runs]
