@@ -77,6 +77,10 @@ bench-setup:
 	echo '*' > benchmarks/.venv-evidently/.gitignore  # not in the repository's .gitignore
 	benchmarks/.venv-evidently/bin/python -m pip install --quiet --upgrade pip
 	benchmarks/.venv-evidently/bin/python -m pip install --quiet -r benchmarks/peers/requirements-evidently.txt
+	# h2load (nghttp2's C load generator) drives benchmarks/serving.py when it is there
+	command -v h2load >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+		&& apt-get install -y -qq nghttp2-client >/dev/null) \
+		|| echo "h2load not installed: benchmarks/serving.py falls back to its Python client"
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/orchestration.py

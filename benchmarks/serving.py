@@ -44,23 +44,28 @@ one that does not is marked so, and the line shows "—" for it. The labels alam
 MLflow give at ``/invocations``, and the labels of MLServer's v2 JSON probabilities, for
 the 1,000-row body are checked against the bare model's.
 
-The load comes from a separate client process (this script, ``_load``), the same code
-for every server: ``http.client`` keep-alive connections, one per thread, each sending
-its next request when the previous answer is read (closed loop), after untimed warm-up
-requests. Phases: one-row requests at concurrency 1 and 8, 1,000-row requests at
-concurrency 1. All servers run at once (idle but one) and each phase runs on each line
-and server in turn, so a neighbour's load shifts them alike. Measured: latency p50/p99 as the
-client sees it, throughput, and the CPU time the server's processes used per request
-(from /proc, warm-up and 1.5 s after the load included; less sensitive than wall time to
-the shared machine).
+The load comes from ``h2load`` (nghttp2's load generator, written in C: ``make
+bench-setup`` installs Debian's nghttp2-client when it can), the same for every server:
+HTTP/1.1 keep-alive connections, or for gRPC HTTP/2 connections with one stream at a
+time, each sending its next request when the previous answer is read (closed loop),
+after untimed warm-up requests. It costs the shared cores little, where the Python
+client it replaced cost 300-400 µs of CPU per request, as much as a server. Without
+h2load, that client (this script, ``_load``: ``http.client`` connections, or a gRPC
+channel, one per thread) is used, and the output says so. Phases: one-row requests at
+concurrency 1 and 8, 1,000-row requests at concurrency 1. All servers run at once (idle
+but one) and each phase runs on each line and server in turn, so a neighbour's load
+shifts them alike. Measured: latency p50/p99 as the client sees it, throughput, and the
+CPU time the server's processes used per request (from /proc, warm-up and 1.5 s after
+the load included; less sensitive than wall time to the shared machine).
 
 The floor: ``predict_proba`` of the bare model on one row, in this process (as a
 DataFrame and as a NumPy array), ``booster_.predict`` on the array (what alambic's
 server calls), each the lowest median of 10 blocks of calls taken in turns; and the p50
 round trip of an empty Starlette app on uvicorn (one worker) that reads the body and
-answers ``{}``, hit by the same client in the first phase. alambic's overhead is its
-p50 at concurrency 1 minus (predict p50 + empty round trip p50), printed against both
-predict figures.
+answers ``{}``, hit by the same client in the first phase; and, as the gRPC lines'
+floor, an empty ``grpc.aio`` ModelInfer on the same loop (printed, not subtracted).
+alambic's overhead is its p50 at concurrency 1 minus (predict p50 + empty round trip
+p50), printed against both predict figures.
 
 Seen with MLflow on 2 workers: mean latency at concurrency 1 about 45 ms above its server
 CPU per request. uvicorn's multi-worker mode hands asyncio a listening socket made with proto 0,
@@ -83,6 +88,7 @@ import itertools
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import socket
@@ -182,24 +188,98 @@ def _load(
         thread.join()
     wall = time.perf_counter() - began
     every = sorted(itertools.chain.from_iterable(latencies)) or [math.nan]
+    client_cpu_ms = (time.process_time() - cpu) / len(every) * 1e3
+    return _summary(every, wall, client_cpu_ms, errors)
+
+
+def _summary(every: list[float], wall: float, client_cpu_ms: float, errors: list[str]) -> Any:
+    """One phase's figures from its sorted latencies (seconds) and wall time."""
     return {
         "n": len(every),
         "p50_ms": _quantile(every, 0.50) * 1e3,
         "p99_ms": _quantile(every, 0.99) * 1e3,
         "rps": len(every) / wall,
         "wall_s": wall,
-        "client_cpu_ms": (time.process_time() - cpu) / len(every) * 1e3,
+        "client_cpu_ms": client_cpu_ms,
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
     }
+
+
+H2LOAD = shutil.which("h2load")  # nghttp2's load generator (Debian: nghttp2-client)
+CLIENT = (
+    "h2load, one thread (HTTP/1.1 keep-alive connections; gRPC: HTTP/2, one stream each)"
+    if H2LOAD
+    else "http.client keep-alive connections in threads (gRPC: a channel each)"
+)
+
+
+def _h2load(
+    port: int,
+    path: str,
+    payload: Path,
+    headers: dict[str, str],
+    *,
+    concurrency: int,
+    n: int,
+    warmup: int,
+) -> dict[str, Any]:
+    """The closed loop of ``_load``, driven by ``h2load`` (C, one thread, libev).
+
+    HTTP/1.1 keep-alive connections (``--h1``), or for ``path`` "grpc" HTTP/2 with one
+    stream at a time per connection: the serialized request framed as gRPC frames it
+    (a 0 flag byte and a 4-byte big-endian length), ``content-type: application/grpc``.
+    A gRPC error still answers HTTP 200, so each answer's size is checked too: every
+    data frame must be as long as the first probe's (``_probe`` sets ``expected``).
+    Latencies come from h2load's per-request log (microseconds to the end of the answer).
+    """
+    url, args = f"http://127.0.0.1:{port}{path}", ["--h1"]
+    if path == "grpc":
+        url = f"http://127.0.0.1:{port}{GRPC_INFER}"
+        framed = payload.with_suffix(".grpc-frame")
+        data = payload.read_bytes()
+        framed.write_bytes(b"\0" + len(data).to_bytes(4, "big") + data)
+        payload, args = framed, []
+        headers = {"content-type": "application/grpc", "te": "trailers"}
+    args += ["-c", str(concurrency), "-t", "1", "-m", "1", "-d", str(payload)]
+    for name, value in headers.items():
+        args += ["-H", f"{name}: {value}"]
+    log = payload.with_suffix(".h2load-log")
+
+    def run(count: int) -> str:
+        log.unlink(missing_ok=True)  # h2load appends to its log
+        argv = [str(H2LOAD), *args, "-n", str(count), "--log-file", str(log), url]
+        done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=1800)
+        return done.stdout
+
+    if warmup:
+        run(max(warmup // concurrency, 1) * concurrency)
+    out = run(n)
+    every = sorted(int(line.split()[2]) / 1e6 for line in log.read_text().splitlines())
+    took, unit = re.search(r"finished in ([0-9.]+)(us|ms|s),", out).groups()  # type: ignore[union-attr]
+    wall = float(took) / {"us": 1e6, "ms": 1e3, "s": 1.0}[unit]
+    codes = out.split("status codes: ", 1)[1].split("\n", 1)[0]
+    ok = int(codes.split()[0])
+    errors = [] if ok == n else [f"h2load: {codes}"]
+    if path == "grpc":
+        data_bytes = int(out.split("headers (space savings", 1)[1].split("(", 1)[1].split(")")[0])
+        if data_bytes == 0 or data_bytes % n:
+            errors.append(f"gRPC answers of different sizes ({data_bytes} bytes for {n})")
+    result: dict[str, Any] = _summary(every, wall, math.nan, errors)
+    return result
 
 
 def _quantile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _empty_app(port: int) -> None:
-    """The floor's server: Starlette on uvicorn, reading the body and answering ``{}``."""
+def _empty_app(port: int, grpc_port: int) -> None:
+    """The floors' server: Starlette on uvicorn, reading the body and answering ``{}``;
+    and on ``grpc_port`` a ``grpc.aio`` server on the same loop (as alambic runs its
+    own) whose ModelInfer answers an empty message."""
+    import contextlib
+
+    import grpc
     import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -213,11 +293,28 @@ def _empty_app(port: int) -> None:
     async def ready(request: Request) -> Response:
         return Response(b"{}", media_type="application/json")
 
+    async def infer(request: bytes, context: Any) -> bytes:
+        return b""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        server = grpc.aio.server()
+        handler = grpc.unary_unary_rpc_method_handler(infer)
+        service = grpc.method_handlers_generic_handler(
+            GRPC_INFER.split("/")[1], {"ModelInfer": handler}
+        )
+        server.add_generic_rpc_handlers((service,))
+        server.add_insecure_port(f"127.0.0.1:{grpc_port}")
+        await server.start()
+        yield
+        await server.stop(1)
+
     app = Starlette(
         routes=[
             Route("/invocations", invocations, methods=["POST"]),
             Route("/v2/health/ready", ready),
-        ]
+        ],
+        lifespan=lifespan,
     )
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -302,16 +399,22 @@ class Server:
         cpu = _cpu_seconds(self.process.pid)
         port = self.grpc_port if line.path == "grpc" else self.port
         path = line.path.replace("{model}", self.model)
-        args = [str(port), str(payload), str(concurrency), str(n), str(warmup), path]
-        args.append(json.dumps(line.headers(payload)))
-        out = subprocess.run(
-            [sys.executable, str(HERE), "_load", *args],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=1800,
-        )
-        result: dict[str, Any] = json.loads(out.stdout)
+        if H2LOAD is not None:
+            headers = line.headers(payload)
+            result = _h2load(
+                port, path, payload, headers, concurrency=concurrency, n=n, warmup=warmup
+            )
+        else:
+            args = [str(port), str(payload), str(concurrency), str(n), str(warmup), path]
+            args.append(json.dumps(line.headers(payload)))
+            out = subprocess.run(
+                [sys.executable, str(HERE), "_load", *args],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=1800,
+            )
+            result = json.loads(out.stdout)
         time.sleep(SETTLE_S)  # what the server does after answering counts as its work
         # Warm-up requests are in the server's CPU time too: counted in the division.
         used = _cpu_seconds(self.process.pid) - cpu
@@ -461,7 +564,8 @@ def _servers(
     options += ["--log-level", "warning"]
     servers: dict[str, Server] = {}
     try:
-        servers["empty"] = Server([sys.executable, str(HERE), "_empty", "{port}"], READY)
+        empty = [sys.executable, str(HERE), "_empty", "{port}", "{grpc}"]
+        servers["empty"] = Server(empty, READY)
         argv = [str(ALAMBIC), "serve", "--endpoint", "bench", *options, "--grpc-port", "{grpc}"]
         servers["alambic"] = Server(argv, READY, env, model="bench")
         argv = [str(ALAMBIC), "serve", "--endpoint", "bench-no-capture", *options]
@@ -488,7 +592,7 @@ def _phase(
     n, warmup, concurrency = PHASES[phase]
     kind = "batch" if phase.startswith("batch") else "single"
     keys = [k for k in line.servers if k in servers]
-    if line.key == "invocations" and phase == "single_c1":
+    if line.key in ("invocations", "grpc") and phase == "single_c1":
         keys.insert(0, "empty")
     for key in keys:
         runs = results.setdefault(key, {})
@@ -687,7 +791,8 @@ def _report(workers: int, results: dict[str, Any], labels: dict[str, str]) -> No
         _table(line, results[line.key], labels[line.peer])
     ours = results["invocations"]["alambic"]
     client = max(ours[p]["client_cpu_ms"] for p in ("single_c1", "single_c8"))
-    print(f"client CPU per one-row request (alambic runs, /invocations): {client * 1e3:.0f} µs")
+    if not math.isnan(client):
+        print(f"client CPU per one-row request (alambic runs, /invocations): {client * 1e3:.0f} µs")
 
 
 def _aims(results: dict[str, Any], floor: dict[str, float]) -> None:
@@ -780,8 +885,12 @@ def main() -> None:
                 mlserver_workers = 0 if workers == 1 else workers
             servers = _servers(workers, peers, env, mlserver_workers)
             measured = _measure(servers, scale)
-            empty = measured["invocations"].pop("empty")["single_c1"]
-            us = {"empty_us": empty["p50_ms"] * 1e3, "empty_cpu_us": empty["server_cpu_ms"] * 1e3}
+            us = {}
+            for key, name in (("invocations", "empty"), ("grpc", "empty_grpc")):
+                empty = measured[key].pop("empty", {}).get("single_c1")
+                if empty is not None:
+                    us[f"{name}_us"] = empty["p50_ms"] * 1e3
+                    us[f"{name}_cpu_us"] = empty["server_cpu_ms"] * 1e3
             runs.append((workers, mlserver_workers, measured, {**floor, **us}))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -793,8 +902,7 @@ def main() -> None:
         "breast cancer) on 127.0.0.1, over REST (/invocations, v2 JSON, v2 binary) and gRPC"
     )
     print(
-        "client: a separate process, http.client keep-alive connections (gRPC: one channel) "
-        "in threads, closed loop; requests per phase "
+        f"client: {CLIENT}, closed loop; requests per phase "
         f"{', '.join(f'{k} {v[0] // scale}' for k, v in PHASES.items())}"
     )
     labels = {"mlflow": "mlflow", "mlserver": "mlserver"}
@@ -816,6 +924,12 @@ def main() -> None:
         print(f"  bare booster.predict, one row as an array:  {floor['booster_us']:6.0f} µs")
         print(f"  empty Starlette app (1 worker), round trip: {floor['empty_us']:6.0f} µs", end="")
         print(f" (server CPU {floor['empty_cpu_us']:.0f} µs per request)")
+        if "empty_grpc_us" in floor:
+            print(
+                f"  empty grpc.aio ModelInfer, round trip:      {floor['empty_grpc_us']:6.0f} µs",
+                end="",
+            )
+            print(f" (server CPU {floor['empty_grpc_cpu_us']:.0f} µs per request)")
         _aims(measured, floor)
     load = f"{load_before:.1f} before, {load_after:.1f} after"
     print(f"load average (1 min) on {os.cpu_count()} cores: {load}; other work skews the figures")
@@ -829,6 +943,6 @@ if __name__ == "__main__":
         result = _load(*args, path=path, headers=json.loads(headers))
         print(json.dumps(result))
     elif sys.argv[1:2] == ["_empty"]:
-        _empty_app(int(sys.argv[2]))
+        _empty_app(int(sys.argv[2]), int(sys.argv[3]))
     else:
         main()

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from alambic.serving import read_capture
-from alambic.serving._capture import CaptureBuffer, Record, capture_root
-from alambic.serving._predictor import Outputs
+from alambic.serving._capture import CaptureBuffer, Record, _table, capture_root
+from alambic.serving._predictor import Columns, Outputs
 from tests.serving.helpers import COLUMNS
 
 
@@ -119,6 +119,31 @@ def test_checked_arrays_join_lists_and_missing_numbers_stay_missing(home: Path) 
     assert frame["price"].isna().tolist() == [False, True, False, False]
     assert frame["year"].tolist()[:2] == [2001, 2002] and pd.isna(frame["year"][2])
     assert frame["year"][3] == 2004 and frame["price"].tolist()[3] == 3.5
+
+
+def test_requests_checked_as_one_matrix_are_captured_as_their_columns_would_be() -> None:
+    names, kinds = ["price", "year"], {"price": "float", "year": "int"}
+    blocks = [np.array([[1.5, 2001.0], [np.nan, 2002.0]]), np.array([[2.5, np.nan]])]
+
+    def records(stacked: bool) -> list[Record]:
+        made = []
+        for i, block in enumerate(blocks):
+            inputs: Any = (
+                Columns.of(block, names) if stacked else dict(zip(names, block.T, strict=True))
+            )
+            outputs = Outputs([0] * len(block), None, [])
+            made.append(Record(str(i), 1.0, "toy", "a", "toy/1", False, False, 1.0, inputs,
+                               outputs, kinds))  # fmt: skip
+        return made
+
+    whole, apart = _table(records(stacked=True)), _table(records(stacked=False))
+    assert whole.equals(apart)
+    inputs = whole.column("inputs").combine_chunks()
+    assert str(inputs.type) == "struct<price: double, year: int64>"
+    assert inputs.field("price").to_pylist() == [1.5, None, 2.5]
+    assert inputs.field("year").to_pylist() == [2001, 2002, None]
+    mixed = records(stacked=True)[:1] + records(stacked=False)[1:]  # one of each way
+    assert _table(mixed).equals(apart)
 
 
 def test_files_of_the_json_format_still_read(home: Path) -> None:

@@ -1,8 +1,9 @@
 """The fast paths of scoring give what the column-by-column path gives, to the bit.
 
-A numeric tensor of every column is checked and scored whole (``Columns.stacked``), and
-one row goes through LightGBM's single-row C API (``_lightgbm.OneRow``). Both must
-accept, refuse (with the same message) and score exactly as the general path does.
+A numeric tensor of every column is checked, scored and captured whole
+(``Columns.stacked``), and one row goes through LightGBM's single-row C API
+(``_lightgbm.OneRow``). Both must accept, refuse (with the same message), score and be
+captured exactly as the general path does.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 from alambic.models import package
 from alambic.serving._binary import decode_tensor
+from alambic.serving._capture import Record, _table
 from alambic.serving._lightgbm import OneRow
 from alambic.serving._predictor import Columns, Predictor, RequestError
 from alambic.serving._protocols import columns_from_v2
@@ -53,7 +55,11 @@ def _outcome(predictor: Predictor, columns: dict[str, Any]) -> tuple[str, Any]:
         return "refused", (exc.status, str(exc))
     matrix = np.column_stack([checked[c] for c in predictor.columns])
     scores = np.asarray(outputs.probabilities).tolist()
-    return "scored", (matrix.tolist(), outputs.predictions, scores)
+    # what capture writes of it: a stacked request joins others as one matrix
+    kept = predictor.captured(columns, checked)
+    record = Record("r", 0.0, "e", "a", "nums/1", False, False, 0.0, kept, outputs, predictor.kinds)
+    captured = _table([record]).column("inputs")
+    return "scored", (matrix.tolist(), outputs.predictions, scores, captured.to_pylist())
 
 
 def _one_by_one(columns: dict[str, Any]) -> dict[str, Any]:

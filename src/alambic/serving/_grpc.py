@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NoReturn
 
@@ -46,6 +45,8 @@ from alambic.serving._responses import (
     crashed,
     failed,
     log_access,
+    new_request_id,
+    request_id,
     safe_id,
 )
 from alambic.serving._scoring import (
@@ -310,7 +311,7 @@ class _Service:
     ) -> Any:
         """A model's metadata RPC, checked as the HTTP metadata routes are (``guarded``)."""
         started, (headers, authorization) = time.perf_counter(), _metadata(context)
-        rid, origin = _request_id(headers), Origin("POST", f"/{SERVICE}/{method}", context.peer())
+        rid, origin = request_id(headers), Origin("POST", f"/{SERVICE}/{method}", context.peer())
         deployment = self.state.deployments.get(name)
         token = None
         try:
@@ -336,7 +337,7 @@ class _Service:
 
     async def model_infer(self, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
         headers, authorization = _metadata(context)
-        rid, origin = _request_id(headers), Origin("POST", f"/{SERVICE}/ModelInfer", context.peer())
+        rid, origin = request_id(headers), Origin("POST", f"/{SERVICE}/ModelInfer", context.peer())
         try:
             if len(raw) <= INLINE_BYTES:
                 message = pb.ModelInferRequest.FromString(raw)
@@ -376,11 +377,6 @@ class _Service:
             self._shadows.add(shadows)
             shadows.add_done_callback(self._shadows.discard)
         return scored[4].content
-
-
-def _request_id(headers: Mapping[str, str]) -> str:
-    given = headers.get("x-request-id", "")
-    return given if safe_id(given) else uuid.uuid4().hex
 
 
 async def _abort(context: grpc.aio.ServicerContext, refused: Refused) -> NoReturn:
@@ -447,7 +443,7 @@ def _guarded(service: _Service) -> Callable[..., Any]:
             except grpc.aio.AbortError:
                 raise
             except Exception:
-                rid = uuid.uuid4().hex
+                rid = new_request_id()
                 origin = Origin("POST", f"/{SERVICE}/{method.__name__}", context.peer())
                 context_ = Context(rid, started, protocol="grpc")
                 crashed(origin, service.metrics, context_)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +30,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from alambic.serving._metrics import metrics
 from alambic.serving._protocols import dumps, mlflow_error_code
-from alambic.serving._responses import protocol_of
+from alambic.serving._responses import new_request_id, protocol_of
 
 __all__ = ["JSONH11Protocol", "bad_http_body", "http_protocol"]
 
@@ -74,7 +73,7 @@ def _refuse(
 ) -> None:
     """Write the JSON 400, close the connection, count it and log it."""
     started = time.perf_counter()
-    rid = uuid.uuid4().hex
+    rid = new_request_id()
     content = dumps(bad_http_body(path, rid))
     head = [b"HTTP/1.1 400 Bad Request\r\n"]
     head += [name + b": " + value + b"\r\n" for name, value in default_headers]

@@ -362,7 +362,11 @@ class Predictor:
         self, columns: dict[str, list[Any]], checked: dict[str, np.ndarray]
     ) -> dict[str, Any]:
         """What capture keeps of a request: numbers as the checked arrays the model saw
-        (capture types them by :attr:`kinds`), other values as they were sent."""
+        (capture types them by :attr:`kinds`), other values as they were sent. Columns
+        checked as one matrix stay :class:`Columns` with it (capture joins the matrices
+        of many requests whole, not column by column)."""
+        if getattr(checked, "stacked", None) is not None and list(checked) == self.columns:
+            return checked
         return {
             name: checked[name] if self.kinds[name] in ("float", "int") else columns[name]
             for name in self.columns

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -104,10 +104,21 @@ def safe_id(text: str) -> bool:
     return 0 < len(text) <= 100 and all(" " <= c <= "~" for c in text)
 
 
-def request_id(request: Request) -> str:
-    """The caller's ``x-request-id`` if it is safe to echo, else a new one."""
-    given = request.headers.get("x-request-id", "")
-    return given if safe_id(given) else uuid.uuid4().hex
+def new_request_id() -> str:
+    """32 random hex digits, as ``uuid4().hex`` has (a fifth of its cost: no UUID object).
+
+    Example:
+        >>> len(new_request_id()), new_request_id() != new_request_id()
+        (32, True)
+    """
+    return os.urandom(16).hex()
+
+
+def request_id(headers: Mapping[str, str]) -> str:
+    """The caller's ``x-request-id`` (HTTP headers or gRPC metadata) if it is safe to
+    echo, else a new one."""
+    given = headers.get("x-request-id", "")
+    return given if safe_id(given) else new_request_id()
 
 
 def json_response(
@@ -211,7 +222,7 @@ async def not_found(request: Request, exc: Exception) -> Response:
     else:
         message = str(getattr(exc, "detail", exc))
     path = request.url.path
-    context = Context(request_id(request), time.perf_counter(), protocol=protocol_of(path))
+    context = Context(request_id(request.headers), time.perf_counter(), protocol=protocol_of(path))
     return fail(request, RequestError(message, status=status), context)
 
 
@@ -265,7 +276,7 @@ def guarded(
         @functools.wraps(handler)
         async def route(request: Request) -> Response:
             started = time.perf_counter()
-            rid = request_id(request)
+            rid = request_id(request.headers)
             name = request.path_params.get("name")
             state: ServerState = request.app.state.alambic
             deployment = state.deployments.get(name) if name else None

@@ -242,7 +242,7 @@ async def invocations(request: Request) -> Response:
                 "(GET /admin/endpoints lists them)",
                 status=404,
             )
-            context = Context(request_id(request), time.perf_counter(), protocol="mlflow")
+            context = Context(request_id(request.headers), time.perf_counter(), protocol="mlflow")
             return fail(request, error, context)
         name = served[0]
     return await score(request, name, MLFLOW, state=state, metrics=shared.metrics)
@@ -288,7 +288,7 @@ async def score(
     headers = request.headers
     incoming = Incoming(
         request,
-        request_id(request),
+        request_id(request.headers),
         headers,
         headers.getlist("authorization"),
         functools.partial(read_body, request),
