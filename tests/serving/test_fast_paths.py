@@ -137,6 +137,15 @@ def test_a_bad_value_in_an_int64_or_fp64_tensor_is_named_by_column_and_row(
         predictor.matrix(columns_from_v2({"inputs": [spec]}, predictor.kinds))
 
 
+def test_numbers_sent_column_by_column_are_stacked_once_checked() -> None:
+    predictor = _numeric_predictor()
+    checked = predictor.matrix({"a": [0.5, 1.5], "b": [-1.0, 2.0], "n": [3, 4]})
+    assert checked.stacked is not None and checked.stacked.dtype == np.float64
+    assert checked.stacked.tolist() == [[0.5, -1.0, 3.0], [1.5, 2.0, 4.0]]
+    assert checked["n"].tolist() == [3.0, 4.0]  # the columns are views of it
+    assert predictor.captured({}, checked) is checked  # capture takes the matrix whole
+
+
 def test_a_boolean_in_a_json_float_tensor_is_refused_where_it_is() -> None:
     predictor = _numeric_predictor()
     body = {"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP64",

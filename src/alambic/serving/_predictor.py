@@ -206,7 +206,8 @@ class Columns(dict[str, Any]):
     ``stacked`` is set when the request sent every column as one numeric tensor
     (``[rows, columns]``, in the signature's order): the columns are then views of it, and
     :meth:`Predictor.matrix` checks it and the booster scores it whole, with no work per
-    column.
+    column. Numeric columns checked one by one are stacked once checked, so that the
+    booster and capture take them whole too.
     """
 
     stacked: np.ndarray | None = None
@@ -334,7 +335,10 @@ class Predictor:
             if matrix is not None:
                 return Columns.of(matrix, self.columns)
         self.check_columns(columns)
-        return Columns({name: self._column(name, columns[name]) for name in self.columns})
+        checked = [self._column(name, columns[name]) for name in self.columns]
+        if self.stackable and checked:  # numbers only: one matrix, scored and captured whole
+            return Columns.of(np.column_stack(checked).astype(np.float64, copy=False), self.columns)
+        return Columns(zip(self.columns, checked, strict=True))
 
     def _checked_stack(self, stacked: np.ndarray) -> np.ndarray | None:
         """The tensor as float64 if every value passes (else None: see one by one)."""
