@@ -192,7 +192,9 @@ def _load(
     return _summary(every, wall, client_cpu_ms, errors)
 
 
-def _summary(every: list[float], wall: float, client_cpu_ms: float, errors: list[str]) -> Any:
+def _summary(
+    every: list[float], wall: float, client_cpu_ms: float, errors: list[str]
+) -> dict[str, Any]:
     """One phase's figures from its sorted latencies (seconds) and wall time."""
     return {
         "n": len(every),
@@ -229,8 +231,8 @@ def _h2load(
     HTTP/1.1 keep-alive connections (``--h1``), or for ``path`` "grpc" HTTP/2 with one
     stream at a time per connection: the serialized request framed as gRPC frames it
     (a 0 flag byte and a 4-byte big-endian length), ``content-type: application/grpc``.
-    A gRPC error still answers HTTP 200, so each answer's size is checked too: every
-    data frame must be as long as the first probe's (``_probe`` sets ``expected``).
+    A gRPC error still answers HTTP 200 (with no message), so the answers' data bytes are
+    checked too: some, and a whole multiple of the request count (answers of one size).
     Latencies come from h2load's per-request log (microseconds to the end of the answer).
     """
     url, args = f"http://127.0.0.1:{port}{path}", ["--h1"]
@@ -265,8 +267,7 @@ def _h2load(
         data_bytes = int(out.split("headers (space savings", 1)[1].split("(", 1)[1].split(")")[0])
         if data_bytes == 0 or data_bytes % n:
             errors.append(f"gRPC answers of different sizes ({data_bytes} bytes for {n})")
-    result: dict[str, Any] = _summary(every, wall, math.nan, errors)
-    return result
+    return _summary(every, wall, math.nan, errors)
 
 
 def _quantile(ordered: list[float], q: float) -> float:
