@@ -22,7 +22,7 @@ from alambic.serving._binary import decode_tensor
 from alambic.serving._capture import Record, _table
 from alambic.serving._lightgbm import OneRow
 from alambic.serving._predictor import Columns, Predictor, RequestError
-from alambic.serving._protocols import columns_from_v2
+from alambic.serving._protocols import columns_from_mlflow, columns_from_v2
 
 _CACHE: dict[str, Any] = {}
 
@@ -218,3 +218,38 @@ def test_large_requests_score_on_the_workers_share_of_the_cores(
     np.testing.assert_array_equal(  # the same scores on any number of threads
         booster.predict(rows, num_threads=1), booster.predict(rows, num_threads=2)
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(st.lists(values, min_size=3, max_size=3), min_size=1, max_size=4),
+    whole=st.sampled_from(["int64", "float64"]),
+    key=st.sampled_from(["dataframe_split", "instances"]),
+)
+def test_mlflow_rows_of_numbers_are_checked_and_scored_as_column_by_column(
+    rows: list[list[Any]], whole: str, key: str
+) -> None:
+    predictor = _numeric_predictor(whole)
+    data = {"columns": predictor.columns, "data": rows} if key == "dataframe_split" else rows
+    payload = json.loads(json.dumps({key: data}))
+    fast = columns_from_mlflow(payload, predictor.columns, numeric=True)
+    general = columns_from_mlflow(payload, predictor.columns)
+    assert not isinstance(general, Columns)
+    assert _outcome(predictor, fast) == _outcome(predictor, general)
+
+
+def test_mlflow_rows_of_numbers_in_signature_order_come_back_stacked() -> None:
+    names = ["a", "b", "n"]
+    split = {"dataframe_split": {"columns": names, "data": [[0.5, 1, 3], [1.5, 2.0, 4]]}}
+    columns = columns_from_mlflow(split, names, numeric=True)
+    assert isinstance(columns, Columns) and columns.stacked is not None
+    assert columns.stacked.tolist() == [[0.5, 1.0, 3.0], [1.5, 2.0, 4.0]]
+    # another order, a boolean, a null or an int that floats would round: sent as lists
+    for data, order in [
+        ([[0.5, 1, 3]], ["b", "a", "n"]),
+        ([[0.5, True, 3]], names),
+        ([[0.5, None, 3]], names),
+        ([[0.5, 1.0, 2**53 + 1]], names),
+    ]:
+        body = {"dataframe_split": {"columns": order, "data": data}}
+        assert getattr(columns_from_mlflow(body, names, numeric=True), "stacked", None) is None

@@ -60,7 +60,32 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def _rows_to_columns(rows: Any, names: list[str], where: str) -> dict[str, list[Any]]:
+_EXACT = 2**53  # whole numbers up to this are exact as float64
+
+
+def _numeric_rows(rows: list[list[Any]]) -> np.ndarray | None:
+    """The rows as one matrix when every value is a JSON number (an int or a float), else
+    None: NumPy would read booleans, nulls and strings as numbers or as objects."""
+    try:
+        matrix = np.asarray(rows)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if matrix.ndim != 2 or matrix.dtype.kind not in "iuf":
+        return None
+    kinds = set(map(type, itertools.chain.from_iterable(rows)))
+    if bool in kinds:  # NumPy made 1 of True
+        return None
+    if matrix.dtype.kind == "f" and int in kinds and (np.abs(matrix) >= _EXACT).any():
+        return None  # an int beyond 2**53 was rounded among floats: see it as sent
+    return matrix
+
+
+def _rows_to_columns(
+    rows: Any, names: list[str], where: str, *, stack: bool = False
+) -> dict[str, list[Any]]:
+    """Rows of values, one per name, as columns. ``stack``: the names are the signature's
+    columns in order and every one is numeric, so rows of numbers come back as one matrix
+    (:attr:`Columns.stacked`), checked whole rather than column by column."""
     if not isinstance(rows, list):
         raise RequestError(f"{where} must be a list of rows", status=422, field=where)
     width = len(names)
@@ -74,6 +99,9 @@ def _rows_to_columns(rows: Any, names: list[str], where: str) -> dict[str, list[
             )
     if not rows:
         return {name: [] for name in names}
+    matrix = _numeric_rows(rows) if stack else None
+    if matrix is not None:
+        return Columns.of(matrix, names)
     return {name: list(values) for name, values in zip(names, zip(*rows, strict=True), strict=True)}
 
 
@@ -103,7 +131,9 @@ def _columnar(data: dict[str, Any], where: str) -> dict[str, list[Any]]:
     return columns
 
 
-def _split_to_columns(data: Any, signature_columns: list[str]) -> dict[str, list[Any]]:
+def _split_to_columns(
+    data: Any, signature_columns: list[str], *, numeric: bool
+) -> dict[str, list[Any]]:
     key = "dataframe_split"
     if not isinstance(data, dict) or "data" not in data:
         raise RequestError(
@@ -116,11 +146,15 @@ def _split_to_columns(data: Any, signature_columns: list[str]) -> dict[str, list
         raise RequestError("dataframe_split.columns must be a list of names", status=422, field=key)
     if len(set(names)) != len(names):
         raise RequestError("dataframe_split.columns repeats a name", status=422, field=key)
-    return _rows_to_columns(data["data"], names, f"{key}.data")
+    stack = numeric and names == signature_columns
+    return _rows_to_columns(data["data"], names, f"{key}.data", stack=stack)
 
 
-def columns_from_mlflow(payload: Any, signature_columns: list[str]) -> dict[str, list[Any]]:
-    """Columns of an MLflow ``/invocations`` body.
+def columns_from_mlflow(
+    payload: Any, signature_columns: list[str], *, numeric: bool = False
+) -> dict[str, list[Any]]:
+    """Columns of an MLflow ``/invocations`` body. ``numeric``: every signature column is
+    a number, so rows of numbers in signature order come back :attr:`~Columns.stacked`.
 
     Raises:
         RequestError: the body has none (or several) of the known keys, or a bad shape.
@@ -139,7 +173,7 @@ def columns_from_mlflow(payload: Any, signature_columns: list[str]) -> dict[str,
     key = keys[0]
     data = payload[key]
     if key == "dataframe_split":
-        return _split_to_columns(data, signature_columns)
+        return _split_to_columns(data, signature_columns, numeric=numeric)
     if key == "dataframe_records":
         if not isinstance(data, list):
             raise RequestError(f"{key} must be a list of objects", status=422, field=key)
@@ -150,7 +184,7 @@ def columns_from_mlflow(payload: Any, signature_columns: list[str]) -> dict[str,
     if isinstance(data, list) and data and isinstance(data[0], dict):
         return _records_to_columns(data, key)
     if isinstance(data, list) and data and isinstance(data[0], list):
-        return _rows_to_columns(data, signature_columns, key)
+        return _rows_to_columns(data, signature_columns, key, stack=numeric)
     if isinstance(data, list) and data and len(signature_columns) == 1:
         return {signature_columns[0]: data}  # one value per row, as MLflow takes them
     raise RequestError(

@@ -157,7 +157,7 @@ def _mlflow_parse(raw: bytes, headers: Mapping[str, str], predictor: Predictor) 
                 expected=["application/json", "text/csv"],
             ) from None
         raise
-    return Parsed(columns_from_mlflow(payload, predictor.columns))
+    return Parsed(columns_from_mlflow(payload, predictor.columns, numeric=predictor.stackable))
 
 
 def _v2_parse(raw: bytes, headers: Mapping[str, str], predictor: Predictor) -> Parsed:
