@@ -204,7 +204,8 @@ class Columns(dict[str, Any]):
     """Request columns by name: lists of values, or NumPy arrays.
 
     ``stacked`` is set when the request sent every column as one numeric tensor
-    (``[rows, columns]``, in the signature's order): the columns are then views of it, and
+    (``[rows, columns]``, in the signature's order), or MLflow rows of numbers in that
+    order (``dataframe_split``, ``instances``): the columns are then views of it, and
     :meth:`Predictor.matrix` checks it and the booster scores it whole, with no work per
     column. Numeric columns checked one by one are stacked once checked, so that the
     booster and capture take them whole too.
