@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from alambic.serving._predictor import Columns, Outputs, RequestError
+from alambic.serving._predictor import _WHOLE_MAX, Columns, Outputs, RequestError
 
 __all__ = [
     "columns_from_csv",
@@ -60,9 +60,6 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-_EXACT = 2**53  # whole numbers up to this are exact as float64
-
-
 def _numeric_rows(rows: list[list[Any]]) -> np.ndarray | None:
     """The rows as one matrix when every value is a JSON number (an int or a float), else
     None: NumPy would read booleans, nulls and strings as numbers or as objects."""
@@ -75,7 +72,7 @@ def _numeric_rows(rows: list[list[Any]]) -> np.ndarray | None:
     kinds = set(map(type, itertools.chain.from_iterable(rows)))
     if bool in kinds:  # NumPy made 1 of True
         return None
-    if matrix.dtype.kind == "f" and int in kinds and (np.abs(matrix) >= _EXACT).any():
+    if matrix.dtype.kind == "f" and int in kinds and (np.abs(matrix) >= _WHOLE_MAX).any():
         return None  # an int beyond 2**53 was rounded among floats: see it as sent
     return matrix
 
