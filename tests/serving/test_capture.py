@@ -61,6 +61,39 @@ def test_capture_keeps_each_feature_as_a_typed_column(home: Path) -> None:
     assert (frame["latency_ms"] == 1.5).all() and set(frame["model"]) == {"toy/1"}
 
 
+def test_records_of_several_hours_rows_and_widths_are_written_row_by_row(home: Path) -> None:
+    hour = 3600 * 490_000  # 2025-11-24 16:00 UTC
+    buffer = CaptureBuffer(capture_root(), flush_seconds=60)
+    # (request id, seconds into the hour, rows, classes or None for a regressor)
+    shapes = [("a", 5, 2, 2), ("b", 3599, 1, None), ("c", 3600, 3, 3), ("d", 10, 1, 2)]
+    shapes.append(("e", 3700, 1, None))
+    expected = []
+    for rid, offset, rows, classes in shapes:
+        proba = None
+        if classes is not None:
+            proba = np.arange(rows * classes, dtype=float).reshape(rows, classes) / 10
+        predictions = [f"{rid}{i}" for i in range(rows)]
+        outputs = Outputs(predictions, proba, list(range(classes or 0)))
+        columns = {"price": np.arange(rows, dtype=float) + ord(rid)}
+        at = hour + offset + 0.25
+        buffer.offer(Record(rid, at, "toy", "v", "toy/1", False, False, 1.0, columns, outputs))
+        for i in range(rows):
+            probabilities = None if proba is None else proba[i].tolist()
+            expected.append((rid, i, f"{rid}{i}", float(ord(rid) + i), probabilities))
+    buffer.close()
+    folders = sorted(p.parent.name for p in (home / "artifacts" / "capture").rglob("*.parquet"))
+    assert folders == ["hour=16", "hour=17"]  # one file per hour
+    frame = read_capture("toy").sort_values(["request_id", "row"])
+    got = [
+        (r.request_id, r.row, r.prediction, r.price, None if p is None else list(p))
+        for r, p in zip(frame.itertuples(), frame["probabilities"], strict=True)
+    ]
+    assert got == expected
+    assert frame.groupby("request_id")["time"].first().dt.hour.to_dict() == {
+        "a": 16, "b": 16, "c": 17, "d": 16, "e": 17
+    }  # fmt: skip
+
+
 def test_variants_with_other_columns_and_regressors_are_kept_apart(home: Path) -> None:
     buffer = CaptureBuffer(capture_root(), flush_seconds=60)
     buffer.offer(record("old", {"price": [3.0]}, [1.25], variant="v1"))
