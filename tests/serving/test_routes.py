@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import alambic as al
 from alambic.serving import create_endpoint, create_token
@@ -266,3 +268,42 @@ def test_gauges_published_for_an_endpoint_are_on_metrics(
     assert 'source="monitor-x"' not in text  # only the endpoints this server serves
     with pytest.raises(ValueError, match="not a Prometheus metric name"):
         publish_gauges("toy", "x", [("bad name", "", {}, 1.0)])
+
+
+_SEGMENTS = ["", "v2", "models", "versions", "infer", "invocations", "endpoints", "fraud", "3"]
+_TEMPLATES = [
+    "/invocations", "/endpoints/{}/invocations", "/v2/models/{}/infer",
+    "/v2/models/{}/versions/{}/infer", "/v2/models/{}", "/v2/models/{}/ready", "/{}/{}",
+]  # fmt: skip
+_FILLS = st.sampled_from([*_SEGMENTS, "a/b", "é x", "%2F"])
+_PATHS = st.one_of(
+    st.lists(st.sampled_from(_SEGMENTS), min_size=1, max_size=7).map(lambda s: "/" + "/".join(s)),
+    st.builds(
+        lambda template, fills, tail: template.format(*fills) + tail,
+        st.sampled_from(_TEMPLATES),
+        st.lists(_FILLS, min_size=2, max_size=2),
+        st.sampled_from(["", "/", "/infer"]),
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_PATHS)
+def test_the_scoring_fast_path_takes_exactly_the_router_s_scoring_routes(path: str) -> None:
+    from starlette.routing import Match, Route
+
+    from alambic.serving._app import routes, scoring_route
+
+    scope = {"type": "http", "method": "POST", "path": path, "root_path": ""}
+    for route in routes:  # the router's choice: the first route that matches fully
+        match, child = route.matches(scope)
+        if match is Match.FULL:
+            assert isinstance(route, Route)
+            expected = (route.endpoint, child["path_params"])
+            break
+    else:
+        expected = None
+    got = scoring_route(path)
+    if expected is not None and expected[0].__name__ not in ("infer", "invocations"):
+        expected = None  # another route: the fast path leaves it to the router
+    assert got == expected, path
