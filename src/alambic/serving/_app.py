@@ -15,6 +15,9 @@ names the field and what was expected. Small requests are parsed, checked and sc
 on the event loop (a thread hop would cost more than the work); larger ones in a
 thread, so that one big body never holds up the others.
 
+A ``POST`` to a scoring route is handed to its handler by :class:`ServingApp` itself,
+without Starlette's router and middleware; every other request goes through them.
+
 Handlers are module-level functions that read what the server holds from
 ``request.app.state``: ``alambic`` (the :class:`ServerState`), ``metrics`` and
 ``options``. Modules: ``_scoring`` (both scoring protocols, shadows, capture),
