@@ -9,6 +9,10 @@ answers every error: JSON with a request id (and MLflow's ``error_code`` and
 ``/metrics`` and written to the access log. Only the answer changes: which requests are
 refused is uvicorn's parser's decision.
 
+Both also write each answer's head and body in one ``write`` (:class:`OneWrite`): uvicorn
+writes them apart, and on a keep-alive connection each write is a system call and a
+wake-up of the client; merged, an answer is one of each.
+
 ``serve`` passes :func:`http_protocol` to uvicorn; an app served by hand takes it too
 (``alambic.serving.http_protocol``).
 
@@ -32,7 +36,7 @@ from alambic.serving._metrics import metrics
 from alambic.serving._protocols import dumps, mlflow_error_code
 from alambic.serving._responses import new_request_id, protocol_of
 
-__all__ = ["JSONH11Protocol", "bad_http_body", "http_protocol"]
+__all__ = ["JSONH11Protocol", "OneWrite", "bad_http_body", "http_protocol"]
 
 access = logging.getLogger("alambic.serving.access")
 MESSAGE = (
@@ -100,8 +104,77 @@ def _refuse(
         access.info(dumps(line).decode())
 
 
+class OneWrite:
+    r"""A transport that holds back a response head until the next write, to send both in one.
+
+    A write that starts like a response head (``HTTP/1.1 ``) waits; the next write goes
+    out joined to it, and if none comes before the event loop's next turn (an answer to
+    ``HEAD``, a stream whose first chunk is slow), the head goes out alone then. Bytes
+    leave in the order they were written either way: the test on the head only decides
+    what waits. Everything else is the wrapped transport's.
+
+    Example:
+        >>> class Sink:
+        ...     def __init__(self):
+        ...         self.writes = []
+        ...     def write(self, data):
+        ...         self.writes.append(data)
+        >>> sink = Sink()
+        >>> loop = asyncio.new_event_loop()
+        >>> transport = OneWrite(sink, loop)  # type: ignore[arg-type]
+        >>> transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+        >>> transport.write(b"{}")
+        >>> sink.writes
+        [b'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}']
+        >>> loop.close()
+    """
+
+    __slots__ = ("_flush", "_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport, self._loop = transport, loop
+        self._held: bytes | None = None
+        self._flush: asyncio.Handle | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._flush.cancel()  # type: ignore[union-attr]
+            self._transport.write(held + data)
+        elif data[:9] == b"HTTP/1.1 ":
+            self._held = bytes(data)
+            self._flush = self._loop.call_soon(self.flush)
+        else:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        """Write the head held back, if any."""
+        held, self._held = self._held, None
+        if held is not None:
+            self._transport.write(held)
+
+    def writelines(self, chunks: Any) -> None:
+        self.write(b"".join(chunks))
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class JSONH11Protocol(H11Protocol):
     """uvicorn's h11 protocol, with its answer to an unparsable request in JSON."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.transport = OneWrite(transport, self.loop)  # type: ignore[assignment]
 
     def send_400_response(self, msg: str) -> None:
         # h11 refuses the head as a whole: the path is not known.
@@ -116,6 +189,10 @@ else:
 
     class JSONHttpToolsProtocol(HttpToolsProtocol):
         """uvicorn's httptools protocol, with its answer to an unparsable request in JSON."""
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self.transport = OneWrite(transport, self.loop)  # type: ignore[assignment]
 
         def send_400_response(self, msg: str) -> None:
             # The request line comes before the headers: its path is known when a header
