@@ -845,6 +845,7 @@ def _aims(results: dict[str, Any], floor: dict[str, float]) -> None:
     if "single_c1" in grpc:
         a, b = grpc["single_c1"]["p50_ms"], rest["single_c1"]["p50_ms"]
         print(f"aim: gRPC 1-row p50 <= REST v2 JSON's: {a:.2f} vs {b:.2f} ms, {verdict(a <= b)}")
+    _grpc_ceiling(results)
     p50 = results["invocations"]["alambic"]["single_c1"]["p50_ms"]
     for model, key in (
         ("predict_proba on an array", "array_us"),
@@ -854,6 +855,19 @@ def _aims(results: dict[str, Any], floor: dict[str, float]) -> None:
         print(
             f"aim: p50 at concurrency 1 within 0.2 ms of the floor ({model} + empty round trip):"
             f" {p50:.2f} - {base:.2f} = {p50 - base:.2f} ms, {verdict(p50 - base <= 0.2)}"
+        )
+
+
+def _grpc_ceiling(results: dict[str, Any]) -> None:
+    """What grpcio allows at all: a ModelInfer that does nothing, on the same loop."""
+    rest = results["v2_json"]["alambic"]
+    empty, peer = results["grpc"].get("empty", {}), results["grpc"].get("mlserver", {})
+    if "single_c1" in empty and "single_c1" in peer and "single_c1" in rest:
+        e, m = empty["single_c1"], peer["single_c1"]
+        print(
+            f"ceiling: an empty grpc.aio ModelInfer, concurrency 1: {e['rps']:.0f} req/s"
+            f" ({e['rps'] / m['rps']:.2f}x MLServer's gRPC), p50 {e['p50_ms']:.2f} ms"
+            f" (REST v2 JSON's whole p50: {rest['single_c1']['p50_ms']:.2f} ms)"
         )
 
 
