@@ -845,7 +845,7 @@ def _aims(results: dict[str, Any], floor: dict[str, float]) -> None:
     if "single_c1" in grpc:
         a, b = grpc["single_c1"]["p50_ms"], rest["single_c1"]["p50_ms"]
         print(f"aim: gRPC 1-row p50 <= REST v2 JSON's: {a:.2f} vs {b:.2f} ms, {verdict(a <= b)}")
-    _grpc_ceiling(results)
+    _grpc_ceiling(results, floor)
     p50 = results["invocations"]["alambic"]["single_c1"]["p50_ms"]
     for model, key in (
         ("predict_proba on an array", "array_us"),
@@ -858,16 +858,16 @@ def _aims(results: dict[str, Any], floor: dict[str, float]) -> None:
         )
 
 
-def _grpc_ceiling(results: dict[str, Any]) -> None:
+def _grpc_ceiling(results: dict[str, Any], floor: dict[str, float]) -> None:
     """What grpcio allows at all: a ModelInfer that does nothing, on the same loop."""
-    rest = results["v2_json"]["alambic"]
-    empty, peer = results["grpc"].get("empty", {}), results["grpc"].get("mlserver", {})
-    if "single_c1" in empty and "single_c1" in peer and "single_c1" in rest:
-        e, m = empty["single_c1"], peer["single_c1"]
+    rest = results["v2_json"]["alambic"].get("single_c1")
+    peer = results["grpc"].get("mlserver", {}).get("single_c1")
+    if "empty_grpc_rps" in floor and peer is not None and rest is not None:
         print(
-            f"ceiling: an empty grpc.aio ModelInfer, concurrency 1: {e['rps']:.0f} req/s"
-            f" ({e['rps'] / m['rps']:.2f}x MLServer's gRPC), p50 {e['p50_ms']:.2f} ms"
-            f" (REST v2 JSON's whole p50: {rest['single_c1']['p50_ms']:.2f} ms)"
+            "ceiling: an empty grpc.aio ModelInfer, concurrency 1: "
+            f"{floor['empty_grpc_rps']:.0f} req/s ({floor['empty_grpc_rps'] / peer['rps']:.2f}x"
+            f" MLServer's whole gRPC), p50 {floor['empty_grpc_us'] / 1e3:.2f} ms (alambic's"
+            f" whole REST v2 JSON p50: {rest['p50_ms']:.2f} ms)"
         )
 
 
@@ -928,6 +928,7 @@ def main() -> None:
                 if empty is not None:
                     us[f"{name}_us"] = empty["p50_ms"] * 1e3
                     us[f"{name}_cpu_us"] = empty["server_cpu_ms"] * 1e3
+                    us[f"{name}_rps"] = empty["rps"]
             runs.append((workers, mlserver_workers, measured, {**floor, **us}))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
