@@ -22,6 +22,7 @@ message says what went wrong *and* what to do next::
     ├── RegistryError               a model name, alias or promotion rule refuses a change
     ├── ServingError                an endpoint, a token or a server cannot be set up
     ├── MonitoringError             a baseline, a drift test or a quality check is invalid
+    ├── AutoMLError                 a table, target, budget or AutoML folder cannot be used
     ├── TriggerError                a schedule, a trigger or an alert target is invalid
     ├── RunError                    a run cannot be started, resumed or cancelled
     ├── ExecutorError               an executor backend failed or is unknown
@@ -33,6 +34,7 @@ from __future__ import annotations
 __all__ = [
     "AlambicError",
     "ArtifactError",
+    "AutoMLError",
     "ConfigError",
     "ConformanceError",
     "DataError",
@@ -143,6 +145,10 @@ class ServingError(AlambicError):
 
 class MonitoringError(AlambicError):
     """A baseline, a drift test or a quality check cannot run (names what to fix)."""
+
+
+class AutoMLError(AlambicError):
+    """A table, target column, budget or output folder AutoML cannot work with."""
 
 
 class ConformanceError(AlambicError):

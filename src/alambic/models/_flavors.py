@@ -29,8 +29,17 @@ from alambic.errors import ModelError
 
 __all__ = ["Flavor", "flavor_for", "flavor_registry", "get_flavor", "register_flavor"]
 
-# Types from these packages are rebuilt by skops from data, never by running stored code.
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "lightgbm.", "xgboost.")
+# Types from these packages are rebuilt by skops from data, never by running stored code
+# (alambic.automl.: the transformers and ensembles of AutoML's models, alambic's own code).
+TRUSTED_PREFIXES = (
+    "sklearn.",
+    "numpy.",
+    "scipy.",
+    "builtins.",
+    "lightgbm.",
+    "xgboost.",
+    "alambic.automl.",
+)
 
 
 @functools.cache  # installed versions do not change under a running process
