@@ -45,6 +45,8 @@ _EXPORTS = {
     "load_model": ".registry",
     "schedule": ".triggers",
     # The subpackages, as attributes: al.registry.approve(...), al.serving.serve(...).
+    # al.automl is one, and callable: al.automl(data, target="y").
+    "automl": ".automl",
     "config": ".config",
     "data": ".data",
     "evaluation": ".evaluation",
@@ -120,6 +122,9 @@ if TYPE_CHECKING:
     from alambic import tracking as tracking
     from alambic import triggers as triggers
     from alambic import tuning as tuning
+
+    # al.automl is the package, callable as its automl function: typed as the function.
+    from alambic.automl import automl as automl
     from alambic.data import sql
     from alambic.pipelines import (
         cancel,

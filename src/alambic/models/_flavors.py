@@ -142,7 +142,10 @@ class SklearnFlavor(Flavor):
     packages = ("scikit-learn", "skops", "numpy")
 
     def matches(self, model: Any) -> bool:
-        base = importlib.import_module("sklearn.base") if _module_of(model) == "sklearn" else None
+        # scikit-learn's estimators, and AutoML's (its ensembles are estimators too)
+        ours = type(model).__module__.startswith("alambic.automl.")
+        sklearn = _module_of(model) == "sklearn" or ours
+        base = importlib.import_module("sklearn.base") if sklearn else None
         return base is not None and isinstance(model, base.BaseEstimator)
 
     def save(self, model: Any, folder: Path) -> dict[str, Any]:

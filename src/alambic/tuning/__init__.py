@@ -17,13 +17,24 @@ _EXPORTS = {
     "Space": "._space",
     "Pruned": "._trial",
     "Trial": "._trial",
+    "trial_data": "._trial",
     "TuningResult": "._tune",
     "tune": "._tune",
 }
-__all__ = ["Categorical", "Float", "Int", "Pruned", "Space", "Trial", "TuningResult", "tune"]
+__all__ = [
+    "Categorical",
+    "Float",
+    "Int",
+    "Pruned",
+    "Space",
+    "Trial",
+    "TuningResult",
+    "trial_data",
+    "tune",
+]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
     from alambic.tuning._space import Categorical, Float, Int, Space
-    from alambic.tuning._trial import Pruned, Trial
+    from alambic.tuning._trial import Pruned, Trial, trial_data
     from alambic.tuning._tune import TuningResult, tune

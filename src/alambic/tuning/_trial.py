@@ -21,7 +21,7 @@ from typing import Any
 
 from alambic.errors import TuningError
 
-__all__ = ["Pruned", "Trial", "run_trial"]
+__all__ = ["Pruned", "Trial", "run_trial", "trial_data"]
 
 # Objectives that are not metrics of the predictions: smaller is better.
 MODEL_OBJECTIVES = {"model_size": "bytes of the stored model", "latency": "ms per 1,000 rows"}
@@ -92,7 +92,7 @@ def run_trial(spec: dict[str, Any]) -> dict[str, Any]:
     objective = spec["objective"]
     try:
         if objective["kind"] == "estimator":
-            data = _load_data(objective["store"], objective["data"])
+            data = trial_data(objective["store"], objective["data"])
             values = _cross_validate(trial, objective, data)
         else:
             function = _unpickle(objective["pickled"])
@@ -168,8 +168,13 @@ def _cross_validate(trial: Trial, objective: dict[str, Any], data: Any) -> list[
     return values
 
 
-def _load_data(store_url: str, ref: dict[str, Any]) -> Any:
-    """The training data of a study, loaded once per worker."""
+def trial_data(store_url: str, ref: dict[str, Any]) -> Any:
+    """The training data of a study, loaded once per worker (trials of one study share it).
+
+    Args:
+        store_url: the artifact store the data was saved to.
+        ref: the saved value's :class:`~alambic.store.ArtifactRef`, as a dict.
+    """
     cached = _data.get(ref["hash"])
     if cached is None:
         from alambic.store import ArtifactRef, ArtifactStore, load_value

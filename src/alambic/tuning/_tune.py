@@ -69,7 +69,8 @@ class TuningResult:
         best_values: its objective values, by metric name.
         best_trial: its number.
         cv_scores: its per-fold scores, by metric (estimator objectives).
-        trials: one row per trial: number, state, values, params, duration, reason.
+        trials: one row per trial: number, state, values, duration, reason, attrs (what
+            the objective attached with ``trial.set_attr``), params (``params.<name>``).
         pareto: the Pareto front (several objectives): one dict per trial.
         model: the chosen point refit on all the data, packaged with its signature.
     """
@@ -471,6 +472,7 @@ def _trials_frame(study: Any, metrics: list[str]) -> Any:
         duration = t.duration.total_seconds() if t.duration is not None else None
         row["duration"] = duration
         row["reason"] = t.user_attrs.get("fail_reason", "")
+        row["attrs"] = {k: v for k, v in t.user_attrs.items() if k != "fail_reason"}
         row.update({f"params.{k}": v for k, v in t.params.items()})
         rows.append(row)
     return pd.DataFrame(rows)

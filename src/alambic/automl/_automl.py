@@ -1,0 +1,397 @@
+"""``al.automl``: a table and a target column in, a leaderboard of models out.
+
+The steps, each in its module: :func:`~alambic.automl.detect` (task, metric, features),
+:func:`~alambic.automl.write_candidates` (one editable module per family in the output
+folder), the search across candidates (``_search``: one study, shared folds, pruning,
+the portfolio first, trials on the executor), the leaderboard (``_leaderboard``: each
+candidate's best trial refitted on the training rows, scored on held-out rows,
+measured for size and latency), the ensemble (``_ensemble``: greedy selection over the
+out-of-fold predictions), and the chosen model refitted on every row.
+
+The time budget covers all of it: the search stops starting trials at about 70% of it
+(a trial still running at 85% is stopped), the rest is left for the refits.
+
+The output folder holds ``problem.json``, ``candidates/``, ``leaderboard.csv`` and
+``result.json``. Run again with the same folder, the search continues its study:
+finished trials are not redone, and edited candidates are read as they now are.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alambic.automl._candidates import load_candidate, write_candidates
+from alambic.automl._detect import Problem, detect
+from alambic.automl._ensemble import Ensemble, greedy_weights
+from alambic.automl._leaderboard import COLUMNS, measure, pareto, pick, trial_rows
+from alambic.automl._search import (
+    folds_of,
+    joint_space,
+    metric_labels,
+    portfolio_points,
+    run_candidate,
+)
+from alambic.core import parse_duration
+from alambic.errors import AutoMLError
+
+__all__ = ["AutoMLResult", "automl"]
+
+log = logging.getLogger(__name__)
+MIN_BUDGET_S = 10.0
+SEARCH_SHARE, TRIAL_SHARE = 0.70, 0.15  # of the budget: trials start until, run at most
+HOLDOUT = 0.1  # rows held out of the search, to score the leaderboard on
+
+
+@dataclass
+class AutoMLResult:
+    """What :func:`automl` found.
+
+    Attributes:
+        problem: the task, metric and features :func:`detect` decided.
+        folder: the output folder.
+        leaderboard: one row per candidate and the ensemble (see ``COLUMNS``), best first.
+        model: the best candidate (by cross-validation score) refitted on every row,
+            packaged with its signature (``predict``; ``predict_proba`` for classes).
+        study_name: the search's study (a rerun into ``folder`` continues it).
+        trials: every trial of the search.
+    """
+
+    problem: Problem
+    folder: Path
+    leaderboard: pd.DataFrame
+    model: Any
+    study_name: str
+    trials: pd.DataFrame
+    _fitted: dict[str, Any] = field(default_factory=dict, repr=False)
+    _data: tuple[Any, Any] | None = field(default=None, repr=False)
+
+    @property
+    def higher(self) -> bool:
+        """Whether a higher score is better for the metric."""
+        from alambic.evaluation import METRICS
+
+        return METRICS[self.problem.metric][1]
+
+    def pareto_front(self) -> pd.DataFrame:
+        """The rows no other row beats on score, size and latency at once."""
+        return self.leaderboard[self.leaderboard["pareto"]]
+
+    def pick(self, *, max_latency_ms: float | None = None, max_bytes: float | None = None) -> Any:
+        """The best candidate within a latency per row (one row) and a size, refitted on
+        every row and packaged (as :attr:`model` is).
+
+        Raises:
+            AutoMLError: no candidate is within the limits.
+        """
+        name = pick(
+            self.leaderboard,
+            higher=self.higher,
+            max_latency_ms=max_latency_ms,
+            max_bytes=max_bytes,
+        )
+        return self._packaged(name)
+
+    def _packaged(self, name: str) -> Any:
+        from sklearn.base import clone
+
+        from alambic.models import package
+
+        if self._data is None or name not in self._fitted:
+            raise AutoMLError(f"{name} was not refitted: pick from the leaderboard's ok rows")
+        features, labels = self._data
+        model = clone(self._fitted[name]).fit(features, labels)
+        row = self.leaderboard.set_index("candidate").loc[name]
+        metadata = {"automl": {"candidate": name, "folder": str(self.folder), **_plain(row)}}
+        return package(model, features, labels, metadata=metadata)
+
+
+def automl(
+    data: Any,
+    target: str,
+    *,
+    task: str | None = None,
+    metric: str | None = None,
+    time_budget: str | float = "10m",
+    n_jobs: int | None = None,
+    constraints: dict[str, float] | None = None,
+    random_state: int = 0,
+    out: str | Path | None = None,
+    families: Sequence[str] | None = None,
+    keep: Sequence[str] = (),
+    executor: str | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+) -> AutoMLResult:
+    """Find a good model for predicting ``target`` from the other columns of ``data``.
+
+    Args:
+        data: a DataFrame (an ``al.sql`` result is one), or a Parquet or CSV file's path.
+        target: the column to predict.
+        task: ``binary``, ``multiclass`` or ``regression`` (default: detected).
+        metric: the metric to optimise (default: the task's, class imbalance weighed).
+        time_budget: the wall-clock budget ("2m", "1h" or seconds), refits included.
+        n_jobs: trials at once (default: the machine's cores).
+        constraints: ``max_latency_ms`` and ``max_bytes``: :attr:`AutoMLResult.model`
+            is then the best candidate within them.
+        random_state: seeds the folds, the holdout and the sampler.
+        out: the output folder (default: a new temporary folder).
+        families: the model families to try (default: all that fit the data's size).
+        keep: columns to keep as features even if they look like identifiers or leaks.
+        executor: ``local`` or ``ray`` (default: the configured one).
+        on_progress: called after each trial with ``{"done", "total", "best", "running"}``.
+
+    Raises:
+        AutoMLError: the data, target, metric or budget cannot be used (before any work).
+
+    Example:
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> frame = load_breast_cancer(as_frame=True).frame
+        >>> result = automl(frame, "target", time_budget="40s", families=["linear"],
+        ...                 n_jobs=1, executor="inline")  # doctest: +SKIP
+        >>> result.leaderboard["candidate"].tolist()  # doctest: +SKIP
+        ['01_linear']
+    """
+    started = time.monotonic()
+    budget = _budget(time_budget)
+    frame = _table(data)
+    problem = detect(frame, target, task=task, metric=metric, keep=keep, random_state=random_state)
+    frame = frame.loc[frame[target].notna(), [*problem.features, target]].reset_index(drop=True)
+    folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="alambic-automl-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "problem.json").write_text(json.dumps(problem.to_dict(), indent=2, default=str))
+    candidates = write_candidates(problem, folder, families=list(families) if families else None)
+    modules = {c.name: load_candidate(c.path) for c in candidates}
+    train, holdout = _holdout(frame, problem, random_state)
+    study_name = "automl-" + hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    trials = _search(
+        problem,
+        train,
+        modules,
+        study_name,
+        (budget, started),
+        n_jobs=n_jobs,
+        executor=executor,
+        random_state=random_state,
+        on_progress=on_progress,
+    )
+    board, fitted = _leaderboard(problem, train, holdout, modules, trials)
+    result = AutoMLResult(problem, folder, board, None, study_name, trials, fitted, None)
+    everything = frame.drop(columns=[target]), frame[target]
+    result._data = everything
+    chosen = pick(board, higher=result.higher, **(constraints or {}))
+    result.model = result._packaged(chosen)
+    board.to_csv(folder / "leaderboard.csv", index=False)
+    summary = {"chosen": chosen, "study": study_name, "seconds": time.monotonic() - started}
+    (folder / "result.json").write_text(json.dumps(summary, indent=2))
+    return result
+
+
+def _budget(value: str | float) -> float:
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise AutoMLError(
+            f"time_budget={value!r} is not a duration: write '2m', '1h' or 90"
+        ) from exc
+    if seconds is None or seconds < MIN_BUDGET_S:
+        raise AutoMLError(
+            f"time_budget={value!r} is too small for one trial and the refits: give at least "
+            f"{MIN_BUDGET_S:.0f}s"
+        )
+    return seconds
+
+
+def _table(data: Any) -> pd.DataFrame:
+    """The data as a DataFrame with text column names."""
+    if isinstance(data, str | os.PathLike):
+        path = Path(data)
+        if not path.exists():
+            raise AutoMLError(f"no file at {path}: give a DataFrame or a Parquet or CSV path")
+        if path.suffix.lower() in (".parquet", ".pq"):
+            data = pd.read_parquet(path)
+        elif path.suffix.lower() in (".csv", ".txt"):
+            data = pd.read_csv(path)
+        else:
+            raise AutoMLError(f"{path.name}: AutoML reads Parquet (.parquet) or CSV (.csv) files")
+    if not isinstance(data, pd.DataFrame):
+        raise AutoMLError(f"data must be a DataFrame or a file's path, got {type(data).__name__}")
+    frame = data.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _holdout(
+    frame: pd.DataFrame, problem: Problem, random_state: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from sklearn.model_selection import train_test_split
+
+    labels = frame[problem.target]
+    stratify = labels if problem.task != "regression" and labels.value_counts().min() >= 2 else None
+    train, test = train_test_split(
+        frame, test_size=HOLDOUT, random_state=random_state, stratify=stratify
+    )
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def _n_folds(rows: int) -> int:
+    return 5 if rows <= 20_000 else 3
+
+
+def _search(
+    problem: Problem,
+    train: pd.DataFrame,
+    modules: dict[str, Any],
+    study_name: str,
+    clock: tuple[float, float],
+    *,
+    n_jobs: int | None,
+    executor: str | None,
+    random_state: int,
+    on_progress: Callable[[dict[str, Any]], None] | None,
+) -> pd.DataFrame:
+    """Run (or continue) the study across every candidate; return its trials.
+
+    ``clock``: the budget in seconds, and ``time.monotonic()`` when it began."""
+    from alambic.config import settings
+    from alambic.store import ArtifactStore, save_value
+    from alambic.tuning import tune
+
+    store = settings().artifacts
+    ref = save_value(ArtifactStore(store), train, what="the AutoML training rows")
+    labels = train[problem.target]
+    spec = {
+        "store": store,
+        "data": ref.to_dict(),
+        "target": problem.target,
+        "task": problem.task,
+        "metric": problem.metric,
+        "classes": problem.classes,
+        "folds": folds_of(labels, problem.task, _n_folds(len(train)), random_state),
+        "sources": {name: Path(m.__file__).read_text() for name, m in modules.items()},
+    }
+    space = joint_space({name: m.SPACE for name, m in modules.items()})
+    points = portfolio_points(
+        {name: list(getattr(m, "PORTFOLIO", [])) for name, m in modules.items()}
+    )
+    budget, started = clock
+    remaining = budget * SEARCH_SHARE - (time.monotonic() - started)
+    if remaining <= 0:
+        raise AutoMLError(f"the budget ({budget:.0f}s) was spent before the search could start")
+    result = tune(
+        objective=functools.partial(run_candidate, spec),
+        space=space,
+        metric=problem.metric,
+        timeout=remaining,
+        trial_timeout=max(budget * TRIAL_SHARE, 5.0),
+        n_jobs=n_jobs or os.cpu_count() or 1,
+        executor=executor,
+        warm_start=points,
+        study_name=study_name,
+        random_state=random_state,
+        pruner="successive_halving",
+        refit=False,
+        on_progress=on_progress,
+    )
+    trials: pd.DataFrame = result.trials
+    return trials
+
+
+def _leaderboard(
+    problem: Problem,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    modules: dict[str, Any],
+    trials: pd.DataFrame,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Each candidate's best trial refitted on the training rows and measured; the ensemble."""
+    from alambic.evaluation import METRICS, metric, scores_of
+
+    higher = METRICS[problem.metric][1]
+    target = problem.target
+    features, labels = train.drop(columns=[target]), train[target]
+    test_x = holdout.drop(columns=[target])
+    test_y = metric_labels(holdout[target], problem.classes)
+    best = trial_rows(trials, list(modules), problem.metric, higher=higher)
+    rows, fitted = [], {}
+    for name, row in best.items():
+        row = {"candidate": name, **row}
+        if row["status"] == "ok":
+            model = modules[name].build(**row["params"]).fit(features, labels)
+            row["holdout_score"] = metric(
+                problem.metric, test_y, scores_of(model, test_x, problem.task)
+            )
+            row.update(measure(model, features))
+            fitted[name] = model
+        rows.append(row)
+    ensemble = _ensemble(problem, best, fitted, labels, trials)
+    if ensemble is not None:
+        model, row = ensemble
+        row["holdout_score"] = metric(
+            problem.metric, test_y, scores_of(model, test_x, problem.task)
+        )
+        row.update(measure(model, features))
+        fitted["ensemble"] = model
+        rows.append(row)
+    board = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    board["pareto"] = pareto(board, higher=higher)
+    board = board.sort_values(["status", "cv_score"], ascending=[False, not higher], kind="stable")
+    return board.reset_index(drop=True), fitted
+
+
+def _ensemble(
+    problem: Problem,
+    best: dict[str, dict[str, Any]],
+    fitted: dict[str, Any],
+    labels: pd.Series,
+    trials: pd.DataFrame,
+) -> tuple[Ensemble, dict[str, Any]] | None:
+    """Greedy selection over each candidate's best out-of-fold predictions."""
+    from alambic.config import settings
+    from alambic.evaluation import metric
+    from alambic.store import ArtifactRef, ArtifactStore, load_value
+
+    names = [n for n in fitted if best[n].get("oof")]
+    if len(names) < 2:
+        return None
+    store = ArtifactStore(settings().artifacts)
+    oof = [np.asarray(load_value(store, ArtifactRef.from_dict(best[n]["oof"]))) for n in names]
+    y = metric_labels(labels, problem.classes)
+    weights = greedy_weights(oof, y, problem.metric)
+    chosen = [(n, w) for n, w in zip(names, weights, strict=True) if w > 0]
+    if len(chosen) < 2:
+        return None  # one model alone is best: the ensemble would be that model
+    mixed = sum(w * o for o, w in zip(oof, weights, strict=True) if w > 0)
+    model = Ensemble([fitted[n] for n, _ in chosen], [w for _, w in chosen])
+    row = {
+        "candidate": "ensemble",
+        "status": "ok",
+        "cv_score": metric(problem.metric, y, mixed),
+        "cv_std": np.nan,
+        "fit_seconds": float(sum(best[n]["fit_seconds"] for n, _ in chosen)),
+        "trials": 0,
+        "reason": "weights: " + ", ".join(f"{n} {w:.2f}" for n, w in chosen),
+    }
+    return model, row
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    out = {}
+    for key, value in dict(row).items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and not np.isfinite(value):
+            value = None
+        out[str(key)] = value
+    return out

@@ -1,0 +1,183 @@
+"""al.automl end to end: a table in, a leaderboard, a packaged model and a folder out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+import alambic as al
+from alambic.automl._leaderboard import COLUMNS, pareto, pick, trial_rows
+from alambic.errors import AutoMLError
+
+NAMES = {"01_hist_gradient_boosting", "02_linear", "03_knn"}  # numbered in FAMILIES' order
+
+
+@pytest.fixture(scope="module")
+def cancer() -> pd.DataFrame:
+    frame: pd.DataFrame = load_breast_cancer(as_frame=True).frame
+    return frame
+
+
+@pytest.fixture(scope="module")
+def searched(cancer: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One short search (inline trials) over three families, shared by the tests below."""
+    import os
+
+    home = tmp_path_factory.mktemp("home")
+    before = os.environ.get("ALAMBIC_HOME")
+    os.environ["ALAMBIC_HOME"] = str(home)
+    try:
+        folder = tmp_path_factory.mktemp("out")
+        result = al.automl(
+            cancer,
+            "target",
+            time_budget="25s",
+            families=["linear", "knn", "hist_gradient_boosting"],
+            executor="inline",
+            n_jobs=1,
+            out=folder,
+        )
+        yield result
+    finally:
+        if before is None:
+            os.environ.pop("ALAMBIC_HOME", None)
+        else:
+            os.environ["ALAMBIC_HOME"] = before
+
+
+def test_the_leaderboard_ranks_every_candidate_with_its_measures(searched: Any) -> None:
+    board = searched.leaderboard
+    assert list(board.columns) == [*COLUMNS, "pareto"]
+    names = set(board["candidate"])
+    assert NAMES <= names
+    ok = board[board["status"] == "ok"]
+    assert len(ok) >= 2
+    assert (ok["cv_score"] > 0.9).all() and (ok["holdout_score"] > 0.85).all()
+    assert (ok["size_bytes"] > 0).all() and (ok["latency_ms_1_row"] > 0).all()
+    assert ok["cv_score"].is_monotonic_decreasing  # roc_auc: higher first
+    assert board["pareto"].any()
+
+
+def test_the_model_is_the_best_candidate_packaged_for_serving(
+    searched: Any, cancer: pd.DataFrame
+) -> None:
+    model = searched.model
+    best = searched.leaderboard.iloc[0]["candidate"]
+    assert model.metadata["automl"]["candidate"] == best
+    assert model.signature.task == "binary"
+    rows = cancer.drop(columns=["target"]).head(50)
+    assert set(model.predict(rows)) <= {0, 1}
+    assert model.predict_proba(rows).shape == (50, 2)
+
+
+def test_the_output_folder_holds_the_problem_candidates_and_leaderboard(searched: Any) -> None:
+    folder = searched.folder
+    problem = json.loads((folder / "problem.json").read_text())
+    assert problem["task"] == "binary" and problem["metric"] == "roc_auc"
+    assert sorted(p.stem for p in (folder / "candidates").iterdir()) == sorted(NAMES)
+    board = pd.read_csv(folder / "leaderboard.csv")
+    assert list(board["candidate"]) == list(searched.leaderboard["candidate"])
+    assert (
+        json.loads((folder / "result.json").read_text())["chosen"]
+        == (searched.leaderboard.iloc[0]["candidate"])
+    )
+
+
+def test_pick_takes_the_best_within_limits_or_says_what_there_is(searched: Any) -> None:
+    ok = searched.leaderboard[searched.leaderboard["status"] == "ok"]
+    smallest = ok.loc[ok["size_bytes"].idxmin()]
+    picked = searched.pick(max_bytes=smallest["size_bytes"])
+    assert picked.metadata["automl"]["candidate"] == smallest["candidate"]
+    with pytest.raises(AutoMLError, match="the smallest is"):
+        searched.pick(max_bytes=10)
+
+
+def test_every_trial_is_in_the_study_and_portfolio_points_came_first(searched: Any) -> None:
+    trials = searched.trials
+    assert len(trials) >= 3
+    first = trials.sort_values("number").head(3)["params.candidate"].tolist()
+    assert first == sorted(NAMES)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"time_budget": "3s"}, "too small for one trial"),
+        ({"time_budget": "soon"}, "not a duration"),
+        ({"target": "nope"}, "'nope' is not in the data"),
+        ({"data": "/nowhere/x.parquet"}, "no file at"),
+        ({"families": ["catboostx"]}, "unknown candidate families"),
+    ],
+    ids=["budget", "duration", "target", "file", "family"],
+)
+def test_bad_input_is_refused_before_any_work(
+    kwargs: dict[str, Any], words: str, cancer: pd.DataFrame, tmp_path: Path
+) -> None:
+    arguments: dict[str, Any] = {"data": cancer, "target": "target", "out": tmp_path}
+    arguments.update(kwargs)
+    with pytest.raises(AutoMLError, match=words):
+        al.automl(arguments.pop("data"), arguments.pop("target"), **arguments)
+    assert not (tmp_path / "leaderboard.csv").exists()
+
+
+def test_a_failed_candidate_is_listed_with_its_reason() -> None:
+    trials = pd.DataFrame(
+        {
+            "number": [0, 1, 2],
+            "state": ["complete", "fail", "fail"],
+            "roc_auc": [0.9, None, None],
+            "reason": ["", "ValueError: boom", "ValueError: boom"],
+            "attrs": [{"cv_scores": [0.9], "params": {}, "fit_seconds": 0.1}, {}, {}],
+            "params.candidate": ["01_a", "02_b", "02_b"],
+        }
+    )
+    rows = trial_rows(trials, ["01_a", "02_b", "03_c"], "roc_auc", higher=True)
+    assert rows["01_a"]["status"] == "ok" and rows["01_a"]["cv_score"] == 0.9
+    assert rows["02_b"] == {"status": "failed", "trials": 2, "reason": "ValueError: boom"}
+    assert rows["03_c"]["reason"] == "no trial ran within the budget"
+
+
+def test_the_front_and_the_pick_weigh_score_against_size_and_latency() -> None:
+    board = pd.DataFrame(
+        {
+            "candidate": ["big", "small", "worse", "broken"],
+            "status": ["ok", "ok", "ok", "failed"],
+            "cv_score": [0.95, 0.90, 0.85, np.nan],
+            "size_bytes": [5e6, 2e4, 3e4, np.nan],
+            "latency_ms_1_row": [3.0, 0.2, 0.5, np.nan],
+        }
+    )
+    assert pareto(board, higher=True) == [True, True, False, False]
+    assert pick(board, higher=True) == "big"
+    assert pick(board, higher=True, max_latency_ms=1.0) == "small"
+    assert pick(board.assign(cv_score=[3.0, 2.0, 1.0, np.nan]), higher=False) == "worse"
+
+
+def test_a_rerun_into_the_same_folder_continues_the_study(
+    cancer: pd.DataFrame, tmp_path: Path
+) -> None:
+    options: dict[str, Any] = {
+        "families": ["linear"],
+        "executor": "inline",
+        "n_jobs": 1,
+        "out": tmp_path,
+    }
+    first = al.automl(cancer, "target", time_budget="12s", **options)
+    done = set(first.trials["number"])
+    candidate = tmp_path / "candidates" / "01_linear.py"
+    candidate.write_text(candidate.read_text().replace("Float(1e-3, 100.0", "Float(0.5, 2.0"))
+    second = al.automl(cancer, "target", time_budget="12s", **options)
+    assert second.study_name == first.study_name
+    assert done < set(second.trials["number"])  # the first run's trials are kept, not redone
+    again = second.trials[second.trials["number"].isin(done)]
+    assert again["state"].tolist() == first.trials["state"].tolist()
+    later = second.trials[
+        ~second.trials["number"].isin(done) & (second.trials["state"] == "complete")
+    ]
+    assert later["params.01_linear:model__C"].between(0.5, 2.0).all()  # the edit is searched
