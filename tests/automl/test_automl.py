@@ -15,7 +15,7 @@ import alambic as al
 from alambic.automl._leaderboard import COLUMNS, pareto, pick, trial_rows
 from alambic.errors import AutoMLError
 
-NAMES = {"01_hist_gradient_boosting", "02_linear", "03_knn"}  # numbered in FAMILIES' order
+NAMES = {"01_linear", "02_knn"}  # numbered in FAMILIES' order; both quick to fit
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def cancer() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def searched(cancer: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """One short search (inline trials) over three families, shared by the tests below."""
+    """One short search (inline trials) over two families, shared by the tests below."""
     import os
 
     home = tmp_path_factory.mktemp("home")
@@ -37,8 +37,8 @@ def searched(cancer: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> 
         result = al.automl(
             cancer,
             "target",
-            time_budget="25s",
-            families=["linear", "knn", "hist_gradient_boosting"],
+            time_budget="20s",
+            families=["linear", "knn"],
             executor="inline",
             n_jobs=1,
             out=folder,
@@ -69,7 +69,7 @@ def test_the_model_is_the_best_candidate_packaged_for_serving(
 ) -> None:
     model = searched.model
     best = searched.leaderboard.iloc[0]["candidate"]
-    assert model.metadata["automl"]["candidate"] == best
+    assert model.metadata["origin"]["candidate"] == best
     assert model.signature.task == "binary"
     rows = cancer.drop(columns=["target"]).head(50)
     assert set(model.predict(rows)) <= {0, 1}
@@ -93,15 +93,15 @@ def test_pick_takes_the_best_within_limits_or_says_what_there_is(searched: Any) 
     ok = searched.leaderboard[searched.leaderboard["status"] == "ok"]
     smallest = ok.loc[ok["size_bytes"].idxmin()]
     picked = searched.pick(max_bytes=smallest["size_bytes"])
-    assert picked.metadata["automl"]["candidate"] == smallest["candidate"]
+    assert picked.metadata["origin"]["candidate"] == smallest["candidate"]
     with pytest.raises(AutoMLError, match="the smallest is"):
         searched.pick(max_bytes=10)
 
 
 def test_every_trial_is_in_the_study_and_portfolio_points_came_first(searched: Any) -> None:
-    trials = searched.trials
-    assert len(trials) >= 3
-    first = trials.sort_values("number").head(3)["params.candidate"].tolist()
+    trials = searched.trials[searched.trials["state"] != "waiting"]  # queued, never run
+    assert len(trials) >= 2
+    first = trials.sort_values("number").head(2)["params.candidate"].tolist()
     assert first == sorted(NAMES)
 
 
@@ -168,11 +168,11 @@ def test_a_rerun_into_the_same_folder_continues_the_study(
         "n_jobs": 1,
         "out": tmp_path,
     }
-    first = al.automl(cancer, "target", time_budget="12s", **options)
+    first = al.automl(cancer, "target", time_budget="10s", **options)
     done = set(first.trials["number"])
     candidate = tmp_path / "candidates" / "01_linear.py"
     candidate.write_text(candidate.read_text().replace("Float(1e-3, 100.0", "Float(0.5, 2.0"))
-    second = al.automl(cancer, "target", time_budget="12s", **options)
+    second = al.automl(cancer, "target", time_budget="10s", **options)
     assert second.study_name == first.study_name
     assert done < set(second.trials["number"])  # the first run's trials are kept, not redone
     again = second.trials[second.trials["number"].isin(done)]

@@ -67,6 +67,7 @@ class AutoMLResult:
             packaged with its signature (``predict``; ``predict_proba`` for classes).
         study_name: the search's study (a rerun into ``folder`` continues it).
         trials: every trial of the search.
+        seconds: how long it all took (within the budget, refits included).
     """
 
     problem: Problem
@@ -75,6 +76,7 @@ class AutoMLResult:
     model: Any
     study_name: str
     trials: pd.DataFrame
+    seconds: float = 0.0
     _fitted: dict[str, Any] = field(default_factory=dict, repr=False)
     _data: tuple[Any, Any] | None = field(default=None, repr=False)
 
@@ -113,9 +115,53 @@ class AutoMLResult:
             raise AutoMLError(f"{name} was not refitted: pick from the leaderboard's ok rows")
         features, labels = self._data
         model = clone(self._fitted[name]).fit(features, labels)
-        row = self.leaderboard.set_index("candidate").loc[name]
-        metadata = {"automl": {"candidate": name, "folder": str(self.folder), **_plain(row)}}
-        return package(model, features, labels, metadata=metadata)
+        return package(model, features, labels, metadata={"origin": self._origin(name)})
+
+    def _origin(self, name: str) -> dict[str, Any]:
+        """Where a model comes from, kept with it (and in the registry's lineage and card)."""
+        board = self.leaderboard
+        row = _plain(board.set_index("candidate").loc[name])
+        path = self.folder / "candidates" / f"{name}.py"
+        return {
+            "kind": "automl",
+            "candidate": name,
+            "folder": str(self.folder),
+            "study": self.study_name,
+            "task": self.problem.task,
+            "metric": self.problem.metric,
+            "scores": {k: row.get(k) for k in ("cv_score", "cv_std", "holdout_score")},
+            "code": path.read_text() if path.exists() else row.get("reason", ""),
+            "leaderboard": [_plain(r) for r in board.to_dict("records")],
+        }
+
+    def register(self, name: str, *, model: Any = None, **options: Any) -> dict[str, Any]:
+        """Register a model of this search (default: :attr:`model`) as a new version of
+        ``name``, its scores as metrics, its origin (the search, the candidate's code and
+        the leaderboard) in its lineage and model card.
+
+        Args:
+            name: the model group.
+            model: a model :meth:`pick` returned, or :attr:`model`.
+            options: more of :func:`alambic.registry.register`'s arguments (``tags``,
+                ``description``, ``baseline``, ``calibration``).
+
+        Returns:
+            ``{"name", "version", "ref", "status"}``.
+        """
+        from alambic.registry import register
+
+        chosen = self.model if model is None else model
+        origin = chosen.metadata.get("origin") or {}
+        scores = origin.get("scores") or {}
+        metric = self.problem.metric
+        metrics = {
+            metric: scores.get("cv_score"),
+            f"holdout_{metric}": scores.get("holdout_score"),
+        }
+        metrics = {k: v for k, v in metrics.items() if v is not None}
+        tags = {"automl.candidate": origin.get("candidate", ""), "automl.study": self.study_name}
+        tags.update(options.pop("tags", None) or {})
+        return dict(register(chosen, name, metrics, tags=tags, **options))
 
 
 def automl(
@@ -147,7 +193,8 @@ def automl(
             is then the best candidate within them.
         random_state: seeds the folds, the holdout and the sampler.
         out: the output folder (default: a new temporary folder).
-        families: the model families to try (default: all that fit the data's size).
+        families: the model families to try (default: the candidates already in ``out``,
+            as they now read, else all that fit the data's size).
         keep: columns to keep as features even if they look like identifiers or leaks.
         executor: ``local`` or ``ray`` (default: the configured one).
         on_progress: called after each trial with ``{"done", "total", "best", "running"}``.
@@ -171,8 +218,7 @@ def automl(
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="alambic-automl-"))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "problem.json").write_text(json.dumps(problem.to_dict(), indent=2, default=str))
-    candidates = write_candidates(problem, folder, families=list(families) if families else None)
-    modules = {c.name: load_candidate(c.path) for c in candidates}
+    modules = {path.stem: load_candidate(path) for path in _candidates(problem, folder, families)}
     train, holdout = _holdout(frame, problem, random_state)
     study_name = "automl-" + hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
     trials = _search(
@@ -187,15 +233,34 @@ def automl(
         on_progress=on_progress,
     )
     board, fitted = _leaderboard(problem, train, holdout, modules, trials)
-    result = AutoMLResult(problem, folder, board, None, study_name, trials, fitted, None)
+    result = AutoMLResult(problem, folder, board, None, study_name, trials, _fitted=fitted)
     everything = frame.drop(columns=[target]), frame[target]
     result._data = everything
     chosen = pick(board, higher=result.higher, **(constraints or {}))
     result.model = result._packaged(chosen)
     board.to_csv(folder / "leaderboard.csv", index=False)
-    summary = {"chosen": chosen, "study": study_name, "seconds": time.monotonic() - started}
+    result.seconds = time.monotonic() - started
+    summary = {
+        "chosen": chosen,
+        "study": study_name,
+        "seconds": result.seconds,
+        "budget_seconds": budget,
+        "data": str(Path(data).resolve()) if isinstance(data, str | os.PathLike) else None,
+    }
     (folder / "result.json").write_text(json.dumps(summary, indent=2))
     return result
+
+
+def _candidates(problem: Problem, folder: Path, families: Sequence[str] | None) -> list[Path]:
+    """The candidate modules: the folder's own, as they now read (a rerun, or modules a
+    user added), else those written now for the families asked for (or all that fit)."""
+    existing = sorted((folder / "candidates").glob("[0-9]*.py"))
+    if existing and families is None:
+        return existing
+    return [
+        c.path
+        for c in write_candidates(problem, folder, families=list(families) if families else None)
+    ]
 
 
 def _budget(value: str | float) -> float:

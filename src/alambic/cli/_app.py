@@ -22,6 +22,7 @@ from rich.live import Live
 from rich.text import Text
 
 from alambic.cli import _render as render
+from alambic.cli._automl import automl
 from alambic.cli._batch import batch
 from alambic.cli._common import console, errors, friendly
 from alambic.cli._events import EventWriter, RunFeed, StepEvents, summary_event
@@ -541,6 +542,7 @@ def db_upgrade() -> None:
 app.command("serve")(serve)
 app.command("server")(server)
 app.command("batch")(batch)
+app.command("automl")(automl)
 
 
 def main() -> None:

@@ -78,6 +78,7 @@ def _sections(record: Any, group: Any, replaced: Any, aliases: list[str]) -> lis
         ("Data", data),
         ("Lineage", origin),
         ("Metrics", metrics),
+        *_origin_sections(lineage.get("origin")),
     ]
     if replaced is not None:
         rows = [["metric", replaced.ref, record.ref, "change"]]
@@ -96,6 +97,35 @@ def _sections(record: Any, group: Any, replaced: Any, aliases: list[str]) -> lis
     if record.tags.get("limits"):
         limits.insert(0, str(record.tags["limits"]))
     sections.append(("Limits", limits))
+    return sections
+
+
+def _origin_sections(origin: Any) -> list[Section]:
+    """What made the model, when it says (an AutoML search: its leaderboard)."""
+    if not isinstance(origin, dict):
+        return []
+    kind = origin.get("kind", "origin")
+    lines = [
+        f"Made by {kind}: candidate {origin.get('candidate')} of the search in "
+        f"{origin.get('folder')} (study {origin.get('study')}), a {origin.get('task')} task "
+        f"optimising {origin.get('metric')}."
+    ]
+    sections: list[Section] = [(f"Origin ({kind})", lines)]
+    board = origin.get("leaderboard") or []
+    if board:
+        rows: list[list[str]] = [["candidate", "status", "CV", "holdout", "ms / 1 row", "bytes"]]
+        for row in board:
+            rows.append(
+                [
+                    str(row.get("candidate")),
+                    str(row.get("status")),
+                    *(
+                        _number(row[key]) if isinstance(row.get(key), int | float) else "–"
+                        for key in ("cv_score", "holdout_score", "latency_ms_1_row", "size_bytes")
+                    ),
+                ]
+            )
+        sections.append(("Leaderboard", rows))
     return sections
 
 

@@ -330,6 +330,9 @@ def register(
         lineage["baseline"] = _stored_baseline(baseline, model)
     if calibration is not None:
         lineage["calibration"] = _stored_calibration(calibration, model)
+    origin = (model.metadata or {}).get("origin")
+    if isinstance(origin, dict):  # what made the model (an AutoML search): kept, shown in cards
+        lineage["origin"] = origin
     values = {
         "model": ref.to_dict(),
         "signature": model.signature.to_dict() if model.signature is not None else None,

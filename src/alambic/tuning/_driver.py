@@ -78,7 +78,10 @@ class StudyDriver:
         executor: the executor's name (default: the configured one).
         pruning: what a worker needs to reopen the study and prune, or None.
         in_step: whether a pipeline step runs the study (its run is then the trials' parent).
-        on_progress: called with ``{"done", "total", "best", "running"}`` as trials go.
+        on_progress: called with ``{"done", "total", "best", "running"}`` as trials go,
+            and ``finished`` (the trial that just ended: ``number``, ``state``,
+            ``values``, ``params``, ``reason``) and ``running_params`` (the params of each
+            trial still running).
     """
 
     def __init__(
@@ -156,6 +159,7 @@ class StudyDriver:
             outcome = _outcome(result, self.settings.artifacts)
             self._finish(entry, outcome, result.tracking)
             self.best_text = _best_text(self.study, self.metrics)
+            finished = _finished(entry, outcome)
             log.info(
                 "trial %d %s in %.1fs · best %s",
                 entry.trial.number,
@@ -163,7 +167,7 @@ class StudyDriver:
                 time.monotonic() - entry.started,
                 self.best_text,
             )
-            self.progress()
+            self.progress(finished)
 
     def expire(self) -> None:
         """Stop the trials running longer than ``trial_timeout``; record them as failed."""
@@ -176,10 +180,11 @@ class StudyDriver:
                 self.pool.cancel(task_id)
                 del self.running[task_id]
                 reason = f"timed out after {per_trial:g}s (trial_timeout)"
-                self._finish(entry, {"state": "fail", "reason": reason}, {})
-                self.progress()
+                outcome = {"state": "fail", "reason": reason}
+                self._finish(entry, outcome, {})
+                self.progress(_finished(entry, outcome))
 
-    def progress(self) -> None:
+    def progress(self, finished: dict[str, Any] | None = None) -> None:
         """Report how far the study is, in live views and to ``on_progress``."""
         from alambic.executors import report_progress
 
@@ -189,7 +194,14 @@ class StudyDriver:
         report_progress(f"trials {self.done}/{total} · best {self.best_text} · running {running}")
         if self.on_progress is not None:
             self.on_progress(
-                {"done": self.done, "total": budget, "best": self.best_text, "running": running}
+                {
+                    "done": self.done,
+                    "total": budget,
+                    "best": self.best_text,
+                    "running": running,
+                    "finished": finished,
+                    "running_params": [dict(e.params) for e in self.running.values()],
+                }
             )
 
     def _room(self) -> bool:
@@ -217,6 +229,17 @@ class StudyDriver:
         _tell(self.study, entry, outcome, self.states)
         self.tracker.finish(entry, outcome, logged)
         self.done += 1
+
+
+def _finished(entry: _Running, outcome: dict[str, Any]) -> dict[str, Any]:
+    """What ``on_progress`` hears of a trial that ended."""
+    return {
+        "number": entry.trial.number,
+        "state": outcome["state"],
+        "values": outcome.get("values"),
+        "params": dict(entry.params),
+        "reason": outcome.get("reason", ""),
+    }
 
 
 def _task(task_id: str, spec: dict[str, Any], artifacts: str, number: int) -> Task:
