@@ -41,12 +41,29 @@ def test_an_invalid_candidate_space_names_the_candidate() -> None:
 
 
 def test_the_portfolios_are_queued_in_turns() -> None:
-    points = portfolio_points({"a": [{"x": 1}, {"x": 2}], "b": [{"y": 3}]})
+    spaces = {"a": {"x": Int(0, 5)}, "b": {"y": Int(0, 5)}}
+    points = portfolio_points({"a": [{"x": 1}, {"x": 2}], "b": [{"y": 3}]}, spaces)
     assert points == [
         {"candidate": "a", "a:x": 1},
         {"candidate": "b", "b:y": 3},
         {"candidate": "a", "a:x": 2},
     ]
+
+
+@pytest.mark.parametrize(
+    ("entry", "words"),
+    [
+        ({"z": 1}, "PORTFOLIO sets 'z', which SPACE does not hold"),
+        ({"x": 9}, "PORTFOLIO sets x=9, outside SPACE's"),
+        ({"x": "scale"}, "PORTFOLIO sets x='scale', outside"),
+        ({"kind": "c"}, "PORTFOLIO sets kind='c', outside"),
+    ],
+    ids=["unknown", "beyond", "text-for-a-number", "not-a-choice"],
+)
+def test_a_portfolio_entry_outside_its_space_is_refused(entry: dict[str, Any], words: str) -> None:
+    space = {"x": Float(0.0, 5.0), "kind": Categorical(["a", "b"])}
+    with pytest.raises(AutoMLError, match=f"candidate 04_mine: {words}"):
+        portfolio_points({"04_mine": [entry]}, {"04_mine": space})
 
 
 def test_folds_are_stratified_disjoint_and_cover_every_row() -> None:

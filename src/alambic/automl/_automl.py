@@ -8,8 +8,10 @@ candidate's best trial refitted on the training rows, scored on held-out rows,
 measured for size and latency), the ensemble (``_ensemble``: greedy selection over the
 out-of-fold predictions), and the chosen model refitted on every row.
 
-The time budget covers all of it: the search stops starting trials at about 70% of it
-(a trial still running at 85% is stopped), the rest is left for the refits.
+The time budget covers all of it: the search stops starting trials at 60% of it (a
+trial still running at 85% is stopped); the leaderboard refits candidates, best first,
+while the time left allows, and the last of it goes to refitting the chosen model on
+every row.
 
 The output folder holds ``problem.json``, ``candidates/``, ``leaderboard.csv`` and
 ``result.json``. Run again with the same folder, the search continues its study:
@@ -51,7 +53,8 @@ __all__ = ["AutoMLResult", "automl"]
 
 log = logging.getLogger(__name__)
 MIN_BUDGET_S = 10.0
-SEARCH_SHARE, TRIAL_SHARE = 0.70, 0.15  # of the budget: trials start until, run at most
+SEARCH_SHARE, TRIAL_SHARE = 0.60, 0.25  # of the budget: trials start until, run at most
+FINAL_SHARE = 0.05  # of the budget: left for refitting the chosen model on every row
 HOLDOUT = 0.1  # rows held out of the search, to score the leaderboard on
 
 
@@ -214,7 +217,8 @@ def automl(
     budget = _budget(time_budget)
     frame = _table(data)
     problem = detect(frame, target, task=task, metric=metric, keep=keep, random_state=random_state)
-    frame = frame.loc[frame[target].notna(), [*problem.features, target]].reset_index(drop=True)
+    given = frame.loc[frame[target].notna()].reset_index(drop=True)  # every column, as given
+    frame = given[[*problem.features, target]]
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="alambic-automl-"))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "problem.json").write_text(json.dumps(problem.to_dict(), indent=2, default=str))
@@ -232,10 +236,11 @@ def automl(
         random_state=random_state,
         on_progress=on_progress,
     )
-    board, fitted = _leaderboard(problem, train, holdout, modules, trials)
+    deadline = started + budget * (1 - FINAL_SHARE)  # the rest: the chosen model's refit
+    board, fitted = _leaderboard(problem, (train, holdout), modules, trials, deadline)
     result = AutoMLResult(problem, folder, board, None, study_name, trials, _fitted=fitted)
-    everything = frame.drop(columns=[target]), frame[target]
-    result._data = everything
+    # The model takes the columns it was given (those set aside are read and ignored).
+    result._data = given.drop(columns=[target]), given[target]
     chosen = pick(board, higher=result.higher, **(constraints or {}))
     result.model = result._packaged(chosen)
     board.to_csv(folder / "leaderboard.csv", index=False)
@@ -335,6 +340,7 @@ def _search(
 
     store = settings().artifacts
     ref = save_value(ArtifactStore(store), train, what="the AutoML training rows")
+    jobs = n_jobs or os.cpu_count() or 1
     labels = train[problem.target]
     spec = {
         "store": store,
@@ -345,10 +351,13 @@ def _search(
         "classes": problem.classes,
         "folds": folds_of(labels, problem.task, _n_folds(len(train)), random_state),
         "sources": {name: Path(m.__file__).read_text() for name, m in modules.items()},
+        "unpruned": len(modules),  # the first trials: each candidate's first portfolio entry
+        "threads": max(1, (os.cpu_count() or 1) // jobs),
     }
     space = joint_space({name: m.SPACE for name, m in modules.items()})
     points = portfolio_points(
-        {name: list(getattr(m, "PORTFOLIO", [])) for name, m in modules.items()}
+        {name: list(getattr(m, "PORTFOLIO", [])) for name, m in modules.items()},
+        {name: m.SPACE for name, m in modules.items()},
     )
     budget, started = clock
     remaining = budget * SEARCH_SHARE - (time.monotonic() - started)
@@ -360,7 +369,7 @@ def _search(
         metric=problem.metric,
         timeout=remaining,
         trial_timeout=max(budget * TRIAL_SHARE, 5.0),
-        n_jobs=n_jobs or os.cpu_count() or 1,
+        n_jobs=jobs,
         executor=executor,
         warm_start=points,
         study_name=study_name,
@@ -375,24 +384,32 @@ def _search(
 
 def _leaderboard(
     problem: Problem,
-    train: pd.DataFrame,
-    holdout: pd.DataFrame,
+    split: tuple[pd.DataFrame, pd.DataFrame],
     modules: dict[str, Any],
     trials: pd.DataFrame,
+    deadline: float,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Each candidate's best trial refitted on the training rows and measured; the ensemble."""
+    """Each candidate's best trial refitted on the training rows (best first, while the
+    time left allows) and measured on the held-out rows; the ensemble of them."""
     from alambic.evaluation import METRICS, metric, scores_of
 
     higher = METRICS[problem.metric][1]
     target = problem.target
+    (train, holdout) = split
     features, labels = train.drop(columns=[target]), train[target]
     test_x = holdout.drop(columns=[target])
     test_y = metric_labels(holdout[target], problem.classes)
     best = trial_rows(trials, list(modules), problem.metric, higher=higher)
+    order = sorted(best, key=lambda n: _rank(best[n], higher))
     rows, fitted = [], {}
-    for name, row in best.items():
-        row = {"candidate": name, **row}
+    for name in order:
+        row = {"candidate": name, **best[name]}
         if row["status"] == "ok":
+            # a fit on every training row costs about 5/4 of a fold's (4/5 of the rows)
+            if time.monotonic() + 1.3 * row["fit_seconds"] > deadline:
+                row.update(status="not refitted", reason="the budget ran out before its refit")
+                rows.append(row)
+                continue
             model = modules[name].build(**row["params"]).fit(features, labels)
             row["holdout_score"] = metric(
                 problem.metric, test_y, scores_of(model, test_x, problem.task)
@@ -413,6 +430,13 @@ def _leaderboard(
     board["pareto"] = pareto(board, higher=higher)
     board = board.sort_values(["status", "cv_score"], ascending=[False, not higher], kind="stable")
     return board.reset_index(drop=True), fitted
+
+
+def _rank(row: dict[str, Any], higher: bool) -> tuple[int, float]:
+    """Best first: finished candidates by score, then the failed."""
+    if row["status"] != "ok":
+        return 1, 0.0
+    return 0, -row["cv_score"] if higher else row["cv_score"]
 
 
 def _ensemble(

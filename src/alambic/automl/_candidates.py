@@ -216,9 +216,9 @@ FAMILIES: tuple[Family, ...] = (
         imports=(("sklearn.linear_model", "LogisticRegression"), ("sklearn.linear_model", "Ridge")),
         model="{cls}(max_iter=2000)",
         space=('    "model__C": Float(1e-3, 100.0, log=True),',),
-        portfolio=('    {"model__C": 1.0},',),
+        portfolio=('    {"scale": "standard", "model__C": 1.0},',),
         regression_space=('    "model__alpha": Float(1e-3, 100.0, log=True),',),
-        regression_portfolio=('    {"model__alpha": 1.0},',),
+        regression_portfolio=('    {"scale": "standard", "model__alpha": 1.0},',),
     ),
     Family(
         key="knn",
@@ -234,7 +234,10 @@ FAMILIES: tuple[Family, ...] = (
             '    "model__weights": Categorical(["uniform", "distance"]),',
             '    "model__p": Categorical([1, 2]),',
         ),
-        portfolio=('    {"model__n_neighbors": 5},', '    {"model__n_neighbors": 15},'),
+        portfolio=(
+            '    {"scale": "minmax", "model__n_neighbors": 3},',
+            '    {"scale": "standard", "model__n_neighbors": 5},',
+        ),
         max_rows=KNN_ROWS,
     ),
     Family(
@@ -247,7 +250,10 @@ FAMILIES: tuple[Family, ...] = (
             '    "model__C": Float(0.1, 100.0, log=True),',
             '    "model__gamma": Float(1e-4, 1.0, log=True),',
         ),
-        portfolio=('    {"model__C": 1.0, "model__gamma": "scale"},',),
+        portfolio=(
+            '    {"scale": "minmax", "model__C": 10.0, "model__gamma": 0.1},',
+            '    {"scale": "standard", "model__C": 1.0, "model__gamma": 0.02},',
+        ),
         max_rows=SVM_ROWS,
     ),
     Family(
@@ -265,7 +271,10 @@ FAMILIES: tuple[Family, ...] = (
             '    "model__alpha": Float(1e-6, 1e-1, log=True),',
             '    "model__learning_rate_init": Float(1e-4, 1e-2, log=True),',
         ),
-        portfolio=('    {"width": 128, "depth": 1},', '    {"width": 256, "depth": 2},'),
+        portfolio=(
+            '    {"scale": "standard", "width": 128, "depth": 1},',
+            '    {"scale": "standard", "width": 256, "depth": 2},',
+        ),
     ),
 )
 
@@ -344,9 +353,12 @@ def candidate_source(problem: Problem, family: Family, number: int) -> str:
         model = wrapper.format(model)
         space = tuple(line.replace('"model__', '"model__estimator__') for line in space)
         portfolio = tuple(line.replace('"model__', '"model__estimator__') for line in portfolio)
+    if family.scaled:
+        space = ('    "scale": Categorical(["standard", "minmax", "none"]),', *space)
     body = [
         *_column_lists(groups),
         "",
+        *(_SCALERS if family.scaled else []),
         "SPACE = {",
         *space,
         "}",
@@ -410,12 +422,21 @@ def _quoted(text: str) -> str:
     return literal
 
 
+# How scaled families scale numbers: the search chooses (SPACE["scale"]).
+_SCALERS = [
+    "SCALERS = {  # how numbers are scaled: the search chooses (SPACE's scale)",
+    '    "standard": StandardScaler,  # mean 0, variance 1',
+    '    "minmax": MinMaxScaler,  # into [0, 1]',
+    '    "none": FunctionTransformer,  # as they are',
+    "}",
+    "",
+]
 # Classifiers that answer only once wrapped: XGBoost wants labels 0..k-1; an SVM's
 # probabilities come from a calibration on held-out folds. Their parameters then read
 # model__estimator__*.
 _CLASSIFIER_WRAPPERS = {
     "xgboost": "EncodedLabels({})",
-    "svm": "CalibratedClassifierCV({}, ensemble=False)",
+    "svm": "CalibratedClassifierCV({}, ensemble=False, cv=3)",
 }
 _HOMES = {  # where each name a candidate may use comes from
     "CalibratedClassifierCV": "sklearn.calibration",
@@ -424,6 +445,8 @@ _HOMES = {  # where each name a candidate may use comes from
     "SimpleImputer": "sklearn.impute",
     "Pipeline": "sklearn.pipeline",
     "make_pipeline": "sklearn.pipeline",
+    "FunctionTransformer": "sklearn.preprocessing",
+    "MinMaxScaler": "sklearn.preprocessing",
     "OneHotEncoder": "sklearn.preprocessing",
     "OrdinalEncoder": "sklearn.preprocessing",
     "StandardScaler": "sklearn.preprocessing",
@@ -442,13 +465,18 @@ def _imports(code: str, model_module: str, model_class: str) -> list[str]:
     homes = {**_HOMES, model_class: model_module}
     names: dict[str, set[str]] = {}
     for name, module in homes.items():
-        if re.search(rf"\b{name}\(", code):
+        if re.search(rf"\b{name}\b", code):
             names.setdefault(module, set()).add(name)
     return [_from(module, used) for module, used in sorted(names.items())]
 
 
 def _from(module: str, names: set[str]) -> str:
-    return f"from {module} import {', '.join(sorted(names, key=_isort_key))}"
+    """One import line, or one name a line in parentheses when it is over 88 columns."""
+    ordered = sorted(names, key=_isort_key)
+    line = f"from {module} import {', '.join(ordered)}"
+    if len(line) <= 88:
+        return line
+    return "\n".join([f"from {module} import (", *(f"    {n}," for n in ordered), ")"])
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -461,8 +489,11 @@ def _isort_key(name: str) -> tuple[int, str]:
 def _build(family: Family, groups: dict[str, list[str]], model: str) -> list[str]:
     setup, steps = _steps(family, groups)
     mlp = family.key == "mlp"
+    arguments = ["width=128", "depth=1"] if mlp else []
+    if family.scaled:
+        arguments.append('scale="standard"')
     lines = [
-        "def build(width=128, depth=1, **params):" if mlp else "def build(**params):",
+        f"def build({', '.join([*arguments, '**params'])}):",
         '    """The pipeline, with params (keys of SPACE) set."""',
         *setup,
         "    prepare = ColumnTransformer(",
@@ -484,16 +515,16 @@ def _build(family: Family, groups: dict[str, list[str]], model: str) -> list[str
 _SCALED = {
     "NUMERIC": [
         '    impute = SimpleImputer(strategy="median", add_indicator=True)',
-        "    numeric = make_pipeline(impute, StandardScaler())",
+        "    numeric = make_pipeline(impute, SCALERS[scale]())",
     ],
     "CATEGORIES": [
         '    categories = OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5)'
     ],
     "HIGH_CARDINALITY": [
         "    encode = {target_encoder}",
-        "    high_cardinality = make_pipeline(encode, StandardScaler())",
+        "    high_cardinality = make_pipeline(encode, SCALERS[scale]())",
     ],
-    "DATETIMES": ["    dates = make_pipeline(DateParts(), SimpleImputer(), StandardScaler())"],
+    "DATETIMES": ["    dates = make_pipeline(DateParts(), SimpleImputer(), SCALERS[scale]())"],
 }
 _TREES = {
     "NUMERIC": [],  # passed through: the trees split on them as they are, NaN included

@@ -5,7 +5,8 @@ parameters named ``01_lightgbm:model__num_leaves``, sampled only when that candi
 is), so the sampler spends trials where they pay rather than a fixed share per family;
 and the pruner (successive halving by default) stops a trial whose running score after
 a fold falls behind what other trials, of any family, reached at that fold. The
-``PORTFOLIO`` configurations of every candidate are queued first.
+``PORTFOLIO`` configurations of every candidate are queued first, and the first of
+each is never pruned: every family gets a full score on the leaderboard.
 
 A trial is :func:`run_candidate`: on a worker (local processes or Ray), it reads the
 data from the artifact store (once per worker), the candidate's source as the driver
@@ -68,9 +69,17 @@ def split_params(params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     return name, {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
 
 
-def portfolio_points(portfolios: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def portfolio_points(
+    portfolios: Mapping[str, list[dict[str, Any]]], spaces: Mapping[str, Mapping[str, Any]]
+) -> list[dict[str, Any]]:
     """The warm start: each candidate's portfolio entries as points of the joint space,
-    taken in turns (every candidate's first entry, then every second one…)."""
+    taken in turns (every candidate's first entry, then every second one…).
+
+    Raises:
+        AutoMLError: an entry names a parameter its SPACE lacks, or a value outside it.
+    """
+    for name, entries in portfolios.items():
+        _check_portfolio(name, Space.parse(spaces[name]).params, entries)
     points = []
     longest = max((len(p) for p in portfolios.values()), default=0)
     for i in range(longest):
@@ -80,6 +89,26 @@ def portfolio_points(portfolios: Mapping[str, list[dict[str, Any]]]) -> list[dic
                     {"candidate": name, **{f"{name}:{k}": v for k, v in entries[i].items()}}
                 )
     return points
+
+
+def _check_portfolio(name: str, params: Mapping[str, Any], entries: list[dict[str, Any]]) -> None:
+    for entry in entries:
+        for key, value in entry.items():
+            param = params.get(key)
+            if param is None:
+                raise AutoMLError(
+                    f"candidate {name}: PORTFOLIO sets {key!r}, which SPACE does not hold; "
+                    f"add it to SPACE or drop it (SPACE holds {', '.join(params)})"
+                )
+            if isinstance(param, Categorical):
+                fits = value in param.choices
+            else:
+                number = isinstance(value, int | float) and not isinstance(value, bool)
+                fits = number and param.low <= value <= param.high
+            if not fits:
+                raise AutoMLError(
+                    f"candidate {name}: PORTFOLIO sets {key}={value!r}, outside SPACE's {param}"
+                )
 
 
 def folds_of(labels: Any, task: str, n_folds: int, random_state: int) -> list[list[int]]:
@@ -107,10 +136,20 @@ def run_candidate(spec: dict[str, Any], params: dict[str, Any], trial: Trial) ->
     Args:
         spec: ``store`` and ``data`` (the saved training table), ``target``, ``task``,
             ``metric``, ``classes`` (sorted; empty for a regression), ``folds``
-            (held-out positions), ``sources`` (candidate name to its module's text).
+            (held-out positions), ``sources`` (candidate name to its module's text),
+            ``unpruned`` (trials numbered below it run every fold: each candidate's first
+            portfolio entry, so that every family has a score), ``threads`` (per trial).
         params: the point of the joint space.
         trial: reports the running score after each fold, and prunes.
     """
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    # Trials run side by side: each keeps to its share of the cores (OpenMP, BLAS).
+    with threadpool_limits(limits=int(spec.get("threads", 1))):
+        return _cross_validate(spec, params, trial)
+
+
+def _cross_validate(spec: dict[str, Any], params: dict[str, Any], trial: Trial) -> float:
     from alambic.evaluation import metric, scores_of
 
     name, own = split_params(params)
@@ -137,7 +176,7 @@ def run_candidate(spec: dict[str, Any], params: dict[str, Any], trial: Trial) ->
         if not np.isfinite(running):
             raise AutoMLError(f"{name}: the {chosen} of fold {fold} is {running}")
         trial.report(running, fold)
-        if trial.should_prune():
+        if trial.number >= spec.get("unpruned", 0) and trial.should_prune():
             raise Pruned(f"pruned after fold {fold}")
     trial.set_attr("candidate", name)
     trial.set_attr("params", own)  # as sampled (the trials table turns ints into floats)
