@@ -33,6 +33,7 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/fraud/serve_demo.py
 	$(BIN)/python examples/fraud/monitor_demo.py
 	$(BIN)/python examples/fraud/loop_demo.py
+	$(BIN)/python examples/automl/digits.py
 	@printf "\nalambic is in .venv/bin: source .venv/bin/activate puts it on the PATH\n"
 
 services:
@@ -77,6 +78,10 @@ bench-setup:
 	echo '*' > benchmarks/.venv-evidently/.gitignore  # not in the repository's .gitignore
 	benchmarks/.venv-evidently/bin/python -m pip install --quiet --upgrade pip
 	benchmarks/.venv-evidently/bin/python -m pip install --quiet -r benchmarks/peers/requirements-evidently.txt
+	test -x benchmarks/.venv-flaml/bin/python || $(PYTHON) -m venv benchmarks/.venv-flaml
+	echo '*' > benchmarks/.venv-flaml/.gitignore  # not in the repository's .gitignore
+	benchmarks/.venv-flaml/bin/python -m pip install --quiet --upgrade pip
+	benchmarks/.venv-flaml/bin/python -m pip install --quiet -r benchmarks/peers/requirements-flaml.txt
 	# h2load (nghttp2's C load generator) drives benchmarks/serving.py when it is there
 	command -v h2load >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
 		&& apt-get install -y -qq nghttp2-client >/dev/null) \
@@ -91,6 +96,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/batch.py
 	$(BIN)/python benchmarks/monitoring.py
 	$(BIN)/python benchmarks/scheduler.py
+	$(BIN)/python benchmarks/automl.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .alambic examples/*/.alambic

@@ -197,3 +197,19 @@ def test_a_fitted_candidate_stores_and_loads_without_pickle(written: dict[str, A
     loaded = loads_model(raw)
     rows = features.head(30)
     assert loaded.predict(rows).tolist() == pipeline.predict(rows).tolist()
+
+
+def test_a_family_whose_library_is_missing_is_left_out_or_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "xgboost" else real(name, *a)
+    )
+    problem = detect(_mixed("binary"), "y")
+    written = {c.family for c in write_candidates(problem, tmp_path / "all")}
+    assert "xgboost" not in written and "lightgbm" in written
+    with pytest.raises(AutoMLError, match="pip install 'alambic\\[automl\\]'"):
+        write_candidates(problem, tmp_path / "one", families=["xgboost"])

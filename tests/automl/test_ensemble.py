@@ -53,3 +53,19 @@ def test_a_regression_ensemble_averages_predictions_and_refits() -> None:
     assert np.allclose(ensemble.predict(X), mean)
     refit = Ensemble(members, [0.5, 0.5]).fit(X, y * 10)
     assert refit.predict(X)[-1] > 10 * ensemble.predict(X)[-1] * 0.9
+
+
+def test_the_cross_fitted_score_does_not_reward_fitting_noise() -> None:
+    from alambic.automl._ensemble import cross_fitted_score
+    from alambic.evaluation import metric
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=200)
+    noise = []
+    for _ in range(12):  # models that know nothing
+        p = rng.random(200)
+        noise.append(np.column_stack([1 - p, p]))
+    weights = greedy_weights(noise, y, "accuracy")
+    in_sample = metric("accuracy", y, sum(w * p for p, w in zip(noise, weights, strict=True)))
+    honest = cross_fitted_score(noise, y, "accuracy")
+    assert honest < in_sample and honest < 0.6  # chance is 0.5

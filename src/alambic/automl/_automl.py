@@ -37,7 +37,7 @@ import pandas as pd
 
 from alambic.automl._candidates import load_candidate, write_candidates
 from alambic.automl._detect import Problem, detect
-from alambic.automl._ensemble import Ensemble, greedy_weights
+from alambic.automl._ensemble import Ensemble, cross_fitted_score, greedy_weights
 from alambic.automl._leaderboard import COLUMNS, measure, pareto, pick, trial_rows
 from alambic.automl._search import (
     folds_of,
@@ -448,7 +448,6 @@ def _ensemble(
 ) -> tuple[Ensemble, dict[str, Any]] | None:
     """Greedy selection over each candidate's best out-of-fold predictions."""
     from alambic.config import settings
-    from alambic.evaluation import metric
     from alambic.store import ArtifactRef, ArtifactStore, load_value
 
     names = [n for n in fitted if best[n].get("oof")]
@@ -461,12 +460,11 @@ def _ensemble(
     chosen = [(n, w) for n, w in zip(names, weights, strict=True) if w > 0]
     if len(chosen) < 2:
         return None  # one model alone is best: the ensemble would be that model
-    mixed = sum(w * o for o, w in zip(oof, weights, strict=True) if w > 0)
     model = Ensemble([fitted[n] for n, _ in chosen], [w for _, w in chosen])
     row = {
         "candidate": "ensemble",
         "status": "ok",
-        "cv_score": metric(problem.metric, y, mixed),
+        "cv_score": cross_fitted_score(oof, y, problem.metric),
         "cv_std": np.nan,
         "fit_seconds": float(sum(best[n]["fit_seconds"] for n, _ in chosen)),
         "trials": 0,

@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import importlib.util
+import logging
 import re
 import sys
 import textwrap
@@ -42,6 +43,8 @@ from alambic.automl._detect import Problem
 from alambic.errors import AutoMLError
 
 __all__ = ["FAMILIES", "Candidate", "Family", "load_candidate", "write_candidates"]
+
+log = logging.getLogger(__name__)
 
 KNN_ROWS = 20_000  # kNN predicts by distance to every training row: small tables only
 SVM_ROWS = 5_000  # kernel SVMs fit in time quadratic in the rows
@@ -306,6 +309,16 @@ def write_candidates(
         if families is not None and family.key not in families:
             continue
         if families is None and family.max_rows is not None and problem.rows > family.max_rows:
+            continue
+        if importlib.util.find_spec(family.imports[0][0].split(".")[0]) is None:
+            if families is not None:
+                raise AutoMLError(
+                    f"the {family.key} family needs {family.imports[0][0]}: pip install "
+                    "'alambic[automl]'"
+                )
+            log.warning(
+                "left out the %s family: %s is not installed", family.key, family.imports[0][0]
+            )
             continue
         number = len(written) + 1
         path = out / f"{number:02d}_{family.key}.py"
