@@ -113,8 +113,9 @@ def test_every_trial_is_in_the_study_and_portfolio_points_came_first(searched: A
         ({"target": "nope"}, "'nope' is not in the data"),
         ({"data": "/nowhere/x.parquet"}, "no file at"),
         ({"families": ["catboostx"]}, "unknown candidate families"),
+        ({"constraints": {"max_ms": 1}}, "unknown constraints \\['max_ms'\\]"),
     ],
-    ids=["budget", "duration", "target", "file", "family"],
+    ids=["budget", "duration", "target", "file", "family", "constraints"],
 )
 def test_bad_input_is_refused_before_any_work(
     kwargs: dict[str, Any], words: str, cancer: pd.DataFrame, tmp_path: Path

@@ -49,6 +49,7 @@ def test_a_regression_ensemble_averages_predictions_and_refits() -> None:
     y = X["x"] * 2.0
     members = [Ridge().fit(X, y), DecisionTreeRegressor(max_depth=2).fit(X, y)]
     ensemble = Ensemble(members, [0.5, 0.5])
+    assert not hasattr(ensemble, "predict_proba")  # regressors give no probabilities
     mean = (members[0].predict(X) + members[1].predict(X)) / 2
     assert np.allclose(ensemble.predict(X), mean)
     refit = Ensemble(members, [0.5, 0.5]).fit(X, y * 10)

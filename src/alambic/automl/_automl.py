@@ -215,6 +215,9 @@ def automl(
     """
     started = time.monotonic()
     budget = _budget(time_budget)
+    unknown = sorted(set(constraints or {}) - {"max_latency_ms", "max_bytes"})
+    if unknown:
+        raise AutoMLError(f"unknown constraints {unknown}: use max_latency_ms and max_bytes")
     frame = _table(data)
     problem = detect(frame, target, task=task, metric=metric, keep=keep, random_state=random_state)
     given = frame.loc[frame[target].notna()].reset_index(drop=True)  # every column, as given

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils.metaestimators import available_if
 
 from alambic.evaluation import METRICS, metric
 
@@ -104,11 +105,16 @@ class Ensemble(BaseEstimator):  # type: ignore[misc]
         pairs = zip(self.members or [], self.weights or [], strict=True)
         return np.asarray(sum(w * np.asarray(getattr(m, method)(X)) for m, w in pairs if w > 0))
 
+    def _classifies(self) -> bool:
+        first = (self.members or [None])[0]
+        return hasattr(first, "predict_proba") and hasattr(first, "classes_")
+
+    @available_if(_classifies)  # type: ignore[untyped-decorator]
     def predict_proba(self, X: Any) -> np.ndarray:
+        """The weighted average of the members' probabilities (classifiers only)."""
         return self._average(X, "predict_proba")
 
     def predict(self, X: Any) -> np.ndarray:
-        first = (self.members or [None])[0]
-        if hasattr(first, "predict_proba") and hasattr(first, "classes_"):
+        if self._classifies():
             return np.asarray(self.classes_[self.predict_proba(X).argmax(axis=1)])
         return self._average(X, "predict")
