@@ -120,7 +120,7 @@ def _defaults(train: pd.DataFrame, task: str) -> dict[str, Any]:
     from sklearn.svm import SVC, SVR
 
     features = train.drop(columns=["target"])
-    text = [c for c in features if features[c].dtype == object]
+    text = [c for c in features if not pd.api.types.is_numeric_dtype(features[c])]
     numbers = [c for c in features if c not in text]
 
     def scaled() -> Any:
