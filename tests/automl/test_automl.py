@@ -160,7 +160,7 @@ def test_the_front_and_the_pick_weigh_score_against_size_and_latency() -> None:
     assert pick(board.assign(cv_score=[3.0, 2.0, 1.0, np.nan]), higher=False) == "worse"
 
 
-def test_a_rerun_into_the_same_folder_continues_the_study(
+def test_a_rerun_continues_the_study_and_an_edit_starts_a_new_one(
     cancer: pd.DataFrame, tmp_path: Path
 ) -> None:
     options: dict[str, Any] = {
@@ -171,14 +171,43 @@ def test_a_rerun_into_the_same_folder_continues_the_study(
     }
     first = al.automl(cancer, "target", time_budget="10s", **options)
     done = set(first.trials["number"])
-    candidate = tmp_path / "candidates" / "01_linear.py"
-    candidate.write_text(candidate.read_text().replace("Float(1e-3, 100.0", "Float(0.5, 2.0"))
     second = al.automl(cancer, "target", time_budget="10s", **options)
     assert second.study_name == first.study_name
     assert done < set(second.trials["number"])  # the first run's trials are kept, not redone
     again = second.trials[second.trials["number"].isin(done)]
     assert again["state"].tolist() == first.trials["state"].tolist()
-    later = second.trials[
-        ~second.trials["number"].isin(done) & (second.trials["state"] == "complete")
-    ]
-    assert later["params.01_linear:model__C"].between(0.5, 2.0).all()  # the edit is searched
+    candidate = tmp_path / "candidates" / "01_linear.py"
+    candidate.write_text(candidate.read_text().replace("Float(1e-3, 100.0", "Float(0.5, 2.0"))
+    edited = al.automl(cancer, "target", time_budget="10s", **options)
+    assert edited.study_name != first.study_name  # its code changed: searched anew
+    complete = edited.trials[edited.trials["state"] == "complete"]
+    assert len(complete) > 0 and complete["params.01_linear:model__C"].between(0.5, 2.0).all()
+    assert edited.leaderboard.iloc[0]["status"] == "ok"
+
+
+def test_a_folder_holding_another_problems_search_is_refused(
+    cancer: pd.DataFrame, tmp_path: Path
+) -> None:
+    (tmp_path / "problem.json").write_text(
+        json.dumps({"target": "target", "task": "regression", "metric": "rmse"})
+    )
+    with pytest.raises(AutoMLError, match="holds the search of another problem"):
+        al.automl(cancer, "target", time_budget="10s", out=tmp_path, executor="inline")
+
+
+def test_a_candidates_earlier_code_does_not_stand_for_its_edit() -> None:
+    trials = pd.DataFrame(
+        {
+            "number": [0, 1],
+            "state": ["complete", "complete"],
+            "roc_auc": [0.99, 0.90],
+            "reason": ["", ""],
+            "attrs": [
+                {"cv_scores": [0.99], "params": {"a": 1}, "source": "old"},
+                {"cv_scores": [0.90], "params": {"a": 2}, "source": "new"},
+            ],
+            "params.candidate": ["01_a", "01_a"],
+        }
+    )
+    rows = trial_rows(trials, ["01_a"], "roc_auc", higher=True, sources={"01_a": "new"})
+    assert rows["01_a"]["params"] == {"a": 2} and rows["01_a"]["cv_score"] == 0.90

@@ -143,14 +143,11 @@ def test_an_edited_candidate_is_kept_and_read_back_as_it_now_reads(tmp_path: Pat
     assert (space.low, space.high) == (0.5, 2.0)  # type: ignore[union-attr]
 
 
-def test_knn_and_the_svm_are_left_out_of_large_tables() -> None:
+def test_knn_and_the_svm_are_left_out_of_large_tables(tmp_path: Path) -> None:
     problem = detect(_mixed("binary"), "y")
     for rows, absent in ((SVM_ROWS + 1, {"svm"}), (KNN_ROWS + 1, {"svm", "knn"})):
         problem.rows = rows
-        folder = Path(f"/tmp/alambic-candidates-{rows}")
-        shutil.rmtree(folder, ignore_errors=True)
-        families = {c.family for c in write_candidates(problem, folder)}
-        shutil.rmtree(folder)
+        families = {c.family for c in write_candidates(problem, tmp_path / str(rows))}
         assert families == {f.key for f in FAMILIES} - absent
 
 

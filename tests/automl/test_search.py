@@ -50,6 +50,17 @@ def test_the_portfolios_are_queued_in_turns() -> None:
     ]
 
 
+def test_what_a_portfolio_entry_leaves_out_takes_the_middle_of_its_range() -> None:
+    space = {
+        "n": Int(10, 1000, log=True),
+        "depth": Int(2, 10),
+        "rate": Float(0.5, 1.0),
+        "kind": Categorical(["gbdt", "dart"]),
+    }
+    (point,) = portfolio_points({"c": [{"depth": 3}]}, {"c": space})
+    assert point == {"candidate": "c", "c:n": 100, "c:depth": 3, "c:rate": 0.75, "c:kind": "gbdt"}
+
+
 @pytest.mark.parametrize(
     ("entry", "words"),
     [
@@ -131,3 +142,15 @@ def test_a_trial_the_pruner_stops_raises_pruned(tmp_path: Path) -> None:
     spec = _spec(tmp_path, _words(), ["linear"])
     with pytest.raises(Pruned, match="after fold 0"):
         run_candidate(spec, {"candidate": "01_linear"}, Stop({}, number=1))
+
+
+def test_a_fold_without_a_rare_class_still_gives_a_column_for_it() -> None:
+    from sklearn.dummy import DummyClassifier
+
+    from alambic.automl._search import _aligned
+
+    model = DummyClassifier(strategy="prior").fit([[0], [1], [2]], ["a", "c", "c"])
+    predicted = model.predict_proba([[0], [1]])  # no column for "b": no row of it here
+    out = _aligned(predicted, model, ["a", "b", "c"])
+    assert out.shape == (2, 3) and out[:, 1].tolist() == [0.0, 0.0]
+    assert np.allclose(out[:, [0, 2]], predicted)

@@ -14,8 +14,9 @@ while the time left allows, and the last of it goes to refitting the chosen mode
 every row.
 
 The output folder holds ``problem.json``, ``candidates/``, ``leaderboard.csv`` and
-``result.json``. Run again with the same folder, the search continues its study:
-finished trials are not redone, and edited candidates are read as they now are.
+``result.json``. Run again with the same folder and candidates, the search continues its
+study: finished trials are not redone. Once a candidate is edited (or one is added or
+removed), the candidates are read as they now are and searched in a new study.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from alambic.automl._search import (
     metric_labels,
     portfolio_points,
     run_candidate,
+    source_hash,
 )
 from alambic.core import parse_duration
 from alambic.errors import AutoMLError
@@ -109,7 +111,9 @@ class AutoMLResult:
         )
         return self._packaged(name)
 
-    def _packaged(self, name: str) -> Any:
+    def _packaged(self, name: str, *, refit: bool = True) -> Any:
+        """A candidate packaged: refitted on every row, or (``refit=False``, when the
+        budget has no room left) as fitted on the training rows for the leaderboard."""
         from sklearn.base import clone
 
         from alambic.models import package
@@ -117,8 +121,9 @@ class AutoMLResult:
         if self._data is None or name not in self._fitted:
             raise AutoMLError(f"{name} was not refitted: pick from the leaderboard's ok rows")
         features, labels = self._data
-        model = clone(self._fitted[name]).fit(features, labels)
-        return package(model, features, labels, metadata={"origin": self._origin(name)})
+        model = clone(self._fitted[name]).fit(features, labels) if refit else self._fitted[name]
+        origin = {**self._origin(name), "refit_on_every_row": refit}
+        return package(model, features, labels, metadata={"origin": origin})
 
     def _origin(self, name: str) -> dict[str, Any]:
         """Where a model comes from, kept with it (and in the registry's lineage and card)."""
@@ -224,10 +229,17 @@ def automl(
     frame = given[[*problem.features, target]]
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="alambic-automl-"))
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "problem.json").write_text(json.dumps(problem.to_dict(), indent=2, default=str))
+    _same_problem(folder, problem)
+    (folder / "problem.json").write_text(
+        json.dumps({**problem.to_dict(), "keep": list(keep)}, indent=2, default=str)
+    )
     modules = {path.stem: load_candidate(path) for path in _candidates(problem, folder, families)}
     train, holdout = _holdout(frame, problem, random_state)
-    study_name = "automl-" + hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    # One study per folder and candidates' code: a rerun with the candidates as they were
+    # continues it (finished trials kept); an edited, added or removed one starts anew.
+    code = [f"{n}={source_hash(_source(m))}" for n, m in sorted(modules.items())]
+    key = f"{folder.resolve()}|{'|'.join(code)}"
+    study_name = "automl-" + hashlib.sha256(key.encode()).hexdigest()[:16]
     trials = _search(
         problem,
         train,
@@ -244,9 +256,14 @@ def automl(
     result = AutoMLResult(problem, folder, board, None, study_name, trials, _fitted=fitted)
     # The model takes the columns it was given (those set aside are read and ignored).
     result._data = given.drop(columns=[target]), given[target]
+    board.to_csv(folder / "leaderboard.csv", index=False)  # kept, whatever comes next
     chosen = pick(board, higher=result.higher, **(constraints or {}))
-    result.model = result._packaged(chosen)
-    board.to_csv(folder / "leaderboard.csv", index=False)
+    seconds = board.loc[board["candidate"] == chosen, "fit_seconds"].astype(float).iloc[0]
+    # a fit on every row costs about all rows / training rows of one on the training rows
+    seconds = float(seconds) if np.isfinite(seconds) else 0.0
+    cost = 1.3 * seconds * len(given) / max(1, len(train))
+    refit = time.monotonic() + cost <= started + budget
+    result.model = result._packaged(chosen, refit=refit)
     result.seconds = time.monotonic() - started
     summary = {
         "chosen": chosen,
@@ -257,6 +274,29 @@ def automl(
     }
     (folder / "result.json").write_text(json.dumps(summary, indent=2))
     return result
+
+
+def _source(module: Any) -> str:
+    """A candidate module's text, as it was read."""
+    return Path(str(module.__file__)).read_text()
+
+
+def _same_problem(folder: Path, problem: Problem) -> None:
+    """Refuse a folder that holds the search of another problem (its trials would mix)."""
+    path = folder / "problem.json"
+    if not path.exists():
+        return
+    try:
+        earlier = json.loads(path.read_text())
+    except ValueError:
+        return
+    now = {"target": problem.target, "task": problem.task, "metric": problem.metric}
+    before = {k: earlier.get(k) for k in now}
+    if before != now:
+        raise AutoMLError(
+            f"{folder} holds the search of another problem ({before}, now {now}): give "
+            "another output folder"
+        )
 
 
 def _candidates(problem: Problem, folder: Path, families: Sequence[str] | None) -> list[Path]:
@@ -353,7 +393,7 @@ def _search(
         "metric": problem.metric,
         "classes": problem.classes,
         "folds": folds_of(labels, problem.task, _n_folds(len(train)), random_state),
-        "sources": {name: Path(m.__file__).read_text() for name, m in modules.items()},
+        "sources": {name: _source(m) for name, m in modules.items()},
         "unpruned": len(modules),  # the first trials: each candidate's first portfolio entry
         "threads": max(1, (os.cpu_count() or 1) // jobs),
     }
@@ -402,25 +442,33 @@ def _leaderboard(
     features, labels = train.drop(columns=[target]), train[target]
     test_x = holdout.drop(columns=[target])
     test_y = metric_labels(holdout[target], problem.classes)
-    best = trial_rows(trials, list(modules), problem.metric, higher=higher)
+    sources = {n: source_hash(_source(m)) for n, m in modules.items()}
+    best = trial_rows(trials, list(modules), problem.metric, higher=higher, sources=sources)
     order = sorted(best, key=lambda n: _rank(best[n], higher))
-    rows, fitted = [], {}
+    rows: list[dict[str, Any]] = []
+    fitted: dict[str, Any] = {}
     for name in order:
         row = {"candidate": name, **best[name]}
         if row["status"] == "ok":
             # a fit on every training row costs about 5/4 of a fold's (4/5 of the rows)
-            if time.monotonic() + 1.3 * row["fit_seconds"] > deadline:
+            # the best is always refitted: a search hands back a model, even a late one
+            if fitted and time.monotonic() + 1.3 * row["fit_seconds"] > deadline:
                 row.update(status="not refitted", reason="the budget ran out before its refit")
                 rows.append(row)
                 continue
-            model = modules[name].build(**row["params"]).fit(features, labels)
-            row["holdout_score"] = metric(
-                problem.metric, test_y, scores_of(model, test_x, problem.task)
-            )
-            row.update(measure(model, features))
+            try:
+                model = modules[name].build(**row["params"]).fit(features, labels)
+                row["holdout_score"] = metric(
+                    problem.metric, test_y, scores_of(model, test_x, problem.task)
+                )
+                row.update(measure(model, features))
+            except Exception as exc:  # a candidate edited since its trial, say: listed
+                row.update(status="failed", reason=f"refit: {type(exc).__name__}: {exc}")
+                rows.append(row)
+                continue
             fitted[name] = model
         rows.append(row)
-    ensemble = _ensemble(problem, best, fitted, labels, trials)
+    ensemble = _ensemble(problem, best, fitted, labels) if time.monotonic() < deadline else None
     if ensemble is not None:
         model, row = ensemble
         row["holdout_score"] = metric(
@@ -447,7 +495,6 @@ def _ensemble(
     best: dict[str, dict[str, Any]],
     fitted: dict[str, Any],
     labels: pd.Series,
-    trials: pd.DataFrame,
 ) -> tuple[Ensemble, dict[str, Any]] | None:
     """Greedy selection over each candidate's best out-of-fold predictions."""
     from alambic.config import settings

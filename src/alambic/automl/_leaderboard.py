@@ -51,15 +51,24 @@ COLUMNS = [
 
 
 def trial_rows(
-    trials: pd.DataFrame, candidates: list[str], value: str, *, higher: bool
+    trials: pd.DataFrame,
+    candidates: list[str],
+    value: str,
+    *,
+    higher: bool,
+    sources: dict[str, str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Each candidate's best finished trial (or why it has none), from a study's trials
-    (``value``: the metric's column)."""
+    (``value``: the metric's column; ``sources``: each candidate's source hash, to keep
+    only the trials of its code as it now reads)."""
     out: dict[str, dict[str, Any]] = {}
     column = "params.candidate"
     for name in candidates:
         mine = trials[trials[column] == name] if column in trials else trials.iloc[:0]
         done = mine[mine["state"] == "complete"]
+        if sources is not None and name in sources and len(done):
+            current = [a.get("source") in (None, sources[name]) for a in done["attrs"]]
+            done = done[current]  # an edited candidate: its earlier code's trials set aside
         if done.empty:
             reasons = Counter(r for r in mine["reason"] if r) if len(mine) else Counter()
             why = reasons.most_common(1)[0][0] if reasons else "no trial ran within the budget"

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from alambic.errors import AutoMLError
-from alambic.tuning import Categorical, Pruned, Space, Trial, trial_data
+from alambic.tuning import Categorical, Int, Pruned, Space, Trial, trial_data
 
 __all__ = [
     "folds_of",
@@ -39,6 +39,7 @@ __all__ = [
     "metric_labels",
     "portfolio_points",
     "run_candidate",
+    "source_hash",
     "split_params",
 ]
 
@@ -73,22 +74,40 @@ def portfolio_points(
     portfolios: Mapping[str, list[dict[str, Any]]], spaces: Mapping[str, Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
     """The warm start: each candidate's portfolio entries as points of the joint space,
-    taken in turns (every candidate's first entry, then every second one…).
+    taken in turns (every candidate's first entry, then every second one…); a parameter
+    an entry leaves out takes the middle of its range.
 
     Raises:
         AutoMLError: an entry names a parameter its SPACE lacks, or a value outside it.
     """
+    parsed = {name: Space.parse(spaces[name]).params for name in portfolios}
     for name, entries in portfolios.items():
-        _check_portfolio(name, Space.parse(spaces[name]).params, entries)
+        _check_portfolio(name, parsed[name], entries)
     points = []
     longest = max((len(p) for p in portfolios.values()), default=0)
     for i in range(longest):
         for name, entries in portfolios.items():
             if i < len(entries):
-                points.append(
-                    {"candidate": name, **{f"{name}:{k}": v for k, v in entries[i].items()}}
-                )
+                # a whole point: what the entry leaves out takes the middle of its range,
+                # so that the trial is the same configuration every time (not sampled)
+                full = {key: _middle(param) for key, param in parsed[name].items()}
+                full.update(entries[i])
+                points.append({"candidate": name, **{f"{name}:{k}": v for k, v in full.items()}})
     return points
+
+
+def _middle(param: Any) -> Any:
+    """The middle of a parameter's range (geometric on a log scale), or its first choice."""
+    if isinstance(param, Categorical):
+        return param.choices[0]
+    low, high = float(param.low), float(param.high)
+    middle = float(np.sqrt(low * high)) if param.log else (low + high) / 2
+    if isinstance(param, Int):
+        step = int(param.step)
+        return int(param.low + round((middle - param.low) / step) * step)
+    if param.step:
+        return float(param.low + round((middle - param.low) / param.step) * param.step)
+    return middle
 
 
 def _check_portfolio(name: str, params: Mapping[str, Any], entries: list[dict[str, Any]]) -> None:
@@ -167,7 +186,7 @@ def _cross_validate(spec: dict[str, Any], params: dict[str, Any], trial: Trial) 
         started = time.perf_counter()
         model = build(**own).fit(features.iloc[train], labels.iloc[train])
         fit_seconds += time.perf_counter() - started
-        predicted = scores_of(model, features.iloc[valid], task)
+        predicted = _aligned(scores_of(model, features.iloc[valid], task), model, spec["classes"])
         if oof is None:
             oof = np.full((len(data), *predicted.shape[1:]), np.nan)
         oof[valid] = predicted
@@ -179,11 +198,29 @@ def _cross_validate(spec: dict[str, Any], params: dict[str, Any], trial: Trial) 
         if trial.number >= spec.get("unpruned", 0) and trial.should_prune():
             raise Pruned(f"pruned after fold {fold}")
     trial.set_attr("candidate", name)
+    trial.set_attr("source", source_hash(spec["sources"][name]))  # the code it scored
     trial.set_attr("params", own)  # as sampled (the trials table turns ints into floats)
     trial.set_attr("cv_scores", scores)
     trial.set_attr("fit_seconds", fit_seconds / max(1, len(scores)))
     trial.set_attr("oof", _save_oof(spec["store"], oof))
     return float(np.mean(scores))
+
+
+def _aligned(predicted: np.ndarray, model: Any, classes: list[Any]) -> np.ndarray:
+    """Probabilities with a column for every class, in ``classes``' order (a fold whose
+    training rows lack a rare class has no column for it: it gets 0)."""
+    if predicted.ndim != 2 or predicted.shape[1] == len(classes):
+        return predicted
+    out = np.zeros((len(predicted), len(classes)))
+    positions = {c: i for i, c in enumerate(classes)}
+    for j, label in enumerate(getattr(model, "classes_", [])):
+        out[:, positions[label]] = predicted[:, j]
+    return out
+
+
+def source_hash(source: str) -> str:
+    """A short hash of a candidate's text: which version of it a trial scored."""
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
 def _namespace(source: str) -> dict[str, Any]:

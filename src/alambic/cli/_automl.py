@@ -40,7 +40,12 @@ class _Board:
         self.higher = True
 
     def update(self, progress: dict[str, Any]) -> dict[str, Any] | None:
+        from alambic.evaluation import METRICS
+
         self.overall = str(progress.get("best", "–"))
+        named = self.overall.partition("=")[0]  # "rmse=56.2": which way is better
+        if named in METRICS:
+            self.higher = METRICS[named][1]
         self.running = Counter(
             str(p.get("candidate")) for p in progress.get("running_params") or []
         )
@@ -208,7 +213,11 @@ def _rerun(folder: str | None) -> tuple[str, str, str, dict[str, Any]]:
             "al.automl(frame, target, out=DIR)"
         )
     chosen = {d["what"]: d["value"] for d in problem["decisions"] if d.get("chosen")}
-    arguments = {"task": chosen.get("task"), "metric": chosen.get("metric")}
+    arguments = {
+        "task": chosen.get("task"),
+        "metric": chosen.get("metric"),
+        "keep": list(problem.get("keep") or []),
+    }
     return str(source), str(problem["target"]), str(path), arguments
 
 

@@ -29,8 +29,8 @@ from alambic.errors import ModelError
 
 __all__ = ["Flavor", "flavor_for", "flavor_registry", "get_flavor", "register_flavor"]
 
-# Types from these packages are rebuilt by skops from data, never by running stored code
-# (alambic.automl.: the transformers and ensembles of AutoML's models, alambic's own code).
+# Types from these packages are rebuilt by skops from data, never by running stored code;
+# and AutoML's own estimators, named one by one (not the package: it holds functions).
 TRUSTED_PREFIXES = (
     "sklearn.",
     "numpy.",
@@ -38,7 +38,9 @@ TRUSTED_PREFIXES = (
     "builtins.",
     "lightgbm.",
     "xgboost.",
-    "alambic.automl.",
+    "alambic.automl._transformers.DateParts",
+    "alambic.automl._transformers.EncodedLabels",
+    "alambic.automl._ensemble.Ensemble",
 )
 
 
