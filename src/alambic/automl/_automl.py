@@ -253,9 +253,11 @@ def automl(
     )
     deadline = started + budget * (1 - FINAL_SHARE)  # the rest: the chosen model's refit
     board, fitted = _leaderboard(problem, (train, holdout), modules, trials, deadline)
-    result = AutoMLResult(problem, folder, board, None, study_name, trials, _fitted=fitted)
     # The model takes the columns it was given (those set aside are read and ignored).
-    result._data = given.drop(columns=[target]), given[target]
+    everything = given.drop(columns=[target]), given[target]
+    result = AutoMLResult(
+        problem, folder, board, None, study_name, trials, _fitted=fitted, _data=everything
+    )
     board.to_csv(folder / "leaderboard.csv", index=False)  # kept, whatever comes next
     chosen = pick(board, higher=result.higher, **(constraints or {}))
     seconds = board.loc[board["candidate"] == chosen, "fit_seconds"].astype(float).iloc[0]
