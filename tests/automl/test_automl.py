@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +15,7 @@ from sklearn.datasets import load_breast_cancer
 
 import alambic as al
 from alambic.automl._leaderboard import COLUMNS, pareto, pick, trial_rows
+from alambic.core.reports import ORANGE
 from alambic.errors import AutoMLError
 
 NAMES = {"01_linear", "02_knn"}  # numbered in FAMILIES' order; both quick to fit
@@ -87,6 +90,36 @@ def test_the_output_folder_holds_the_problem_candidates_and_leaderboard(searched
         json.loads((folder / "result.json").read_text())["chosen"]
         == (searched.leaderboard.iloc[0]["candidate"])
     )
+    for name in ("exploration.html", "exploration.ipynb", "leaderboard.html"):
+        assert (folder / name).stat().st_size > 1000, name
+
+
+def test_the_leaderboard_page_draws_the_front_and_the_importances(searched: Any) -> None:
+    page = (searched.folder / "leaderboard.html").read_text()
+    ok = searched.leaderboard[searched.leaderboard["status"] == "ok"]
+    assert page.count("<svg") == 3 and "<script" not in page  # two fronts, the importances
+    assert page.count("<circle") == 2 * len(ok)  # each candidate on both fronts
+    assert page.count(f'fill="{ORANGE}"><title>') == 2 * int(ok["pareto"].sum())
+    importances = searched.importances
+    assert set(importances["feature"]) == set(searched.problem.features)
+    assert importances["importance"].is_monotonic_decreasing
+    assert importances["importance"].iloc[0] > 0  # the best column helps on held-out rows
+
+
+def test_the_candidate_notebook_loads_every_candidate(searched: Any) -> None:
+    notebook = nbformat.read(searched.folder / "candidates.ipynb", as_version=4)
+    nbformat.validate(notebook)
+    loads = [c.source for c in notebook.cells if "load_candidate(" in c.source]
+    assert len(loads) == len(NAMES)
+    before = os.getcwd()
+    os.chdir(searched.folder)
+    try:
+        for source in loads:
+            namespace: dict[str, Any] = {}
+            exec(compile(source, "cell", "exec"), namespace)  # noqa: S102
+            assert hasattr(namespace["candidate"].build(), "fit")
+    finally:
+        os.chdir(before)
 
 
 def test_pick_takes_the_best_within_limits_or_says_what_there_is(searched: Any) -> None:

@@ -31,6 +31,9 @@ _EXPORTS = {
     "write_candidates": "._candidates",
     "DateParts": "._transformers",
     "EncodedLabels": "._transformers",
+    "Exploration": "._explore",
+    "Insight": "._explore",
+    "explore": "._explore",
     "Decision": "._detect",
     "Problem": "._detect",
     "detect": "._detect",
@@ -42,9 +45,12 @@ __all__ = [
     "DateParts",
     "Decision",
     "EncodedLabels",
+    "Exploration",
+    "Insight",
     "Problem",
     "automl",
     "detect",
+    "explore",
     "load_candidate",
     "write_candidates",
 ]
@@ -64,4 +70,5 @@ if TYPE_CHECKING:
     from alambic.automl._automl import AutoMLResult, automl
     from alambic.automl._candidates import FAMILIES, Candidate, load_candidate, write_candidates
     from alambic.automl._detect import Decision, Problem, detect
+    from alambic.automl._explore import Exploration, Insight, explore
     from alambic.automl._transformers import DateParts, EncodedLabels

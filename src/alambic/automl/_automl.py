@@ -13,8 +13,11 @@ trial still running at 85% is stopped); the leaderboard refits candidates, best 
 while the time left allows, and the last of it goes to refitting the chosen model on
 every row.
 
-The output folder holds ``problem.json``, ``candidates/``, ``leaderboard.csv`` and
-``result.json``. Run again with the same folder and candidates, the search continues its
+The output folder holds ``problem.json``, the data exploration (``exploration.html``,
+``exploration.ipynb``: :func:`~alambic.automl.explore`), ``candidates/`` (and
+``candidates.ipynb``, the candidate definition notebook), ``leaderboard.csv``,
+``leaderboard.html`` (the Pareto front drawn, the chosen model's feature importances)
+and ``result.json``. Run again with the same folder and candidates, the search continues its
 study: finished trials are not redone. Once a candidate is edited (or one is added or
 removed), the candidates are read as they now are and searched in a new study.
 """
@@ -39,7 +42,10 @@ import pandas as pd
 from alambic.automl._candidates import load_candidate, write_candidates
 from alambic.automl._detect import Problem, detect
 from alambic.automl._ensemble import Ensemble, cross_fitted_score, greedy_weights
-from alambic.automl._leaderboard import COLUMNS, measure, pareto, pick, trial_rows
+from alambic.automl._explore import Exploration, explore
+from alambic.automl._explore_report import write_notebook
+from alambic.automl._leaderboard import COLUMNS, importances, measure, pareto, pick, trial_rows
+from alambic.automl._report import candidate_notebook, leaderboard_page
 from alambic.automl._search import (
     folds_of,
     joint_space,
@@ -57,6 +63,7 @@ log = logging.getLogger(__name__)
 MIN_BUDGET_S = 10.0
 SEARCH_SHARE, TRIAL_SHARE = 0.60, 0.25  # of the budget: trials start until, run at most
 FINAL_SHARE = 0.05  # of the budget: left for refitting the chosen model on every row
+IMPORTANCE_SHARE = 0.3  # of the time left after the leaderboard: the importances'
 HOLDOUT = 0.1  # rows held out of the search, to score the leaderboard on
 
 
@@ -73,6 +80,10 @@ class AutoMLResult:
         study_name: the search's study (a rerun into ``folder`` continues it).
         trials: every trial of the search.
         seconds: how long it all took (within the budget, refits included).
+        exploration: the data exploration (also ``exploration.html`` and ``.ipynb`` in
+            ``folder``).
+        importances: the chosen model's permutation importances on the held-out rows
+            (``feature``, ``importance``, ``std``; most important first).
     """
 
     problem: Problem
@@ -82,6 +93,8 @@ class AutoMLResult:
     study_name: str
     trials: pd.DataFrame
     seconds: float = 0.0
+    exploration: Exploration | None = None
+    importances: pd.DataFrame | None = None
     _fitted: dict[str, Any] = field(default_factory=dict, repr=False)
     _data: tuple[Any, Any] | None = field(default=None, repr=False)
 
@@ -223,7 +236,7 @@ def automl(
     unknown = sorted(set(constraints or {}) - {"max_latency_ms", "max_bytes"})
     if unknown:
         raise AutoMLError(f"unknown constraints {unknown}: use max_latency_ms and max_bytes")
-    frame = _table(data)
+    frame = frame_given = _table(data)
     problem = detect(frame, target, task=task, metric=metric, keep=keep, random_state=random_state)
     given = frame.loc[frame[target].notna()].reset_index(drop=True)  # every column, as given
     frame = given[[*problem.features, target]]
@@ -233,7 +246,11 @@ def automl(
     (folder / "problem.json").write_text(
         json.dumps({**problem.to_dict(), "keep": list(keep)}, indent=2, default=str)
     )
+    path = str(Path(data).resolve()) if isinstance(data, str | os.PathLike) else None
+    exploration = explore(frame_given, problem, random_state=random_state, data_path=path)
+    exploration.write(folder)
     modules = {path.stem: load_candidate(path) for path in _candidates(problem, folder, families)}
+    write_notebook(candidate_notebook(problem, modules, path), folder / "candidates.ipynb")
     train, holdout = _holdout(frame, problem, random_state)
     # One study per folder and candidates' code: a rerun with the candidates as they were
     # continues it (finished trials kept); an edited, added or removed one starts anew.
@@ -256,10 +273,28 @@ def automl(
     # The model takes the columns it was given (those set aside are read and ignored).
     everything = given.drop(columns=[target]), given[target]
     result = AutoMLResult(
-        problem, folder, board, None, study_name, trials, _fitted=fitted, _data=everything
+        problem,
+        folder,
+        board,
+        None,
+        study_name,
+        trials,
+        exploration=exploration,
+        _fitted=fitted,
+        _data=everything,
     )
     board.to_csv(folder / "leaderboard.csv", index=False)  # kept, whatever comes next
     chosen = pick(board, higher=result.higher, **(constraints or {}))
+    result.importances = _importances(problem, fitted[chosen], holdout, started + budget)
+    (folder / "leaderboard.html").write_text(
+        leaderboard_page(
+            board,
+            target=target,
+            metric=problem.metric,
+            chosen=chosen,
+            importances=result.importances,
+        )
+    )
     seconds = board.loc[board["candidate"] == chosen, "fit_seconds"].astype(float).iloc[0]
     # a fit on every row costs about all rows / training rows of one on the training rows
     seconds = float(seconds) if np.isfinite(seconds) else 0.0
@@ -272,7 +307,7 @@ def automl(
         "study": study_name,
         "seconds": result.seconds,
         "budget_seconds": budget,
-        "data": str(Path(data).resolve()) if isinstance(data, str | os.PathLike) else None,
+        "data": path,
     }
     (folder / "result.json").write_text(json.dumps(summary, indent=2))
     return result
@@ -483,6 +518,19 @@ def _leaderboard(
     board["pareto"] = pareto(board, higher=higher)
     board = board.sort_values(["status", "cv_score"], ascending=[False, not higher], kind="stable")
     return board.reset_index(drop=True), fitted
+
+
+def _importances(problem: Problem, model: Any, holdout: pd.DataFrame, end: float) -> pd.DataFrame:
+    """The chosen model's permutation importances, in a share of the time left."""
+    seconds = min(IMPORTANCE_SHARE * (end - time.monotonic()), 60.0)
+    return importances(
+        model,
+        holdout.drop(columns=[problem.target]),
+        metric_labels(holdout[problem.target], problem.classes),
+        metric=problem.metric,
+        task=problem.task,
+        seconds=seconds,
+    )
 
 
 def _rank(row: dict[str, Any], higher: bool) -> tuple[int, float]:

@@ -32,7 +32,9 @@ import pandas as pd
 
 from alambic.errors import AutoMLError
 
-__all__ = ["COLUMNS", "measure", "pareto", "pick", "trial_rows"]
+__all__ = ["COLUMNS", "importances", "measure", "pareto", "pick", "trial_rows"]
+
+IMPORTANCE_ROWS = 2_000  # held-out rows the permutations are scored on, at most
 
 COLUMNS = [
     "candidate",
@@ -113,6 +115,55 @@ def measure(model: Any, features: pd.DataFrame, *, repeats: int = 15) -> dict[st
         "latency_ms_per_row_1000": per_row * 1e3,
         "size_bytes": float(len(raw)),
     }
+
+
+def importances(
+    model: Any,
+    features: pd.DataFrame,
+    labels: Any,
+    *,
+    metric: str,
+    task: str,
+    seconds: float,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Permutation importances of a fitted model on held-out rows: how much its score
+    drops when one column's values are shuffled (mean and spread over the repeats,
+    positive: the column helps), most important first.
+
+    The repeats (at most 5, at least 1) are those that fit in ``seconds``; none fit: an
+    empty frame.
+    """
+    from sklearn.inspection import permutation_importance
+
+    from alambic.evaluation import METRICS, scores_of
+    from alambic.evaluation import metric as score
+
+    sign = 1.0 if METRICS[metric][1] else -1.0
+
+    def scorer(estimator: Any, x: pd.DataFrame, y: Any) -> float:
+        return sign * score(metric, y, scores_of(estimator, x, task))
+
+    if len(features) > IMPORTANCE_ROWS:
+        features = features.sample(IMPORTANCE_ROWS, random_state=random_state)
+        labels = np.asarray(labels)[features.index]
+    started = time.perf_counter()
+    scorer(model, features, labels)
+    one = (time.perf_counter() - started) * features.shape[1]  # one repeat of every column
+    repeats = min(5, int(seconds / max(one, 1e-9)))
+    if repeats < 1:
+        return pd.DataFrame(columns=["feature", "importance", "std"])
+    found = permutation_importance(
+        model, features, labels, scoring=scorer, n_repeats=repeats, random_state=random_state
+    )
+    frame = pd.DataFrame(
+        {
+            "feature": features.columns,
+            "importance": found.importances_mean,
+            "std": found.importances_std,
+        }
+    )
+    return frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def pareto(board: pd.DataFrame, *, higher: bool) -> list[bool]:

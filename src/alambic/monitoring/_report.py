@@ -10,37 +10,16 @@ performance estimated before the labels beside the realized one.
 
 from __future__ import annotations
 
-import html
-import math
 from typing import Any
+
+from alambic.core.reports import BLUE, ORANGE
+from alambic.core.reports import STYLE as _STYLE
+from alambic.core.reports import escape as _e
+from alambic.core.reports import number as _num
 
 __all__ = ["render"]
 
-_STYLE = """
-body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222}
-h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 10px;border-bottom:1px solid #eee;
-text-align:left}th{background:#f6f6f6}.ok{color:#1a7f37}.warn{color:#b35900}.alert,.drift{color:#c62828}
-.badge{display:inline-block;padding:2px 10px;border-radius:10px;color:#fff;font-weight:600}
-.b-ok{background:#1a7f37}.b-warn{background:#b35900}.b-alert{background:#c62828}
-.b-no_data,.b-failed{background:#777}.grid{display:flex;flex-wrap:wrap;gap:14px}
-.cell{border:1px solid #eee;padding:6px}.small{color:#666;font-size:12px}
-"""
-_REF, _CUR = "#8da0cb", "#fc8d62"
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value))
-
-
-def _num(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        return f"{value:.4g}"
-    return _e(value)
+_REF, _CUR = BLUE, ORANGE
 
 
 def _bars(dist: dict[str, Any], width: int = 250, height: int = 90) -> str:
