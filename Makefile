@@ -82,6 +82,10 @@ bench-setup:
 	echo '*' > benchmarks/.venv-flaml/.gitignore  # not in the repository's .gitignore
 	benchmarks/.venv-flaml/bin/python -m pip install --quiet --upgrade pip
 	benchmarks/.venv-flaml/bin/python -m pip install --quiet -r benchmarks/peers/requirements-flaml.txt
+	test -x benchmarks/.venv-autogluon/bin/python || $(PYTHON) -m venv benchmarks/.venv-autogluon
+	echo '*' > benchmarks/.venv-autogluon/.gitignore  # not in the repository's .gitignore
+	benchmarks/.venv-autogluon/bin/python -m pip install --quiet --upgrade pip
+	benchmarks/.venv-autogluon/bin/python -m pip install --quiet -r benchmarks/peers/requirements-autogluon.txt
 	# h2load (nghttp2's C load generator) drives benchmarks/serving.py when it is there
 	command -v h2load >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
 		&& apt-get install -y -qq nghttp2-client >/dev/null) \

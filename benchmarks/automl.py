@@ -1,4 +1,4 @@
-"""AutoML: alambic against FLAML at equal wall-clock budgets, and against plain defaults.
+"""AutoML: alambic against FLAML and AutoGluon at equal wall-clock budgets, and defaults.
 
 Data sets: those scikit-learn ships (digits, breast cancer, wine, diabetes) and three
 generated with a seed (a binary target with 5% positives, a regression with noise, a
@@ -6,13 +6,16 @@ table of high-cardinality categories). Each is split 25% test (stratified for cl
 seed 0. The metric is the one alambic's ``detect`` picks for the data (the same for
 everyone); scores are on the test rows. alambic runs in this process (``al.automl``, 2
 trials at once on local workers); FLAML (``flaml.AutoML``, ``n_jobs=2``) in its own
-venv, benchmarks/.venv-flaml (``make bench-setup``), as
-``peers/flaml_automl.py``; the defaults are scikit-learn's HistGradientBoosting, a
+venv, benchmarks/.venv-flaml (``make bench-setup``), as ``peers/flaml_automl.py``;
+AutoGluon (``TabularPredictor``, ``medium_quality``, 2 CPUs) likewise in
+benchmarks/.venv-autogluon, as ``peers/autogluon_automl.py``; a peer whose venv is
+missing is left out. The defaults are scikit-learn's HistGradientBoosting, a
 scaled linear model and an RBF SVM (calibrated for probabilities), one-hot encoding for
 categories.
 
 Aims (issue 16): digits accuracy at least 0.99 within 120 s on 2 cores; at equal budget,
-at least FLAML's score on every data set, and never below the best plain default.
+at least FLAML's score on every data set, within 0.5% of AutoGluon's, and never below
+the best plain default.
 
     .venv/bin/python benchmarks/automl.py [--budget 60] [--digits-budget 120]
         [--datasets digits wine ...]
@@ -33,7 +36,10 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-FLAML_PYTHON = HERE / ".venv-flaml" / "bin" / "python"
+PEERS = {  # peer -> the python of its venv; it runs peers/<peer>_automl.py
+    "flaml": HERE / ".venv-flaml" / "bin" / "python",
+    "autogluon": HERE / ".venv-autogluon" / "bin" / "python",
+}
 
 
 def _sklearn(name: str) -> pd.DataFrame:
@@ -147,15 +153,17 @@ def _defaults(train: pd.DataFrame, task: str) -> dict[str, Any]:
     return {name: model.fit(features, train["target"]) for name, model in models.items()}
 
 
-def _flaml(train: pd.DataFrame, test: pd.DataFrame, task: str, metric: str, budget: float) -> Any:
-    if not FLAML_PYTHON.exists():
+def _peer(
+    name: str, train: pd.DataFrame, test: pd.DataFrame, *, task: str, metric: str, budget: float
+) -> Any:
+    if not PEERS[name].exists():
         return None
     with tempfile.TemporaryDirectory() as folder:
         train.to_parquet(Path(folder) / "train.parquet")
         test.to_parquet(Path(folder) / "test.parquet")
         argv = [
-            str(FLAML_PYTHON),
-            str(HERE / "peers" / "flaml_automl.py"),
+            str(PEERS[name]),
+            str(HERE / "peers" / f"{name}_automl.py"),
             str(Path(folder) / "train.parquet"),
             str(Path(folder) / "test.parquet"),
             "target",
@@ -193,7 +201,10 @@ def _one(name: str, budget: float) -> dict[str, Any]:
     row["higher"] = METRICS[problem.metric][1]
     row["budget"] = budget
     row["alambic"] = _alambic(train, test, budget)
-    row["flaml"] = _flaml(train, test, problem.task, problem.metric, budget)
+    for peer in PEERS:
+        row[peer] = _peer(
+            peer, train, test, task=problem.task, metric=problem.metric, budget=budget
+        )
     defaults = _defaults(train, problem.task)
     row["defaults"] = {
         key: _score(problem.metric, problem.task, model, test, problem.classes)
@@ -206,10 +217,18 @@ def _verdicts(row: dict[str, Any]) -> list[str]:
     sign = 1 if row["higher"] else -1
     ours = row["alambic"]["score"]
     out = []
-    flaml = row["flaml"]
+    flaml, autogluon = row["flaml"], row["autogluon"]
     if flaml and "score" in flaml:
         ok = sign * (ours - flaml["score"]) >= 0
-        out.append(f"vs FLAML {'meets' if ok else 'misses'}")
+        out.append(f"vs FLAML {'meets' if ok else 'misses'} ({ours - flaml['score']:+.4f})")
+    if autogluon and "score" in autogluon:
+        theirs = autogluon["score"]
+        ok = sign * (ours - theirs) >= -0.005 * abs(theirs)
+        ratio = f"{ours / theirs:.3f}x" if theirs else "—"
+        out.append(
+            f"within 0.5% of AutoGluon {'meets' if ok else 'misses'} "
+            f"({ours - theirs:+.4f}, {ratio})"
+        )
     best = max(row["defaults"].values(), key=lambda v: sign * v)
     out.append(f"vs best default {'meets' if sign * (ours - best) >= 0 else 'misses'}")
     if row["data"] == "digits":
@@ -218,19 +237,22 @@ def _verdicts(row: dict[str, Any]) -> list[str]:
     return out
 
 
+def _cell(peer: Any) -> str:
+    if not peer:
+        return "—"
+    if "score" in peer:
+        return f"{peer['score']:.4f} ({peer['seconds']:.0f}s, {peer['best']})"
+    return f"error {peer['error']}"
+
+
 def _print(row: dict[str, Any]) -> None:
-    a, f = row["alambic"], row["flaml"]
-    if not f:
-        flaml = "—"
-    elif "score" in f:
-        flaml = f"{f['score']:.4f} ({f['seconds']:.0f}s, {f['best']})"
-    else:
-        flaml = f"error {f['error']}"
+    a = row["alambic"]
     defaults = ", ".join(f"{k} {v:.4f}" for k, v in row["defaults"].items())
     print(
         f"{row['data']:16s} {row['metric']:8s} budget {row['budget']:.0f}s | alambic "
         f"{a['score']:.4f} ({a['seconds']:.0f}s, {a['trials']} trials, {a['best']}) | FLAML "
-        f"{flaml} | defaults: {defaults} | {'; '.join(_verdicts(row))}",
+        f"{_cell(row['flaml'])} | AutoGluon {_cell(row['autogluon'])} | defaults: {defaults} "
+        f"| {'; '.join(_verdicts(row))}",
         flush=True,
     )
 
@@ -243,8 +265,13 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args()
     os.environ.setdefault("ALAMBIC_HOME", tempfile.mkdtemp(prefix="alambic-bench-automl-"))
-    flaml = "in .venv-flaml" if FLAML_PYTHON.exists() else "not installed (make bench-setup)"
-    print(f"cores: {os.cpu_count()}; FLAML: {flaml}", flush=True)
+    peers = "; ".join(
+        f"{name}: in {python.parents[1].name}"
+        if python.exists()
+        else f"{name}: not installed (make bench-setup), left out"
+        for name, python in PEERS.items()
+    )
+    print(f"cores: {os.cpu_count()}; {peers}", flush=True)
     rows = []
     for name in args.datasets:
         budget = args.digits_budget if name == "digits" else args.budget
