@@ -244,3 +244,29 @@ def test_a_candidates_earlier_code_does_not_stand_for_its_edit() -> None:
     )
     rows = trial_rows(trials, ["01_a"], "roc_auc", higher=True, sources={"01_a": "new"})
     assert rows["01_a"]["params"] == {"a": 2} and rows["01_a"]["cv_score"] == 0.90
+
+
+def test_a_pipeline_step_searches_and_hands_its_model_on() -> None:
+    from alambic.config import settings
+    from tests.automl import flows
+
+    run = al.run(flows.searched)
+    assert run.succeeded, run.error
+    out = run.result()
+    assert out["rows"] == 569 and out["candidate"] == "01_linear"
+    folder = Path(out["folder"])  # one per step run, in the home: a resume continues it
+    assert folder.parent == settings().home / "automl" and folder.name.startswith("search-")
+    assert (folder / "leaderboard.csv").exists()
+
+
+def test_a_search_where_no_candidate_finishes_says_why(
+    cancer: pd.DataFrame, tmp_path: Path
+) -> None:
+    from alambic.automl import detect, write_candidates
+
+    options: dict[str, Any] = {"out": tmp_path, "executor": "inline", "n_jobs": 1}
+    (candidate,) = write_candidates(detect(cancer, "target"), tmp_path, families=["linear"])
+    path = candidate.path
+    path.write_text(path.read_text() + "\n\ndef build(**params):\n    raise ValueError('broken')\n")
+    with pytest.raises(AutoMLError, match=r"found no model.*ValueError: broken.*Fix the failing"):
+        al.automl(cancer, "target", time_budget="10s", **options)

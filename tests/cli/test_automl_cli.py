@@ -31,7 +31,7 @@ def test_a_search_from_the_command_line_prints_trials_registers_and_reruns(
     # each trial a timestamped line: its score, or why it failed (a loaded CI machine may
     # time the first one out while its worker starts)
     trial = re.compile(r"^\d\d:\d\d:\d\d trial \d+ 0[12]_(linear|knn): (0\.\d{4}|fail \(.+\))$")
-    assert sum(bool(trial.match(line)) for line in lines) >= 2, done.transcript
+    assert any(trial.match(line) for line in lines), done.transcript
     assert "task: binary (detected: 2 distinct whole numbers)" in done.out
     assert "leaderboard" in done.out and "chosen: " in done.out
     assert "registered cancer/1" in done.out

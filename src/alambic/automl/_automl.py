@@ -213,7 +213,9 @@ def automl(
         constraints: ``max_latency_ms`` and ``max_bytes``: :attr:`AutoMLResult.model`
             is then the best candidate within them.
         random_state: seeds the folds, the holdout and the sampler.
-        out: the output folder (default: a new temporary folder).
+        out: the output folder (default: in a pipeline step, ``automl/<step>-<step run>``
+            in the home, so that a retried or resumed step continues its search; else a
+            new temporary folder).
         families: the model families to try (default: the candidates already in ``out``,
             as they now read, else all that fit the data's size).
         keep: columns to keep as features even if they look like identifiers or leaks.
@@ -240,13 +242,13 @@ def automl(
     problem = detect(frame, target, task=task, metric=metric, keep=keep, random_state=random_state)
     given = frame.loc[frame[target].notna()].reset_index(drop=True)  # every column, as given
     frame = given[[*problem.features, target]]
-    folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="alambic-automl-"))
+    folder = _folder(out)
     folder.mkdir(parents=True, exist_ok=True)
     _same_problem(folder, problem)
-    (folder / "problem.json").write_text(
-        json.dumps({**problem.to_dict(), "keep": list(keep)}, indent=2, default=str)
-    )
     path = str(Path(data).resolve()) if isinstance(data, str | os.PathLike) else None
+    (folder / "problem.json").write_text(  # what a rerun needs, even of a killed search
+        json.dumps({**problem.to_dict(), "keep": list(keep), "data": path}, indent=2, default=str)
+    )
     exploration = explore(frame_given, problem, random_state=random_state, data_path=path)
     exploration.write(folder)
     modules = {path.stem: load_candidate(path) for path in _candidates(problem, folder, families)}
@@ -284,6 +286,9 @@ def automl(
         _data=everything,
     )
     board.to_csv(folder / "leaderboard.csv", index=False)  # kept, whatever comes next
+    if not (board["status"] == "ok").any():
+        reasons = "; ".join(f"{r.candidate}: {r.reason}" for r in board.itertuples())
+        raise AutoMLError(f"no candidate could be refitted: {reasons}; fix them in {folder}")
     chosen = pick(board, higher=result.higher, **(constraints or {}))
     result.importances = _importances(problem, fitted[chosen], holdout, started + budget)
     (folder / "leaderboard.html").write_text(
@@ -311,6 +316,20 @@ def automl(
     }
     (folder / "result.json").write_text(json.dumps(summary, indent=2))
     return result
+
+
+def _folder(out: str | Path | None) -> Path:
+    """The output folder: the one given; in a pipeline step, one per step run in the
+    home (a retried or resumed step continues its search); else a new temporary one."""
+    from alambic.config import settings
+    from alambic.executors import current_step
+
+    if out is not None:
+        return Path(out)
+    step = current_step()
+    if step is not None and step.step_run:
+        return settings().home / "automl" / f"{step.label}-{step.step_run}"
+    return Path(tempfile.mkdtemp(prefix="alambic-automl-"))
 
 
 def _source(module: Any) -> str:
@@ -415,6 +434,7 @@ def _search(
 
     ``clock``: the budget in seconds, and ``time.monotonic()`` when it began."""
     from alambic.config import settings
+    from alambic.errors import TuningError
     from alambic.store import ArtifactStore, save_value
     from alambic.tuning import tune
 
@@ -443,21 +463,27 @@ def _search(
     remaining = budget * SEARCH_SHARE - (time.monotonic() - started)
     if remaining <= 0:
         raise AutoMLError(f"the budget ({budget:.0f}s) was spent before the search could start")
-    result = tune(
-        objective=functools.partial(run_candidate, spec),
-        space=space,
-        metric=problem.metric,
-        timeout=remaining,
-        trial_timeout=max(budget * TRIAL_SHARE, 5.0),
-        n_jobs=jobs,
-        executor=executor,
-        warm_start=points,
-        study_name=study_name,
-        random_state=random_state,
-        pruner="successive_halving",
-        refit=False,
-        on_progress=on_progress,
-    )
+    try:
+        result = tune(
+            objective=functools.partial(run_candidate, spec),
+            space=space,
+            metric=problem.metric,
+            timeout=remaining,
+            trial_timeout=max(budget * TRIAL_SHARE, 5.0),
+            n_jobs=jobs,
+            executor=executor,
+            warm_start=points,
+            study_name=study_name,
+            random_state=random_state,
+            pruner="successive_halving",
+            refit=False,
+            on_progress=on_progress,
+        )
+    except TuningError as exc:  # no trial finished: the reasons are in the message
+        raise AutoMLError(
+            f"the search found no model: {exc}. Fix the failing candidates, or give a "
+            "larger time_budget if the trials ran out of time"
+        ) from exc
     trials: pd.DataFrame = result.trials
     return trials
 

@@ -204,9 +204,9 @@ def _rerun(folder: str | None) -> tuple[str, str, str, dict[str, Any]]:
     path = Path(folder)
     try:
         problem = json.loads((path / "problem.json").read_text())
-        source = json.loads((path / "result.json").read_text()).get("data")
     except (OSError, ValueError) as exc:
         raise AutoMLError(f"{path} is not the output folder of a search ({exc})") from exc
+    source = problem.get("data")  # written before the search: a killed one reruns too
     if not source:
         raise AutoMLError(
             f"{path}'s search was given a DataFrame, not a file: rerun it from Python with "
@@ -224,9 +224,26 @@ def _rerun(folder: str | None) -> tuple[str, str, str, dict[str, Any]]:
 def _report(result: Any, budget: str) -> None:
     for decision in result.problem.decisions:
         console.print(f"  {decision}", soft_wrap=True)
+    insights = result.exploration.insights if result.exploration else []
+    serious = [i for i in insights if i.severity != "low"]
+    for insight in serious:
+        console.print(
+            f"  [{insight.severity}] {insight.title}: {insight.action}",
+            soft_wrap=True,
+            markup=False,
+        )
+    console.print(
+        f"  data exploration: {result.folder / 'exploration.html'} ({len(insights)} insights, "
+        f"{len(serious)} high or medium; also exploration.ipynb)",
+        soft_wrap=True,
+    )
     console.print(_leaderboard(result.leaderboard))
     chosen = result.model.metadata["origin"]["candidate"]
     console.print(
         f"chosen: {chosen} · {result.seconds:.1f}s of a {budget} budget · folder {result.folder}",
+        soft_wrap=True,
+    )
+    console.print(
+        f"leaderboard page (the Pareto front, importances): {result.folder / 'leaderboard.html'}",
         soft_wrap=True,
     )
