@@ -70,3 +70,46 @@ def test_the_cross_fitted_score_does_not_reward_fitting_noise() -> None:
     in_sample = metric("accuracy", y, sum(w * p for p, w in zip(noise, weights, strict=True)))
     honest = cross_fitted_score(noise, y, "accuracy")
     assert honest < in_sample and honest < 0.6  # chance is 0.5
+
+
+def test_a_stacked_layer_learns_which_member_to_trust_and_stores_without_pickle() -> None:
+    from alambic.automl._ensemble import Stacked, stack
+    from alambic.automl._search import folds_of
+    from alambic.evaluation import metric
+    from alambic.models import dumps_model, loads_model, package
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, size=300)
+    truth = np.eye(3)[y]
+    informed = 0.6 * truth + 0.4 * rng.dirichlet(np.ones(3), size=300)  # right, mostly
+    inverted = (1 - truth) / 2  # always wrong, in a way a layer can undo
+    folds = folds_of(y, "multiclass", 5, 0)
+    layer, score = stack([inverted, informed], y, "accuracy", "multiclass", folds)
+    assert score > metric("accuracy", y, informed) - 0.02 and score > 0.95
+    assert metric("accuracy", y, inverted) < 0.05  # useless alone, an input to the layer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    X, labels = frame.drop(columns=["target"]), frame["target"]
+    linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, labels)
+    knn = make_pipeline(StandardScaler(), KNeighborsClassifier()).fit(X, labels)
+    oof = [linear.predict_proba(X), knn.predict_proba(X)]
+    layer, _ = stack(oof, labels.to_numpy(), "roc_auc", "binary", folds_of(labels, "binary", 5, 0))
+    stacked = Stacked([linear, knn], layer)
+    proba = stacked.predict_proba(X)
+    assert proba.shape == (len(X), 2) and np.allclose(proba.sum(axis=1), 1.0)
+    assert (stacked.predict(X) == labels).mean() > 0.95
+    loaded = loads_model(dumps_model(package(stacked, X, labels))[0])
+    assert np.allclose(loaded.predict_proba(X.head(20)), proba[:20])
+
+
+def test_a_stacked_regression_weighs_its_members_non_negatively() -> None:
+    from alambic.automl._ensemble import Stacked, stack
+
+    X = pd.DataFrame({"x": np.arange(60, dtype=float)})
+    y = X["x"].to_numpy() * 2.0
+    members = [Ridge().fit(X, y), DecisionTreeRegressor(max_depth=2).fit(X, y)]
+    oof = [m.predict(X) for m in members]
+    folds = [list(range(i, 60, 5)) for i in range(5)]
+    layer, score = stack(oof, y, "rmse", "regression", folds)
+    assert (layer.coef_ >= 0).all() and score < 5.0
+    assert np.allclose(Stacked(members, layer).predict(X), layer.predict(np.column_stack(oof)))

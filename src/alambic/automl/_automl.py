@@ -8,10 +8,11 @@ candidate's best trial refitted on the training rows, scored on held-out rows,
 measured for size and latency), the ensemble (``_ensemble``: greedy selection over the
 out-of-fold predictions), and the chosen model refitted on every row.
 
-The time budget covers all of it: the search stops starting trials at 60% of it (a
-trial still running at 85% is stopped); the leaderboard refits candidates, best first,
-while the time left allows, and the last of it goes to refitting the chosen model on
-every row.
+The time budget covers all of it: the search starts trials until 60% of it (a trial
+still running at 85% is stopped), then, once the trials tell how long each candidate
+takes to fit, goes on while the refits to come leave room; the leaderboard refits
+candidates, best first, while the time left allows, and the last of it goes to
+refitting the chosen model on every row.
 
 The output folder holds ``problem.json``, the data exploration (``exploration.html``,
 ``exploration.ipynb``: :func:`~alambic.automl.explore`), ``candidates/`` (and
@@ -41,7 +42,7 @@ import pandas as pd
 
 from alambic.automl._candidates import load_candidate, write_candidates
 from alambic.automl._detect import Problem, detect
-from alambic.automl._ensemble import Ensemble, cross_fitted_score, greedy_weights
+from alambic.automl._ensemble import Ensemble, Stacked, cross_fitted_score, greedy_weights, stack
 from alambic.automl._explore import Exploration, explore
 from alambic.automl._explore_report import write_notebook
 from alambic.automl._leaderboard import COLUMNS, importances, measure, pareto, pick, trial_rows
@@ -63,7 +64,10 @@ log = logging.getLogger(__name__)
 MIN_BUDGET_S = 10.0
 SEARCH_SHARE, TRIAL_SHARE = 0.60, 0.25  # of the budget: trials start until, run at most
 FINAL_SHARE = 0.05  # of the budget: left for refitting the chosen model on every row
-IMPORTANCE_SHARE = 0.3  # of the time left after the leaderboard: the importances'
+MIN_EXTRA_S = 3.0  # a search continued for less than this would mostly restart workers
+MEASURE_S = 1.0  # a refitted candidate's latency and size measures, about
+IMPORTANCE_SHARE = 0.05  # of the budget: the chosen model's permutation importances
+MARGIN_SHARE = 0.05  # of the budget: the ensembles' weights, the pages, a slow machine
 HOLDOUT = 0.1  # rows held out of the search, to score the leaderboard on
 
 
@@ -259,19 +263,23 @@ def automl(
     code = [f"{n}={source_hash(_source(m))}" for n, m in sorted(modules.items())]
     key = f"{folder.resolve()}|{'|'.join(code)}"
     study_name = "automl-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    # every candidate, the ensembles' weights and the stacked layer: the same folds
+    folds = folds_of(train[target], problem.task, _n_folds(len(train)), random_state)
     trials = _search(
         problem,
         train,
         modules,
         study_name,
         (budget, started),
+        folds=folds,
         n_jobs=n_jobs,
         executor=executor,
         random_state=random_state,
         on_progress=on_progress,
     )
-    deadline = started + budget * (1 - FINAL_SHARE)  # the rest: the chosen model's refit
-    board, fitted = _leaderboard(problem, (train, holdout), modules, trials, deadline)
+    # the rest: the chosen model's importances and its refit on every row
+    deadline = started + budget * (1 - FINAL_SHARE - IMPORTANCE_SHARE)
+    board, fitted = _leaderboard(problem, (train, holdout), modules, (trials, folds), deadline)
     # The model takes the columns it was given (those set aside are read and ignored).
     everything = given.drop(columns=[target]), given[target]
     result = AutoMLResult(
@@ -290,7 +298,8 @@ def automl(
         reasons = "; ".join(f"{r.candidate}: {r.reason}" for r in board.itertuples())
         raise AutoMLError(f"no candidate could be refitted: {reasons}; fix them in {folder}")
     chosen = pick(board, higher=result.higher, **(constraints or {}))
-    result.importances = _importances(problem, fitted[chosen], holdout, started + budget)
+    end = started + budget * (1 - FINAL_SHARE)
+    result.importances = _importances(problem, fitted[chosen], holdout, end)
     (folder / "leaderboard.html").write_text(
         leaderboard_page(
             board,
@@ -425,6 +434,7 @@ def _search(
     study_name: str,
     clock: tuple[float, float],
     *,
+    folds: list[list[int]],
     n_jobs: int | None,
     executor: str | None,
     random_state: int,
@@ -432,7 +442,8 @@ def _search(
 ) -> pd.DataFrame:
     """Run (or continue) the study across every candidate; return its trials.
 
-    ``clock``: the budget in seconds, and ``time.monotonic()`` when it began."""
+    ``clock``: the budget in seconds, and ``time.monotonic()`` when it began; ``folds``:
+    each fold's held-out row positions."""
     from alambic.config import settings
     from alambic.errors import TuningError
     from alambic.store import ArtifactStore, save_value
@@ -441,7 +452,6 @@ def _search(
     store = settings().artifacts
     ref = save_value(ArtifactStore(store), train, what="the AutoML training rows")
     jobs = n_jobs or os.cpu_count() or 1
-    labels = train[problem.target]
     spec = {
         "store": store,
         "data": ref.to_dict(),
@@ -449,7 +459,7 @@ def _search(
         "task": problem.task,
         "metric": problem.metric,
         "classes": problem.classes,
-        "folds": folds_of(labels, problem.task, _n_folds(len(train)), random_state),
+        "folds": folds,
         "sources": {name: _source(m) for name, m in modules.items()},
         "unpruned": len(modules),  # the first trials: each candidate's first portfolio entry
         "threads": max(1, (os.cpu_count() or 1) // jobs),
@@ -463,45 +473,83 @@ def _search(
     remaining = budget * SEARCH_SHARE - (time.monotonic() - started)
     if remaining <= 0:
         raise AutoMLError(f"the budget ({budget:.0f}s) was spent before the search could start")
-    try:
-        result = tune(
-            objective=functools.partial(run_candidate, spec),
-            space=space,
-            metric=problem.metric,
-            timeout=remaining,
-            trial_timeout=max(budget * TRIAL_SHARE, 5.0),
-            n_jobs=jobs,
-            executor=executor,
-            warm_start=points,
-            study_name=study_name,
-            random_state=random_state,
-            pruner="successive_halving",
-            refit=False,
-            on_progress=on_progress,
-        )
-    except TuningError as exc:  # no trial finished: the reasons are in the message
-        raise AutoMLError(
-            f"the search found no model: {exc}. Fix the failing candidates, or give a "
-            "larger time_budget if the trials ran out of time"
-        ) from exc
-    trials: pd.DataFrame = result.trials
+
+    def search(seconds: float) -> pd.DataFrame:
+        try:
+            result = tune(
+                objective=functools.partial(run_candidate, spec),
+                space=space,
+                metric=problem.metric,
+                timeout=seconds,
+                trial_timeout=max(budget * TRIAL_SHARE, 5.0),
+                n_jobs=jobs,
+                executor=executor,
+                warm_start=points,
+                study_name=study_name,
+                random_state=random_state,
+                pruner="successive_halving",
+                refit=False,
+                on_progress=on_progress,
+            )
+        except TuningError as exc:  # no trial finished: the reasons are in the message
+            raise AutoMLError(
+                f"the search found no model: {exc}. Fix the failing candidates, or give a "
+                "larger time_budget if the trials ran out of time"
+            ) from exc
+        frame: pd.DataFrame = result.trials
+        return frame
+
+    trials = search(remaining)
+    # The search stopped at SEARCH_SHARE of the budget; what the refits will need is now
+    # known from the trials' fit times: the time beyond that goes to more trials (the
+    # same study continues: nothing is redone).
+    extra = _room_for_trials(problem, modules, trials, clock, jobs)
+    if extra >= max(MIN_EXTRA_S, 0.05 * budget):
+        trials = search(extra)
     return trials
+
+
+def _room_for_trials(
+    problem: Problem,
+    modules: dict[str, Any],
+    trials: pd.DataFrame,
+    clock: tuple[float, float],
+    jobs: int,
+) -> float:
+    """Seconds the search may go on for and still leave the leaderboard's refits and
+    measures, the final refit on every row and a margin their time (estimated from the
+    fit time per fold of each candidate's best trial)."""
+    from alambic.evaluation import METRICS
+
+    higher = METRICS[problem.metric][1]
+    best = trial_rows(trials, list(modules), problem.metric, higher=higher)
+    fits = [r["fit_seconds"] for r in best.values() if r["status"] == "ok"]
+    fits = [f for f in fits if np.isfinite(f)]
+    if not fits:
+        return 0.0
+    budget, started = clock
+    refits = sum(1.3 * f + MEASURE_S for f in fits) + 1.5 * max(fits)  # and the final one
+    in_flight = 5 * max(fits) * max(1.0, len(fits) / jobs)  # trials running at the stop
+    left = started + budget * (1 - FINAL_SHARE - IMPORTANCE_SHARE) - time.monotonic()
+    return float(left - refits - in_flight - MARGIN_SHARE * budget)
 
 
 def _leaderboard(
     problem: Problem,
     split: tuple[pd.DataFrame, pd.DataFrame],
     modules: dict[str, Any],
-    trials: pd.DataFrame,
+    searched: tuple[pd.DataFrame, list[list[int]]],
     deadline: float,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Each candidate's best trial refitted on the training rows (best first, while the
-    time left allows) and measured on the held-out rows; the ensemble of them."""
+    time left allows) and measured on the held-out rows; their ensembles.
+
+    ``searched``: the search's trials and its folds (held-out positions)."""
     from alambic.evaluation import METRICS, metric, scores_of
 
     higher = METRICS[problem.metric][1]
     target = problem.target
-    (train, holdout) = split
+    (train, holdout), (trials, folds) = split, searched
     features, labels = train.drop(columns=[target]), train[target]
     test_x = holdout.drop(columns=[target])
     test_y = metric_labels(holdout[target], problem.classes)
@@ -531,14 +579,17 @@ def _leaderboard(
                 continue
             fitted[name] = model
         rows.append(row)
-    ensemble = _ensemble(problem, best, fitted, labels) if time.monotonic() < deadline else None
-    if ensemble is not None:
-        model, row = ensemble
+    combined = (
+        _ensembles(problem, best, fitted, labels, folds) if time.monotonic() < deadline else []
+    )
+    for model, row in combined:
+        if time.monotonic() >= deadline:
+            break
         row["holdout_score"] = metric(
             problem.metric, test_y, scores_of(model, test_x, problem.task)
         )
         row.update(measure(model, features))
-        fitted["ensemble"] = model
+        fitted[row["candidate"]] = model
         rows.append(row)
     board = pd.DataFrame(rows).reindex(columns=COLUMNS)
     board["pareto"] = pareto(board, higher=higher)
@@ -547,8 +598,8 @@ def _leaderboard(
 
 
 def _importances(problem: Problem, model: Any, holdout: pd.DataFrame, end: float) -> pd.DataFrame:
-    """The chosen model's permutation importances, in a share of the time left."""
-    seconds = min(IMPORTANCE_SHARE * (end - time.monotonic()), 60.0)
+    """The chosen model's permutation importances, in the time left until ``end``."""
+    seconds = min(end - time.monotonic(), 60.0)
     return importances(
         model,
         holdout.drop(columns=[problem.target]),
@@ -566,37 +617,48 @@ def _rank(row: dict[str, Any], higher: bool) -> tuple[int, float]:
     return 0, -row["cv_score"] if higher else row["cv_score"]
 
 
-def _ensemble(
+def _ensembles(
     problem: Problem,
     best: dict[str, dict[str, Any]],
     fitted: dict[str, Any],
     labels: pd.Series,
-) -> tuple[Ensemble, dict[str, Any]] | None:
-    """Greedy selection over each candidate's best out-of-fold predictions."""
+    folds: list[list[int]],
+) -> list[tuple[Any, dict[str, Any]]]:
+    """The candidates combined over their best out-of-fold predictions: by greedy
+    selection (``ensemble``), and by a second layer learnt on them (``stacked``)."""
     from alambic.config import settings
     from alambic.store import ArtifactRef, ArtifactStore, load_value
 
     names = [n for n in fitted if best[n].get("oof")]
     if len(names) < 2:
-        return None
+        return []
     store = ArtifactStore(settings().artifacts)
     oof = [np.asarray(load_value(store, ArtifactRef.from_dict(best[n]["oof"]))) for n in names]
     y = metric_labels(labels, problem.classes)
+    out: list[tuple[Any, dict[str, Any]]] = []
     weights = greedy_weights(oof, y, problem.metric)
     chosen = [(n, w) for n, w in zip(names, weights, strict=True) if w > 0]
-    if len(chosen) < 2:
-        return None  # one model alone is best: the ensemble would be that model
-    model = Ensemble([fitted[n] for n, _ in chosen], [w for _, w in chosen])
-    row = {
-        "candidate": "ensemble",
+    if len(chosen) >= 2:  # else one model alone is best: the ensemble would be that model
+        model = Ensemble([fitted[n] for n, _ in chosen], [w for _, w in chosen])
+        row = _combined_row("ensemble", [n for n, _ in chosen], best)
+        row["cv_score"] = cross_fitted_score(oof, y, problem.metric)
+        row["reason"] = "weights: " + ", ".join(f"{n} {w:.2f}" for n, w in chosen)
+        out.append((model, row))
+    layer, score = stack(oof, y, problem.metric, problem.task, folds)
+    row = _combined_row("stacked", names, best)
+    row.update(cv_score=score, reason="a second layer over " + ", ".join(names))
+    out.append((Stacked([fitted[n] for n in names], layer), row))
+    return out
+
+
+def _combined_row(name: str, members: list[str], best: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "candidate": name,
         "status": "ok",
-        "cv_score": cross_fitted_score(oof, y, problem.metric),
         "cv_std": np.nan,
-        "fit_seconds": float(sum(best[n]["fit_seconds"] for n, _ in chosen)),
+        "fit_seconds": float(sum(best[n]["fit_seconds"] for n in members)),
         "trials": 0,
-        "reason": "weights: " + ", ".join(f"{n} {w:.2f}" for n, w in chosen),
     }
-    return model, row
 
 
 def _plain(row: Any) -> dict[str, Any]:

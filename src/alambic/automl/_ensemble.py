@@ -7,6 +7,11 @@ candidate was scored on the same folds, so their out-of-fold predictions line up
 for row. :class:`Ensemble` is the weighted average of the fitted members, an estimator
 like any other (it stores with skops and serves as one model).
 
+:func:`stack` is the other way to combine them: a second layer (a logistic regression
+over the members' probabilities, or a linear regression with non-negative weights over
+their predictions) learnt on the out-of-fold predictions, scored by cross-validating
+that layer on them; :class:`Stacked` applies it to the fitted members.
+
 Example:
     >>> import numpy as np
     >>> y = np.array([0, 1, 0, 1])
@@ -26,7 +31,14 @@ from sklearn.utils.metaestimators import available_if
 
 from alambic.evaluation import METRICS, metric
 
-__all__ = ["Ensemble", "cross_fitted_score", "greedy_weights"]
+__all__ = [
+    "Ensemble",
+    "Stacked",
+    "cross_fitted_score",
+    "greedy_weights",
+    "meta_features",
+    "stack",
+]
 
 
 def greedy_weights(
@@ -118,3 +130,93 @@ class Ensemble(BaseEstimator):  # type: ignore[misc]
         if self._classifies():
             return np.asarray(self.classes_[self.predict_proba(X).argmax(axis=1)])
         return self._average(X, "predict")
+
+
+def meta_features(predictions: list[np.ndarray]) -> np.ndarray:
+    """The second layer's input: the members' probabilities (every class but the first:
+    they sum to one) or predictions, side by side."""
+    columns = []
+    for p in predictions:
+        p = np.asarray(p, dtype=float)
+        columns.append(p[:, 1:] if p.ndim == 2 else p.reshape(-1, 1))
+    return np.hstack(columns)
+
+
+def stack(
+    predictions: list[np.ndarray], labels: Any, name: str, task: str, folds: Any
+) -> tuple[Any, float]:
+    """The second layer fitted on the out-of-fold predictions, and its score there
+    (cross-validated over ``folds``: each row predicted by a layer fitted without it).
+
+    Args:
+        predictions: each member's out-of-fold probabilities (classes) or predictions.
+        labels: the true labels (as indices of the classes) or values.
+        name: the metric the layer is scored by.
+        task: ``binary``, ``multiclass`` or ``regression``.
+        folds: each fold's held-out row positions (the search's own folds).
+    """
+    from sklearn.base import clone
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    x, y = meta_features(predictions), np.asarray(labels)
+    layer: Any
+    if task == "regression":
+        layer = LinearRegression(positive=True)
+    else:
+        layer = LogisticRegression(C=1.0, max_iter=1000)
+    scored: np.ndarray | None = None
+    for held_out in folds:
+        test = np.asarray(held_out)
+        fit = np.setdiff1d(np.arange(len(y)), test)
+        fitted = clone(layer).fit(x[fit], y[fit])
+        out = fitted.predict(x[test]) if task == "regression" else fitted.predict_proba(x[test])
+        if scored is None:
+            scored = np.zeros((len(y), *out.shape[1:]))
+        scored[test] = out
+    return layer.fit(x, y), metric(name, y, scored)
+
+
+class Stacked(BaseEstimator):  # type: ignore[misc]
+    """Fitted models and a second layer over their probabilities (or predictions).
+
+    Args:
+        members: fitted estimators, all of one task (classifiers with the same classes).
+        layer: the fitted second layer (see :func:`stack`); for classes, it predicts the
+            index of a class in the members' ``classes_``.
+    """
+
+    def __init__(self, members: list[Any] | None = None, layer: Any = None) -> None:
+        self.members = members
+        self.layer = layer
+
+    def fit(self, X: Any, y: Any) -> Stacked:
+        """Refit every member on ``X``, ``y`` (the layer stays as it is)."""
+        from sklearn.base import clone
+
+        self.members = [clone(m).fit(X, y) for m in self.members or []]
+        return self
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.asarray(self.members[0].classes_)  # type: ignore[index]
+
+    def _classifies(self) -> bool:
+        first = (self.members or [None])[0]
+        return hasattr(first, "predict_proba") and hasattr(first, "classes_")
+
+    def _inputs(self, X: Any) -> np.ndarray:
+        method = "predict_proba" if self._classifies() else "predict"
+        return meta_features([np.asarray(getattr(m, method)(X)) for m in self.members or []])
+
+    @available_if(_classifies)  # type: ignore[untyped-decorator]
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """The layer's probabilities, one column per class of the members."""
+        layer_proba = np.asarray(self.layer.predict_proba(self._inputs(X)))
+        out = np.zeros((layer_proba.shape[0], len(self.classes_)))
+        out[:, np.asarray(self.layer.classes_, dtype=int)] = layer_proba
+        return out
+
+    def predict(self, X: Any) -> np.ndarray:
+        if self._classifies():
+            return np.asarray(self.classes_[self.predict_proba(X).argmax(axis=1)])
+        return np.asarray(self.layer.predict(self._inputs(X)))

@@ -41,6 +41,7 @@ TRUSTED_PREFIXES = (
     "alambic.automl._transformers.DateParts",
     "alambic.automl._transformers.EncodedLabels",
     "alambic.automl._ensemble.Ensemble",
+    "alambic.automl._ensemble.Stacked",
 )
 
 
