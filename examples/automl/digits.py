@@ -6,9 +6,12 @@ accurate), and register it. Run from the repository's root (``make demo`` does):
 
     .venv/bin/python examples/automl/digits.py
 
-The candidates it wrote, as code a person can read and edit, are in
-``examples/automl/out/candidates/``; ``alambic automl rerun examples/automl/out`` tunes
-them again as they then read.
+The output folder, ``examples/automl/out/``, holds the data exploration
+(``exploration.html``, ``exploration.ipynb``), the candidates it wrote as code a person
+can read and edit (``candidates/``, summarised in ``candidates.ipynb``) and the
+leaderboard page (``leaderboard.html``: the Pareto front drawn, the chosen model's
+feature importances); ``alambic automl rerun examples/automl/out`` tunes the candidates
+again as they then read.
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ def main() -> None:
     for decision in result.problem.decisions[:2]:
         console.print(f"  {decision}")
     console.print(f"  {len(result.problem.set_aside)} columns set aside (constant pixels)")
+    if result.exploration is not None:
+        for insight in result.exploration.insights[:3]:
+            console.print(f"  [{insight.severity}] {insight.title}", markup=False)
     ok = result.leaderboard[result.leaderboard["status"] == "ok"]
     show(ok, f"leaderboard ({result.seconds:.0f}s of a 2m budget)")
     show(result.pareto_front(), "Pareto front: no other model is more accurate, smaller and faster")
@@ -67,6 +73,10 @@ def main() -> None:
         accuracy = (model.predict(features) == labels).mean()
         name = model.metadata["origin"]["candidate"]
         console.print(f"{label}: {name}, test accuracy {accuracy:.4f}")
+    if result.importances is not None and len(result.importances):
+        top = ", ".join(result.importances["feature"].head(5))
+        console.print(f"the pixels {best.metadata['origin']['candidate']} relies on most: {top}")
+    console.print(f"pages: {OUT / 'exploration.html'}, {OUT / 'leaderboard.html'}")
     version = result.register("digits", model=best)
     console.print(
         f"registered {version['ref']} ({version['status']}); its card shows the leaderboard"
