@@ -14,9 +14,11 @@ written for a person to read and edit, and holds:
 :func:`load_candidate` imports one back as it now reads, so an edited candidate is what
 the next search tunes. Importing a module runs it: an output folder's candidates are code,
 to be trusted as a script is (rerun only folders you wrote or read). The models they
-make are stored with skops, not pickle: serving one runs no candidate code. Families: LightGBM, XGBoost, HistGradientBoosting, random forest,
-extra trees, a linear model on scaled features, and, where the data is small enough for
-them, kNN and an SVM; a scikit-learn MLP.
+make are stored with skops, not pickle: serving one runs no candidate code.
+
+Families: LightGBM, XGBoost, HistGradientBoosting, random forest, extra trees, a linear
+model on scaled features, and, where the data is small enough for them, kNN and an SVM;
+a scikit-learn MLP.
 
 Example:
     >>> import pandas as pd, tempfile
