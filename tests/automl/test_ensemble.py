@@ -72,7 +72,9 @@ def test_the_cross_fitted_score_does_not_reward_fitting_noise() -> None:
     assert honest < in_sample and honest < 0.6  # chance is 0.5
 
 
-def test_a_stacked_layer_learns_which_member_to_trust_and_stores_without_pickle() -> None:
+def test_a_stacked_layer_reads_what_averaging_cannot_and_stores_without_pickle() -> None:
+    from sklearn.base import clone
+
     from alambic.automl._ensemble import Stacked, stack
     from alambic.automl._search import folds_of
     from alambic.evaluation import metric
@@ -81,25 +83,48 @@ def test_a_stacked_layer_learns_which_member_to_trust_and_stores_without_pickle(
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, size=300)
     truth = np.eye(3)[y]
-    informed = 0.6 * truth + 0.4 * rng.dirichlet(np.ones(3), size=300)  # right, mostly
-    inverted = (1 - truth) / 2  # always wrong, in a way a layer can undo
+    noisy = 0.35 * truth + 0.65 * rng.dirichlet(np.ones(3), size=300)  # right, often
+    inverted = (1 - truth) / 2  # knows the class, says it backwards: averaging is misled
     folds = folds_of(y, "multiclass", 5, 0)
-    layer, score = stack([inverted, informed], y, "accuracy", "multiclass", folds)
-    assert score > metric("accuracy", y, informed) - 0.02 and score > 0.95
-    assert metric("accuracy", y, inverted) < 0.05  # useless alone, an input to the layer
+    layer, score = stack([inverted, noisy], y, "accuracy", "multiclass", folds)
+    averaged = metric("accuracy", y, (inverted + noisy) / 2)
+    assert score > 0.95 and score > metric("accuracy", y, noisy) + 0.05 and averaged < 0.9
 
     frame = load_breast_cancer(as_frame=True).frame
     X, labels = frame.drop(columns=["target"]), frame["target"]
-    linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, labels)
-    knn = make_pipeline(StandardScaler(), KNeighborsClassifier()).fit(X, labels)
-    oof = [linear.predict_proba(X), knn.predict_proba(X)]
-    layer, _ = stack(oof, labels.to_numpy(), "roc_auc", "binary", folds_of(labels, "binary", 5, 0))
-    stacked = Stacked([linear, knn], layer)
+    half = len(X) // 2  # the layer learns on rows the members did not see
+    linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    knn = make_pipeline(StandardScaler(), KNeighborsClassifier())
+    members = [m.fit(X.iloc[:half], labels.iloc[:half]) for m in (linear, knn)]
+    oof = [m.predict_proba(X.iloc[half:]) for m in members]
+    rest = labels.iloc[half:].to_numpy()
+    layer, _ = stack(oof, rest, "roc_auc", "binary", folds_of(rest, "binary", 5, 0))
+    stacked = Stacked(members, layer)
     proba = stacked.predict_proba(X)
     assert proba.shape == (len(X), 2) and np.allclose(proba.sum(axis=1), 1.0)
     assert (stacked.predict(X) == labels).mean() > 0.95
     loaded = loads_model(dumps_model(package(stacked, X, labels))[0])
     assert np.allclose(loaded.predict_proba(X.head(20)), proba[:20])
+    refitted = clone(stacked).fit(X, labels)  # what a refit on every row does: layer kept
+    assert (refitted.predict(X) == labels).mean() > 0.95
+
+
+def test_members_that_never_saw_a_rare_class_still_fill_its_column() -> None:
+    from alambic.automl._ensemble import Ensemble, Stacked, stack
+
+    X = pd.DataFrame({"x": np.arange(60, dtype=float)})
+    y = np.where(X["x"] < 30, "a", "b")
+    members = [LogisticRegression().fit(X, y), KNeighborsClassifier(3).fit(X, y)]
+    classes = ["a", "b", "c"]  # "c": only in rows the members were not fitted on
+    oof = [np.column_stack([m.predict_proba(X), np.zeros(60)]) for m in members]
+    positions = np.where(y == "a", 0, 1)
+    layer, _ = stack(
+        oof, positions, "accuracy", "multiclass", [list(range(i, 60, 3)) for i in range(3)]
+    )
+    for model in (Stacked(members, layer, classes), Ensemble(members, [0.5, 0.5], classes)):
+        proba = model.predict_proba(X)
+        assert proba.shape == (60, 3) and np.allclose(proba[:, 2], 0.0)
+        assert list(model.predict(X[:2])) == ["a", "a"]
 
 
 def test_a_stacked_regression_weighs_its_members_non_negatively() -> None:
@@ -111,5 +136,7 @@ def test_a_stacked_regression_weighs_its_members_non_negatively() -> None:
     oof = [m.predict(X) for m in members]
     folds = [list(range(i, 60, 5)) for i in range(5)]
     layer, score = stack(oof, y, "rmse", "regression", folds)
-    assert (layer.coef_ >= 0).all() and score < 5.0
-    assert np.allclose(Stacked(members, layer).predict(X), layer.predict(np.column_stack(oof)))
+    assert (layer.coef_ >= 0).all() and layer.coef_[0] > 0.9  # the exact member leads
+    assert score < 0.5 * np.sqrt(np.mean((oof[1] - y) ** 2))  # half the tree's error
+    refitted = Stacked(members, layer).fit(X, y * 3)  # members refitted, layer kept
+    assert refitted.predict(X)[-1] > 2.5 * y[-1]

@@ -47,7 +47,9 @@ def test_the_findings_are_measured_and_ranked_by_severity(table: pd.DataFrame) -
     severities = [i.severity for i in found.insights]
     assert severities == sorted(severities, key=["high", "medium", "low"].index)
     assert any("40 rows (2.0%) have no target" in t for t in titles), titles
-    assert any("'id' is set aside" in t for t in titles) and any("'const'" in t for t in titles)
+    set_aside = next(i for i in found.insights if "set aside" in i.title)
+    assert set_aside.title.startswith("2 columns set aside") and set_aside.severity == "low"
+    assert "'id' an identifier" in set_aside.detail and "'const' constant" in set_aside.detail
     assert any("'sparse' is missing on 30% of rows" in t for t in titles), titles
     assert any("imbalanced" in t for t in titles) and any("20 duplicated rows" in t for t in titles)
     assert found.correlated[0]["a"] == "signal" and found.correlated[0]["b"] == "twin"
@@ -87,5 +89,32 @@ def test_the_report_is_one_offline_page_and_a_notebook_whose_code_runs(
                 exec(compile(cell.source, "cell", "exec"), namespace)  # noqa: S102
     finally:
         os.chdir(before)
-    relation = namespace["relation"]
+    relation = namespace["relation"]  # the notebook's code measures what the report did
+    reported = {c["name"]: c["relation"] for c in found.columns if c["relation"] is not None}
     assert isinstance(relation, pd.Series) and relation.idxmax() in ("signal", "twin")
+    assert relation.to_dict() == pytest.approx(reported, abs=1e-9)
+    assert namespace["duplicates"] == found.duplicates
+    assert int(namespace["anomalous"].sum()) == found.anomalies["rows"]
+    pairs = namespace["pairs"]
+    assert len(pairs[pairs.abs() >= 0.9]) == len(found.correlated)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_regression_of_categories_and_dates_with_time_zones(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "shop": rng.choice(["north", "south", "east"], n),
+            "kind": rng.choice(["a", "b"], n),
+            "at": pd.date_range("2026-01-01", periods=n, freq="h", tz="Europe/Paris"),
+        }
+    )
+    frame["sales"] = np.where(frame["shop"] == "north", 100.0, 10.0) * rng.lognormal(0, 1, n)
+    found = explore(frame, detect(frame, "sales"))
+    assert found.target["kind"] == "histogram" and sum(found.target["counts"]) == n
+    columns = {c["name"]: c for c in found.columns}
+    assert columns["shop"]["relation"] > columns["kind"]["relation"]
+    assert columns["at"]["role"] == "datetime" and columns["shop"]["top"]
+    assert any("skewed" in i.title for i in found.insights), [i.title for i in found.insights]
+    assert "<svg" in found.html() and found.correlated == []

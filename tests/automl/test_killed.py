@@ -18,6 +18,8 @@ from sklearn.datasets import load_breast_cancer
 import alambic as al
 from alambic.cli._automl import _rerun
 
+pytestmark = pytest.mark.e2e  # the command line, in a process of its own
+
 SCRIPT = Path(sys.executable).with_name("alambic")
 TRIAL = re.compile(r"trial (\d+) (\S+): (0\.\d{4})$")
 

@@ -147,7 +147,7 @@ def test_a_trial_the_pruner_stops_raises_pruned(tmp_path: Path) -> None:
 def test_a_fold_without_a_rare_class_still_gives_a_column_for_it() -> None:
     from sklearn.dummy import DummyClassifier
 
-    from alambic.automl._search import _aligned
+    from alambic.automl._ensemble import aligned as _aligned
 
     model = DummyClassifier(strategy="prior").fit([[0], [1], [2]], ["a", "c", "c"])
     predicted = model.predict_proba([[0], [1]])  # no column for "b": no row of it here

@@ -1,12 +1,14 @@
 """``al.automl``: a table and a target column in, a leaderboard of models out.
 
 The steps, each in its module: :func:`~alambic.automl.detect` (task, metric, features),
+:func:`~alambic.automl.explore` (the data exploration report),
 :func:`~alambic.automl.write_candidates` (one editable module per family in the output
 folder), the search across candidates (``_search``: one study, shared folds, pruning,
 the portfolio first, trials on the executor), the leaderboard (``_leaderboard``: each
 candidate's best trial refitted on the training rows, scored on held-out rows,
-measured for size and latency), the ensemble (``_ensemble``: greedy selection over the
-out-of-fold predictions), and the chosen model refitted on every row.
+measured for size and latency), the combinations (``_ensemble``: greedy selection over
+the out-of-fold predictions, and a stacked second layer learnt on them), the chosen
+model's permutation importances, and the chosen model refitted on every row.
 
 The time budget covers all of it: the search starts trials until 60% of it (a trial
 still running at 85% is stopped), then, once the trials tell how long each candidate
@@ -65,6 +67,8 @@ MIN_BUDGET_S = 10.0
 SEARCH_SHARE, TRIAL_SHARE = 0.60, 0.25  # of the budget: trials start until, run at most
 FINAL_SHARE = 0.05  # of the budget: left for refitting the chosen model on every row
 MIN_EXTRA_S = 3.0  # a search continued for less than this would mostly restart workers
+REFIT_FACTOR = 1.3  # a fit on every training row, against one fold's (4/5 of them), and some
+MAX_STACKED = 5  # members of the stacked layer, at most: the best candidates
 MEASURE_S = 1.0  # a refitted candidate's latency and size measures, about
 IMPORTANCE_SHARE = 0.05  # of the budget: the chosen model's permutation importances
 MARGIN_SHARE = 0.05  # of the budget: the ensembles' weights, the pages, a slow machine
@@ -78,7 +82,8 @@ class AutoMLResult:
     Attributes:
         problem: the task, metric and features :func:`detect` decided.
         folder: the output folder.
-        leaderboard: one row per candidate and the ensemble (see ``COLUMNS``), best first.
+        leaderboard: one row per candidate, the ensemble and the stacked layer (see
+            ``COLUMNS``), best first.
         model: the best candidate (by cross-validation score) refitted on every row,
             packaged with its signature (``predict``; ``predict_proba`` for classes).
         study_name: the search's study (a rerun into ``folder`` continues it).
@@ -101,6 +106,7 @@ class AutoMLResult:
     importances: pd.DataFrame | None = None
     _fitted: dict[str, Any] = field(default_factory=dict, repr=False)
     _data: tuple[Any, Any] | None = field(default=None, repr=False)
+    _members: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def higher(self) -> bool:
@@ -146,7 +152,9 @@ class AutoMLResult:
         """Where a model comes from, kept with it (and in the registry's lineage and card)."""
         board = self.leaderboard
         row = _plain(board.set_index("candidate").loc[name])
-        path = self.folder / "candidates" / f"{name}.py"
+        members = self._members.get(name, [name])  # a combination: its members' code
+        paths = [self.folder / "candidates" / f"{m}.py" for m in members]
+        code = "\n\n".join(p.read_text() for p in paths if p.exists())
         return {
             "kind": "automl",
             "candidate": name,
@@ -155,7 +163,8 @@ class AutoMLResult:
             "task": self.problem.task,
             "metric": self.problem.metric,
             "scores": {k: row.get(k) for k in ("cv_score", "cv_std", "holdout_score")},
-            "code": path.read_text() if path.exists() else row.get("reason", ""),
+            "members": members,
+            "code": code or row.get("reason", ""),
             "leaderboard": [_plain(r) for r in board.to_dict("records")],
         }
 
@@ -242,29 +251,26 @@ def automl(
     unknown = sorted(set(constraints or {}) - {"max_latency_ms", "max_bytes"})
     if unknown:
         raise AutoMLError(f"unknown constraints {unknown}: use max_latency_ms and max_bytes")
-    frame = frame_given = _table(data)
-    problem = detect(frame, target, task=task, metric=metric, keep=keep, random_state=random_state)
-    given = frame.loc[frame[target].notna()].reset_index(drop=True)  # every column, as given
-    frame = given[[*problem.features, target]]
+    table = _table(data)
+    problem = detect(table, target, task=task, metric=metric, keep=keep, random_state=random_state)
     folder = _folder(out)
     folder.mkdir(parents=True, exist_ok=True)
     _same_problem(folder, problem)
-    path = str(Path(data).resolve()) if isinstance(data, str | os.PathLike) else None
+    modules = {p.stem: load_candidate(p) for p in _candidates(problem, folder, families)}
+    data_path = _data_path(data, table, folder)
     (folder / "problem.json").write_text(  # what a rerun needs, even of a killed search
-        json.dumps({**problem.to_dict(), "keep": list(keep), "data": path}, indent=2, default=str)
+        json.dumps(
+            {**problem.to_dict(), "keep": list(keep), "data": data_path}, indent=2, default=str
+        )
     )
-    exploration = explore(frame_given, problem, random_state=random_state, data_path=path)
+    exploration = explore(table, problem, random_state=random_state, data_path=data_path)
     exploration.write(folder)
-    modules = {path.stem: load_candidate(path) for path in _candidates(problem, folder, families)}
-    write_notebook(candidate_notebook(problem, modules, path), folder / "candidates.ipynb")
-    train, holdout = _holdout(frame, problem, random_state)
-    # One study per folder and candidates' code: a rerun with the candidates as they were
-    # continues it (finished trials kept); an edited, added or removed one starts anew.
-    code = [f"{n}={source_hash(_source(m))}" for n, m in sorted(modules.items())]
-    key = f"{folder.resolve()}|{'|'.join(code)}"
-    study_name = "automl-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    write_notebook(candidate_notebook(problem, modules, data_path), folder / "candidates.ipynb")
+    labelled = table.loc[table[target].notna()].reset_index(drop=True)  # every column
+    train, holdout = _holdout(labelled[[*problem.features, target]], problem, random_state)
     # every candidate, the ensembles' weights and the stacked layer: the same folds
     folds = folds_of(train[target], problem.task, _n_folds(len(train)), random_state)
+    study_name = _study_name(folder, modules)
     trials = _search(
         problem,
         train,
@@ -279,9 +285,9 @@ def automl(
     )
     # the rest: the chosen model's importances and its refit on every row
     deadline = started + budget * (1 - FINAL_SHARE - IMPORTANCE_SHARE)
-    board, fitted = _leaderboard(problem, (train, holdout), modules, (trials, folds), deadline)
-    # The model takes the columns it was given (those set aside are read and ignored).
-    everything = given.drop(columns=[target]), given[target]
+    board, fitted, members = _leaderboard(
+        problem, (train, holdout), modules, (trials, folds), deadline
+    )
     result = AutoMLResult(
         problem,
         folder,
@@ -291,40 +297,78 @@ def automl(
         trials,
         exploration=exploration,
         _fitted=fitted,
-        _data=everything,
+        # the model takes the columns it was given (those set aside are read and ignored)
+        _data=(labelled.drop(columns=[target]), labelled[target]),
+        _members=members,
     )
     board.to_csv(folder / "leaderboard.csv", index=False)  # kept, whatever comes next
+    _finish(result, holdout, (budget, started), constraints, data_path)
+    return result
+
+
+def _study_name(folder: Path, modules: dict[str, Any]) -> str:
+    """One study per folder and candidates' code: a rerun with the candidates as they
+    were continues it (finished trials kept); an edited, added or removed one starts anew."""
+    code = [f"{n}={source_hash(_source(m))}" for n, m in sorted(modules.items())]
+    key = f"{folder.resolve()}|{'|'.join(code)}"
+    return "automl-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _data_path(data: Any, table: pd.DataFrame, folder: Path) -> str | None:
+    """The file the data is in: the one given, or (a DataFrame) ``data.parquet`` written
+    into the folder, for the notebooks' code and ``alambic automl rerun`` to read."""
+    if isinstance(data, str | os.PathLike):
+        return str(Path(data).resolve())
+    path = folder / "data.parquet"
+    try:
+        table.to_parquet(path, index=False)
+    except Exception as exc:  # columns Parquet cannot hold: the search needs no copy
+        log.warning("the data could not be kept as %s (%s): rerun from Python", path, exc)
+        return None
+    return str(path.resolve())
+
+
+def _finish(
+    result: AutoMLResult,
+    holdout: pd.DataFrame,
+    clock: tuple[float, float],
+    constraints: dict[str, float] | None,
+    data_path: str | None,
+) -> None:
+    """Choose, explain (importances, the leaderboard page), refit on every row if the
+    budget has room, and write ``result.json``."""
+    board, folder, problem = result.leaderboard, result.folder, result.problem
+    budget, started = clock
     if not (board["status"] == "ok").any():
         reasons = "; ".join(f"{r.candidate}: {r.reason}" for r in board.itertuples())
         raise AutoMLError(f"no candidate could be refitted: {reasons}; fix them in {folder}")
     chosen = pick(board, higher=result.higher, **(constraints or {}))
     end = started + budget * (1 - FINAL_SHARE)
-    result.importances = _importances(problem, fitted[chosen], holdout, end)
-    (folder / "leaderboard.html").write_text(
-        leaderboard_page(
-            board,
-            target=target,
-            metric=problem.metric,
-            chosen=chosen,
-            importances=result.importances,
-        )
+    result.importances = _importances(problem, result._fitted[chosen], holdout, end)
+    page = leaderboard_page(
+        board,
+        target=problem.target,
+        metric=problem.metric,
+        chosen=chosen,
+        importances=result.importances,
     )
+    (folder / "leaderboard.html").write_text(page)
     seconds = board.loc[board["candidate"] == chosen, "fit_seconds"].astype(float).iloc[0]
     # a fit on every row costs about all rows / training rows of one on the training rows
     seconds = float(seconds) if np.isfinite(seconds) else 0.0
-    cost = 1.3 * seconds * len(given) / max(1, len(train))
+    rows = len(result._data[0]) if result._data is not None else 0
+    cost = REFIT_FACTOR * seconds * rows / max(1, rows - len(holdout))
     refit = time.monotonic() + cost <= started + budget
     result.model = result._packaged(chosen, refit=refit)
     result.seconds = time.monotonic() - started
     summary = {
         "chosen": chosen,
-        "study": study_name,
+        "study": result.study_name,
         "seconds": result.seconds,
         "budget_seconds": budget,
-        "data": path,
+        "data": data_path,
     }
     (folder / "result.json").write_text(json.dumps(summary, indent=2))
-    return result
 
 
 def _folder(out: str | Path | None) -> Path:
@@ -474,14 +518,14 @@ def _search(
     if remaining <= 0:
         raise AutoMLError(f"the budget ({budget:.0f}s) was spent before the search could start")
 
-    def search(seconds: float) -> pd.DataFrame:
+    def search(seconds: float, trial_timeout: float) -> pd.DataFrame:
         try:
             result = tune(
                 objective=functools.partial(run_candidate, spec),
                 space=space,
                 metric=problem.metric,
                 timeout=seconds,
-                trial_timeout=max(budget * TRIAL_SHARE, 5.0),
+                trial_timeout=trial_timeout,
                 n_jobs=jobs,
                 executor=executor,
                 warm_start=points,
@@ -499,13 +543,13 @@ def _search(
         frame: pd.DataFrame = result.trials
         return frame
 
-    trials = search(remaining)
+    trials = search(remaining, max(budget * TRIAL_SHARE, 5.0))
     # The search stopped at SEARCH_SHARE of the budget; what the refits will need is now
     # known from the trials' fit times: the time beyond that goes to more trials (the
     # same study continues: nothing is redone).
-    extra = _room_for_trials(problem, modules, trials, clock, jobs)
-    if extra >= max(MIN_EXTRA_S, 0.05 * budget):
-        trials = search(extra)
+    extra, longest = _room_for_trials(problem, modules, trials, clock, len(folds))
+    if extra >= max(MIN_EXTRA_S, 0.05 * budget):  # a trial running at its end: at most longest
+        trials = search(extra, min(longest, budget * TRIAL_SHARE))
     return trials
 
 
@@ -514,11 +558,12 @@ def _room_for_trials(
     modules: dict[str, Any],
     trials: pd.DataFrame,
     clock: tuple[float, float],
-    jobs: int,
-) -> float:
-    """Seconds the search may go on for and still leave the leaderboard's refits and
-    measures, the final refit on every row and a margin their time (estimated from the
-    fit time per fold of each candidate's best trial)."""
+    n_folds: int,
+) -> tuple[float, float]:
+    """Seconds the search may go on for and still leave their time to the leaderboard's
+    refits and measures, the final refit on every row, the importances and a margin
+    (estimated from the fit time per fold of each candidate's best trial); and the
+    seconds a trial may then take."""
     from alambic.evaluation import METRICS
 
     higher = METRICS[problem.metric][1]
@@ -526,12 +571,13 @@ def _room_for_trials(
     fits = [r["fit_seconds"] for r in best.values() if r["status"] == "ok"]
     fits = [f for f in fits if np.isfinite(f)]
     if not fits:
-        return 0.0
+        return 0.0, 0.0
     budget, started = clock
-    refits = sum(1.3 * f + MEASURE_S for f in fits) + 1.5 * max(fits)  # and the final one
-    in_flight = 5 * max(fits) * max(1.0, len(fits) / jobs)  # trials running at the stop
+    # the leaderboard's refits and measures, then the chosen one's refit on every row
+    refits = sum(REFIT_FACTOR * f + MEASURE_S for f in fits) + 1.5 * REFIT_FACTOR * max(fits)
+    in_flight = 2 * n_folds * max(fits)  # a trial running when the search stops, at most
     left = started + budget * (1 - FINAL_SHARE - IMPORTANCE_SHARE) - time.monotonic()
-    return float(left - refits - in_flight - MARGIN_SHARE * budget)
+    return float(left - refits - in_flight - MARGIN_SHARE * budget), float(in_flight)
 
 
 def _leaderboard(
@@ -540,12 +586,12 @@ def _leaderboard(
     modules: dict[str, Any],
     searched: tuple[pd.DataFrame, list[list[int]]],
     deadline: float,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, list[str]]]:
     """Each candidate's best trial refitted on the training rows (best first, while the
     time left allows) and measured on the held-out rows; their ensembles.
 
     ``searched``: the search's trials and its folds (held-out positions)."""
-    from alambic.evaluation import METRICS, metric, scores_of
+    from alambic.evaluation import METRICS
 
     higher = METRICS[problem.metric][1]
     target = problem.target
@@ -558,48 +604,70 @@ def _leaderboard(
     order = sorted(best, key=lambda n: _rank(best[n], higher))
     rows: list[dict[str, Any]] = []
     fitted: dict[str, Any] = {}
+    costs: dict[str, float] = {}  # seconds each refitted candidate's scoring took
     for name in order:
         row = {"candidate": name, **best[name]}
-        if row["status"] == "ok":
-            # a fit on every training row costs about 5/4 of a fold's (4/5 of the rows)
-            # the best is always refitted: a search hands back a model, even a late one
-            if fitted and time.monotonic() + 1.3 * row["fit_seconds"] > deadline:
-                row.update(status="not refitted", reason="the budget ran out before its refit")
-                rows.append(row)
-                continue
-            try:
-                model = modules[name].build(**row["params"]).fit(features, labels)
-                row["holdout_score"] = metric(
-                    problem.metric, test_y, scores_of(model, test_x, problem.task)
-                )
-                row.update(measure(model, features))
-            except Exception as exc:  # a candidate edited since its trial, say: listed
-                row.update(status="failed", reason=f"refit: {type(exc).__name__}: {exc}")
-                rows.append(row)
-                continue
-            fitted[name] = model
         rows.append(row)
-    combined = (
-        _ensembles(problem, best, fitted, labels, folds) if time.monotonic() < deadline else []
-    )
-    for model, row in combined:
-        if time.monotonic() >= deadline:
-            break
+        if row["status"] != "ok":
+            continue
+        # a fit on every training row costs about 5/4 of a fold's (4/5 of the rows);
+        # the best is always refitted: a search hands back a model, even a late one
+        if fitted and time.monotonic() + REFIT_FACTOR * row["fit_seconds"] > deadline:
+            row.update(status="not refitted", reason="the budget ran out before its refit")
+            continue
+        try:
+            model = modules[name].build(**row["params"]).fit(features, labels)
+        except Exception as exc:  # a candidate edited since its trial, say: listed
+            row.update(status="failed", reason=f"refit: {type(exc).__name__}: {exc}")
+            continue
+        started = time.monotonic()
+        if _scored(problem, model, row, (features, test_x, test_y)):
+            fitted[name] = model
+            costs[name] = time.monotonic() - started
+    if time.monotonic() < deadline:
+        for model, row in _ensembles(problem, best, fitted, labels, folds):
+            rows.append(row)
+            # scoring a combination costs what scoring its members did, about
+            if time.monotonic() + sum(costs[m] for m in row["members"]) > deadline:
+                row.update(status="not refitted", reason="the budget ran out before its scoring")
+            elif _scored(problem, model, row, (features, test_x, test_y)):
+                fitted[row["candidate"]] = model
+    members = {r["candidate"]: r["members"] for r in rows if "members" in r}
+    board = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    board["pareto"] = pareto(board, higher=higher)
+    board = board.sort_values(["status", "cv_score"], ascending=[False, not higher], kind="stable")
+    return board.reset_index(drop=True), fitted, members
+
+
+def _scored(problem: Problem, model: Any, row: dict[str, Any], data: tuple[Any, Any, Any]) -> bool:
+    """Score a fitted model on the held-out rows and measure its latency and size into
+    ``row``; False (the row marked failed, with why) if it cannot."""
+    from alambic.evaluation import metric, scores_of
+
+    features, test_x, test_y = data
+    try:
         row["holdout_score"] = metric(
             problem.metric, test_y, scores_of(model, test_x, problem.task)
         )
         row.update(measure(model, features))
-        fitted[row["candidate"]] = model
-        rows.append(row)
-    board = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    board["pareto"] = pareto(board, higher=higher)
-    board = board.sort_values(["status", "cv_score"], ascending=[False, not higher], kind="stable")
-    return board.reset_index(drop=True), fitted
+    except Exception as exc:  # a model that cannot predict the held-out rows: listed
+        row.update(status="failed", reason=f"scoring: {type(exc).__name__}: {exc}")
+        return False
+    return True
 
 
 def _importances(problem: Problem, model: Any, holdout: pd.DataFrame, end: float) -> pd.DataFrame:
-    """The chosen model's permutation importances, in the time left until ``end``."""
+    """The chosen model's permutation importances, in the time left until ``end`` (none,
+    with a warning, if they cannot be had)."""
     seconds = min(end - time.monotonic(), 60.0)
+    try:
+        return _permuted(problem, model, holdout, seconds)
+    except Exception as exc:  # the search's result matters more than its importances
+        log.warning("no feature importances: %s: %s", type(exc).__name__, exc)
+        return pd.DataFrame(columns=["feature", "importance", "std"])
+
+
+def _permuted(problem: Problem, model: Any, holdout: pd.DataFrame, seconds: float) -> pd.DataFrame:
     return importances(
         model,
         holdout.drop(columns=[problem.target]),
@@ -624,8 +692,9 @@ def _ensembles(
     labels: pd.Series,
     folds: list[list[int]],
 ) -> list[tuple[Any, dict[str, Any]]]:
-    """The candidates combined over their best out-of-fold predictions: by greedy
-    selection (``ensemble``), and by a second layer learnt on them (``stacked``)."""
+    """The refitted candidates (``fitted``, best first) combined over their best
+    out-of-fold predictions: by greedy selection (``ensemble``), and by a second layer
+    learnt on those of the best ``MAX_STACKED`` (``stacked``)."""
     from alambic.config import settings
     from alambic.store import ArtifactRef, ArtifactStore, load_value
 
@@ -635,19 +704,22 @@ def _ensembles(
     store = ArtifactStore(settings().artifacts)
     oof = [np.asarray(load_value(store, ArtifactRef.from_dict(best[n]["oof"]))) for n in names]
     y = metric_labels(labels, problem.classes)
+    classes = list(problem.classes) or None
     out: list[tuple[Any, dict[str, Any]]] = []
     weights = greedy_weights(oof, y, problem.metric)
     chosen = [(n, w) for n, w in zip(names, weights, strict=True) if w > 0]
     if len(chosen) >= 2:  # else one model alone is best: the ensemble would be that model
-        model = Ensemble([fitted[n] for n, _ in chosen], [w for _, w in chosen])
-        row = _combined_row("ensemble", [n for n, _ in chosen], best)
+        members = [n for n, _ in chosen]
+        model = Ensemble([fitted[n] for n in members], [w for _, w in chosen], classes)
+        row = _combined_row("ensemble", members, best)
         row["cv_score"] = cross_fitted_score(oof, y, problem.metric)
         row["reason"] = "weights: " + ", ".join(f"{n} {w:.2f}" for n, w in chosen)
         out.append((model, row))
-    layer, score = stack(oof, y, problem.metric, problem.task, folds)
-    row = _combined_row("stacked", names, best)
-    row.update(cv_score=score, reason="a second layer over " + ", ".join(names))
-    out.append((Stacked([fitted[n] for n in names], layer), row))
+    top = names[:MAX_STACKED]
+    layer, score = stack(oof[: len(top)], y, problem.metric, problem.task, folds)
+    row = _combined_row("stacked", top, best)
+    row.update(cv_score=score, reason="a second layer over " + ", ".join(top))
+    out.append((Stacked([fitted[n] for n in top], layer, classes), row))
     return out
 
 
@@ -658,6 +730,7 @@ def _combined_row(name: str, members: list[str], best: dict[str, Any]) -> dict[s
         "cv_std": np.nan,
         "fit_seconds": float(sum(best[n]["fit_seconds"] for n in members)),
         "trials": 0,
+        "members": members,
     }
 
 

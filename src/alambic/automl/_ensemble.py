@@ -34,6 +34,7 @@ from alambic.evaluation import METRICS, metric
 __all__ = [
     "Ensemble",
     "Stacked",
+    "aligned",
     "cross_fitted_score",
     "greedy_weights",
     "meta_features",
@@ -88,22 +89,26 @@ def cross_fitted_score(
     return float(np.mean(scores))
 
 
-class Ensemble(BaseEstimator):  # type: ignore[misc]
-    """The weighted average of fitted models' probabilities (or predictions).
+def aligned(predicted: np.ndarray, model: Any, classes: list[Any]) -> np.ndarray:
+    """Probabilities with a column for every class, in ``classes``' order (a model whose
+    training rows lacked a rare class has no column for it: it gets 0)."""
+    if predicted.ndim != 2 or predicted.shape[1] == len(classes):
+        return predicted
+    out = np.zeros((len(predicted), len(classes)))
+    positions = {c: i for i, c in enumerate(classes)}
+    for j, label in enumerate(getattr(model, "classes_", [])):
+        out[:, positions[label]] = predicted[:, j]
+    return out
 
-    Args:
-        members: fitted estimators, all of one task (classifiers with the same classes).
-        weights: one per member, summing to 1.
-    """
 
-    def __init__(
-        self, members: list[Any] | None = None, weights: list[float] | None = None
-    ) -> None:
-        self.members = members
-        self.weights = weights
+class _Combined(BaseEstimator):  # type: ignore[misc]
+    """Fitted members, combined: what :class:`Ensemble` and :class:`Stacked` share."""
 
-    def fit(self, X: Any, y: Any) -> Ensemble:
-        """Refit every member on ``X``, ``y`` (the weights stay as they are)."""
+    members: list[Any] | None
+    classes: list[Any] | None
+
+    def fit(self, X: Any, y: Any) -> _Combined:
+        """Refit every member on ``X``, ``y`` (how they are combined stays as it is)."""
         from sklearn.base import clone
 
         self.members = [clone(m).fit(X, y) for m in self.members or []]
@@ -111,25 +116,59 @@ class Ensemble(BaseEstimator):  # type: ignore[misc]
 
     @property
     def classes_(self) -> np.ndarray:
+        if self.classes is not None:
+            return np.asarray(self.classes)
         return np.asarray(self.members[0].classes_)  # type: ignore[index]
-
-    def _average(self, X: Any, method: str) -> np.ndarray:
-        pairs = zip(self.members or [], self.weights or [], strict=True)
-        return np.asarray(sum(w * np.asarray(getattr(m, method)(X)) for m, w in pairs if w > 0))
 
     def _classifies(self) -> bool:
         first = (self.members or [None])[0]
         return hasattr(first, "predict_proba") and hasattr(first, "classes_")
 
+    def _outputs(self, X: Any) -> list[np.ndarray]:
+        """Each member's probabilities (a column per class of ``classes_``) or
+        predictions."""
+        if not self._classifies():
+            return [np.asarray(m.predict(X)) for m in self.members or []]
+        classes = list(self.classes_)
+        return [aligned(np.asarray(m.predict_proba(X)), m, classes) for m in self.members or []]
+
+    def _combined(self, X: Any) -> np.ndarray:
+        raise NotImplementedError
+
     @available_if(_classifies)  # type: ignore[untyped-decorator]
     def predict_proba(self, X: Any) -> np.ndarray:
-        """The weighted average of the members' probabilities (classifiers only)."""
-        return self._average(X, "predict_proba")
+        """The combined probabilities, a column per class (classifiers only)."""
+        return self._combined(X)
 
     def predict(self, X: Any) -> np.ndarray:
         if self._classifies():
             return np.asarray(self.classes_[self.predict_proba(X).argmax(axis=1)])
-        return self._average(X, "predict")
+        return self._combined(X)
+
+
+class Ensemble(_Combined):
+    """The weighted average of fitted models' probabilities (or predictions).
+
+    Args:
+        members: fitted estimators, all of one task.
+        weights: one per member, summing to 1.
+        classes: the classes, in the order of the probabilities' columns (default: the
+            first member's).
+    """
+
+    def __init__(
+        self,
+        members: list[Any] | None = None,
+        weights: list[float] | None = None,
+        classes: list[Any] | None = None,
+    ) -> None:
+        self.members = members
+        self.weights = weights
+        self.classes = classes
+
+    def _combined(self, X: Any) -> np.ndarray:
+        pairs = zip(self._outputs(X), self.weights or [], strict=True)
+        return np.asarray(sum(w * out for out, w in pairs if w > 0))
 
 
 def meta_features(predictions: list[np.ndarray]) -> np.ndarray:
@@ -165,58 +204,55 @@ def stack(
     else:
         layer = LogisticRegression(C=1.0, max_iter=1000)
     scored: np.ndarray | None = None
+    width = predictions[0].shape[1] if task != "regression" else 0
     for held_out in folds:
         test = np.asarray(held_out)
         fit = np.setdiff1d(np.arange(len(y)), test)
         fitted = clone(layer).fit(x[fit], y[fit])
-        out = fitted.predict(x[test]) if task == "regression" else fitted.predict_proba(x[test])
+        if task == "regression":
+            out = fitted.predict(x[test])
+        else:  # a fold lacking a rare class: its column stays 0
+            out = aligned(fitted.predict_proba(x[test]), fitted, list(range(width)))
         if scored is None:
             scored = np.zeros((len(y), *out.shape[1:]))
         scored[test] = out
     return layer.fit(x, y), metric(name, y, scored)
 
 
-class Stacked(BaseEstimator):  # type: ignore[misc]
+class Stacked(_Combined):
     """Fitted models and a second layer over their probabilities (or predictions).
 
     Args:
-        members: fitted estimators, all of one task (classifiers with the same classes).
+        members: fitted estimators, all of one task.
         layer: the fitted second layer (see :func:`stack`); for classes, it predicts the
-            index of a class in the members' ``classes_``.
+            position of a class in ``classes``.
+        classes: the classes, in the order the layer was trained on (default: the first
+            member's).
+
+    A clone keeps the fitted layer (it was learnt on out-of-fold predictions, which a
+    refit on new rows does not have); :meth:`fit` refits the members alone.
     """
 
-    def __init__(self, members: list[Any] | None = None, layer: Any = None) -> None:
+    def __init__(
+        self, members: list[Any] | None = None, layer: Any = None, classes: list[Any] | None = None
+    ) -> None:
         self.members = members
         self.layer = layer
+        self.classes = classes
 
-    def fit(self, X: Any, y: Any) -> Stacked:
-        """Refit every member on ``X``, ``y`` (the layer stays as it is)."""
+    def __sklearn_clone__(self) -> Stacked:
+        import copy
+
         from sklearn.base import clone
 
-        self.members = [clone(m).fit(X, y) for m in self.members or []]
-        return self
+        members = [clone(m) for m in self.members or []]
+        return Stacked(members, copy.deepcopy(self.layer), copy.copy(self.classes))
 
-    @property
-    def classes_(self) -> np.ndarray:
-        return np.asarray(self.members[0].classes_)  # type: ignore[index]
-
-    def _classifies(self) -> bool:
-        first = (self.members or [None])[0]
-        return hasattr(first, "predict_proba") and hasattr(first, "classes_")
-
-    def _inputs(self, X: Any) -> np.ndarray:
-        method = "predict_proba" if self._classifies() else "predict"
-        return meta_features([np.asarray(getattr(m, method)(X)) for m in self.members or []])
-
-    @available_if(_classifies)  # type: ignore[untyped-decorator]
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """The layer's probabilities, one column per class of the members."""
-        layer_proba = np.asarray(self.layer.predict_proba(self._inputs(X)))
+    def _combined(self, X: Any) -> np.ndarray:
+        inputs = meta_features(self._outputs(X))
+        if not self._classifies():
+            return np.asarray(self.layer.predict(inputs))
+        layer_proba = np.asarray(self.layer.predict_proba(inputs))
         out = np.zeros((layer_proba.shape[0], len(self.classes_)))
-        out[:, np.asarray(self.layer.classes_, dtype=int)] = layer_proba
+        out[:, np.asarray(self.layer.classes_, dtype=int)] = layer_proba  # positions
         return out
-
-    def predict(self, X: Any) -> np.ndarray:
-        if self._classifies():
-            return np.asarray(self.classes_[self.predict_proba(X).argmax(axis=1)])
-        return np.asarray(self.layer.predict(self._inputs(X)))

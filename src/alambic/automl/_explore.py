@@ -4,8 +4,8 @@ model is fitted.
 :func:`explore` reads the table as given and the :class:`~alambic.automl.Problem`
 :func:`~alambic.automl.detect` made of it, and gathers: rows and columns, each column's
 type, missing values and statistics (from :func:`alambic.data.profile`, the profiles
-monitoring uses), duplicated rows (alike in every feature and the target: an
-identifier does not make a copy new), the target's distribution, each feature's relation to
+monitoring uses), duplicated rows (labelled rows alike in every feature and the target:
+an identifier does not make a copy new), the target's distribution, each feature's relation to
 the target (mutual information, on a sample), pairs of strongly correlated numbers,
 anomalous rows (an isolation forest over the numbers), and **insights ranked by
 severity** (high, medium, low), each with what to do about it.
@@ -71,6 +71,7 @@ class Exploration:
     anomalies: dict[str, Any]
     insights: list[Insight] = field(default_factory=list)
     data_path: str | None = None
+    random_state: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -130,12 +131,13 @@ def explore(
     found = Exploration(
         problem=problem.to_dict(),
         rows=len(data),
-        duplicates=int(data[[*problem.features, problem.target]].duplicated().sum()),
+        duplicates=int(frame[[*problem.features, problem.target]].duplicated().sum()),
         columns=columns,
         target=_target(frame[problem.target], problem),
         correlated=_correlated(frame, problem),
         anomalies=_anomalies(sample, problem, random_state),
         data_path=data_path,
+        random_state=random_state,
     )
     found.insights = _insights(found, problem)
     return found
@@ -218,14 +220,14 @@ def _encoded(sample: pd.DataFrame, problem: Problem) -> tuple[pd.DataFrame, list
         if kind == "category":
             values = column.astype("category").cat.codes.to_numpy(dtype=float)
         elif kind == "datetime":
-            stamps = pd.to_datetime(column, errors="coerce", format="mixed")
-            values = (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy()
+            stamps = pd.to_datetime(column, errors="coerce", format="mixed", utc=True)
+            values = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
         else:
             values = pd.to_numeric(column, errors="coerce").astype(float).to_numpy()
         finite = np.isfinite(values)
         fill = float(np.median(values[finite])) if finite.any() else 0.0
         columns[name] = np.where(finite, values, fill)
-        discrete.append(kind == "category")
+        discrete.append(kind == "category" or pd.api.types.is_bool_dtype(column))
     return pd.DataFrame(columns, index=sample.index), discrete
 
 
@@ -254,7 +256,10 @@ def _correlated(frame: pd.DataFrame, problem: Problem) -> list[dict[str, Any]]:
     numbers = [n for n, k in problem.features.items() if k == "numeric"]
     if len(numbers) < 2:
         return []
-    sample = frame[numbers].head(20_000).apply(pd.to_numeric, errors="coerce").astype(float)
+    rows = frame[numbers]
+    if len(rows) > 20_000:
+        rows = rows.sample(20_000, random_state=0)
+    sample = rows.apply(pd.to_numeric, errors="coerce").astype(float)
     matrix = sample.corr().to_numpy()
     pairs: list[dict[str, Any]] = []
     for i, j in zip(*np.triu_indices(len(numbers), k=1), strict=True):
@@ -347,16 +352,28 @@ def _row_insights(found: Exploration, problem: Problem) -> list[Insight]:
 
 def _column_insights(found: Exploration, problem: Problem) -> list[Insight]:
     out = []
+    plain = {}
     for name, why in problem.set_aside.items():
-        leak = why.startswith("a leak")
+        if not why.startswith("a leak"):
+            plain[name] = why
+            continue
         out.append(
             Insight(
-                "high" if leak else "medium",
-                f"column {name!r} is set aside",
+                "high",
+                f"column {name!r} is set aside as a leak",
                 why,
-                "pass keep=[...] if it is truly known when a prediction is asked for"
-                if leak
-                else "nothing to do if that is right; keep=[...] uses it anyway",
+                "pass keep=[...] if it is truly known when a prediction is asked for",
+            )
+        )
+    if plain:
+        listed = "; ".join(f"{name!r} {why}" for name, why in list(plain.items())[:10])
+        others = f" and {len(plain) - 10} more" if len(plain) > 10 else ""
+        out.append(
+            Insight(
+                "low",
+                f"{_count(len(plain), 'column')} set aside (identifiers, constants, empty)",
+                listed + others,
+                "nothing to do if that is right; keep=[...] uses one anyway",
             )
         )
     for column in found.columns:

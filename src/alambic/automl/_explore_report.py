@@ -11,12 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alambic.automl._explore import ANOMALOUS, CORRELATED, SAMPLE
 from alambic.core.reports import bar_chart, escape, markdown_table, number, page, table
 
 if TYPE_CHECKING:
     from alambic.automl._explore import Exploration
 
-__all__ = ["render_html", "render_notebook", "write_notebook"]
+__all__ = ["read_code", "render_html", "render_notebook", "write_notebook"]
 
 
 def _overview(found: Exploration) -> list[tuple[str, Any]]:
@@ -126,15 +127,15 @@ def render_html(found: Exploration) -> str:
     return page(f"Data exploration: {problem['target']}", "".join(parts))
 
 
-def _load_code(found: Exploration) -> str:
-    target = found.problem["target"]
-    if found.data_path is None:
+def read_code(data_path: str | None, target: str) -> str:
+    """The lines that read the data back as pandas does (``frame``, ``target``)."""
+    if data_path is None:
         read = "frame = ...  # the DataFrame given to al.automl"
-    elif found.data_path.lower().endswith((".parquet", ".pq")):
-        read = f"frame = pd.read_parquet({found.data_path!r})"
+    elif data_path.lower().endswith((".parquet", ".pq")):
+        read = f"frame = pd.read_parquet({data_path!r})"
     else:
-        read = f"frame = pd.read_csv({found.data_path!r})"
-    return f"import pandas as pd\n\n{read}\ntarget = {target!r}\nframe.shape"
+        read = f"frame = pd.read_csv({data_path!r})"
+    return f"import numpy as np\nimport pandas as pd\n\n{read}\ntarget = {target!r}"
 
 
 def render_notebook(found: Exploration) -> Any:
@@ -142,7 +143,6 @@ def render_notebook(found: Exploration) -> Any:
     import nbformat.v4 as nbf
 
     problem = found.problem
-    features = list(problem["features"])
     insights = "\n".join(
         f"- **{i.severity}** — {i.title}: {i.detail}. *{i.action}.*" for i in found.insights
     )
@@ -159,7 +159,7 @@ def render_notebook(found: Exploration) -> Any:
                 f"- **{d['what']}**: {d['value']} — {d['reason']}" for d in problem["decisions"]
             )
         ),
-        nbf.new_code_cell(_load_code(found)),
+        nbf.new_code_cell(read_code(found.data_path, problem["target"]) + "\nframe.shape"),
         nbf.new_markdown_cell(
             "## Target\n\n"
             + markdown_table(
@@ -182,8 +182,10 @@ def render_notebook(found: Exploration) -> Any:
         nbf.new_code_cell(
             "summary = frame.describe(include='all').T\n"
             "summary['missing'] = frame.isna().mean()\n"
-            f"print(frame.duplicated({[*problem['features'], problem['target']]!r}).sum(), "
-            "'duplicated rows')\n"
+            "labelled = frame[frame[target].notna()]\n"
+            f"compared = {[*problem['features'], problem['target']]!r}\n"
+            "duplicates = labelled.duplicated(compared).sum()\n"
+            "print(duplicates, 'duplicated rows (alike in every feature and the target)')\n"
             "summary"
         ),
         nbf.new_markdown_cell(
@@ -192,36 +194,85 @@ def render_notebook(found: Exploration) -> Any:
             "with the median); pairs of numbers with |r| ≥ 0.9:\n\n"
             + markdown_table(["a", "b", "r"], [[p["a"], p["b"], p["r"]] for p in found.correlated])
         ),
-        nbf.new_code_cell(_relation_code(problem["task"], features)),
+        nbf.new_code_cell(_sample_code(found)),
+        nbf.new_code_cell(_relation_code(found)),
+        nbf.new_code_cell(_correlation_code()),
         nbf.new_markdown_cell(
             f"## Anomalous rows\n\n{found.anomalies['rows']} of {found.anomalies['sampled']} "
             "rows are isolated quickly by an isolation forest over the features."
         ),
-        nbf.new_code_cell(
-            "from sklearn.ensemble import IsolationForest\n\n"
-            "forest = IsolationForest(random_state=0).fit(numbers)\n"
-            "frame.loc[numbers.index[forest.predict(numbers) == -1]].head()"
-        ),
+        nbf.new_code_cell(_anomaly_code()),
     ]
     notebook = nbf.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     return notebook
 
 
-def _relation_code(task: str, features: list[str]) -> str:
+def _sample_code(found: Exploration) -> str:
+    """Code that makes the sample the report's relation and anomalies were measured on,
+    encoded as it was (categories as codes, dates as seconds, missing as the median)."""
+    problem = found.problem
+    kinds = problem["features"]
+    return (
+        f"SAMPLE, SEED = {SAMPLE}, {found.random_state}\n"
+        f"kinds = {kinds!r}\n"
+        "labelled = frame[frame[target].notna()]\n"
+        "sample = labelled.sample(SAMPLE, random_state=SEED) if len(labelled) > SAMPLE "
+        "else labelled\n\n\n"
+        "def encoded(column, kind):\n"
+        "    if kind == 'category':\n"
+        "        values = column.astype('category').cat.codes.astype(float)\n"
+        "    elif kind == 'datetime':\n"
+        "        stamps = pd.to_datetime(column, errors='coerce', format='mixed', utc=True)\n"
+        "        values = (stamps - pd.Timestamp(0, tz='UTC')).dt.total_seconds()\n"
+        "    else:\n"
+        "        values = pd.to_numeric(column, errors='coerce').astype(float)\n"
+        "    values = values.where(np.isfinite(values))\n"
+        "    return values.fillna(values.median() if values.notna().any() else 0.0)\n\n\n"
+        "numbers = pd.DataFrame({name: encoded(sample[name], kind) for name, kind in "
+        "kinds.items()})\n"
+        "discrete = [kind == 'category' or pd.api.types.is_bool_dtype(sample[name]) "
+        "for name, kind in kinds.items()]\n"
+        "numbers.shape"
+    )
+
+
+def _relation_code(found: Exploration) -> str:
+    task = found.problem["task"]
     function = "mutual_info_regression" if task == "regression" else "mutual_info_classif"
+    labels = (
+        "sample[target].astype(float)"
+        if task == "regression"
+        else "sample[target].astype('category').cat.codes"
+    )
     return (
         f"from sklearn.feature_selection import {function}\n\n"
-        f"features = {features!r}\n"
-        "numbers = frame.loc[frame[target].notna(), features].apply(\n"
-        "    lambda c: c if pd.api.types.is_numeric_dtype(c) else c.astype('category').cat.codes\n"
-        ").astype(float)\n"
-        "numbers = numbers.fillna(numbers.median())\n"
-        "labels = frame.loc[numbers.index, target]\n"
-        + ("labels = labels.astype('category').cat.codes\n" if task != "regression" else "")
-        + f"relation = pd.Series({function}(numbers, labels, random_state=0), index=features)\n"
-        "print(relation.sort_values(ascending=False).head(20))\n"
-        "numbers.corr().where(lambda r: r.abs() >= 0.9).stack().loc[lambda r: r < 1]"
+        f"scores = {function}(numbers, {labels}, discrete_features=discrete, "
+        "random_state=SEED)\n"
+        "relation = pd.Series(scores, index=numbers.columns).sort_values(ascending=False)\n"
+        "relation.head(20)"
+    )
+
+
+def _correlation_code() -> str:
+    return (
+        "plain = [name for name, kind in kinds.items() if kind == 'numeric']\n"
+        "rows = labelled[plain] if len(labelled) <= 20_000 else labelled[plain].sample(20_000, "
+        "random_state=0)\n"
+        "r = rows.apply(pd.to_numeric, errors='coerce').astype(float).corr()\n"
+        "upper = r.where(np.triu(np.ones(r.shape, dtype=bool), k=1))\n"
+        f"pairs = upper.stack()\npairs[pairs.abs() >= {CORRELATED}].sort_values(key=abs, "
+        "ascending=False)"
+    )
+
+
+def _anomaly_code() -> str:
+    return (
+        "from sklearn.ensemble import IsolationForest\n\n"
+        "forest = IsolationForest(n_estimators=100, random_state=SEED).fit(numbers)\n"
+        f"anomalous = -forest.score_samples(numbers) > {ANOMALOUS}  # the report's threshold\n"
+        "print(anomalous.sum(), 'of', len(numbers), 'rows')\n"
+        "sample[anomalous].head()"
     )
 
 

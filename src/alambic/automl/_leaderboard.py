@@ -144,9 +144,10 @@ def importances(
     def scorer(estimator: Any, x: pd.DataFrame, y: Any) -> float:
         return sign * score(metric, y, scores_of(estimator, x, task))
 
+    labels = np.asarray(labels)
     if len(features) > IMPORTANCE_ROWS:
-        features = features.sample(IMPORTANCE_ROWS, random_state=random_state)
-        labels = np.asarray(labels)[features.index]
+        rows = np.random.default_rng(random_state).choice(len(features), IMPORTANCE_ROWS, False)
+        features, labels = features.iloc[rows], labels[rows]
     started = time.perf_counter()
     scorer(model, features, labels)
     one = (time.perf_counter() - started) * features.shape[1]  # one repeat of every column

@@ -39,7 +39,31 @@ def _steps(module: Any) -> str:
         pipeline = module.build()
     except Exception as exc:  # an edited candidate whose build needs parameters
         return f"(build() without parameters raises {type(exc).__name__})"
-    return " → ".join(f"`{name}` ({type(step).__name__})" for name, step in pipeline.steps)
+    steps = getattr(pipeline, "steps", None) or [("model", pipeline)]
+    return " → ".join(f"`{name}` ({type(step).__name__})" for name, step in steps)
+
+
+def _about(module: Any, name: str) -> str:
+    """The first line of a candidate's docstring (its name, if it has none)."""
+    lines = (module.__doc__ or "").strip().splitlines()
+    return lines[0] if lines else name
+
+
+# the metrics' names as scikit-learn's scoring= knows them (errors: negated)
+SCORING = {
+    "roc_auc": "roc_auc",
+    "pr_auc": "average_precision",
+    "log_loss": "neg_log_loss",
+    "accuracy": "accuracy",
+    "f1": "f1",
+    "brier": "neg_brier_score",
+    "macro_f1": "f1_macro",
+    "multi_log_loss": "neg_log_loss",
+    "rmse": "neg_root_mean_squared_error",
+    "mae": "neg_mean_absolute_error",
+    "r2": "r2",
+    "mape": "neg_mean_absolute_percentage_error",
+}
 
 
 def candidate_notebook(problem: Any, modules: dict[str, Any], data_path: str | None) -> Any:
@@ -47,13 +71,8 @@ def candidate_notebook(problem: Any, modules: dict[str, Any], data_path: str | N
     portfolio, and a cell that loads it; at the end, how to score one by hand."""
     import nbformat.v4 as nbf
 
-    read = (
-        f"frame = pd.read_csv({data_path!r})"
-        if data_path and not data_path.lower().endswith((".parquet", ".pq"))
-        else f"frame = pd.read_parquet({data_path!r})"
-        if data_path
-        else "frame = ...  # the DataFrame given to al.automl"
-    )
+    from alambic.automl._explore_report import read_code
+
     cells = [
         nbf.new_markdown_cell(
             f"# Candidates for `{problem.target}`\n\n"
@@ -64,7 +83,7 @@ def candidate_notebook(problem: Any, modules: dict[str, Any], data_path: str | N
             + markdown_table(
                 ["candidate", "what it is", "hyperparameters", "portfolio entries"],
                 [
-                    [name, (m.__doc__ or "").splitlines()[0], len(m.SPACE), len(_portfolio(m))]
+                    [name, _about(m, name), len(m.SPACE), len(_portfolio(m))]
                     for name, m in modules.items()
                 ],
             )
@@ -73,7 +92,7 @@ def candidate_notebook(problem: Any, modules: dict[str, Any], data_path: str | N
     for name, module in modules.items():
         cells += [
             nbf.new_markdown_cell(
-                f"## {name}\n\n{(module.__doc__ or '').splitlines()[0]}\n\n"
+                f"## {name}\n\n{_about(module, name)}\n\n"
                 f"Pipeline: {_steps(module)}\n\n"
                 + markdown_table(["hyperparameter", "range"], _space_rows(module.SPACE))
                 + f"\n\nPortfolio (tried first): `{_portfolio(module)!r}`"
@@ -87,14 +106,16 @@ def candidate_notebook(problem: Any, modules: dict[str, Any], data_path: str | N
     cells += [
         nbf.new_markdown_cell(
             "## Scoring a candidate by hand\n\nThe search cross-validates every candidate "
-            "on the same folds; this cell scores the last one loaded on five folds."
+            f"on the same folds by {problem.metric}; this cell scores the last one loaded "
+            "on five folds of its own (scikit-learn negates error metrics)."
         ),
         nbf.new_code_cell(
-            "import pandas as pd\nfrom sklearn.model_selection import cross_val_score\n\n"
-            f"{read}\n"
-            f"known = frame[frame[{problem.target!r}].notna()]\n"
-            f"x, y = known.drop(columns=[{problem.target!r}]), known[{problem.target!r}]\n"
-            "cross_val_score(candidate.build(), x, y, cv=5).mean()"
+            "from sklearn.model_selection import cross_val_score\n\n"
+            f"{read_code(data_path, problem.target)}\n"
+            "known = frame[frame[target].notna()]\n"
+            "x, y = known.drop(columns=[target]), known[target]\n"
+            f"cross_val_score(candidate.build(), x, y, cv=5, "
+            f"scoring={SCORING.get(problem.metric, None)!r}).mean()"
         ),
     ]
     notebook = nbf.new_notebook(cells=cells)

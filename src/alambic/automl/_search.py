@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from alambic.automl._ensemble import aligned
 from alambic.errors import AutoMLError
 from alambic.tuning import Categorical, Int, Pruned, Space, Trial, trial_data
 
@@ -186,7 +187,7 @@ def _cross_validate(spec: dict[str, Any], params: dict[str, Any], trial: Trial) 
         started = time.perf_counter()
         model = build(**own).fit(features.iloc[train], labels.iloc[train])
         fit_seconds += time.perf_counter() - started
-        predicted = _aligned(scores_of(model, features.iloc[valid], task), model, spec["classes"])
+        predicted = aligned(scores_of(model, features.iloc[valid], task), model, spec["classes"])
         if oof is None:
             oof = np.full((len(data), *predicted.shape[1:]), np.nan)
         oof[valid] = predicted
@@ -204,18 +205,6 @@ def _cross_validate(spec: dict[str, Any], params: dict[str, Any], trial: Trial) 
     trial.set_attr("fit_seconds", fit_seconds / max(1, len(scores)))
     trial.set_attr("oof", _save_oof(spec["store"], oof))
     return float(np.mean(scores))
-
-
-def _aligned(predicted: np.ndarray, model: Any, classes: list[Any]) -> np.ndarray:
-    """Probabilities with a column for every class, in ``classes``' order (a fold whose
-    training rows lack a rare class has no column for it: it gets 0)."""
-    if predicted.ndim != 2 or predicted.shape[1] == len(classes):
-        return predicted
-    out = np.zeros((len(predicted), len(classes)))
-    positions = {c: i for i, c in enumerate(classes)}
-    for j, label in enumerate(getattr(model, "classes_", [])):
-        out[:, positions[label]] = predicted[:, j]
-    return out
 
 
 def source_hash(source: str) -> str:

@@ -108,18 +108,20 @@ def bar_chart(
     colour: str = BLUE,
     fmt: str = "{:.3g}",
 ) -> str:
-    """Horizontal bars, one per label, longest to scale; each with its value."""
+    """Horizontal bars, one per label, the longest to scale, each with its value (a
+    negative value: no bar, only its value)."""
     if not values:
         return ""
-    top = max(max(abs(v) for v in values), 1e-12)
+    top = max(max(values), 1e-12)
     room = width - 170
     parts = []
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = i * (bar + 4)
-        length = abs(value) / top * room
+        length = max(value, 0.0) / top * room
+        fill = colour if value >= 0 else GREY
         parts.append(
             f'<text x="0" y="{y + bar - 4}" font-size="11">{escape(str(label)[:22])}</text>'
-            f'<rect x="130" y="{y}" width="{length:.1f}" height="{bar}" fill="{colour}">'
+            f'<rect x="130" y="{y}" width="{length:.1f}" height="{bar}" fill="{fill}">'
             f"<title>{escape(label)}: {escape(fmt.format(value))}</title></rect>"
             f'<text x="{134 + length:.1f}" y="{y + bar - 4}" font-size="10">'
             f"{escape(fmt.format(value))}</text>"

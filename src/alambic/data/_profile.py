@@ -134,7 +134,10 @@ class ColumnProfile:
         if self.numeric:
             self._update_numbers(array.to_numpy(zero_copy_only=False).astype(np.float64))
             return
-        strings = array.cast("string") if _kind(array.type) != "String" else array
+        import pyarrow as pa
+
+        textual = pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+        strings = array if textual else array.cast("string")  # dates, booleans: as text
         self.missing += strings.null_count
         counts = pc.value_counts(strings.drop_null())
         for value, n in zip(counts.field(0).to_pylist(), counts.field(1).to_pylist(), strict=True):

@@ -119,9 +119,10 @@ def _stable_zip(data: bytes) -> bytes:
     schema = entries.pop("schema.json").decode("utf-8")
     ids = re.findall(r'"__id__": (\d+)', schema)
     ids += [name.split(".")[0] for name in entries if name.split(".")[0].isdigit()]
+    known = set(ids)  # a big model's schema holds thousands: look them up in a set
     numbering: dict[str, str] = {}
     for found in re.finditer(r"\d{6,}", schema):  # the order they appear in the schema
-        if found.group() in ids:
+        if found.group() in known:
             numbering.setdefault(found.group(), str(len(numbering) + 1))
     for old in ids:
         numbering.setdefault(old, str(len(numbering) + 1))

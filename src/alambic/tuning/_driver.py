@@ -37,6 +37,9 @@ __all__ = ["Limits", "StudyDriver"]
 
 log = logging.getLogger(__name__)
 
+# A trial sent to a pool whose workers are still starting (a process, its imports: seconds
+# on a loaded machine) is not timed out for that wait: it gets this much more.
+STARTUP_GRACE_S = 10.0
 _TRIAL_CODE = {"module": "alambic.tuning._trial", "file": None, "qualname": "run_trial"}
 
 
@@ -48,7 +51,8 @@ class Limits:
         n_jobs: trials running at once.
         n_trials: trials to finish (those of a resumed study count), or None for no limit.
         timeout: seconds after which no trial starts, or None.
-        trial_timeout: seconds after which a running trial is stopped as failed, or None.
+        trial_timeout: seconds after which a running trial is stopped as failed, or None
+            (those sent before the pool first answered get ``STARTUP_GRACE_S`` more).
     """
 
     n_jobs: int
@@ -116,6 +120,7 @@ class StudyDriver:
         self.done = _count_done(study)
         self.best_text = "–"
         self.started = 0.0  # the clock starts in run(), before the workers do
+        self.first_answer = math.inf  # when the first trial came back (the pool is up)
         self._pool: BaseExecutor | None = None
 
     @property
@@ -153,6 +158,7 @@ class StudyDriver:
     def collect(self) -> None:
         """Wait (up to a second) for trials to end; tell the study and track each."""
         for result in self.pool.wait(1.0):
+            self.first_answer = min(self.first_answer, time.monotonic())
             entry = self.running.pop(result.task_id, None)
             if entry is None:
                 continue
@@ -176,7 +182,9 @@ class StudyDriver:
             return
         now = time.monotonic()
         for task_id, entry in list(self.running.items()):
-            if now - entry.started > per_trial:
+            # a trial sent before any worker answered also waited for one to start
+            allowed = per_trial + (STARTUP_GRACE_S if entry.started < self.first_answer else 0)
+            if now - entry.started > allowed:
                 self.pool.cancel(task_id)
                 del self.running[task_id]
                 reason = f"timed out after {per_trial:g}s (trial_timeout)"
