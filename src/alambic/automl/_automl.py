@@ -34,6 +34,7 @@ import logging
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -591,6 +592,8 @@ def _leaderboard(
     time left allows) and measured on the held-out rows; their ensembles.
 
     ``searched``: the search's trials and its folds (held-out positions)."""
+    from sklearn.exceptions import ConvergenceWarning
+
     from alambic.evaluation import METRICS
 
     higher = METRICS[problem.metric][1]
@@ -616,7 +619,9 @@ def _leaderboard(
             row.update(status="not refitted", reason="the budget ran out before its refit")
             continue
         try:
-            model = modules[name].build(**row["params"]).fit(features, labels)
+            with warnings.catch_warnings():  # its trials heard them already
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model = modules[name].build(**row["params"]).fit(features, labels)
         except Exception as exc:  # a candidate edited since its trial, say: listed
             row.update(status="failed", reason=f"refit: {type(exc).__name__}: {exc}")
             continue

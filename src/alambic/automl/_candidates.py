@@ -18,7 +18,7 @@ make are stored with skops, not pickle: serving one runs no candidate code.
 
 Families: LightGBM, XGBoost, HistGradientBoosting, random forest, extra trees, a linear
 model on scaled features, and, where the data is small enough for them, kNN and an SVM;
-a scikit-learn MLP.
+a scikit-learn MLP; CatBoost when it is installed (``pip install 'alambic[catboost]'``).
 
 Example:
     >>> import pandas as pd, tempfile
@@ -68,6 +68,8 @@ class Family:
         space: the lines of ``SPACE`` (``regression_space`` where regression differs).
         portfolio: the lines of ``PORTFOLIO`` (``regression_portfolio`` likewise).
         max_rows: the family is left out of larger tables (None: never).
+        extra: the optional extra that installs its library, when it is not part of
+            ``alambic[automl]`` (left out quietly when not installed).
     """
 
     key: str
@@ -78,6 +80,7 @@ class Family:
     space: tuple[str, ...]
     portfolio: tuple[str, ...]
     max_rows: int | None = None
+    extra: str | None = None
     regression_space: tuple[str, ...] | None = None
     regression_portfolio: tuple[str, ...] | None = None
 
@@ -283,6 +286,32 @@ FAMILIES: tuple[Family, ...] = (
             '    {"scale": "standard", "width": 256, "depth": 2},',
         ),
     ),
+    Family(
+        key="catboost",
+        title="CatBoost (gradient-boosted oblivious trees)",
+        scaled=False,
+        imports=(("catboost", "CatBoostClassifier"), ("catboost", "CatBoostRegressor")),
+        model="{cls}(thread_count=1, random_seed=0, verbose=0)",
+        space=(
+            '    "model__iterations": Int(50, 2000, log=True),',
+            '    "model__learning_rate": Float(0.01, 0.3, log=True),',
+            '    "model__depth": Int(3, 10),',
+            '    "model__l2_leaf_reg": Float(0.1, 30.0, log=True),',
+        ),
+        portfolio=(
+            "    {",
+            '        "model__iterations": 300,',
+            '        "model__learning_rate": 0.1,',
+            '        "model__depth": 6,',
+            "    },",
+            "    {",
+            '        "model__iterations": 800,',
+            '        "model__learning_rate": 0.05,',
+            '        "model__depth": 6,',
+            "    },",
+        ),
+        extra="catboost",
+    ),
 )
 
 
@@ -315,13 +344,17 @@ def write_candidates(
         if families is None and family.max_rows is not None and problem.rows > family.max_rows:
             continue
         if importlib.util.find_spec(family.imports[0][0].split(".")[0]) is None:
+            extra = family.extra or "automl"
             if families is not None:
                 raise AutoMLError(
                     f"the {family.key} family needs {family.imports[0][0]}: pip install "
-                    "'alambic[automl]'"
+                    f"'alambic[{extra}]'"
                 )
-            log.warning(
-                "left out the %s family: %s is not installed", family.key, family.imports[0][0]
+            (log.debug if family.extra else log.warning)(
+                "left out the %s family: %s is not installed (pip install 'alambic[%s]')",
+                family.key,
+                family.imports[0][0],
+                extra,
             )
             continue
         number = len(written) + 1
@@ -372,6 +405,10 @@ def candidate_source(problem: Problem, family: Family, number: int) -> str:
         portfolio = tuple(line.replace('"model__', '"model__estimator__') for line in portfolio)
     if family.scaled:
         space = ('    "scale": Categorical(["standard", "minmax", "none"]),', *space)
+        if groups["HIGH_CARDINALITY"]:  # one-hot can suit a linear model better
+            space = ('    "many_levels": Categorical(["target", "onehot"]),', *space)
+            if family.key == "linear":
+                portfolio = (*portfolio, '    {"scale": "standard", "many_levels": "onehot"},')
     body = [
         *_column_lists(groups),
         "",
@@ -454,6 +491,7 @@ _SCALERS = [
 # model__estimator__*.
 _CLASSIFIER_WRAPPERS = {
     "xgboost": "EncodedLabels({})",
+    "catboost": "EncodedLabels({})",  # its predict gives a column, not a row, per row
     "svm": "CalibratedClassifierCV({}, ensemble=False, cv=3)",
 }
 _HOMES = {  # where each name a candidate may use comes from
@@ -510,6 +548,8 @@ def _build(family: Family, groups: dict[str, list[str]], model: str) -> list[str
     arguments = ["width=128", "depth=1"] if mlp else []
     if family.scaled:
         arguments.append('scale="standard"')
+        if groups["HIGH_CARDINALITY"]:
+            arguments.append('many_levels="target"')
     lines = [
         f"def build({', '.join([*arguments, '**params'])}):",
         '    """The pipeline, with params (keys of SPACE) set."""',
@@ -523,6 +563,9 @@ def _build(family: Family, groups: dict[str, list[str]], model: str) -> list[str
     ]
     if mlp:
         lines.append("    model.set_params(hidden_layer_sizes=(width,) * depth)")
+    if family.key == "catboost":  # else it writes a catboost_info folder where it runs
+        inner = "model.estimator" if model.startswith("EncodedLabels(") else "model"
+        lines.append(f"    {inner}.set_params(allow_writing_files=False)")
     lines.append('    pipeline = Pipeline([("prepare", prepare), ("model", model)])')
     lines.append("    return pipeline.set_params(**params)")
     return lines
@@ -539,8 +582,13 @@ _SCALED = {
         '    categories = OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5)'
     ],
     "HIGH_CARDINALITY": [
-        "    encode = {target_encoder}",
-        "    high_cardinality = make_pipeline(encode, SCALERS[scale]())",
+        '    if many_levels == "onehot":  # a column per level seen 5 times or more',
+        "        high_cardinality = OneHotEncoder(",
+        '            handle_unknown="infrequent_if_exist", min_frequency=5',
+        "        )",
+        "    else:  # the target's mean per level, learnt out of fold",
+        "        encode = {target_encoder}",
+        "        high_cardinality = make_pipeline(encode, SCALERS[scale]())",
     ],
     "DATETIMES": ["    dates = make_pipeline(DateParts(), SimpleImputer(), SCALERS[scale]())"],
 }

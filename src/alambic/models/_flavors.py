@@ -38,6 +38,7 @@ TRUSTED_PREFIXES = (
     "builtins.",
     "lightgbm.",
     "xgboost.",
+    "catboost.",
     "alambic.automl._transformers.DateParts",
     "alambic.automl._transformers.EncodedLabels",
     "alambic.automl._ensemble.Ensemble",
