@@ -215,6 +215,13 @@ def test_a_trial_that_runs_too_long_is_stopped_and_failed() -> None:
     assert (result.trials.state == "complete").sum() == 3
 
 
+def test_stop_at_ends_the_study_stopping_the_trials_still_running() -> None:
+    result = custom(flows.slow_for_some, timeout=6, stop_at=8, n_jobs=2)
+    row = result.trials.set_index("number").loc[1]  # the one that sleeps a minute
+    assert row["state"] == "fail" and "stopped: the study's end came (8s" in row["reason"]
+    assert (result.trials.state == "complete").sum() >= 2
+
+
 def test_a_killed_worker_fails_its_trial_only() -> None:
     result = custom(
         flows.killed_once,

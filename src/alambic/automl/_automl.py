@@ -11,7 +11,7 @@ the out-of-fold predictions, and a stacked second layer learnt on them), the cho
 model's permutation importances, and the chosen model refitted on every row.
 
 The time budget covers all of it: the search starts trials until 60% of it (a trial
-still running at 85% is stopped), then, once the trials tell how long each candidate
+still running at 75% is stopped), then, once the trials tell how long each candidate
 takes to fit, goes on while the refits to come leave room; the leaderboard refits
 candidates, best first, while the time left allows, and the last of it goes to
 refitting the chosen model on every row.
@@ -66,6 +66,7 @@ __all__ = ["AutoMLResult", "automl"]
 log = logging.getLogger(__name__)
 MIN_BUDGET_S = 10.0
 SEARCH_SHARE, TRIAL_SHARE = 0.60, 0.25  # of the budget: trials start until, run at most
+STOP_SHARE = 0.75  # of the budget: trials still running then are stopped
 FINAL_SHARE = 0.05  # of the budget: left for refitting the chosen model on every row
 MIN_EXTRA_S = 3.0  # a search continued for less than this would mostly restart workers
 REFIT_FACTOR = 1.3  # a fit on every training row, against one fold's (4/5 of them), and some
@@ -519,7 +520,7 @@ def _search(
     if remaining <= 0:
         raise AutoMLError(f"the budget ({budget:.0f}s) was spent before the search could start")
 
-    def search(seconds: float, trial_timeout: float) -> pd.DataFrame:
+    def search(seconds: float, trial_timeout: float, stop_at: float) -> pd.DataFrame:
         try:
             result = tune(
                 objective=functools.partial(run_candidate, spec),
@@ -527,6 +528,7 @@ def _search(
                 metric=problem.metric,
                 timeout=seconds,
                 trial_timeout=trial_timeout,
+                stop_at=stop_at,
                 n_jobs=jobs,
                 executor=executor,
                 warm_start=points,
@@ -544,13 +546,15 @@ def _search(
         frame: pd.DataFrame = result.trials
         return frame
 
-    trials = search(remaining, max(budget * TRIAL_SHARE, 5.0))
+    # no trial runs past STOP_SHARE of the budget: the refits need the rest
+    ends = budget * STOP_SHARE - (time.monotonic() - started)
+    trials = search(remaining, max(budget * TRIAL_SHARE, 5.0), max(ends, remaining))
     # The search stopped at SEARCH_SHARE of the budget; what the refits will need is now
     # known from the trials' fit times: the time beyond that goes to more trials (the
     # same study continues: nothing is redone).
     extra, longest = _room_for_trials(problem, modules, trials, clock, len(folds))
     if extra >= max(MIN_EXTRA_S, 0.05 * budget):  # a trial running at its end: at most longest
-        trials = search(extra, min(longest, budget * TRIAL_SHARE))
+        trials = search(extra, min(longest, budget * TRIAL_SHARE), extra + longest)
     return trials
 
 

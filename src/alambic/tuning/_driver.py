@@ -53,12 +53,15 @@ class Limits:
         timeout: seconds after which no trial starts, or None.
         trial_timeout: seconds after which a running trial is stopped as failed, or None
             (those sent before the pool first answered get ``STARTUP_GRACE_S`` more).
+        stop_at: seconds after the start when trials still running are stopped as
+            failed (a hard end to the study), or None.
     """
 
     n_jobs: int
     n_trials: int | None
     timeout: float | None
     trial_timeout: float | None
+    stop_at: float | None = None
 
 
 @dataclass
@@ -177,17 +180,23 @@ class StudyDriver:
 
     def expire(self) -> None:
         """Stop the trials running longer than ``trial_timeout``; record them as failed."""
-        per_trial = self.limits.trial_timeout
-        if per_trial is None:
+        per_trial, stop_at = self.limits.trial_timeout, self.limits.stop_at
+        if per_trial is None and stop_at is None:
             return
         now = time.monotonic()
+        ended = stop_at is not None and now - self.started > stop_at
         for task_id, entry in list(self.running.items()):
             # a trial sent before any worker answered also waited for one to start
-            allowed = per_trial + (STARTUP_GRACE_S if entry.started < self.first_answer else 0)
-            if now - entry.started > allowed:
+            grace = STARTUP_GRACE_S if entry.started < self.first_answer else 0.0
+            late = per_trial is not None and now - entry.started > per_trial + grace
+            if late or ended:
                 self.pool.cancel(task_id)
                 del self.running[task_id]
-                reason = f"timed out after {per_trial:g}s (trial_timeout)"
+                reason = (
+                    f"timed out after {per_trial:g}s (trial_timeout)"
+                    if late
+                    else f"stopped: the study's end came ({stop_at:g}s, stop_at)"
+                )
                 outcome = {"state": "fail", "reason": reason}
                 self._finish(entry, outcome, {})
                 self.progress(_finished(entry, outcome))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -150,6 +151,7 @@ def tune(
     n_trials: int | None = None,
     timeout: float | str | None = None,
     trial_timeout: float | str | None = None,
+    stop_at: float | str | None = None,
     sampler: Any = "tpe",
     pruner: Any = None,
     n_jobs: int = 1,
@@ -174,6 +176,8 @@ def tune(
         n_trials: how many trials to finish (resumed studies count earlier ones).
         timeout: wall-clock budget ("2h", "30m" or seconds); no trial starts after it.
         trial_timeout: a trial running longer is stopped and recorded as failed.
+        stop_at: seconds from the start after which the trials still running are stopped
+            (recorded as failed): with ``timeout``, a hard end to the whole study.
         sampler: ``tpe`` (default), ``random``, ``grid``, ``cmaes``, ``nsga2`` or an
             Optuna sampler.
         pruner: None, ``median``, ``successive_halving`` or ``hyperband`` (or an Optuna
@@ -199,6 +203,7 @@ def tune(
     dirs = _directions(metrics, directions)
     _check_pruner(pruner, metrics)
     limits = _limits(n_jobs, n_trials, timeout, trial_timeout, space=parsed, sampler=sampler)
+    limits = dataclasses.replace(limits, stop_at=parse_duration(stop_at))
     config = current_settings()
     task = "custom" if estimator is None else _check_data(data, target, metrics, cv)
     name, in_step = _study_name(study_name)
