@@ -46,7 +46,11 @@ import pandas as pd
 from alambic.automl._candidates import load_candidate, write_candidates
 from alambic.automl._detect import Problem, detect
 from alambic.automl._ensemble import Ensemble, Stacked, cross_fitted_score, greedy_weights, stack
-from alambic.automl._explore import Exploration, explore
+from alambic.automl._explore import (
+    Exploration,
+    _plain,  # JSON-able values, containers walked
+    explore,
+)
 from alambic.automl._explore_report import write_notebook
 from alambic.automl._leaderboard import COLUMNS, importances, measure, pareto, pick, trial_rows
 from alambic.automl._report import candidate_notebook, leaderboard_page
@@ -153,7 +157,7 @@ class AutoMLResult:
     def _origin(self, name: str) -> dict[str, Any]:
         """Where a model comes from, kept with it (and in the registry's lineage and card)."""
         board = self.leaderboard
-        row = _plain(board.set_index("candidate").loc[name])
+        row = _plain(dict(board.set_index("candidate").loc[name]))
         members = self._members.get(name, [name])  # a combination: its members' code
         paths = [self.folder / "candidates" / f"{m}.py" for m in members]
         code = "\n\n".join(p.read_text() for p in paths if p.exists())
@@ -741,14 +745,3 @@ def _combined_row(name: str, members: list[str], best: dict[str, Any]) -> dict[s
         "trials": 0,
         "members": members,
     }
-
-
-def _plain(row: Any) -> dict[str, Any]:
-    out = {}
-    for key, value in dict(row).items():
-        if isinstance(value, np.generic):
-            value = value.item()
-        if isinstance(value, float) and not np.isfinite(value):
-            value = None
-        out[str(key)] = value
-    return out
